@@ -1,0 +1,14 @@
+"""Pure No-Limit Texas Hold'em rules: no I/O, no clock, no randomness.
+
+``apply(table, action) -> (table, events)`` is the whole engine; see
+:mod:`game.table`. Cards are strings (:mod:`game.cards`), hands are ranked
+by :mod:`game.evaluator`, pots are split by :mod:`game.pots`, and
+:mod:`game.views` redacts tables and events for each viewer.
+"""
+
+from game.table import (  # noqa: F401
+    ACTION_TYPES, AllIn, Bet, Call, Check, Fold, Hand, IllegalAction, Legal, Muck, Raise,
+    Seat, Show, SitDown, SitIn, SitOut, StandUp, StartHand, Table, Timeout, TopUp,
+    action_from_json, action_to_json, apply, legal_actions, new_table, pots, table_from_json,
+    table_to_json,
+)

@@ -1,0 +1,933 @@
+"""The No-Limit Texas Hold'em table: state values, actions, ``apply`` and ``legal_actions``.
+
+Everything here is pure: ``apply(table, action)`` returns a new table and a
+list of events and never touches I/O, a clock or randomness. The shuffled
+deck arrives in :class:`StartHand`; a running-out clock arrives as
+:class:`Timeout`. An illegal action raises :class:`IllegalAction` with a
+reason a player can read, and the table passed in is unchanged (it is
+immutable).
+
+Button and blinds follow the **dead button** rule: the big blind moves to
+the next player in line every hand, the small blind goes to the seat that
+had the big blind (dead if that player is gone), and the button to the seat
+that had the small blind (possibly an empty seat). So nobody posts the big
+blind twice in a row and nobody skips it. Heads-up the button posts the
+small blind. A player who sits down (or comes back from sitting out) waits
+until the big blind reaches them, unless fewer than two players are ready,
+in which case everyone is dealt in at once.
+
+A short example, heads-up with blinds 1/2:
+
+>>> from game.cards import DECK
+>>> t = new_table(2, small_blind=1, big_blind=2)
+>>> t, _ = apply(t, SitDown(0, "ann", 100))
+>>> t, _ = apply(t, SitDown(1, "bob", 100))
+>>> t, events = apply(t, StartHand(DECK))
+>>> t.hand.button, t.hand.to_act
+(0, 0)
+>>> legal_actions(t)
+Legal(seat=0, actions=('fold', 'call', 'raise', 'all_in'), call=1, min_to=4, max_to=100)
+>>> t, _ = apply(t, Check(0))
+Traceback (most recent call last):
+...
+game.table.IllegalAction: cannot check facing a bet of 2
+>>> t, _ = apply(t, Call(0))
+>>> t, _ = apply(t, Check(1))
+>>> t.hand.street, t.hand.board
+('flop', ('3c', '3d', '3h'))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+from game.cards import Card, is_deck
+from game.evaluator import describe, evaluate
+from game.pots import Pot, clockwise_from, side_pots, split_pot
+
+STREETS = ("preflop", "flop", "turn", "river")
+BOARD_SIZE = {"flop": 3, "turn": 1, "river": 1}
+MIN_SEATS, MAX_SEATS = 2, 10
+
+
+class IllegalAction(ValueError):
+    """An action the rules do not allow now; the message says why."""
+
+
+# ---------------------------------------------------------------------------
+# State values
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """A player in a seat: chips behind, and their part in the current hand."""
+
+    player: str
+    stack: int
+    sitting_out: bool = False
+    waiting: bool = True   # waits for the big blind before being dealt in
+    leaving: bool = False  # stood up mid-hand: folded, removed when the hand ends
+    # The current (or last finished) hand:
+    in_hand: bool = False  # dealt in
+    folded: bool = False
+    cards: tuple[Card, ...] = ()
+    bet: int = 0           # chips in front on this street
+    total: int = 0         # chips put in this hand, antes and this street included
+    acted: bool = False    # acted voluntarily on this street
+    shown: bool = False
+    mucked: bool = False
+
+    @property
+    def live(self) -> bool:
+        """Dealt in and not folded."""
+        return self.in_hand and not self.folded
+
+    @property
+    def all_in(self) -> bool:
+        return self.in_hand and not self.folded and self.stack == 0
+
+    @property
+    def can_act(self) -> bool:
+        return self.in_hand and not self.folded and self.stack > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Hand:
+    """The state of the hand being played (or the last one, once complete)."""
+
+    number: int
+    button: int
+    small_blind_seat: int | None  # None: a dead small blind
+    big_blind_seat: int
+    deck: tuple[Card, ...]        # undealt cards, top first
+    board: tuple[Card, ...] = ()
+    street: str = "preflop"       # preflop, flop, turn, river, showdown, complete
+    to_act: int | None = None
+    current_bet: int = 0          # the bet to match on this street
+    min_raise: int = 0            # size of the largest full bet or raise this street
+    last_aggressor: int | None = None  # last seat to bet or raise this street
+    showdown_order: tuple[int, ...] = ()  # seats still to show or muck
+
+    @property
+    def running(self) -> bool:
+        return self.street != "complete"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table: seats, stakes, where the blinds were, and the current hand."""
+
+    seats: tuple[Seat | None, ...]
+    small_blind: int
+    big_blind: int
+    ante: int = 0
+    button: int | None = None           # positions used by the last hand
+    small_blind_pos: int | None = None
+    big_blind_pos: int | None = None
+    hand_number: int = 0
+    hand: Hand | None = None
+
+    @property
+    def hand_running(self) -> bool:
+        return self.hand is not None and self.hand.running
+
+    def chips(self) -> int:
+        """All chips at the table: stacks plus what is in the pot."""
+        return sum(s.stack + (s.total if self.hand_running else 0) for s in self.seats if s)
+
+
+def new_table(seats: int, small_blind: int, big_blind: int, ante: int = 0) -> Table:
+    """An empty table; raises ``ValueError`` for impossible stakes or sizes.
+
+    >>> new_table(6, 1, 2).seats
+    (None, None, None, None, None, None)
+    """
+    if not MIN_SEATS <= seats <= MAX_SEATS:
+        raise ValueError(f"a table has {MIN_SEATS} to {MAX_SEATS} seats, not {seats}")
+    if not 0 < small_blind <= big_blind:
+        raise ValueError("blinds must satisfy 0 < small blind <= big blind")
+    if ante < 0:
+        raise ValueError("the ante cannot be negative")
+    return Table(seats=(None,) * seats, small_blind=small_blind, big_blind=big_blind, ante=ante)
+
+
+# ---------------------------------------------------------------------------
+# Actions
+
+
+@dataclass(frozen=True, slots=True)
+class SitDown:
+    seat: int
+    player: str
+    stack: int
+
+
+@dataclass(frozen=True, slots=True)
+class StandUp:
+    """Leave the table; mid-hand this folds, and the chips in the pot stay there."""
+
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class SitOut:
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class SitIn:
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopUp:
+    """Add chips to a stack between hands."""
+
+    seat: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartHand:
+    """Start the next hand with this shuffled deck (52 cards, top first)."""
+
+    deck: tuple[Card, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bet:
+    """Open the betting on a street, *to* ``amount`` chips in front."""
+
+    seat: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    """Raise *to* ``amount`` chips in front (the total, not the increment)."""
+
+    seat: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllIn:
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """The clock ran out: check if possible, else fold (at showdown: the default show/muck)."""
+
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class Muck:
+    seat: int
+
+
+Action = (SitDown | StandUp | SitOut | SitIn | TopUp | StartHand | Fold | Check | Call
+          | Bet | Raise | AllIn | Timeout | Show | Muck)
+
+ACTION_TYPES: dict[str, type] = {
+    "sit_down": SitDown, "stand_up": StandUp, "sit_out": SitOut, "sit_in": SitIn,
+    "top_up": TopUp, "start_hand": StartHand, "fold": Fold, "check": Check, "call": Call,
+    "bet": Bet, "raise": Raise, "all_in": AllIn, "timeout": Timeout, "show": Show,
+    "muck": Muck,
+}
+ACTION_NAMES: dict[type, str] = {cls: name for name, cls in ACTION_TYPES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Legal:
+    """What the seat to act may do now.
+
+    ``call`` is the chips a call adds; ``min_to``/``max_to`` bound a bet or
+    raise *to* (0 when betting or raising is not allowed).
+    """
+
+    seat: int
+    actions: tuple[str, ...]
+    call: int = 0
+    min_to: int = 0
+    max_to: int = 0
+
+    def to_json(self) -> dict:
+        return {"seat": self.seat, "actions": list(self.actions), "call": self.call,
+                "min_to": self.min_to, "max_to": self.max_to}
+
+
+# ---------------------------------------------------------------------------
+# Queries
+
+
+def legal_actions(table: Table) -> Legal | None:
+    """Who is to act and what they may do; ``None`` when nobody is to act."""
+    hand = table.hand
+    if hand is None or hand.to_act is None:
+        return None
+    seat = table.seats[hand.to_act]
+    if hand.street == "showdown":
+        actions = ("show", "muck") if _may_muck(table.seats, hand.to_act) else ("show",)
+        return Legal(hand.to_act, actions)
+    to_call = min(hand.current_bet - seat.bet, seat.stack)
+    actions = ["fold"]
+    actions.append("call" if to_call > 0 else "check")
+    min_to = max_to = 0
+    if _may_raise(table.seats, hand, hand.to_act):
+        max_to = seat.stack + seat.bet
+        min_to = min(hand.current_bet + hand.min_raise, max_to)
+        if max_to >= hand.current_bet + hand.min_raise:
+            actions.append("raise" if hand.current_bet else "bet")
+        actions.append("all_in")
+    elif seat.stack <= hand.current_bet - seat.bet:
+        actions.append("all_in")  # calling puts them all in
+    return Legal(hand.to_act, tuple(actions), to_call, min_to, max_to)
+
+
+def _may_raise(seats, hand: Hand, index: int) -> bool:
+    seat = seats[index]
+    if seat.stack <= hand.current_bet - seat.bet:
+        return False  # they can only call (all in) or fold
+    if not any(s is not None and s.can_act and i != index for i, s in enumerate(seats)):
+        return False  # everyone else is all in: nobody could answer a raise
+    # An incomplete all-in raise does not reopen the betting: a player who
+    # already acted may raise again only when facing at least a full raise.
+    return not seat.acted or hand.current_bet - seat.bet >= hand.min_raise
+
+
+def _may_muck(seats, index: int) -> bool:
+    """All-in hands are always shown, and every pot must keep a contender."""
+    if seats[index].all_in:
+        return False
+    for pot in _pots(seats):
+        if index in pot.eligible and not any(
+                i != index and not seats[i].mucked for i in pot.eligible):
+            return False
+    return True
+
+
+def _pots(seats) -> list[Pot]:
+    return side_pots({i: s.total for i, s in enumerate(seats) if s and s.in_hand},
+                     {i for i, s in enumerate(seats) if s and s.live})
+
+
+def pots(table: Table) -> list[Pot]:
+    """The main pot and side pots as they stand (bets on this street included)."""
+    if not table.hand_running:
+        return []
+    return _pots(table.seats)
+
+
+# ---------------------------------------------------------------------------
+# apply
+
+
+def apply(table: Table, action: Action) -> tuple[Table, list[dict]]:
+    """Apply one action; return the new table and the events it produced.
+
+    Raises :class:`IllegalAction` (and changes nothing) when the action is
+    not allowed now.
+    """
+    handler = _HANDLERS.get(type(action))
+    if handler is None:
+        raise IllegalAction(f"not an action: {action!r}")
+    events: list[dict] = []
+    return handler(table, action, events), events
+
+
+def _seat_index(table: Table, index) -> int:
+    if type(index) is not int or not 0 <= index < len(table.seats):
+        raise IllegalAction(f"no seat {index!r} at this table")
+    return index
+
+
+def _occupied(table: Table, index) -> Seat:
+    seat = table.seats[_seat_index(table, index)]
+    if seat is None or seat.leaving:
+        raise IllegalAction(f"seat {index} is empty")
+    return seat
+
+
+def _with_seat(table: Table, index: int, seat: Seat | None) -> Table:
+    seats = list(table.seats)
+    seats[index] = seat
+    return replace(table, seats=tuple(seats))
+
+
+def _positive(amount, what: str) -> int:
+    if type(amount) is not int or amount <= 0:
+        raise IllegalAction(f"{what} must be a positive whole number of chips, not {amount!r}")
+    return amount
+
+
+def _sit_down(table: Table, a: SitDown, events: list[dict]) -> Table:
+    index = _seat_index(table, a.seat)
+    if table.seats[index] is not None:
+        raise IllegalAction(f"seat {index} is taken")
+    if not isinstance(a.player, str) or not a.player:
+        raise IllegalAction("a player needs a name")
+    if any(s and s.player == a.player for s in table.seats):
+        raise IllegalAction(f"{a.player} is already seated at this table")
+    _positive(a.stack, "a buy-in")
+    events.append({"type": "seated", "seat": index, "player": a.player, "stack": a.stack})
+    return _with_seat(table, index, Seat(player=a.player, stack=a.stack))
+
+
+def _stand_up(table: Table, a: StandUp, events: list[dict]) -> Table:
+    seat = _occupied(table, a.seat)
+    index = a.seat
+    if table.hand_running and seat.in_hand:
+        # Leaving mid-hand folds; the chips already in the pot stay there.
+        # The stack goes with the player now; the seat empties at hand end.
+        table = _with_seat(table, index, replace(seat, leaving=True, stack=0))
+        events.append({"type": "left", "seat": index, "player": seat.player, "stack": seat.stack})
+        if seat.live:
+            return _fold(table, index, events)
+        return table
+    events.append({"type": "left", "seat": index, "player": seat.player, "stack": seat.stack})
+    return _with_seat(table, index, None)
+
+
+def _sit_out(table: Table, a: SitOut, events: list[dict]) -> Table:
+    seat = _occupied(table, a.seat)
+    if seat.sitting_out:
+        raise IllegalAction("you are already sitting out")
+    events.append({"type": "sat_out", "seat": a.seat})
+    return _with_seat(table, a.seat, replace(seat, sitting_out=True))
+
+
+def _sit_in(table: Table, a: SitIn, events: list[dict]) -> Table:
+    seat = _occupied(table, a.seat)
+    if not seat.sitting_out:
+        raise IllegalAction("you are not sitting out")
+    events.append({"type": "sat_in", "seat": a.seat})
+    # Coming back in: wait for the big blind like a new player.
+    return _with_seat(table, a.seat, replace(seat, sitting_out=False, waiting=True))
+
+
+def _top_up(table: Table, a: TopUp, events: list[dict]) -> Table:
+    seat = _occupied(table, a.seat)
+    _positive(a.amount, "a top-up")
+    if table.hand_running and seat.in_hand:
+        raise IllegalAction("you can add chips only between hands")
+    events.append({"type": "top_up", "seat": a.seat, "amount": a.amount,
+                   "stack": seat.stack + a.amount})
+    return _with_seat(table, a.seat, replace(seat, stack=seat.stack + a.amount))
+
+
+# -- starting a hand ----------------------------------------------------------
+
+
+def _next_clockwise(index: int, candidates, size: int) -> int:
+    return min(candidates, key=lambda s: (s - index - 1) % size)
+
+
+def _positions(table: Table) -> tuple[list[int], int, int, int]:
+    """Players dealt in, button, small blind position, big blind seat (dead button rule)."""
+    size = len(table.seats)
+    eligible = [i for i, s in enumerate(table.seats)
+                if s and s.stack > 0 and not s.sitting_out and not s.leaving]
+    if len(eligible) < 2:
+        raise IllegalAction("a hand needs at least two players with chips who are not sitting out")
+    ready = [i for i in eligible if not table.seats[i].waiting]
+    if len(ready) < 2 or table.big_blind_pos is None:
+        # A fresh start: everyone is dealt in and the button moves one seat on.
+        players = eligible
+        last = table.button if table.button is not None else size - 1
+        button = _next_clockwise(last, players, size)
+        if len(players) == 2:
+            small = button
+        else:
+            small = _next_clockwise(button, players, size)
+        big = _next_clockwise(small, players, size)
+        return players, button, small, big
+    big = _next_clockwise(table.big_blind_pos, eligible, size)
+    players = sorted(set(ready) | {big})
+    if len(players) == 2:
+        # Heads-up the button posts the small blind.
+        button = small = next(p for p in players if p != big)
+    else:
+        small = table.big_blind_pos
+        button = table.small_blind_pos
+    return players, button, small, big
+
+
+def _start_hand(table: Table, a: StartHand, events: list[dict]) -> Table:
+    if table.hand_running:
+        raise IllegalAction("a hand is already running")
+    deck = tuple(a.deck)
+    if not is_deck(deck):
+        raise IllegalAction("the deck must be the 52 distinct cards")
+    players, button, small, big = _positions(table)
+    number = table.hand_number + 1
+    in_hand = set(players)
+    seats: list[Seat | None] = []
+    for i, s in enumerate(table.seats):
+        if s is None or s.leaving:
+            seats.append(None)
+            continue
+        seats.append(replace(s, in_hand=i in in_hand, folded=False, cards=(), bet=0, total=0,
+                             acted=False, shown=False, mucked=False,
+                             waiting=s.waiting and i not in in_hand))
+    events.append({"type": "hand_started", "hand": number, "button": button,
+                   "small_blind": small if small in in_hand else None, "big_blind": big,
+                   "seats": players,
+                   "stacks": {str(i): seats[i].stack for i in players}})
+    # Deal two cards each, one at a time, starting left of the button.
+    order = clockwise_from(button, players, len(seats))
+    top = 0
+    dealt: dict[int, list[Card]] = {i: [] for i in players}
+    for _ in range(2):
+        for i in order:
+            dealt[i].append(deck[top])
+            top += 1
+    for i in order:
+        seats[i] = replace(seats[i], cards=tuple(dealt[i]))
+        events.append({"type": "hole_cards", "seat": i, "cards": list(dealt[i])})
+    # Forced bets: antes (into the pot, not the bet to call), then the blinds.
+    if table.ante:
+        for i in order:
+            amount = min(table.ante, seats[i].stack)
+            seats[i] = replace(seats[i], stack=seats[i].stack - amount, total=amount)
+            events.append({"type": "blind", "seat": i, "kind": "ante", "amount": amount,
+                           "all_in": seats[i].stack == 0})
+    blinds = [(big, "big", table.big_blind)]
+    if small in in_hand:
+        blinds.insert(0, (small, "small", table.small_blind))
+    for i, kind, blind in blinds:
+        amount = min(blind, seats[i].stack)
+        seats[i] = replace(seats[i], stack=seats[i].stack - amount, bet=amount,
+                           total=seats[i].total + amount)
+        events.append({"type": "blind", "seat": i, "kind": kind, "amount": amount,
+                       "all_in": seats[i].stack == 0})
+    hand = Hand(number=number, button=button,
+                small_blind_seat=small if small in in_hand else None, big_blind_seat=big,
+                deck=deck[top:], current_bet=max(s.bet for s in seats if s),
+                min_raise=table.big_blind)
+    table = replace(table, seats=tuple(seats), hand=hand, hand_number=number, button=button,
+                    small_blind_pos=small, big_blind_pos=big)
+    # Preflop the first to act sits left of the big blind.
+    return _continue(table, big, events)
+
+
+# -- betting ------------------------------------------------------------------
+
+
+def _needs_action(seats, hand: Hand, index: int, others_can_act: bool) -> bool:
+    s = seats[index]
+    return s is not None and s.can_act and (
+        s.bet < hand.current_bet or (not s.acted and others_can_act))
+
+
+def _next_to_act(seats, hand: Hand, after: int, inclusive: bool = False) -> int | None:
+    size = len(seats)
+    can_act = [i for i, s in enumerate(seats) if s is not None and s.can_act]
+    for step in range(0 if inclusive else 1, size + (0 if inclusive else 1)):
+        i = (after + step) % size
+        if i in can_act and _needs_action(seats, hand, i, len(can_act) > 1):
+            return i
+    return None
+
+
+def _continue(table: Table, after: int, events: list[dict], inclusive: bool = False) -> Table:
+    """After an action: next player to act, or close the street and go on."""
+    seats, hand = table.seats, table.hand
+    if sum(1 for s in seats if s and s.live) == 1:
+        return _win_uncontested(table, events)
+    nxt = _next_to_act(seats, hand, after, inclusive=inclusive)
+    if nxt is not None:
+        if nxt != hand.to_act:
+            events.append({"type": "to_act", "seat": nxt})
+        return replace(table, hand=replace(hand, to_act=nxt))
+    return _end_street(table, events)
+
+
+def _act(table: Table, index, events: list[dict]) -> tuple[Seat, Hand]:
+    """Checks common to every betting action."""
+    hand = table.hand
+    if hand is None or not hand.running:
+        raise IllegalAction("no hand is running")
+    _seat_index(table, index)
+    seat = table.seats[index]
+    if seat is None or not seat.in_hand:
+        raise IllegalAction("you are not in this hand")
+    if seat.folded:
+        raise IllegalAction("you have folded")
+    if hand.street == "showdown":
+        if hand.to_act == index:
+            raise IllegalAction("the betting is over: show or muck")
+        raise IllegalAction("the betting is over")
+    if hand.to_act != index:
+        raise IllegalAction("it is not your turn")
+    return seat, hand
+
+
+def _put_in(table: Table, index: int, to: int) -> Table:
+    """Move chips from ``index``'s stack so that its bet becomes ``to``."""
+    seat = table.seats[index]
+    add = to - seat.bet
+    return _with_seat(table, index, replace(seat, stack=seat.stack - add, bet=to,
+                                            total=seat.total + add, acted=True))
+
+
+def _fold(table: Table, index: int, events: list[dict]) -> Table:
+    seat = table.seats[index]
+    table = _with_seat(table, index, replace(seat, folded=True, acted=True))
+    events.append({"type": "action", "seat": index, "action": "fold"})
+    hand = table.hand
+    if hand.street == "showdown":  # only a player leaving folds here
+        return _showdown_next(table, events)
+    if hand.to_act == index:
+        return _continue(table, index, events)
+    # A player leaving out of turn: whoever is to act may now have no reason
+    # to (nobody left to answer them), so look again starting with them.
+    return _continue(table, hand.to_act, events, inclusive=True)
+
+
+def _do_fold(table: Table, a: Fold, events: list[dict]) -> Table:
+    _act(table, a.seat, events)
+    return _fold(table, a.seat, events)
+
+
+def _do_check(table: Table, a: Check, events: list[dict]) -> Table:
+    seat, hand = _act(table, a.seat, events)
+    if seat.bet < hand.current_bet:
+        raise IllegalAction(f"cannot check facing a bet of {hand.current_bet}")
+    table = _with_seat(table, a.seat, replace(seat, acted=True))
+    events.append({"type": "action", "seat": a.seat, "action": "check"})
+    return _continue(table, a.seat, events)
+
+
+def _do_call(table: Table, a: Call, events: list[dict]) -> Table:
+    seat, hand = _act(table, a.seat, events)
+    if seat.bet >= hand.current_bet:
+        raise IllegalAction("there is nothing to call: check instead")
+    to = min(hand.current_bet, seat.bet + seat.stack)
+    table = _put_in(table, a.seat, to)
+    s = table.seats[a.seat]
+    events.append({"type": "action", "seat": a.seat, "action": "call", "amount": to - seat.bet,
+                   "to": to, "stack": s.stack, "all_in": s.stack == 0})
+    return _continue(table, a.seat, events)
+
+
+def _bet_or_raise(table: Table, index: int, to, events: list[dict], name: str) -> Table:
+    seat, hand = table.seats[index], table.hand
+    if type(to) is not int:
+        raise IllegalAction(f"the amount must be a whole number of chips, not {to!r}")
+    if not _may_raise(table.seats, hand, index):
+        if seat.stack <= hand.current_bet - seat.bet:
+            raise IllegalAction("you can only call (all in) or fold")
+        if not any(s is not None and s.can_act and i != index for i, s in enumerate(table.seats)):
+            raise IllegalAction("everyone else is all in: you can only call or fold")
+        raise IllegalAction("the betting was not reopened: an incomplete all-in raise "
+                            "lets you only call or fold")
+    most = seat.stack + seat.bet
+    least = hand.current_bet + hand.min_raise
+    if to > most:
+        raise IllegalAction(f"you have only {most} chips: cannot {name} to {to}")
+    if to <= hand.current_bet:
+        raise IllegalAction(f"a {name} must be to more than {hand.current_bet}")
+    if to < least and to != most:
+        raise IllegalAction(f"the minimum {name} is to {least}")
+    raise_size = to - hand.current_bet
+    full = raise_size >= hand.min_raise
+    table = _put_in(table, index, to)
+    new_hand = replace(table.hand, current_bet=to, last_aggressor=index,
+                       min_raise=raise_size if full else hand.min_raise)
+    table = replace(table, hand=new_hand)
+    s = table.seats[index]
+    events.append({"type": "action", "seat": index, "action": name, "amount": to - seat.bet,
+                   "to": to, "stack": s.stack, "all_in": s.stack == 0})
+    return _continue(table, index, events)
+
+
+def _do_bet(table: Table, a: Bet, events: list[dict]) -> Table:
+    seat, hand = _act(table, a.seat, events)
+    if hand.current_bet:
+        raise IllegalAction(f"cannot bet facing a bet of {hand.current_bet}: raise instead")
+    return _bet_or_raise(table, a.seat, a.amount, events, "bet")
+
+
+def _do_raise(table: Table, a: Raise, events: list[dict]) -> Table:
+    seat, hand = _act(table, a.seat, events)
+    if not hand.current_bet:
+        raise IllegalAction("there is no bet to raise: bet instead")
+    return _bet_or_raise(table, a.seat, a.amount, events, "raise")
+
+
+def _do_all_in(table: Table, a: AllIn, events: list[dict]) -> Table:
+    seat, hand = _act(table, a.seat, events)
+    most = seat.stack + seat.bet
+    if most <= hand.current_bet:
+        return _do_call(table, Call(a.seat), events)
+    return _bet_or_raise(table, a.seat, most, events, "raise" if hand.current_bet else "bet")
+
+
+def _do_timeout(table: Table, a: Timeout, events: list[dict]) -> Table:
+    hand = table.hand
+    if hand is not None and hand.street == "showdown" and hand.to_act == a.seat:
+        shows = _default_shows(table, a.seat)
+        return _do_show(table, Show(a.seat), events) if shows else _do_muck(table, Muck(a.seat), events)
+    seat, hand = _act(table, a.seat, events)
+    events.append({"type": "timeout", "seat": a.seat})
+    if seat.bet >= hand.current_bet:
+        return _do_check(table, Check(a.seat), events)
+    return _do_fold(table, Fold(a.seat), events)
+
+
+# -- streets and showdown -----------------------------------------------------
+
+
+def _return_uncalled(table: Table, events: list[dict]) -> Table:
+    """The part of the top bet nobody matched goes back to its owner (not into any pot)."""
+    bets = sorted(((s.bet, i) for i, s in enumerate(table.seats) if s and s.in_hand), reverse=True)
+    if not bets:
+        return table
+    top, index = bets[0]
+    second = bets[1][0] if len(bets) > 1 else 0
+    if top <= second:
+        return table
+    back = top - second
+    seat = table.seats[index]
+    if seat.leaving:  # the player already left: their stack went with them
+        return table
+    events.append({"type": "uncalled", "seat": index, "amount": back})
+    return _with_seat(table, index, replace(seat, stack=seat.stack + back, bet=second,
+                                            total=seat.total - back))
+
+
+def _end_street(table: Table, events: list[dict]) -> Table:
+    table = _return_uncalled(table, events)
+    seats = tuple(replace(s, bet=0, acted=False) if s and s.in_hand else s for s in table.seats)
+    table = replace(table, seats=seats)
+    events.append({"type": "pots", "pots": [p.to_json() for p in _pots(seats)]})
+    hand = table.hand
+    street_index = STREETS.index(hand.street)
+    if street_index == len(STREETS) - 1:
+        return _begin_showdown(table, events)
+    street = STREETS[street_index + 1]
+    count = BOARD_SIZE[street]
+    board = hand.board + hand.deck[:count]
+    hand = replace(hand, street=street, board=board, deck=hand.deck[count:], to_act=None,
+                   current_bet=0, min_raise=table.big_blind, last_aggressor=None)
+    table = replace(table, hand=hand)
+    events.append({"type": "street", "street": street, "cards": list(board[-count:]),
+                   "board": list(board)})
+    # After the flop the first to act is left of the button. When at most one
+    # player can still bet, nobody acts and the next card comes straight away.
+    nxt = _next_to_act(seats, hand, hand.button)
+    if nxt is None:
+        return _end_street(table, events)
+    events.append({"type": "to_act", "seat": nxt})
+    return replace(table, hand=replace(hand, to_act=nxt))
+
+
+def _win_uncontested(table: Table, events: list[dict]) -> Table:
+    table = _return_uncalled(table, events)
+    winner = next(i for i, s in enumerate(table.seats) if s and s.live)
+    amount = sum(s.total for s in table.seats if s and s.in_hand)
+    events.append({"type": "award", "pot": 0, "amount": amount,
+                   "winners": [{"seat": winner, "amount": amount}], "hand": None})
+    return _finish(table, {winner: amount}, events)
+
+
+def _begin_showdown(table: Table, events: list[dict]) -> Table:
+    hand = table.hand
+    seats = table.seats
+    live = [i for i, s in enumerate(seats) if s and s.live]
+    # The last aggressor of the final betting round shows first; if everyone
+    # checked, the first live player left of the button.
+    if hand.last_aggressor is not None and seats[hand.last_aggressor].live:
+        order = [hand.last_aggressor] + clockwise_from(
+            hand.last_aggressor, [i for i in live if i != hand.last_aggressor], len(seats))
+    else:
+        order = clockwise_from(hand.button, live, len(seats))
+    table = replace(table, hand=replace(hand, street="showdown", to_act=None))
+    if any(seats[i].all_in for i in live):
+        # With a player all in, every hand is tabled once the betting is over.
+        for i in order:
+            table = _show(table, i, events)
+        return _award(table, events)
+    table = replace(table, hand=replace(table.hand, showdown_order=tuple(order)))
+    return _showdown_next(table, events)
+
+
+def _showdown_next(table: Table, events: list[dict]) -> Table:
+    hand = table.hand
+    order = [i for i in hand.showdown_order
+             if table.seats[i].live and not table.seats[i].shown and not table.seats[i].mucked]
+    if not order:
+        return _award(table, events)
+    events.append({"type": "to_act", "seat": order[0]})
+    return replace(table, hand=replace(hand, showdown_order=tuple(order), to_act=order[0]))
+
+
+def _show(table: Table, index: int, events: list[dict]) -> Table:
+    seat = table.seats[index]
+    value = evaluate(seat.cards + table.hand.board)
+    events.append({"type": "show", "seat": index, "cards": list(seat.cards),
+                   "hand": describe(value)})
+    return _with_seat(table, index, replace(seat, shown=True))
+
+
+def _showdown_turn(table: Table, index) -> Seat:
+    hand = table.hand
+    if hand is None or hand.street != "showdown":
+        raise IllegalAction("there is no showdown now")
+    _seat_index(table, index)
+    if hand.to_act != index:
+        raise IllegalAction("it is not your turn to show")
+    return table.seats[index]
+
+
+def _do_show(table: Table, a: Show, events: list[dict]) -> Table:
+    _showdown_turn(table, a.seat)
+    table = _show(table, a.seat, events)
+    return _showdown_next(table, events)
+
+
+def _do_muck(table: Table, a: Muck, events: list[dict]) -> Table:
+    seat = _showdown_turn(table, a.seat)
+    if seat.all_in:
+        raise IllegalAction("an all-in hand is always shown")
+    if not _may_muck(table.seats, a.seat):
+        raise IllegalAction("you are the last player who can win this pot: show your hand")
+    events.append({"type": "muck", "seat": a.seat})
+    table = _with_seat(table, a.seat, replace(seat, mucked=True))
+    return _showdown_next(table, events)
+
+
+def _default_shows(table: Table, index: int) -> bool:
+    """The default at showdown: show a hand that wins or ties some pot, muck the rest."""
+    if not _may_muck(table.seats, index):
+        return True
+    seats, board = table.seats, table.hand.board
+    mine = evaluate(seats[index].cards + board)
+    for pot in _pots(seats):
+        if index not in pot.eligible:
+            continue
+        shown = [evaluate(seats[i].cards + board) for i in pot.eligible if seats[i].shown]
+        if not shown or mine >= max(shown):
+            return True
+    return False
+
+
+def _award(table: Table, events: list[dict]) -> Table:
+    seats, hand = table.seats, table.hand
+    won: dict[int, int] = {}
+    values = {i: evaluate(s.cards + hand.board) for i, s in enumerate(seats)
+              if s and s.live and s.shown}
+    for number, pot in enumerate(_pots(seats)):
+        contenders = [i for i in pot.eligible if not seats[i].mucked]
+        if len(pot.eligible) == 1:
+            winners, best = list(pot.eligible), None
+        else:
+            best = max(values[i] for i in contenders)
+            winners = [i for i in contenders if values[i] == best]
+        # Odd chips go one at a time starting left of the button.
+        shares = split_pot(pot.amount, clockwise_from(hand.button, winners, len(seats)))
+        for i, amount in shares.items():
+            won[i] = won.get(i, 0) + amount
+        events.append({"type": "award", "pot": number, "amount": pot.amount,
+                       "winners": [{"seat": i, "amount": amt} for i, amt in shares.items()],
+                       "hand": describe(best) if best is not None else None})
+    return _finish(table, won, events)
+
+
+def _finish(table: Table, won: dict[int, int], events: list[dict]) -> Table:
+    seats = list(table.seats)
+    for i, amount in won.items():
+        s = seats[i]
+        if s.leaving:  # cannot happen: a leaving seat is folded
+            continue
+        seats[i] = replace(s, stack=s.stack + amount)
+    seats = [replace(s, bet=0) if s else s for s in seats]
+    # Leaving players' seats empty now.
+    seats = [None if s and s.leaving else s for s in seats]
+    hand = replace(table.hand, street="complete", to_act=None, showdown_order=())
+    events.append({"type": "hand_ended", "hand": hand.number,
+                   "stacks": {str(i): s.stack for i, s in enumerate(seats) if s}})
+    return replace(table, seats=tuple(seats), hand=hand)
+
+
+_HANDLERS = {
+    SitDown: _sit_down, StandUp: _stand_up, SitOut: _sit_out, SitIn: _sit_in, TopUp: _top_up,
+    StartHand: _start_hand, Fold: _do_fold, Check: _do_check, Call: _do_call, Bet: _do_bet,
+    Raise: _do_raise, AllIn: _do_all_in, Timeout: _do_timeout, Show: _do_show, Muck: _do_muck,
+}
+
+
+# ---------------------------------------------------------------------------
+# Plain JSON data, exactly round-tripping (snapshots and the journal need it)
+
+
+def action_to_json(action: Action) -> dict:
+    """``Raise(3, 40)`` -> ``{"type": "raise", "seat": 3, "amount": 40}``.
+
+    >>> action_to_json(Raise(3, 40))
+    {'type': 'raise', 'seat': 3, 'amount': 40}
+    >>> action_from_json(action_to_json(Raise(3, 40)))
+    Raise(seat=3, amount=40)
+    """
+    data = {"type": ACTION_NAMES[type(action)]}
+    for f in fields(action):
+        value = getattr(action, f.name)
+        data[f.name] = list(value) if isinstance(value, tuple) else value
+    return data
+
+
+def action_from_json(data: dict) -> Action:
+    cls = ACTION_TYPES[data["type"]]
+    kwargs = {f.name: data[f.name] for f in fields(cls)}
+    if cls is StartHand:
+        kwargs["deck"] = tuple(kwargs["deck"])
+    return cls(**kwargs)
+
+
+def _value_to_json(value) -> dict:
+    data = {}
+    for f in fields(value):
+        v = getattr(value, f.name)
+        data[f.name] = list(v) if isinstance(v, tuple) else v
+    return data
+
+
+def table_to_json(table: Table) -> dict:
+    data = _value_to_json(table)
+    data["seats"] = [_value_to_json(s) if s else None for s in table.seats]
+    data["hand"] = _value_to_json(table.hand) if table.hand else None
+    return data
+
+
+def _tuples(cls, data: dict) -> dict:
+    return {f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
+            for f in fields(cls)}
+
+
+def table_from_json(data: dict) -> Table:
+    kwargs = _tuples(Table, {**data, "seats": None, "hand": None})
+    kwargs["seats"] = tuple(Seat(**_tuples(Seat, s)) if s else None for s in data["seats"])
+    kwargs["hand"] = Hand(**_tuples(Hand, data["hand"])) if data["hand"] else None
+    return Table(**kwargs)

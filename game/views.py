@@ -1,0 +1,55 @@
+"""What one viewer may see: a seat sees its own hole cards, everyone sees shown cards.
+
+The deck, other seats' hole cards before they are shown, and mucked cards
+never appear in a view. ``viewer`` is a seat index, or ``None`` for a
+spectator.
+"""
+
+from __future__ import annotations
+
+from game.table import Table, legal_actions, pots
+
+
+def table_view(table: Table, viewer: int | None = None) -> dict:
+    """The table as ``viewer`` may see it, as plain JSON data."""
+    hand = table.hand
+    seats = []
+    for i, s in enumerate(table.seats):
+        if s is None:
+            seats.append(None)
+            continue
+        visible = s.cards if (i == viewer or s.shown) and not s.leaving else None
+        seats.append({
+            "seat": i, "player": s.player, "stack": s.stack, "bet": s.bet,
+            "sitting_out": s.sitting_out, "waiting": s.waiting, "in_hand": s.in_hand,
+            "folded": s.folded, "all_in": s.all_in and table.hand_running,
+            "has_cards": s.live and table.hand_running,
+            "cards": list(visible) if visible else None, "mucked": s.mucked,
+        })
+    view = {"seats": seats, "small_blind": table.small_blind, "big_blind": table.big_blind,
+            "ante": table.ante, "hand": None, "legal": None}
+    if hand is not None:
+        view["hand"] = {
+            "number": hand.number, "street": hand.street, "board": list(hand.board),
+            "button": hand.button, "small_blind": hand.small_blind_seat,
+            "big_blind": hand.big_blind_seat, "to_act": hand.to_act,
+            "current_bet": hand.current_bet, "min_raise": hand.min_raise,
+            "pots": [p.to_json() for p in pots(table)],
+        }
+        legal = legal_actions(table)
+        if legal is not None and legal.seat == viewer:
+            view["legal"] = legal.to_json()
+    return view
+
+
+def event_view(event: dict, viewer: int | None = None) -> dict:
+    """The event as ``viewer`` may see it (the same dict when nothing is hidden).
+
+    >>> event_view({"type": "hole_cards", "seat": 2, "cards": ["As", "Kd"]}, viewer=3)
+    {'type': 'hole_cards', 'seat': 2}
+    >>> event_view({"type": "hole_cards", "seat": 2, "cards": ["As", "Kd"]}, viewer=2)
+    {'type': 'hole_cards', 'seat': 2, 'cards': ['As', 'Kd']}
+    """
+    if event["type"] == "hole_cards" and event["seat"] != viewer:
+        return {"type": "hole_cards", "seat": event["seat"]}
+    return event
