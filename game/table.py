@@ -510,6 +510,8 @@ def _start_hand(table: Table, a: StartHand, events: list[dict]) -> Table:
     if table.ante:
         for i in order:
             amount = min(table.ante, seats[i].stack)
+            if not amount:
+                continue
             seats[i] = replace(seats[i], stack=seats[i].stack - amount, total=amount)
             events.append({"type": "blind", "seat": i, "kind": "ante", "amount": amount,
                            "all_in": seats[i].stack == 0})
@@ -518,6 +520,8 @@ def _start_hand(table: Table, a: StartHand, events: list[dict]) -> Table:
         blinds.insert(0, (small, "small", table.small_blind))
     for i, kind, blind in blinds:
         amount = min(blind, seats[i].stack)
+        if not amount:  # all in already from the ante
+            continue
         seats[i] = replace(seats[i], stack=seats[i].stack - amount, bet=amount,
                            total=seats[i].total + amount)
         events.append({"type": "blind", "seat": i, "kind": kind, "amount": amount,
@@ -731,17 +735,18 @@ def _end_street(table: Table, events: list[dict]) -> Table:
     count = BOARD_SIZE[street]
     board = hand.board + hand.deck[:count]
     hand = replace(hand, street=street, board=board, deck=hand.deck[count:], to_act=None,
-                   current_bet=0, min_raise=table.big_blind, last_aggressor=None)
+                   current_bet=0, min_raise=table.big_blind)
     table = replace(table, hand=hand)
     events.append({"type": "street", "street": street, "cards": list(board[-count:]),
                    "board": list(board)})
     # After the flop the first to act is left of the button. When at most one
-    # player can still bet, nobody acts and the next card comes straight away.
+    # player can still bet, nobody acts and the next card comes straight away;
+    # the last betting round then stays the "final" one for the showdown order.
     nxt = _next_to_act(seats, hand, hand.button)
     if nxt is None:
         return _end_street(table, events)
     events.append({"type": "to_act", "seat": nxt})
-    return replace(table, hand=replace(hand, to_act=nxt))
+    return replace(table, hand=replace(hand, to_act=nxt, last_aggressor=None))
 
 
 def _win_uncontested(table: Table, events: list[dict]) -> Table:

@@ -1,0 +1,397 @@
+"""Scripted hands for each rule, and each case of shared/rules-cases.md."""
+
+import pytest
+
+from game.table import (AllIn, Bet, Call, Check, IllegalAction, Raise, SitDown, SitIn, SitOut,
+                        StandUp, StartHand, Timeout, TopUp, apply, legal_actions, new_table,
+                        table_from_json, table_to_json)
+from game.views import table_view
+from hands import deal, of_type, play, seated, stacks
+
+
+# -- case 1: an incomplete all-in raise does not reopen the betting ------------
+
+def test_incomplete_all_in_raise_does_not_reopen_preflop():
+    # Blinds 50/100; BTN 1000, SB 180, BB 1000 three-handed.
+    t, _ = deal([1000, 180, 1000], blinds=(50, 100), button=0)
+    t, _ = play(t, "0 call, 1 allin, 2 call")
+    legal = legal_actions(t)
+    assert legal.seat == 0
+    assert legal.actions == ("fold", "call") and legal.call == 80
+    with pytest.raises(IllegalAction, match="not reopened"):
+        apply(t, Raise(0, 400))
+    with pytest.raises(IllegalAction, match="not reopened"):
+        apply(t, AllIn(0))
+    t, _ = play(t, "0 call")
+    assert t.hand.street == "flop"
+
+
+def test_player_who_has_not_acted_may_raise_an_incomplete_all_in():
+    t, _ = deal([1000, 180, 1000], blinds=(50, 100), button=0)
+    t, _ = play(t, "0 call, 1 allin")
+    legal = legal_actions(t)
+    assert legal.seat == 2 and "raise" in legal.actions
+    assert legal.min_to == 280  # the short all-in does not change the raise size (100)
+    t, _ = play(t, "2 raise 280")
+    assert "raise" in legal_actions(t).actions  # a full raise reopens for the button
+
+
+def test_incomplete_all_in_raise_does_not_reopen_after_the_flop():
+    t, _ = deal([1000, 1000, 250], blinds=(50, 100), button=0)
+    t, _ = play(t, "0 call, 1 call, 2 check")          # flop, 100 each in
+    assert t.hand.street == "flop" and t.hand.to_act == 1
+    t, _ = play(t, "1 bet 100, 2 allin, 0 call")       # 150 all in: a raise of 50 < 100
+    legal = legal_actions(t)
+    assert legal.seat == 1 and legal.actions == ("fold", "call") and legal.call == 50
+
+
+def test_short_all_ins_adding_up_to_a_full_raise_reopen():
+    t, _ = deal([1000, 1000, 250, 320], blinds=(50, 100), button=0)
+    t, _ = play(t, "3 call, 0 call, 1 call, 2 check")  # flop: 100 each, 150 / 220 behind
+    t, _ = play(t, "1 bet 100, 2 allin, 3 allin")      # 150, then 220: 120 more than 100
+    t, _ = play(t, "0 call")
+    legal = legal_actions(t)
+    assert legal.seat == 1 and "raise" in legal.actions and legal.min_to == 320
+
+
+# -- case 2: minimum raise ---------------------------------------------------------
+
+def test_minimum_raise_is_the_largest_full_raise():
+    t, _ = deal([200] * 4, blinds=(1, 2), button=0)    # SB 1, BB 2, UTG 3
+    t, _ = play(t, "3 raise 6")
+    assert legal_actions(t).min_to == 10
+    with pytest.raises(IllegalAction, match="minimum raise is to 10"):
+        apply(t, Raise(0, 9))
+    t, _ = play(t, "0 raise 20")                       # a raise of 14
+    assert legal_actions(t).min_to == 34
+
+
+def test_all_in_for_less_than_a_minimum_raise_is_allowed():
+    t, _ = deal([200, 200, 200, 8], blinds=(1, 2), button=0)
+    t, _ = play(t, "3 raise 6, 0 call")  # seat 0 is the button here
+    t, _ = play(t, "1 call, 2 call")
+    t, _ = play(t, "1 check, 2 check, 3 allin")  # flop: seat 3 bets its last 2
+    assert of_type(_, "action")[-1] == {"type": "action", "seat": 3, "action": "bet",
+                                        "amount": 2, "to": 2, "stack": 0, "all_in": True}
+
+
+def test_minimum_bet_is_the_big_blind():
+    t, _ = deal([200, 200], blinds=(5, 10), button=0)
+    t, _ = play(t, "0 call, 1 check")
+    with pytest.raises(IllegalAction, match="minimum bet is to 10"):
+        apply(t, Bet(1, 5))
+    with pytest.raises(IllegalAction, match="positive|more than"):
+        apply(t, Bet(1, 0))
+    t, _ = play(t, "1 bet 10")
+    assert t.hand.current_bet == 10
+
+
+# -- case 3: heads-up ---------------------------------------------------------------
+
+def test_heads_up_button_posts_small_blind_acts_first_preflop_last_after():
+    t, events = deal([100, 100], blinds=(1, 2), button=1)
+    blinds = of_type(events, "blind")
+    assert [(b["seat"], b["kind"]) for b in blinds] == [(1, "small"), (0, "big")]
+    assert t.hand.to_act == 1
+    t, _ = play(t, "1 call, 0 check")
+    assert t.hand.street == "flop" and t.hand.to_act == 0
+
+
+# -- case 4: the uncalled bet goes back ---------------------------------------------
+
+def test_uncalled_bet_goes_back_and_is_in_no_pot():
+    t, _ = deal([100, 100], blinds=(1, 2), button=0)
+    t, _ = play(t, "0 call, 1 check, 1 bet 50")
+    t, events = play(t, "0 fold")
+    assert of_type(events, "uncalled") == [{"type": "uncalled", "seat": 1, "amount": 50}]
+    assert of_type(events, "award")[0]["amount"] == 4
+    assert stacks(t) == [98, 102]
+
+
+def test_uncalled_part_of_an_all_in_goes_back():
+    t, events = deal([1000, 300], blinds=(1, 2), button=0,
+                     holes={0: "AsAh", 1: "KsKh"}, board="2c7d9h3s4c")
+    t, events = play(t, "0 allin, 1 allin")
+    assert {"type": "uncalled", "seat": 0, "amount": 700} in events
+    assert stacks(t) == [1300, 0]
+
+
+# -- case 5: side pots ----------------------------------------------------------------
+
+def test_side_pots_four_way_all_in():
+    holes = {0: "AsAh", 1: "KsKh", 2: "QsQh", 3: "JsJh"}
+    t, _ = deal([1000, 2501, 4000, 10000], blinds=(50, 100), button=3, holes=holes,
+                board="2c7d9h3s4c")
+    t, events = play(t, "2 allin, 3 allin, 0 allin, 1 allin")
+    assert {"type": "uncalled", "seat": 3, "amount": 6000} in events
+    assert of_type(events, "pots")[-1]["pots"] == [
+        {"amount": 4000, "eligible": [0, 1, 2, 3]},
+        {"amount": 4503, "eligible": [1, 2, 3]},
+        {"amount": 2998, "eligible": [2, 3]},
+    ]
+    assert stacks(t) == [4000, 4503, 2998, 6000]
+    assert t.chips() == 1000 + 2501 + 4000 + 10000
+
+
+def test_each_pot_goes_to_the_best_hand_among_its_eligible_players():
+    # The short stack has the worst hand: it loses the main pot; the side pot
+    # goes to the best of the other two.
+    holes = {0: "2d3h", 1: "KsKh", 2: "AsAh"}
+    t, _ = deal([50, 500, 300], blinds=(1, 2), button=2, holes=holes, board="8c9dJh4s6c")
+    t, events = play(t, "2 allin, 0 allin, 1 call")
+    assert stacks(t) == [0, 200, 650]
+
+
+# -- case 6: odd chips ----------------------------------------------------------------
+
+@pytest.mark.parametrize("button, first", [(3, 1), (2, 0)])
+def test_odd_chips_go_to_the_first_winners_left_of_the_button(button, first):
+    # Blinds 1/2: the small blind folds (1 chip); three players all in for 109
+    # tie with a royal flush on the board: 328 splits 110/109/109.
+    stack = [109] * 4
+    t, _ = deal(stack, blinds=(1, 2), button=button, board="AsKsQsJsTs")
+    small = (button + 1) % 4
+    order = [(button + k) % 4 for k in range(1, 5)]
+    script = ", ".join(f"{s} {'fold' if s == small else 'allin'}"
+                       for s in order[2:] + order[:2])
+    t, events = play(t, script)
+    award = of_type(events, "award")[0]
+    assert award["amount"] == 328
+    assert award["winners"][0] == {"seat": first, "amount": 110}
+    assert sorted(w["amount"] for w in award["winners"]) == [109, 109, 110]
+    assert sum(stacks(t)) == 4 * 109
+
+
+# -- case 7: dead button after a bust-out ---------------------------------------------
+
+def test_dead_button_big_blind_moves_one_player_each_hand():
+    t, ev = deal([100, 100, 100, 100], button=0)
+    start = of_type(ev, "hand_started")[0]
+    assert (start["button"], start["small_blind"], start["big_blind"]) == (0, 1, 2)
+    t, _ = play(t, "3 fold, 0 fold, 1 fold")
+    # Seat 2 (who just posted the big blind) leaves: the big blind still moves
+    # to seat 3, the small blind is dead, the button goes to seat 1.
+    t, _ = apply(t, StandUp(2))
+    t, ev = apply(t, StartHand(tuple(_deck())))
+    start = of_type(ev, "hand_started")[0]
+    assert (start["button"], start["small_blind"], start["big_blind"]) == (1, None, 3)
+    assert [b["kind"] for b in of_type(ev, "blind")] == ["big"]
+    t, _ = play(t, "0 fold, 1 fold")
+    # Next: big blind to seat 0, small blind seat 3, the button on empty seat 2.
+    t, ev = apply(t, StartHand(tuple(_deck())))
+    start = of_type(ev, "hand_started")[0]
+    assert (start["button"], start["small_blind"], start["big_blind"]) == (2, 3, 0)
+    assert t.hand.to_act == 1  # first left of the big blind
+
+
+def test_nobody_posts_the_big_blind_twice_or_skips_it_when_going_heads_up():
+    t, ev = deal([100, 100, 100], button=0)   # button 0, SB 1, BB 2
+    t, _ = play(t, "0 fold, 1 fold")
+    t, _ = apply(t, StandUp(0))               # the button leaves: heads-up now
+    t, ev = apply(t, StartHand(tuple(_deck())))
+    start = of_type(ev, "hand_started")[0]
+    # The big blind moves on to seat 1; seat 2 (last big blind) has the button and the SB.
+    assert (start["button"], start["small_blind"], start["big_blind"]) == (2, 2, 1)
+
+
+def test_new_player_waits_for_the_big_blind():
+    t, _ = deal([100, 100, 100, None, None], button=0)  # button 0, SB 1, BB 2
+    t, _ = play(t, "0 fold, 1 fold")
+    t, _ = apply(t, SitDown(4, "late", 100))  # sits between the BB and the button
+    t, ev = apply(t, StartHand(tuple(_deck())))   # BB moves to seat 4: dealt in at once
+    start = of_type(ev, "hand_started")[0]
+    assert start["big_blind"] == 4 and 4 in start["seats"]
+    t, _ = play(t, "0 fold, 1 fold, 2 fold")
+    t, _ = apply(t, SitDown(3, "later", 100))  # sits just after the BB: waits a round
+    t, ev = apply(t, StartHand(tuple(_deck())))
+    start = of_type(ev, "hand_started")[0]
+    assert start["big_blind"] == 0 and 3 not in start["seats"]
+    assert table_view(t, 3)["seats"][3]["waiting"] is True
+
+
+def test_sitting_out_and_back_in_waits_for_the_big_blind():
+    t, _ = deal([100, 100, 100], button=0)
+    t, _ = apply(t, SitOut(1))
+    t, _ = play(t, "0 fold, 1 fold")
+    t, ev = apply(t, StartHand(tuple(_deck())))
+    assert 1 not in of_type(ev, "hand_started")[0]["seats"]
+    t, _ = apply(t, SitIn(1))
+    assert t.seats[1].waiting
+
+
+# -- case 8: showdown order, mucking, all-in hands shown --------------------------------
+
+def test_last_aggressor_shows_first_and_a_loser_may_muck():
+    holes = {0: "2d3h", 1: "AsAh"}
+    t, _ = deal([100, 100], button=0, holes=holes, board="8c9dJh4sKc")
+    t, _ = play(t, "0 call, 1 check, 1 check, 0 check, 1 check, 0 check, 1 check, 0 bet 10")
+    t, events = play(t, "1 call")
+    assert t.hand.street == "showdown" and t.hand.to_act == 0
+    assert legal_actions(t).actions == ("show", "muck")
+    t, events = play(t, "0 timeout")       # the default: 2-3 high does not beat... nothing shown yet
+    assert of_type(events, "show")[0]["seat"] == 0
+    t, events = play(t, "1 timeout")
+    assert of_type(events, "show")[0]["seat"] == 1
+    assert stacks(t) == [88, 112]
+
+
+def test_everyone_checked_first_left_of_button_shows_and_loser_mucks_hidden():
+    holes = {0: "2d3h", 1: "AsAh", 2: "KsKh"}
+    t, _ = deal([100, 100, 100], button=2, holes=holes, board="8c9dJh4sQc")
+    t, _ = play(t, "2 call, 0 call, 1 check")
+    for _street in range(3):
+        t, _ = play(t, "0 check, 1 check, 2 check")
+    assert t.hand.street == "showdown" and t.hand.showdown_order == (0, 1, 2)
+    t, ev = play(t, "0 show")
+    t, ev = play(t, "1 show, 2 timeout")    # KK cannot beat AA: mucked
+    assert of_type(ev, "muck") == [{"type": "muck", "seat": 2}]
+    for viewer in (0, 1, None):
+        assert table_view(t, viewer)["seats"][2]["cards"] is None
+    assert table_view(t, 2)["seats"][2]["cards"] == ["Ks", "Kh"]
+    assert stacks(t) == [98, 104, 98]
+
+
+def test_last_contender_cannot_muck():
+    t, _ = deal([100, 100], button=0, board="8c9dJh4sQc")
+    t, _ = play(t, "0 call, 1 check" + ", 1 check, 0 check" * 3)
+    t, _ = play(t, "1 muck")
+    assert legal_actions(t).actions == ("show",)
+    with pytest.raises(IllegalAction, match="last player"):
+        play(t, "0 muck")
+
+
+def test_all_in_hands_are_always_shown():
+    holes = {0: "2d3h", 1: "AsAh"}
+    t, _ = deal([100, 50], button=0, holes=holes, board="8c9dJh4sKc")
+    t, events = play(t, "0 raise 50, 1 allin")
+    assert [e["seat"] for e in of_type(events, "show")] == [0, 1]
+    assert not of_type(events, "muck")
+
+
+# -- case 9: everyone all in -----------------------------------------------------------
+
+def test_everyone_all_in_runs_out_the_board():
+    t, _ = deal([100, 100, 100], button=0)
+    t, events = play(t, "0 allin, 1 call, 2 call")
+    assert [e["street"] for e in of_type(events, "street")] == ["flop", "turn", "river"]
+    flop = events.index(of_type(events, "street")[0])
+    assert not of_type(events[flop:], "to_act")
+    assert t.hand.street == "complete" and len(t.hand.board) == 5
+    assert sum(stacks(t)) == 300
+
+
+def test_all_but_one_all_in_deals_without_betting():
+    t, _ = deal([100, 30, 500], button=0)
+    t, events = play(t, "0 call, 1 allin, 2 call, 0 call")
+    assert t.hand.street == "flop" and t.hand.to_act == 2  # two can still bet
+    t, events = play(t, "2 bet 100, 0 allin")   # 70 behind: a call for less
+    assert {"type": "uncalled", "seat": 2, "amount": 30} in events
+    assert t.hand.street == "complete"
+
+
+# -- case 10: folded contributions, no pot without an eligible player -------------------
+
+def test_folded_chips_stay_in_the_pot_and_every_pot_has_a_winner():
+    holes = {0: "AsAh", 1: "KsKh", 2: "QsQh"}
+    t, _ = deal([50, 1000, 1000], button=2, holes=holes, board="2c7d9h3s4c")
+    t, _ = play(t, "2 raise 200, 0 allin, 1 call")
+    t, _ = play(t, "1 check, 2 bet 300, 1 fold")
+    assert stacks(t) == [150, 800, 1100]  # main pot to seat 0, side pot to seat 2
+    assert sum(stacks(t)) == 2050
+
+
+def test_leaving_mid_hand_folds_and_chips_stay_in_the_pot():
+    t, _ = deal([100, 100, 100], button=0)
+    t, _ = play(t, "0 raise 10")
+    t, events = apply(t, StandUp(0))
+    assert of_type(events, "left") == [{"type": "left", "seat": 0, "player": "p0", "stack": 90}]
+    assert t.seats[0].folded and t.chips() == 300 - 90
+    t, events = play(t, "1 fold")
+    assert of_type(events, "award")[0]["amount"] == 13
+    assert t.seats[0] is None and sum(stacks(t)[1:]) == 210
+
+
+def test_leaving_out_of_turn_lets_play_go_on():
+    t, _ = deal([100, 100, 100], button=0)
+    t, ev = apply(t, StandUp(2))          # the big blind leaves before the button acts
+    assert t.hand.to_act == 0
+    t, ev = play(t, "0 call, 1 call")
+    assert t.hand.street == "flop"
+
+
+# -- forced bets ----------------------------------------------------------------------------
+
+def test_antes_and_short_blinds_are_all_in_for_what_they_have():
+    t, events = deal([100, 1, 3, 100], blinds=(2, 4), ante=1, button=0)
+    blinds = [(b["seat"], b["kind"], b["amount"], b["all_in"]) for b in of_type(events, "blind")]
+    # Seat 1 is all in from the ante and posts no small blind.
+    assert blinds == [(1, "ante", 1, True), (2, "ante", 1, False), (3, "ante", 1, False),
+                      (0, "ante", 1, False), (2, "big", 2, True)]
+    assert t.hand.small_blind_seat == 1 and t.hand.current_bet == 2
+
+
+def test_big_blind_has_the_option():
+    t, _ = deal([100, 100, 100], button=0)
+    t, _ = play(t, "0 call, 1 call")
+    legal = legal_actions(t)
+    assert legal.seat == 2 and legal.actions == ("fold", "check", "raise", "all_in")
+
+
+# -- readable errors, and nothing changes ---------------------------------------------------
+
+def test_illegal_actions_explain_themselves_and_change_nothing():
+    t, _ = deal([100, 100, 100], blinds=(20, 40), button=0)
+    before = table_to_json(t)
+    cases = [
+        (Check(0), "cannot check facing a bet of 40"),
+        (Call(1), "not your turn"),
+        (Bet(0, 100), "cannot bet facing a bet of 40"),
+        (Raise(0, 50), "minimum raise is to 80"),
+        (Raise(0, 101), "only 100 chips"),
+        (Raise(0, True), "whole number"),
+        (Raise(0, 80.0), "whole number"),
+        (Call(7), "no seat 7"),
+        (StartHand(tuple("As" for _ in range(52))), "already running"),
+        (TopUp(0, 10), "between hands"),
+        (SitDown(0, "x", 10), "taken"),
+    ]
+    for action, message in cases:
+        with pytest.raises(IllegalAction, match=message):
+            apply(t, action)
+    assert table_to_json(t) == before
+
+
+def test_acting_after_folding_and_with_no_hand():
+    t = seated([100, 100])
+    with pytest.raises(IllegalAction, match="no hand"):
+        apply(t, Check(0))
+    t, _ = deal([100, 100, 100], button=0)
+    t, _ = play(t, "0 fold")
+    with pytest.raises(IllegalAction, match="folded"):
+        apply(t, Call(0))
+
+
+def test_timeout_checks_when_it_can_and_folds_otherwise():
+    t, _ = deal([100, 100, 100], button=0)
+    t, ev = play(t, "0 timeout")
+    assert of_type(ev, "action")[0]["action"] == "fold"
+    t, ev = play(t, "1 call, 2 timeout")
+    assert of_type(ev, "action")[-1] == {"type": "action", "seat": 2, "action": "check"}
+
+
+def test_json_round_trip_mid_hand():
+    t, _ = deal([100, 37, 250], button=1, ante=1)
+    t, _ = play(t, "1 raise 10")
+    assert table_from_json(table_to_json(t)) == t
+
+
+def test_new_table_rejects_bad_sizes_and_stakes():
+    with pytest.raises(ValueError):
+        new_table(11, 1, 2)
+    with pytest.raises(ValueError):
+        new_table(6, 2, 1)
+
+
+def _deck():
+    from game.cards import DECK
+    return DECK
