@@ -1,0 +1,512 @@
+"""Crash-safe snapshots of the server's one in-memory root.
+
+The root is turned into bytes **on the loop, in one go** (``dump()`` then
+``orjson.dumps``, with no I/O and so no greenlet switch in between): that is
+what makes the image consistent, since only the loop ever changes the root.
+Everything slow -- the checksum, the write, the fsyncs, the rename, pruning --
+runs in gevent's thread pool, so play goes on meanwhile.
+
+One image is one file, ``snapshot-<seq>.json`` (``seq`` zero-padded so that
+names sort), and is itself valid JSON::
+
+    {"format":"pokerserver-snapshot","version":1,"seq":42,"time":1795465234.123,
+     "utc":"2026-11-23T19:40:34.123Z","body_bytes":123456,"body":{...the root...},
+     "sha256":"<64 hex digits>"}
+
+``sha256`` is the digest of every byte of the file before ``,"sha256":"``
+(the header fields *and* the exact body bytes), so any truncation or flipped
+byte is caught. ``docs/snapshots.md`` describes the format and the recovery.
+
+Writing is atomic and durable: a temporary file in the same folder (mode
+0600: images hold hole cards, decks and session tokens), written, fsynced,
+renamed over its final name with ``os.replace``, then the folder is fsynced.
+Older generations beyond ``keep`` are deleted only after that. A failed write
+or fsync is never retried on the same file (after a failed fsync the kernel
+may have dropped the dirty pages): the temporary file is removed, the
+failure counted, the old images kept, and the next attempt starts afresh.
+
+Everything here is functions over plain data: :class:`Snapshots` holds the
+configuration and counters of one snapshot folder.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import logging
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import gevent
+import orjson
+from gevent.event import Event
+from gevent.lock import BoundedSemaphore
+
+log = logging.getLogger("persistence.snapshot")
+
+FORMAT = "pokerserver-snapshot"
+VERSION = 1
+SEQ_DIGITS = 12
+NAME_RE = re.compile(r"^snapshot-(\d{%d})\.json$" % SEQ_DIGITS)
+TEMP_RE = re.compile(r"^\.snapshot-.*\.tmp$")
+LOCK_NAME = ".lock"
+
+_MAGIC = b'{"format":"%s",' % FORMAT.encode()
+_BODY_KEY = b',"body":'
+_SUM_KEY = b',"sha256":"'
+_TAIL = len(_SUM_KEY) + 64 + len(b'"}\n')  # ,"sha256":"<64 hex>"}\n
+
+
+class BadImage(ValueError):
+    """An image that must not be loaded; the message says why."""
+
+
+class RecoveryError(RuntimeError):
+    """Images exist but none is usable: the server must not start (the message says why)."""
+
+
+# ---------------------------------------------------------------------------
+# Names
+
+
+def image_name(seq: int) -> str:
+    """``snapshot-000000000042.json``: zero-padded so that names sort by sequence.
+
+    >>> image_name(42)
+    'snapshot-000000000042.json'
+    """
+    return f"snapshot-{seq:0{SEQ_DIGITS}d}.json"
+
+
+def list_images(directory: str) -> list[tuple[int, str]]:
+    """``(seq, path)`` of every image name in ``directory``, newest first."""
+    found = []
+    for name in os.listdir(directory):
+        m = NAME_RE.match(name)
+        if m:
+            found.append((int(m.group(1)), os.path.join(directory, name)))
+    found.sort(reverse=True)
+    return found
+
+
+def remove_temps(directory: str) -> list[str]:
+    """Delete temporary files left by an interrupted write; return their names."""
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        if TEMP_RE.match(name):
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed.append(name)
+            except FileNotFoundError:
+                pass
+    if removed:
+        _fsync_dir(directory)
+    return removed
+
+
+# ---------------------------------------------------------------------------
+# Encoding and decoding (pure)
+
+
+def encode(body: bytes, seq: int, when: float) -> tuple[bytes, bytes, bytes]:
+    """The image as three chunks (header, body, checksum tail), without copying ``body``.
+
+    ``body`` must be one serialised JSON value (``orjson.dumps`` output).
+
+    >>> b"".join(encode(b'{"a":1}', 7, 0.0))[:60]
+    b'{"format":"pokerserver-snapshot","version":1,"seq":7,"time":'
+    """
+    utc = datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="milliseconds")
+    header = orjson.dumps({"format": FORMAT, "version": VERSION, "seq": seq, "time": when,
+                           "utc": utc.replace("+00:00", "Z"), "body_bytes": len(body)})
+    head = header[:-1] + _BODY_KEY
+    digest = hashlib.sha256(head)
+    digest.update(body)  # releases the GIL for big buffers
+    tail = _SUM_KEY + digest.hexdigest().encode() + b'"}\n'
+    return head, body, tail
+
+
+def decode(data: bytes, expect_seq: int | None = None, parse: bool = True) -> tuple[dict, Any]:
+    """Check an image and return ``(header, root data)``; raise :class:`BadImage` if unusable.
+
+    With ``parse=False`` the body is checked but not parsed (``None`` is returned for it).
+
+    >>> header, body = decode(b"".join(encode(b'{"a":1}', 7, 0.0)))
+    >>> header["seq"], body
+    (7, {'a': 1})
+    >>> decode(b"".join(encode(b'{"a":1}', 7, 0.0))[:-2])
+    Traceback (most recent call last):
+    ...
+    persistence.snapshot.BadImage: truncated or damaged end (no checksum)
+    """
+    view = memoryview(data)
+    if not data.startswith(_MAGIC):
+        raise BadImage("not a snapshot (bad start)" if data else "empty file")
+    if len(data) < len(_MAGIC) + _TAIL or not data.endswith(b'"}\n') \
+            or view[-_TAIL:-_TAIL + len(_SUM_KEY)] != _SUM_KEY:
+        raise BadImage("truncated or damaged end (no checksum)")
+    stored = bytes(view[-_TAIL + len(_SUM_KEY):-3])
+    actual = hashlib.sha256(view[:-_TAIL]).hexdigest().encode()
+    if stored != actual:
+        raise BadImage("checksum mismatch")
+    at = data.find(_BODY_KEY)
+    if at < 0:
+        raise BadImage("no body")
+    try:
+        header = orjson.loads(bytes(view[:at]) + b"}")
+    except orjson.JSONDecodeError as e:
+        raise BadImage(f"bad header: {e}") from None
+    if header.get("format") != FORMAT:
+        raise BadImage(f"not a snapshot: format {header.get('format')!r}")
+    if header.get("version") != VERSION:
+        raise BadImage(f"unsupported format version {header.get('version')!r} "
+                       f"(this server reads version {VERSION})")
+    body = view[at + len(_BODY_KEY):-_TAIL]
+    if header.get("body_bytes") != len(body):
+        raise BadImage(f"body is {len(body)} bytes, header says {header.get('body_bytes')}")
+    if expect_seq is not None and header.get("seq") != expect_seq:
+        raise BadImage(f"header says seq {header.get('seq')}, file name says {expect_seq}")
+    if not parse:
+        return header, None
+    try:
+        return header, orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise BadImage(f"body is not JSON: {e}") from None
+
+
+# ---------------------------------------------------------------------------
+# Writing (runs in a worker thread: touches only files and its arguments)
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, chunk: bytes) -> None:
+    view = memoryview(chunk)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:  # pragma: no cover - os.write raises rather than returning 0
+            raise OSError(errno.EIO, "short write")
+        view = view[n:]
+
+
+def write_image(directory: str, seq: int, chunks) -> str:
+    """Write one image atomically and durably; return its path.
+
+    On any error the temporary file is removed and the error raised; an image
+    already in place under the final name is never touched.
+    """
+    final = os.path.join(directory, image_name(seq))
+    temp = os.path.join(directory, f".snapshot-{seq:0{SEQ_DIGITS}d}-{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        try:
+            os.fchmod(fd, 0o600)  # whatever the umask: hole cards, decks, tokens
+            for chunk in chunks:
+                _write_all(fd, chunk)
+            os.fsync(fd)  # never retried: a failed fsync means a fresh file next time
+        finally:
+            os.close(fd)
+        os.replace(temp, final)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)  # the rename itself is durable only after this
+    return final
+
+
+def prune(directory: str, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` images; return the deleted names."""
+    removed = []
+    for _seq, path in list_images(directory)[max(keep, 1):]:
+        try:
+            os.unlink(path)
+            removed.append(os.path.basename(path))
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int) -> dict:
+    """The thread-side job: checksum, write, fsync, rename, fsync dir, then prune.
+
+    Never raises (the thread pool would print the traceback): returns
+    ``{"path", "pruned", "seconds"}`` or ``{"error": OSError, "seconds"}``.
+    """
+    start = time.perf_counter()
+    try:
+        path = write_image(directory, seq, encode(body, seq, when))
+    except Exception as e:  # noqa: BLE001 - reported to the loop, which counts it
+        return {"error": e, "seconds": time.perf_counter() - start}
+    try:
+        pruned = prune(directory, keep)
+    except OSError as e:  # the new image is durable: a failed cleanup is only logged
+        log.warning("snapshot: could not delete old generations: %s", e)
+        pruned = []
+    return {"path": path, "pruned": pruned, "seconds": time.perf_counter() - start}
+
+
+# ---------------------------------------------------------------------------
+# The folder's state (plain data) and the loop side
+
+
+@dataclass
+class Snapshots:
+    """One snapshot folder: configuration and counters (read by /metrics)."""
+
+    directory: str
+    keep: int = 3
+    seq: int = 0                          # last sequence number used (only grows)
+    last_ok_seq: int | None = None
+    last_ok_time: float | None = None     # wall time of the newest durable image
+    last_blocked_s: float = 0.0           # loop blocked serialising the root, last image
+    last_write_s: float = 0.0             # checksum + write + fsyncs + rename, last attempt
+    last_duration_s: float = 0.0          # both, last attempt
+    last_bytes: int = 0
+    written: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    lock_fd: int | None = None
+    busy: BoundedSemaphore = field(default_factory=BoundedSemaphore, repr=False)  # one at a time
+    stop: Event = field(default_factory=Event, repr=False)  # set: the periodic loop ends
+
+
+def open_dir(directory: str, keep: int = 3) -> Snapshots:
+    """Make the folder (0700), lock it against a second server, remove stray temp files,
+    and continue the sequence from the highest image name on disk (valid or not)."""
+    if keep < 1:
+        raise ValueError("snapshot-keep must be at least 1")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    lock_fd = os.open(os.path.join(directory, LOCK_NAME),
+                      os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock_fd)
+        raise RecoveryError(f"snapshot folder {directory} is in use by another server "
+                            "process (its .lock is held)") from None
+    removed = remove_temps(directory)
+    if removed:
+        log.warning("snapshot: removed %d stray temporary file(s) from an interrupted write: %s",
+                    len(removed), ", ".join(removed))
+    images = list_images(directory)
+    return Snapshots(directory=directory, keep=keep, seq=images[0][0] if images else 0,
+                     lock_fd=lock_fd)
+
+
+def close_dir(snaps: Snapshots) -> None:
+    """Release the folder's lock (tests; a process exiting releases it anyway)."""
+    if snaps.lock_fd is not None:
+        os.close(snaps.lock_fd)
+        snaps.lock_fd = None
+
+
+def take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
+    """Take one snapshot now; True once it is durable. Call from a greenlet.
+
+    ``dump()`` returns the root as data orjson can serialise; it and
+    ``orjson.dumps`` run on the loop with no switch between them. The rest
+    waits in the thread pool while other greenlets run. Failures are counted
+    and logged, never raised.
+    """
+    with snaps.busy:
+        return _take(snaps, dump)
+
+
+def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
+    start = time.perf_counter()
+    try:
+        body = orjson.dumps(dump())   # the consistent image: no I/O boundary in here
+    except Exception as e:  # noqa: BLE001 - a bug in dump(): count it, keep serving
+        snaps.failures += 1
+        snaps.last_error = f"serialise: {e!r}"
+        log.exception("snapshot: could not serialise the root")
+        return False
+    when = time.time()
+    blocked = time.perf_counter() - start
+    snaps.seq += 1  # used even if the write fails: a name is never reused
+    seq = snaps.seq
+    result = gevent.get_hub().threadpool.apply(
+        write_snapshot, (snaps.directory, seq, when, body, snaps.keep))
+    snaps.last_blocked_s = blocked
+    snaps.last_write_s = result["seconds"]
+    snaps.last_duration_s = blocked + result["seconds"]
+    if "error" in result:
+        snaps.failures += 1
+        snaps.last_error = f"seq {seq}: {result['error']!r}"
+        log.error("snapshot %d failed (older images kept, next attempt uses a fresh file): %s",
+                  seq, result["error"])
+        return False
+    snaps.written += 1
+    snaps.last_ok_seq = seq
+    snaps.last_ok_time = when
+    snaps.last_bytes = len(body)
+    log.debug("snapshot %d: %d bytes, loop blocked %.1f ms, write %.1f ms", seq, len(body),
+              blocked * 1e3, result["seconds"] * 1e3)
+    return True
+
+
+def run_every(snaps: Snapshots, dump: Callable[[], Any], every: float) -> None:
+    """Greenlet body: a snapshot every ``every`` seconds until :func:`final` is called.
+
+    The interval runs from the end of one snapshot to the start of the next,
+    so a slow disk never stacks writes up.
+    """
+    while not snaps.stop.wait(every):
+        take(snaps, dump)
+
+
+def final(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
+    """On graceful stop: end the periodic loop, wait for a write in flight, take the last one."""
+    snaps.stop.set()
+    ok = take(snaps, dump)
+    if ok:
+        log.info("snapshot: final image %d written", snaps.last_ok_seq)
+    return ok
+
+
+# ---------------------------------------------------------------------------
+# Recovery
+
+
+@dataclass
+class Loaded:
+    """The image recovery chose, and why any newer ones were passed over."""
+
+    seq: int
+    path: str
+    header: dict
+    data: Any
+    rejected: list[tuple[str, str]]   # (file name, reason), newest first
+
+
+def load_newest(directory: str, check: Callable[[Any], list[str]] | None = None,
+                convert: Callable[[Any], Any] | None = None) -> tuple[Loaded | None, list]:
+    """The newest image that decodes, matches its checksum and passes ``check``.
+
+    ``check(data)`` returns a list of invariant problems (empty when sound);
+    ``convert(data)`` (e.g. ``root_from_json``) is applied too, and an image
+    it raises on is rejected like any other. Returns ``(loaded or None,
+    rejected)`` where ``rejected`` lists ``(name, reason)`` of images passed over.
+    """
+    rejected: list[tuple[str, str]] = []
+    for seq, path in list_images(directory):
+        name = os.path.basename(path)
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+            header, data = decode(raw, expect_seq=seq)
+            del raw
+            if check is not None:
+                problems = check(data)
+                if problems:
+                    shown = "; ".join(problems[:5])
+                    more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+                    raise BadImage(f"invariant check failed: {shown}{more}")
+            if convert is not None:
+                try:
+                    data = convert(data)
+                except Exception as e:  # noqa: BLE001 - any failure to rebuild rejects it
+                    raise BadImage(f"cannot rebuild the root: {e!r}") from None
+        except (BadImage, OSError) as e:
+            log.warning("snapshot: skipping %s: %s", name, e)
+            rejected.append((name, str(e)))
+            continue
+        return Loaded(seq, path, header, data, rejected), rejected
+    return None, rejected
+
+
+def recover(snaps: Snapshots, check: Callable[[Any], list[str]] | None = None,
+            convert: Callable[[Any], Any] | None = None, allow_empty: bool = False) -> Loaded | None:
+    """Load the newest good image of an opened folder, falling back to older generations.
+
+    Returns ``None`` when there is nothing to load (no images, or none valid
+    and ``allow_empty``): the server starts empty. Raises
+    :class:`RecoveryError` when images exist but none is valid.
+    """
+    import gc
+
+    start = time.perf_counter()
+    was_enabled = gc.isenabled()
+    gc.disable()  # building a big root trips the cyclic GC over and over; nothing cycles here
+    try:
+        loaded, rejected = load_newest(snaps.directory, check, convert)
+    finally:
+        if was_enabled:
+            gc.enable()
+    if loaded is None:
+        if not rejected:
+            log.info("snapshot: no image in %s: starting empty", snaps.directory)
+            return None
+        reasons = "\n".join(f"  {name}: {why}" for name, why in rejected)
+        if allow_empty:
+            log.error("snapshot: no valid image in %s; starting EMPTY as "
+                      "--snapshot-allow-empty says:\n%s", snaps.directory, reasons)
+            return None
+        raise RecoveryError(
+            f"refusing to start: {len(rejected)} snapshot image(s) in {snaps.directory} "
+            f"but none is valid:\n{reasons}\n"
+            "Inspect or move them away, or pass --snapshot-allow-empty to start with an empty "
+            "server (the images stay on disk; new ones get higher sequence numbers).")
+    if rejected:
+        log.warning("snapshot: fell back to %s (seq %d); newer image(s) rejected: %s",
+                    os.path.basename(loaded.path), loaded.seq,
+                    "; ".join(f"{n}: {w}" for n, w in rejected))
+    log.info("snapshot: recovered %s (seq %d, taken %s) in %.0f ms",
+             os.path.basename(loaded.path), loaded.seq, loaded.header.get("utc"),
+             (time.perf_counter() - start) * 1e3)
+    snaps.seq = max(snaps.seq, loaded.seq)
+    snaps.last_ok_seq = loaded.seq
+    snaps.last_ok_time = loaded.header.get("time")
+    return loaded
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+
+
+def metrics(snaps: Snapshots, now: float | None = None) -> dict:
+    """Figures for /metrics: age of the newest durable image, last durations, failures."""
+    now = time.time() if now is None else now
+    age = now - snaps.last_ok_time if snaps.last_ok_time is not None else math.nan
+    return {
+        "snapshot_age_seconds": age,
+        "snapshot_seq": snaps.last_ok_seq or 0,
+        "snapshot_last_duration_seconds": snaps.last_duration_s,
+        "snapshot_last_blocked_seconds": snaps.last_blocked_s,
+        "snapshot_last_write_seconds": snaps.last_write_s,
+        "snapshot_last_bytes": snaps.last_bytes,
+        "snapshot_written_total": snaps.written,
+        "snapshot_failures_total": snaps.failures,
+    }
+
+
+def metrics_lines(snaps: Snapshots, prefix: str = "pokerserver_") -> list[str]:
+    """The same figures as Prometheus text lines (``name value``).
+
+    >>> s = Snapshots("/x", failures=2)
+    >>> [line for line in metrics_lines(s) if "failures" in line]
+    ['pokerserver_snapshot_failures_total 2']
+    """
+    out = []
+    for name, value in metrics(snaps).items():
+        if isinstance(value, float):
+            text = "NaN" if math.isnan(value) else f"{value:.6f}"
+        else:
+            text = str(value)
+        out.append(f"{prefix}{name} {text}")
+    return out

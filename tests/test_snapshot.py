@@ -1,0 +1,454 @@
+"""Snapshots with real files: round trip, damage of every kind, injected I/O faults,
+generations, sequence numbers, stray temp files, refusing to start."""
+
+from __future__ import annotations
+
+import doctest
+import errno
+import os
+import random
+import stat
+import threading
+import time
+
+import gevent
+import orjson
+import pytest
+
+from game.cards import DECK
+from game.table import (AllIn, Bet, Call, Check, Fold, Muck, Raise, Show, SitDown, StartHand,
+                        apply, legal_actions, new_table, table_to_json)
+from persistence import snapshot as snap
+
+VERBS = {"fold": Fold, "check": Check, "call": Call, "all_in": AllIn, "show": Show,
+         "muck": Muck, "bet": Bet, "raise": Raise}
+
+
+def busy_table(rng: random.Random, steps: int):
+    """Six players, a finished hand or two, then ``steps`` actions into a new one."""
+    t = new_table(6, 1, 2)
+    for i in range(6):
+        t, _ = apply(t, SitDown(i, f"p{i}", 200))
+    hands = rng.randint(1, 3)
+    for h in range(hands):
+        if sum(1 for s in t.seats if s and s.stack) < 2:
+            break
+        deck = list(DECK)
+        rng.shuffle(deck)
+        t, _ = apply(t, StartHand(tuple(deck)))
+        left = steps if h == hands - 1 else 10_000
+        while t.hand_running and left:
+            legal = legal_actions(t)
+            verb = rng.choice(legal.actions)
+            cls = VERBS[verb]
+            t, _ = apply(t, cls(legal.seat, legal.min_to) if verb in ("bet", "raise")
+                         else cls(legal.seat))
+            left -= 1
+    return t
+
+
+def make_root(n_tables: int = 3, seed: int = 1) -> dict:
+    """Root-shaped data: tables as game JSON, bankrolls, players with tokens."""
+    rng = random.Random(seed)
+    tables = {f"t{i}": table_to_json(busy_table(rng, rng.randint(0, 8))) for i in range(n_tables)}
+    return {"tables": tables, "players": {"p1": {"name": "ann", "token": "x" * 43,
+                                                 "bankroll": 9800}},
+            "chips_issued": sum(s["stack"] + s["total"] for t in tables.values()
+                                for s in t["seats"] if s)}
+
+
+def check(data) -> list[str]:
+    """A stand-in for the server's check_root: cards distinct, chips add up."""
+    problems = []
+    total = 0
+    for tid, t in data["tables"].items():
+        cards = list(t["hand"]["deck"]) + list(t["hand"]["board"]) if t["hand"] else []
+        for s in t["seats"]:
+            if s:
+                total += s["stack"] + s["total"]
+                cards += s["cards"]
+        if t["hand"] and (len(cards) != 52 or len(set(cards)) != 52):
+            problems.append(f"{tid}: {len(set(cards))} distinct cards of {len(cards)}")
+    if total != data["chips_issued"]:
+        problems.append(f"chips: {total} != {data['chips_issued']}")
+    return problems
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = str(tmp_path / "snaps")
+    s = snap.open_dir(d, keep=3)
+    yield s
+    snap.close_dir(s)
+
+
+def reopen(s: snap.Snapshots, keep: int | None = None) -> snap.Snapshots:
+    snap.close_dir(s)
+    return snap.open_dir(s.directory, keep=keep or s.keep)
+
+
+def names(s: snap.Snapshots) -> list[str]:
+    return sorted(os.listdir(s.directory))
+
+
+def images(s: snap.Snapshots) -> list[str]:
+    return [n for n in names(s) if n.startswith("snapshot-")]
+
+
+def test_doctests():
+    assert doctest.testmod(snap).failed == 0
+
+
+def test_round_trip(folder):
+    root = make_root(5)
+    assert snap.take(folder, lambda: root)
+    assert images(folder) == ["snapshot-000000000001.json"]
+    path = os.path.join(folder.directory, images(folder)[0])
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(folder.directory).st_mode) == 0o700
+    with open(path, "rb") as f:
+        whole = orjson.loads(f.read())  # the file is itself one JSON document
+    assert whole["format"] == "pokerserver-snapshot" and whole["seq"] == 1
+    assert whole["body"] == root
+    loaded = snap.recover(reopen(folder), check)
+    assert loaded.seq == 1 and loaded.data == root and loaded.rejected == []
+    assert loaded.header["version"] == snap.VERSION
+    assert abs(loaded.header["time"] - time.time()) < 60
+
+
+def test_check_and_convert_are_applied(folder):
+    root = make_root(2)
+    assert snap.take(folder, lambda: root)
+    loaded = snap.recover(folder, check, convert=lambda d: ("rebuilt", d["chips_issued"]))
+    assert loaded.data == ("rebuilt", root["chips_issued"])
+
+
+def _two_generations(folder, n_tables=2):
+    old, new = make_root(n_tables, seed=1), make_root(n_tables, seed=2)
+    assert snap.take(folder, lambda: old)
+    assert snap.take(folder, lambda: new)
+    newest = os.path.join(folder.directory, snap.image_name(2))
+    with open(newest, "rb") as f:
+        good = f.read()
+    return old, newest, good
+
+
+def _load(folder):
+    loaded, rejected = snap.load_newest(folder.directory, check)
+    return loaded, rejected
+
+
+def test_truncated_at_every_offset_falls_back(folder):
+    old, newest, good = _two_generations(folder, n_tables=1)
+    assert len(good) > 1000
+    for cut in range(len(good)):
+        with open(newest, "wb") as f:
+            f.write(good[:cut])
+        loaded, rejected = _load(folder)
+        assert loaded.seq == 1 and loaded.data == old, cut
+        assert rejected[0][0] == snap.image_name(2)
+
+
+def test_big_image_truncated_at_dense_sample_falls_back(folder):
+    old, newest, good = _two_generations(folder, n_tables=60)
+    assert len(good) > 50_000
+    cuts = set(range(0, 400)) | set(range(len(good) - 400, len(good)))
+    cuts |= set(random.Random(3).sample(range(len(good)), 300))
+    for cut in sorted(cuts):
+        with pytest.raises(snap.BadImage):
+            snap.decode(good[:cut])
+    for cut in sorted(cuts)[::10]:
+        with open(newest, "wb") as f:
+            f.write(good[:cut])
+        assert _load(folder)[0].seq == 1, cut
+
+
+def test_flipped_bytes_are_never_loaded(folder):
+    old, newest, good = _two_generations(folder, n_tables=2)
+    rng = random.Random(7)
+    offsets = rng.sample(range(len(good)), 300) + list(range(0, 80)) + \
+        list(range(len(good) - 80, len(good)))
+    for at in offsets:
+        bad = bytearray(good)
+        bad[at] ^= rng.randint(1, 255)
+        with pytest.raises(snap.BadImage):
+            snap.decode(bytes(bad), expect_seq=2)
+        with open(newest, "wb") as f:
+            f.write(bad)
+        loaded, rejected = _load(folder)
+        assert loaded.seq == 1 and loaded.data == old, at
+    # several bytes at once, anywhere
+    for _ in range(100):
+        bad = bytearray(good)
+        for at in rng.sample(range(len(good)), rng.randint(2, 20)):
+            bad[at] ^= rng.randint(1, 255)
+        with pytest.raises(snap.BadImage):
+            snap.decode(bytes(bad))
+
+
+def test_other_damage(folder):
+    old, newest, good = _two_generations(folder)
+    cases = {
+        "empty": b"",
+        "zeros": b"\0" * len(good),           # a file whose blocks never made it
+        "appended": good + b"x",
+        "garbage": os.urandom(5000),
+    }
+    for why, data in cases.items():
+        with open(newest, "wb") as f:
+            f.write(data)
+        assert _load(folder)[0].seq == 1, why
+    # a good image under the wrong name (say, copied by hand) is not taken for another
+    with open(newest, "wb") as f:
+        f.write(good.replace(b'"seq":2', b'"seq":3'))
+    assert _load(folder)[0].seq == 1
+    with open(os.path.join(folder.directory, snap.image_name(5)), "wb") as f:
+        f.write(good)
+    loaded, rejected = _load(folder)
+    assert loaded.seq == 1
+    assert "file name says 5" in rejected[0][1]
+
+
+def test_failed_invariants_fall_back(folder):
+    old = make_root(2, seed=1)
+    broken = make_root(2, seed=2)
+    broken["chips_issued"] += 1
+    assert snap.take(folder, lambda: old)
+    assert snap.take(folder, lambda: broken)
+    loaded = snap.recover(reopen(folder), check)
+    assert loaded.seq == 1 and loaded.data == old
+    assert "invariant check failed: chips" in loaded.rejected[0][1]
+    # an image the server cannot rebuild is passed over too
+
+    def convert(data):
+        if data is not old and data["chips_issued"] == broken["chips_issued"]:
+            raise KeyError("tables")
+        return data
+    loaded = snap.recover(folder, None, convert)
+    assert loaded.seq == 1 and "cannot rebuild" in loaded.rejected[0][1]
+
+
+# -- injected faults -----------------------------------------------------------------
+
+
+def _fail_nth(monkeypatch, name: str, n: int, err: int, calls: list):
+    real = getattr(os, name)
+
+    def fake(*args):
+        calls.append(args)
+        if len(calls) == n:
+            raise OSError(err, os.strerror(err))
+        return real(*args)
+    monkeypatch.setattr(os, name, fake)
+
+
+@pytest.mark.parametrize("name,n,err", [
+    ("write", 1, errno.ENOSPC),   # the header
+    ("write", 2, errno.ENOSPC),   # the body, half the image written
+    ("write", 3, errno.EIO),      # the checksum tail
+    ("fsync", 1, errno.EIO),      # the file's fsync
+    ("fsync", 1, errno.ENOSPC),
+])
+def test_write_and_fsync_failures_keep_old_images(folder, monkeypatch, name, n, err):
+    for i in range(3):
+        assert snap.take(folder, lambda: make_root(1, seed=i))
+    before = {n_: open(os.path.join(folder.directory, n_), "rb").read() for n_ in images(folder)}
+    calls: list = []
+    _fail_nth(monkeypatch, name, n, err, calls)
+    assert not snap.take(folder, lambda: make_root(1, seed=9))
+    monkeypatch.undo()
+    assert folder.failures == 1 and os.strerror(err) in folder.last_error
+    assert folder.last_ok_seq == 3
+    # the old generations are untouched, the failed temp file is gone, no image 4
+    assert names(folder) == [".lock"] + sorted(before)
+    for n_, data in before.items():
+        assert open(os.path.join(folder.directory, n_), "rb").read() == data
+    # the next attempt works, in a fresh file with a fresh sequence number
+    root = make_root(1, seed=10)
+    assert snap.take(folder, lambda: root)
+    assert folder.failures == 1
+    assert images(folder)[-1] == snap.image_name(5)
+    assert snap.recover(reopen(folder), check).data == root
+
+
+def test_failed_fsync_is_never_retried_on_the_same_file(folder, monkeypatch):
+    fsynced: list[int] = []
+    opened: dict[int, str] = {}
+    real_open, real_fsync = os.open, os.fsync
+
+    def spy_open(path, *a, **k):
+        fd = real_open(path, *a, **k)
+        opened[fd] = os.path.basename(path)
+        return fd
+
+    def failing_fsync(fd):
+        fsynced.append(opened.get(fd))
+        if len(fsynced) == 1:
+            raise OSError(errno.EIO, "I/O error")
+        return real_fsync(fd)
+    monkeypatch.setattr(os, "open", spy_open)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    assert not snap.take(folder, lambda: make_root(1))
+    assert snap.take(folder, lambda: make_root(1))
+    temps = [f for f in fsynced if f and f.endswith(".tmp")]
+    assert len(temps) == 2 and temps[0] != temps[1]   # a second file, not a second fsync
+    assert images(folder) == [snap.image_name(2)]
+
+
+def test_directory_fsync_failure_counts_and_keeps_old_generations(tmp_path, monkeypatch):
+    s = snap.open_dir(str(tmp_path / "d"), keep=1)
+    assert snap.take(s, lambda: make_root(1, seed=1))
+    calls: list = []
+    _fail_nth(monkeypatch, "fsync", 2, errno.EIO, calls)   # 1: the file, 2: the folder
+    assert not snap.take(s, lambda: make_root(1, seed=2))
+    monkeypatch.undo()
+    assert s.failures == 1
+    # the renamed image may or may not be durable: nothing older was pruned for it
+    assert images(s) == [snap.image_name(1), snap.image_name(2)]
+    assert snap.take(s, lambda: make_root(1, seed=3))
+    assert images(s) == [snap.image_name(3)]
+    snap.close_dir(s)
+
+
+def test_short_writes_are_completed(folder, monkeypatch):
+    real = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real(fd, data[:777]))
+    root = make_root(4)
+    assert snap.take(folder, lambda: root)
+    monkeypatch.undo()
+    assert snap.recover(reopen(folder), check).data == root
+
+
+def test_serialisation_error_is_counted_not_raised(folder):
+    assert not snap.take(folder, lambda: {"bad": object()})
+    assert folder.failures == 1 and "serialise" in folder.last_error
+    assert images(folder) == []
+
+
+# -- generations, sequence, temp files, locking ----------------------------------------
+
+
+def test_generations_are_pruned_after_the_new_one(tmp_path):
+    s = snap.open_dir(str(tmp_path / "d"), keep=3)
+    for i in range(7):
+        assert snap.take(s, lambda: {"i": i, "tables": {}, "chips_issued": 0})
+        assert len(images(s)) == min(i + 1, 3)
+    assert images(s) == [snap.image_name(q) for q in (5, 6, 7)]
+    assert snap.image_name(10) > snap.image_name(9)   # names sort by sequence
+    assert snap.recover(reopen(s)).data["i"] == 6
+    snap.close_dir(s)
+
+
+def test_sequence_continues_after_restart(folder):
+    for _ in range(3):
+        assert snap.take(folder, lambda: make_root(1))
+    s2 = reopen(folder)
+    assert s2.seq == 3
+    loaded = snap.recover(s2, check)
+    assert loaded.seq == 3
+    assert snap.take(s2, lambda: make_root(1))
+    assert images(s2)[-1] == snap.image_name(4)
+    # the highest name counts even when that image is damaged and an older one is loaded
+    with open(os.path.join(s2.directory, snap.image_name(9)), "wb") as f:
+        f.write(b"junk")
+    s3 = reopen(s2)
+    assert snap.recover(s3, check).seq == 4
+    assert s3.seq == 9
+    assert snap.take(s3, lambda: make_root(1))
+    assert images(s3)[-1] == snap.image_name(10)
+    assert snap.recover(reopen(s3), check).seq == 10
+    snap.close_dir(s3)
+
+
+def test_stray_temp_files_are_removed(folder):
+    assert snap.take(folder, lambda: make_root(1))
+    d = folder.directory
+    snap.close_dir(folder)
+    for name in (".snapshot-000000000002-123.tmp", ".snapshot-000000000003-9.tmp"):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(b'{"format":"pokerserver-snapshot","ver')
+    open(os.path.join(d, "notes.txt"), "w").close()  # not ours: left alone
+    s = snap.open_dir(d)
+    assert sorted(os.listdir(d)) == sorted([".lock", snap.image_name(1), "notes.txt"])
+    assert snap.recover(s, check).seq == 1
+    snap.close_dir(s)
+
+
+def test_a_second_server_cannot_use_the_same_folder(folder):
+    with pytest.raises(snap.RecoveryError, match="in use by another server"):
+        snap.open_dir(folder.directory)
+
+
+def test_no_images_starts_empty(folder):
+    assert snap.recover(folder, check) is None
+
+
+def test_all_invalid_refuses_to_start(folder):
+    for _ in range(2):
+        assert snap.take(folder, lambda: make_root(1))
+    for name in images(folder):
+        path = os.path.join(folder.directory, name)
+        data = open(path, "rb").read()
+        open(path, "wb").write(data[: len(data) // 2])
+    s = reopen(folder)
+    with pytest.raises(snap.RecoveryError) as info:
+        snap.recover(s, check)
+    message = str(info.value)
+    assert "refusing to start" in message and "none is valid" in message
+    assert snap.image_name(1) in message and snap.image_name(2) in message
+    assert "--snapshot-allow-empty" in message
+    assert snap.recover(s, check, allow_empty=True) is None
+    assert snap.take(s, lambda: make_root(1))            # new images go above the bad ones
+    assert images(s)[-1] == snap.image_name(3)
+    snap.close_dir(s)
+
+
+# -- on the loop --------------------------------------------------------------------------
+
+
+def test_image_is_the_state_when_taken_and_the_loop_runs_during_the_write(folder,
+                                                                           monkeypatch):
+    root = make_root(3)
+    expected = orjson.loads(orjson.dumps(root))
+    real_fsync = os.fsync
+    threads = set()
+
+    def slow_fsync(fd):
+        threads.add(threading.get_ident())
+        time.sleep(0.2)   # a real sleep in the worker thread: a slow disk
+        return real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    ticks = []
+
+    def play():   # another greenlet keeps changing the root while the image is written
+        for i in range(1000):
+            root["players"]["p1"]["bankroll"] = i
+            ticks.append(i)
+            gevent.sleep(0.005)
+    g = gevent.spawn(play)
+    gevent.sleep(0)
+    assert snap.take(folder, lambda: root)
+    g.kill()
+    assert len(ticks) > 20                      # the loop was not blocked by the write
+    assert threading.get_ident() not in threads  # fsync ran off the loop
+    data = snap.recover(reopen(folder)).data
+    assert data["players"]["p1"]["bankroll"] == 0   # the root as it was when serialised
+    assert data["tables"] == expected["tables"]
+
+
+def test_periodic_loop_and_final_snapshot(folder):
+    state = {"n": 0, "tables": {}, "chips_issued": 0}
+    loop = gevent.spawn(snap.run_every, folder, lambda: state, 0.02)
+    for i in range(10):
+        state["n"] = i
+        gevent.sleep(0.01)
+    state["n"] = "last"
+    assert snap.final(folder, lambda: state)
+    loop.join(timeout=2)
+    assert loop.dead
+    assert folder.written >= 3 and folder.failures == 0
+    m = snap.metrics(folder)
+    assert m["snapshot_seq"] == folder.seq and 0 <= m["snapshot_age_seconds"] < 5
+    assert m["snapshot_last_duration_seconds"] > 0 and m["snapshot_failures_total"] == 0
+    assert snap.recover(reopen(folder)).data["n"] == "last"
+    assert len(images(folder)) == 3
