@@ -1,0 +1,1 @@
+"""The gevent + bottle + WebSocket server: root, protocol, handlers, clocks; no poker rules."""

@@ -1,0 +1,339 @@
+"""The one in-memory root: every table, every player, every session token.
+
+Only the loop changes the root, and only between I/O boundaries: a handler
+reads it, applies a pure rule (``game.apply``), writes the result back and
+only then queues messages. Everything here is plain data (dataclasses,
+dicts, deques) so that a snapshot is ``orjson.dumps(root_to_json(root))``
+and recovery is ``root_from_json(data)``.
+
+Connection bookkeeping (sockets, queues, who watches what) lives in the
+root too, so that a handler finds everything in one place, but it is never
+serialised: after a restart every client reconnects with its token.
+
+Three functions form the contract with ``persistence/``:
+
+- :func:`root_to_json` -- the root as JSON-ready data (session tokens, decks
+  and hole cards included: a snapshot is a secret);
+- :func:`root_from_json` -- the exact inverse (``root_to_json(root_from_json(d)) == d``);
+- :func:`check_root` -- the invariants a sound root keeps (cards and chips).
+
+>>> root = new_root()
+>>> t = add_table(root, "Heads-up 1/2", TableConfig(2, 1, 2, 0, 40, 200))
+>>> p = add_player(root, "ann", token="x" * 43)
+>>> root.chips_issued, p.bankroll
+(10000, 10000)
+>>> check_root(root)
+[]
+>>> root_to_json(root_from_json(root_to_json(root))) == root_to_json(root)
+True
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from game.table import Table, new_table, table_from_json, table_to_json
+
+FORMAT = 1               # bump when root_to_json's layout changes incompatibly
+HISTORY = 512            # events kept per table for reconnects (v -> event)
+FINISHED_HANDS = 20      # finished hands kept per table for /api/tables/<id>/hands
+RECENT_POTS = 100        # pot sizes kept per table for the lobby's avg_pot
+CHAT_LINES = 20          # chat lines kept per table for the full view
+STARTING_BANKROLL = 10_000
+
+
+# ---------------------------------------------------------------------------
+# Plain data
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    """Stakes and limits of a table, fixed when it is created."""
+
+    seats: int
+    small_blind: int
+    big_blind: int
+    ante: int
+    min_buy_in: int
+    max_buy_in: int
+
+
+@dataclass
+class Clock:
+    """The action clock of one table.
+
+    ``deadline`` is absolute (epoch seconds) so that it survives a restart:
+    one that passed while the server was down fires at once. While
+    ``bank_started`` is set the seat to act is spending its time bank, and
+    ``deadline`` is when the bank runs out.
+    """
+
+    seat: int | None = None
+    hand: int | None = None            # the hand the running clock belongs to
+    deadline: float | None = None
+    bank_started: float | None = None
+    bank: list[float] = field(default_factory=list)     # seconds left per seat
+    expiries: list[int] = field(default_factory=list)   # consecutive expiries per seat
+
+
+@dataclass
+class Player:
+    """A player: a name, a bankroll of play chips, and the seats they hold."""
+
+    id: str
+    name: str
+    token: str
+    bankroll: int
+    seats: dict[str, int] = field(default_factory=dict)  # table id -> seat index
+    # Not serialised: ids of the open connections of this player.
+    conns: set[int] = field(default_factory=set, repr=False, compare=False)
+
+
+@dataclass
+class Room:
+    """One table as the server knows it: the rules state plus what the server adds.
+
+    ``game`` is the pure rules state (:class:`game.table.Table`). ``v`` grows
+    by one for every event. ``hand_start``/``hand_actions`` are the table as
+    the current hand began (before ``StartHand``) and every action applied
+    since, ``StartHand`` included, so that the hand can be replayed.
+    """
+
+    id: str
+    name: str
+    config: TableConfig
+    game: Table
+    v: int = 0
+    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))  # (v, event)
+    hand_start: dict | None = None
+    hand_actions: list[dict] = field(default_factory=list)
+    hand_names: dict[str, str] = field(default_factory=dict)   # player id -> name, this hand
+    finished: deque = field(default_factory=lambda: deque(maxlen=FINISHED_HANDS))
+    clock: Clock = field(default_factory=Clock)
+    next_hand_at: float | None = None
+    sat_out_since: list[float | None] = field(default_factory=list)
+    hands_played: int = 0
+    recent_pots: deque = field(default_factory=lambda: deque(maxlen=RECENT_POTS))
+    chat: deque = field(default_factory=lambda: deque(maxlen=CHAT_LINES))
+    # Not serialised: ids of the connections watching this table.
+    watchers: set[int] = field(default_factory=set, repr=False, compare=False)
+
+
+@dataclass
+class Root:
+    """Everything the server holds."""
+
+    tables: dict[str, Room] = field(default_factory=dict)
+    players: dict[str, Player] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)   # session token -> player id
+    chips_issued: int = 0
+    next_player: int = 1
+    next_table: int = 1
+    # Counters for /metrics that should survive a restart.
+    counters: dict[str, Any] = field(default_factory=lambda: {
+        "hands": 0, "actions": 0, "errors": {}, "drops": 0})
+    # Not serialised: connection id -> connection (see server.connection).
+    conns: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+# ---------------------------------------------------------------------------
+# Building a root
+
+
+def new_root() -> Root:
+    """An empty root."""
+    return Root()
+
+
+def add_table(root: Root, name: str, config: TableConfig) -> Room:
+    """Create an empty table with the next id (``t1``, ``t2``, ...)."""
+    table_id = f"t{root.next_table}"
+    root.next_table += 1
+    game = new_table(config.seats, config.small_blind, config.big_blind, config.ante)
+    room = Room(id=table_id, name=name, config=config, game=game,
+                clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats),
+                sat_out_since=[None] * config.seats)
+    root.tables[table_id] = room
+    return room
+
+
+def add_player(root: Root, name: str, token: str | None = None,
+               bankroll: int = STARTING_BANKROLL) -> Player:
+    """Create a player with a fresh session token and a bankroll of new play chips."""
+    player_id = f"p{root.next_player}"
+    root.next_player += 1
+    token = token or secrets.token_urlsafe(32)
+    player = Player(id=player_id, name=name, token=token, bankroll=bankroll)
+    root.players[player_id] = player
+    root.tokens[token] = player_id
+    root.chips_issued += bankroll
+    return player
+
+
+# ---------------------------------------------------------------------------
+# JSON round trip
+
+
+def _clock_to_json(c: Clock) -> dict:
+    return {"seat": c.seat, "hand": c.hand, "deadline": c.deadline,
+            "bank_started": c.bank_started, "bank": list(c.bank), "expiries": list(c.expiries)}
+
+
+def _clock_from_json(d: dict) -> Clock:
+    return Clock(seat=d["seat"], hand=d["hand"], deadline=d["deadline"],
+                 bank_started=d["bank_started"], bank=list(d["bank"]),
+                 expiries=list(d["expiries"]))
+
+
+def _config_to_json(c: TableConfig) -> dict:
+    return {"seats": c.seats, "small_blind": c.small_blind, "big_blind": c.big_blind,
+            "ante": c.ante, "min_buy_in": c.min_buy_in, "max_buy_in": c.max_buy_in}
+
+
+def room_to_json(room: Room) -> dict:
+    """One table as JSON-ready data (everything but its watchers)."""
+    return {
+        "id": room.id, "name": room.name, "config": _config_to_json(room.config),
+        "game": table_to_json(room.game), "v": room.v,
+        "history": [[v, e] for v, e in room.history],
+        "hand_start": room.hand_start, "hand_actions": list(room.hand_actions),
+        "hand_names": dict(room.hand_names),
+        "finished": list(room.finished), "clock": _clock_to_json(room.clock),
+        "next_hand_at": room.next_hand_at, "sat_out_since": list(room.sat_out_since),
+        "hands_played": room.hands_played, "recent_pots": list(room.recent_pots),
+        "chat": list(room.chat),
+    }
+
+
+def room_from_json(d: dict) -> Room:
+    return Room(
+        id=d["id"], name=d["name"], config=TableConfig(**d["config"]),
+        game=table_from_json(d["game"]), v=d["v"],
+        history=deque(((v, e) for v, e in d["history"]), maxlen=HISTORY),
+        hand_start=d["hand_start"], hand_actions=list(d["hand_actions"]),
+        hand_names=dict(d["hand_names"]),
+        finished=deque(d["finished"], maxlen=FINISHED_HANDS),
+        clock=_clock_from_json(d["clock"]), next_hand_at=d["next_hand_at"],
+        sat_out_since=list(d["sat_out_since"]), hands_played=d["hands_played"],
+        recent_pots=deque(d["recent_pots"], maxlen=RECENT_POTS),
+        chat=deque(d["chat"], maxlen=CHAT_LINES),
+    )
+
+
+def root_to_json(root: Root) -> dict:
+    """The root as JSON-ready data: tables, players, tokens, counters -- not connections.
+
+    The result holds hole cards, decks and session tokens: treat it as a secret.
+    """
+    return {
+        "format": FORMAT,
+        "tables": {tid: room_to_json(room) for tid, room in root.tables.items()},
+        "players": {pid: {"id": p.id, "name": p.name, "token": p.token,
+                          "bankroll": p.bankroll, "seats": dict(p.seats)}
+                    for pid, p in root.players.items()},
+        "tokens": dict(root.tokens),
+        "chips_issued": root.chips_issued,
+        "next_player": root.next_player,
+        "next_table": root.next_table,
+        "counters": {k: dict(v) if isinstance(v, dict) else v
+                     for k, v in root.counters.items()},
+    }
+
+
+def root_from_json(data: dict) -> Root:
+    """Rebuild a root from :func:`root_to_json` data; raises on malformed data."""
+    if data.get("format") != FORMAT:
+        raise ValueError(f"root format {data.get('format')!r}, this server reads {FORMAT}")
+    return Root(
+        tables={tid: room_from_json(d) for tid, d in data["tables"].items()},
+        players={pid: Player(id=p["id"], name=p["name"], token=p["token"],
+                             bankroll=p["bankroll"], seats=dict(p["seats"]))
+                 for pid, p in data["players"].items()},
+        tokens=dict(data["tokens"]),
+        chips_issued=data["chips_issued"],
+        next_player=data["next_player"],
+        next_table=data["next_table"],
+        counters={k: dict(v) if isinstance(v, dict) else v
+                  for k, v in data["counters"].items()},
+    )
+
+
+# ---------------------------------------------------------------------------
+# Invariants
+
+
+def table_chips(game_json: dict) -> int:
+    """Chips at a table (JSON form): stacks, plus what is in the pot while a hand runs."""
+    hand = game_json["hand"]
+    running = hand is not None and hand["street"] != "complete"
+    return sum(s["stack"] + (s["total"] if running else 0) for s in game_json["seats"] if s)
+
+
+def total_chips(root: Root) -> int:
+    """Every chip in play: bankrolls, stacks and pots (compare with ``chips_issued``)."""
+    return (sum(p.bankroll for p in root.players.values())
+            + sum(room.game.chips() for room in root.tables.values()))
+
+
+def check_root(data_or_root: Root | dict) -> list[str]:
+    """The invariant problems of a root (or of its JSON data); empty when it is sound.
+
+    - every running hand's deck, hole cards and board are the 52 distinct cards;
+    - bankrolls + stacks + pots == ``chips_issued`` (chips move between a
+      bankroll and a stack inside one handler, so none are ever in transit);
+    - no negative chips; every token names a player; every seat a player
+      claims holds that player.
+
+    Never raises: malformed data is reported as a problem.
+    """
+    data = root_to_json(data_or_root) if isinstance(data_or_root, Root) else data_or_root
+    problems: list[str] = []
+    try:
+        _check(data, problems)
+    except Exception as e:  # noqa: BLE001 - malformed data is a problem, not a crash
+        problems.append(f"malformed root: {e!r}")
+    return problems
+
+
+def _check(data: dict, problems: list[str]) -> None:
+    total = 0
+    players = data["players"]
+    for pid, p in players.items():
+        if type(p["bankroll"]) is not int or p["bankroll"] < 0:
+            problems.append(f"player {pid}: bad bankroll {p['bankroll']!r}")
+        total += p["bankroll"]
+        for tid, seat in p["seats"].items():
+            table = data["tables"].get(tid)
+            s = table["game"]["seats"][seat] if table and 0 <= seat < len(
+                table["game"]["seats"]) else None
+            if s is None or s["player"] != pid:
+                problems.append(f"player {pid}: claims seat {seat} at {tid} but does not hold it")
+    for token, pid in data["tokens"].items():
+        if pid not in players or players[pid]["token"] != token:
+            problems.append(f"token for {pid!r} does not match a player")
+    for tid, table in data["tables"].items():
+        game = table["game"]
+        for i, s in enumerate(game["seats"]):
+            if s is None:
+                continue
+            if s["stack"] < 0 or s["total"] < 0:
+                problems.append(f"{tid} seat {i}: negative chips")
+            if s["player"] not in players:
+                problems.append(f"{tid} seat {i}: unknown player {s['player']!r}")
+            elif not s["leaving"] and players[s["player"]]["seats"].get(tid) != i:
+                problems.append(f"{tid} seat {i}: {s['player']} does not know it sits here")
+        total += table_chips(game)
+        hand = game["hand"]
+        if hand is not None and hand["street"] != "complete":
+            cards = list(hand["deck"]) + list(hand["board"])
+            for s in game["seats"]:
+                if s and s["in_hand"]:
+                    cards += s["cards"]
+            if len(cards) != 52 or len(set(cards)) != 52:
+                problems.append(f"{tid}: hand {hand['number']} has {len(set(cards))} distinct "
+                                f"cards of {len(cards)}, not the 52")
+    if total != data["chips_issued"]:
+        problems.append(f"chips: {total} in play but {data['chips_issued']} issued")
