@@ -1,0 +1,535 @@
+// The browser client: session, routing (#/ lobby, #/table/<id>), and the glue
+// between the connection, the table states and the views.
+
+import { el, $, toast, modal, closeModal, modalOpen, fmt } from "./ui.js";
+import { Connection } from "./net.js";
+import { fromTable, applyEvent, handRunning } from "./state.js";
+import { TableView } from "./table.js";
+import { LobbyView } from "./lobby.js";
+
+const TOKEN_KEY = "poker.token";
+const NAME_KEY = "poker.name";
+const COLORS_KEY = "poker.fourColor";
+const NAME_RE = /^[A-Za-z0-9 _.-]{1,20}$/;
+
+const app = {
+  token: localStorage.getItem(TOKEN_KEY),
+  pendingName: null,
+  me: null, // {player, name, bankroll}
+  seats: {}, // table id -> my seat
+  tables: new Map(), // table id -> state
+  lobby: null,
+  route: { view: "lobby", table: null },
+  online: false,
+  pending: new Map(), // rid -> {onError, table}
+  joinAfterWatch: null,
+  resyncTimers: new Map(),
+};
+window.__poker = app; // for debugging and the browser tests
+
+// -- connection -----------------------------------------------------------------
+
+const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+
+const conn = new Connection({
+  url: wsUrl,
+  hello() {
+    if (app.token) {
+      const tables = {};
+      for (const [id, st] of app.tables) if (typeof st.v === "number" && !st.resyncing) tables[id] = st.v;
+      return { type: "hello", token: app.token, tables };
+    }
+    return { type: "hello", name: app.pendingName };
+  },
+  onMessage: handle,
+  onStatus: setStatus,
+});
+
+function send(msg, { onError = null } = {}) {
+  const rid = conn.send(msg);
+  if (rid === null) {
+    toast("Not connected \u2014 reconnecting\u2026");
+    return null;
+  }
+  app.pending.set(rid, { onError, type: msg.type, table: msg.table });
+  if (app.pending.size > 200) app.pending.delete(app.pending.keys().next().value);
+  return rid;
+}
+
+let statusTimer = null;
+function setStatus(status, detail) {
+  app.online = status === "online";
+  const box = $("#conn");
+  box.className = `conn conn-${status}`;
+  const text = box.querySelector(".conn-text");
+  clearInterval(statusTimer);
+  if (status === "online") text.textContent = "Online";
+  else if (status === "connecting") text.textContent = detail.attempt ? "Reconnecting\u2026" : "Connecting\u2026";
+  else {
+    const update = () => {
+      const s = Math.max(0, Math.ceil((detail.at - Date.now()) / 1000));
+      text.textContent = s ? `Offline \u2014 retrying in ${s}s` : "Offline \u2014 retrying\u2026";
+    };
+    update();
+    statusTimer = setInterval(update, 500);
+  }
+  box.title = status === "online" ? "Connected to the server" : "Not connected; the client retries automatically";
+  document.body.classList.toggle("is-offline", status !== "online");
+  if (status === "offline" && detail.code === 1008) toast("The server closed the connection (policy).");
+  renderCurrent();
+}
+
+// -- messages -------------------------------------------------------------------
+
+function handle(msg) {
+  switch (msg.type) {
+    case "welcome": return onWelcome(msg);
+    case "tables": return onTables(msg.tables || []);
+    case "table": return onTable(msg);
+    case "event": return onEvent(msg);
+    case "turn": return onTurn(msg);
+    case "bankroll":
+      if (app.me) app.me.bankroll = msg.bankroll;
+      renderHeader();
+      return;
+    case "error": return onError(msg);
+    default:
+      return;
+  }
+}
+
+function onWelcome(msg) {
+  app.me = { player: msg.player, name: msg.name, bankroll: msg.bankroll };
+  app.token = msg.token;
+  app.pendingName = null;
+  localStorage.setItem(TOKEN_KEY, msg.token);
+  localStorage.setItem(NAME_KEY, msg.name);
+  app.seats = { ...(msg.seats || {}) };
+  if ($("#name-dialog")) closeModal();
+  renderHeader();
+  // Tables named in hello were answered by the server; others need a watch.
+  if (app.route.view === "table" && !app.tables.has(app.route.table)) watch(app.route.table);
+  if (app.route.view === "lobby") send({ type: "tables" });
+  setTimeout(checkTurns, 800);
+}
+
+function onTables(tables) {
+  app.lobby = tables;
+  if (app.route.view === "lobby") lobbyView.render(tables, app.seats);
+}
+
+function onTable(msg) {
+  const prev = app.tables.get(msg.table);
+  const st = fromTable(msg, prev);
+  if (prev && prev.acting) st.acting = null;
+  app.tables.set(msg.table, st);
+  if (st.you !== null && st.you !== undefined) app.seats[msg.table] = st.you;
+  else delete app.seats[msg.table];
+  if (prev && prev.resyncing && prev.log) {
+    st.log.push({ kind: "info", parts: ["(table resynchronised)"] });
+  }
+  if (st.you !== null && $("#sit-dialog")) closeModal();
+  if (app.joinAfterWatch === msg.table) {
+    app.joinAfterWatch = null;
+    if (st.you === null) {
+      const free = st.seats.findIndex((s) => !s);
+      if (free >= 0) openSit(msg.table, free);
+      else toast("The table is full.", "info");
+    }
+  }
+  renderTable(msg.table);
+}
+
+function onEvent(msg) {
+  const st = app.tables.get(msg.table);
+  if (!st || st.resyncing) return;
+  if (msg.v <= st.v) return; // already seen
+  if (msg.v !== st.v + 1) {
+    // A gap: ask for the whole table again.
+    st.resyncing = true;
+    send({ type: "watch", table: msg.table });
+    return;
+  }
+  st.v = msg.v;
+  const ev = msg.event || {};
+  const wasMine = st.you;
+  applyEvent(st, ev, app.me && app.me.player);
+  if (ev.type === "action" && ev.seat === wasMine) st.acting = null;
+  if (ev.type === "seated" && app.me && ev.player === app.me.player) {
+    app.seats[msg.table] = ev.seat;
+    if ($("#sit-dialog")) closeModal();
+  }
+  if (ev.type === "left" && ev.seat === wasMine) delete app.seats[msg.table];
+  if (ev.type === "to_act" && ev.seat === st.you) scheduleTurnCheck(msg.table);
+  renderTable(msg.table);
+}
+
+function onTurn(msg) {
+  const st = app.tables.get(msg.table);
+  if (!st) return;
+  st.legal = msg.legal;
+  st.acting = null;
+  if (st.hand) st.hand.to_act = msg.seat;
+  st.clock = { seat: msg.seat, deadline_ms: msg.deadline_ms, time_bank_ms: msg.time_bank_ms, received: Date.now() };
+  renderTable(msg.table);
+}
+
+function onError(msg) {
+  const p = msg.rid !== undefined ? app.pending.get(msg.rid) : null;
+  if (msg.code === "bad_token") {
+    localStorage.removeItem(TOKEN_KEY);
+    app.token = null;
+    app.me = null;
+    app.tables.clear();
+    renderHeader();
+    askName("Your session has expired. Choose a nickname to play again.");
+    return;
+  }
+  if (!app.me && (msg.code === "bad_message" || msg.code === "hello_first") && $("#name-dialog")) {
+    nameDialog && nameDialog.error(msg.message || "That name is not allowed.");
+    return;
+  }
+  if (p && p.table) {
+    const st = app.tables.get(p.table);
+    if (st && st.acting === msg.rid) { st.acting = null; renderTable(p.table); }
+    if (p.type === "watch" && st && st.resyncing) st.resyncing = false;
+  }
+  if (p && p.onError) p.onError(msg);
+  else toast(msg.message || msg.code || "Error");
+  if (msg.code === "no_table" && app.route.view === "table" && p && p.type === "watch") {
+    app.tables.delete(p.table);
+    go("#/");
+  }
+}
+
+// If it is our turn but no `turn` arrived (e.g. after a resume by events),
+// ask for the full table, which carries `legal`.
+function scheduleTurnCheck(id) {
+  clearTimeout(app.resyncTimers.get(id));
+  app.resyncTimers.set(id, setTimeout(() => {
+    const st = app.tables.get(id);
+    if (st && handRunning(st) && st.hand.to_act === st.you && st.you !== null && !st.legal && !st.resyncing
+        && st.hand.street !== "showdown") {
+      st.resyncing = true;
+      send({ type: "watch", table: id });
+    }
+  }, 1200));
+}
+
+function checkTurns() {
+  for (const [id, st] of app.tables) if (st.you !== null && handRunning(st) && st.hand.to_act === st.you) scheduleTurnCheck(id);
+}
+
+// -- actions ----------------------------------------------------------------------
+
+function watch(id) {
+  if (!app.me) return;
+  send({ type: "watch", table: id }, {
+    onError: (err) => toast(err.message || "Cannot open that table."),
+  });
+}
+
+function current() {
+  return app.route.view === "table" ? app.tables.get(app.route.table) : null;
+}
+
+const tableHandlers = {
+  act(action, amount) {
+    const st = current();
+    if (!st) return;
+    const msg = { type: "act", table: st.id, action };
+    if (amount !== undefined) msg.amount = amount;
+    const rid = send(msg);
+    if (rid !== null) { st.acting = rid; renderTable(st.id); }
+  },
+  sit(seat) {
+    const st = current();
+    if (!st) return;
+    if (!app.me) { askName(); return; }
+    openSit(st.id, seat);
+  },
+  sitOutToggle() {
+    const st = current();
+    if (!st || st.you === null) return;
+    const mine = st.seats[st.you];
+    send({ type: mine && mine.sitting_out ? "sit_in" : "sit_out", table: st.id });
+  },
+  topUp() {
+    const st = current();
+    if (st && st.you !== null) openTopUp(st);
+  },
+  leave() {
+    const st = current();
+    if (!st || st.you === null) return;
+    const mine = st.seats[st.you];
+    const inHand = handRunning(st) && mine && mine.in_hand && !mine.folded;
+    modal({
+      title: "Leave your seat?",
+      id: "leave-dialog",
+      body: el("p", {}, inHand ? "You are in this hand: leaving folds it. Your stack goes back to your bankroll."
+        : `Your stack of ${fmt(mine ? mine.stack : 0)} goes back to your bankroll.`),
+      buttons: [
+        { label: "Stay", class: "btn-ghost" },
+        { label: "Leave seat", class: "btn-danger", submit: true, id: "leave-confirm", onclick: (close) => { send({ type: "leave", table: st.id }); close(); } },
+      ],
+    });
+  },
+  lobby() {
+    go("#/");
+  },
+  chat(text) {
+    const st = current();
+    if (!st) return false;
+    if (!app.me) { askName(); return false; }
+    if (text.length > 200) { toast("A chat message is at most 200 characters."); return false; }
+    return send({ type: "chat", table: st.id, text }) !== null;
+  },
+  localError(message) {
+    toast(message);
+  },
+};
+
+function openSit(tableId, seat) {
+  const st = app.tables.get(tableId);
+  if (!st) return;
+  const bankroll = app.me ? app.me.bankroll : 0;
+  const lo = st.min_buy_in;
+  const hi = Math.min(st.max_buy_in, bankroll);
+  const amount = el("input", { id: "buyin-amount", type: "text", inputmode: "numeric", value: String(Math.max(lo, hi)), autocomplete: "off" });
+  const slider = el("input", { id: "buyin-slider", type: "range", min: lo, max: Math.max(lo, hi), step: 1, value: Math.max(lo, hi) });
+  slider.addEventListener("input", () => { amount.value = slider.value; });
+  amount.addEventListener("input", () => { if (/^\d+$/.test(amount.value)) slider.value = amount.value; });
+  const dlg = modal({
+    title: `Take seat ${seat + 1}`,
+    id: "sit-dialog",
+    body: [
+      el("p", { class: "muted" }, `${st.name} \u00b7 blinds ${fmt(st.small_blind)}/${fmt(st.big_blind)}`),
+      el("div", { class: "buyin-limits" },
+        el("span", {}, "Min ", el("strong", {}, fmt(lo))),
+        el("span", {}, "Bankroll ", el("strong", {}, fmt(bankroll))),
+        el("span", {}, "Max ", el("strong", {}, fmt(st.max_buy_in)))),
+      el("label", { class: "field" }, el("span", { class: "field-label" }, "Buy-in"), el("div", { class: "raise-row" }, slider, amount)),
+      bankroll < lo ? el("p", { class: "modal-warning" }, "Your bankroll is below this table's minimum buy-in.") : null,
+    ],
+    buttons: [
+      { label: "Cancel", class: "btn-ghost" },
+      {
+        label: "Sit down", class: "btn-primary", submit: true, id: "buyin-submit",
+        onclick: () => {
+          const text = amount.value.trim();
+          if (!/^\d+$/.test(text)) { dlg.error("The buy-in must be a whole number of chips."); return; }
+          dlg.error("");
+          send({ type: "sit", table: tableId, seat, buy_in: Number(text) }, {
+            onError: (err) => dlg.error(err.message || "Cannot sit there."),
+          });
+        },
+      },
+    ],
+  });
+}
+
+function openTopUp(st) {
+  const mine = st.seats[st.you];
+  const room = Math.max(0, st.max_buy_in - (mine ? mine.stack : 0));
+  const amount = el("input", { id: "topup-amount", type: "text", inputmode: "numeric", value: String(Math.min(room, app.me ? app.me.bankroll : 0)), autocomplete: "off" });
+  const dlg = modal({
+    title: "Add chips",
+    id: "topup-dialog",
+    body: [
+      el("p", { class: "muted" }, `You can add up to ${fmt(room)} (table maximum ${fmt(st.max_buy_in)}), between hands.`),
+      el("label", { class: "field" }, el("span", { class: "field-label" }, "Amount"), amount),
+    ],
+    buttons: [
+      { label: "Cancel", class: "btn-ghost" },
+      {
+        label: "Add chips", class: "btn-primary", submit: true, id: "topup-submit",
+        onclick: (close) => {
+          const text = amount.value.trim();
+          if (!/^\d+$/.test(text)) { dlg.error("Enter a whole number of chips."); return; }
+          send({ type: "top_up", table: st.id, amount: Number(text) }, { onError: (err) => dlg.error(err.message) });
+          // close when the top_up event arrives (or leave it open on error)
+          const check = setInterval(() => {
+            if (!$("#topup-dialog")) { clearInterval(check); return; }
+            const s = app.tables.get(st.id);
+            const me = s && s.you !== null ? s.seats[s.you] : null;
+            if (me && me.stack > (mine ? mine.stack : 0)) { clearInterval(check); close(); }
+          }, 200);
+          setTimeout(() => clearInterval(check), 10000);
+        },
+      },
+    ],
+  });
+}
+
+let nameDialog = null;
+function askName(reason) {
+  const input = el("input", {
+    id: "nickname", type: "text", maxlength: 20, autocomplete: "nickname",
+    value: localStorage.getItem(NAME_KEY) || "", placeholder: "e.g. ann",
+  });
+  nameDialog = modal({
+    title: "Welcome to the table",
+    id: "name-dialog",
+    dismissable: false,
+    body: [
+      el("p", { class: "muted" }, reason || "Choose a nickname. You start with 10,000 play chips."),
+      el("label", { class: "field" }, el("span", { class: "field-label" }, "Nickname"), input),
+      el("p", { class: "field-hint" }, "1\u201320 letters, digits, spaces, _ - ."),
+    ],
+    buttons: [{
+      label: "Play", class: "btn-primary", submit: true, id: "name-submit",
+      onclick: () => {
+        const name = input.value.trim();
+        if (!NAME_RE.test(name)) { nameDialog.error("Use 1\u201320 letters, digits, spaces, _ - or ."); return; }
+        nameDialog.error("");
+        app.pendingName = name;
+        if (conn.ws && conn.ws.readyState === 1 && !conn.ready) conn.sendRaw({ type: "hello", name });
+        else if (!conn.ws) conn.start();
+        else conn.reconnectNow();
+      },
+    }],
+  });
+}
+
+// -- rendering ----------------------------------------------------------------------
+
+const lobbyView = new LobbyView($("#lobby-screen"), {
+  watch: (id) => go(`#/table/${encodeURIComponent(id)}`),
+  join: (id) => {
+    if (!app.me) { askName(); return; }
+    const st = app.tables.get(id);
+    go(`#/table/${encodeURIComponent(id)}`);
+    if (st) {
+      const free = st.seats.findIndex((s) => !s);
+      if (st.you === null && free >= 0) openSit(id, free);
+    } else app.joinAfterWatch = id;
+  },
+  async create(spec) {
+    const res = await fetch("/api/tables", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec),
+    });
+    let body = null;
+    try { body = await res.json(); } catch (err) { body = null; }
+    if (!res.ok) {
+      throw new Error((body && (body.message || body.error)) || `The server refused (${res.status}).`);
+    }
+    refreshLobby();
+    const table = body && (body.table || body);
+    return table && typeof table === "object" ? { id: table.id } : null;
+  },
+});
+const tableView = new TableView($("#table-screen"), tableHandlers);
+
+function renderHeader() {
+  const me = $("#me");
+  me.hidden = !app.me;
+  if (app.me) {
+    me.querySelector(".me-name").textContent = app.me.name;
+    me.querySelector(".me-bankroll").textContent = fmt(app.me.bankroll);
+  }
+}
+
+let renderQueued = false;
+function renderTable(id) {
+  if (app.route.view !== "table" || app.route.table !== id) return;
+  if (renderQueued) return;
+  renderQueued = true;
+  queueMicrotask(() => {
+    renderQueued = false;
+    renderCurrent();
+  });
+}
+
+function renderCurrent() {
+  if (app.route.view !== "table") return;
+  const st = app.tables.get(app.route.table);
+  if (!st) return;
+  tableView.render(st, { me: app.me && app.me.player, online: app.online });
+  const myTurn = st.legal && st.you !== null && st.legal.seat === st.you;
+  document.title = `${myTurn ? "\u25cf Your turn \u2014 " : ""}${st.name} \u2014 Pokerserver`;
+}
+
+// -- routing ------------------------------------------------------------------------
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function parseRoute() {
+  const m = location.hash.match(/^#\/table\/(.+)$/);
+  return m ? { view: "table", table: decodeURIComponent(m[1]) } : { view: "lobby", table: null };
+}
+
+let lobbyTimer = null;
+function refreshLobby() {
+  if (app.online && app.me) send({ type: "tables" });
+  else {
+    fetch("/api/tables").then((r) => r.json()).then((data) => {
+      onTables(Array.isArray(data) ? data : data.tables || []);
+    }).catch(() => {});
+  }
+}
+
+function route() {
+  const prev = app.route;
+  const next = parseRoute();
+  app.route = next;
+  const lobbyEl = $("#lobby-screen");
+  const tableEl = $("#table-screen");
+  lobbyEl.hidden = next.view !== "lobby";
+  tableEl.hidden = next.view !== "table";
+  document.body.dataset.view = next.view;
+  clearInterval(lobbyTimer);
+  if (prev.view === "table" && prev.table !== next.table) {
+    const st = app.tables.get(prev.table);
+    if (st && st.you === null && app.online) {
+      send({ type: "unwatch", table: prev.table });
+      app.tables.delete(prev.table);
+    }
+    tableView.reset();
+  }
+  if (next.view === "lobby") {
+    document.title = "Lobby \u2014 Pokerserver";
+    lobbyView.render(app.lobby, app.seats);
+    refreshLobby();
+    lobbyTimer = setInterval(refreshLobby, 4000);
+  } else {
+    document.title = "Table \u2014 Pokerserver";
+    if (app.tables.has(next.table)) renderCurrent();
+    else if (app.online) watch(next.table);
+  }
+}
+
+// -- keyboard -----------------------------------------------------------------------
+
+document.addEventListener("keydown", (e) => {
+  if (modalOpen() || app.route.view !== "table") return;
+  if (tableView.key(e)) e.preventDefault();
+});
+
+// -- four-colour deck ------------------------------------------------------------------
+
+function applyColors() {
+  const four = localStorage.getItem(COLORS_KEY) !== "0";
+  document.body.classList.toggle("four-color", four);
+  const b = $("#four-color");
+  b.setAttribute("aria-pressed", String(four));
+  b.title = four ? "Four-colour deck (click for two colours)" : "Two-colour deck (click for four colours)";
+}
+$("#four-color").addEventListener("click", () => {
+  localStorage.setItem(COLORS_KEY, localStorage.getItem(COLORS_KEY) === "0" ? "1" : "0");
+  applyColors();
+});
+
+// -- start ------------------------------------------------------------------------------
+
+applyColors();
+renderHeader();
+window.addEventListener("hashchange", route);
+route();
+if (app.token) conn.start();
+else {
+  refreshLobby();
+  askName();
+}

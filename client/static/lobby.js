@@ -1,0 +1,129 @@
+// The lobby: the list of tables, watch / join, and a dialog to create a table.
+
+import { el, clear, fmt, modal } from "./ui.js";
+
+export class LobbyView {
+  constructor(root, handlers) {
+    this.root = root;
+    this.h = handlers; // {watch(id), join(id), create(spec) -> Promise, refresh()}
+    this.listEl = el("div", { class: "lobby-list", id: "lobby-list" });
+    this.seatedEl = el("div", { class: "lobby-seated" });
+    this.countEl = el("span", { class: "lobby-count" });
+    clear(root).append(
+      el("div", { class: "lobby" },
+        el("div", { class: "lobby-hero" },
+          el("div", {},
+            el("h1", { class: "lobby-title" }, "Cash games"),
+            el("p", { class: "lobby-tag" }, "No-Limit Texas Hold'em \u00b7 play chips")),
+          el("button", { class: "btn btn-primary", id: "btn-create", onclick: () => this.openCreate() }, "+ New table")),
+        this.seatedEl,
+        el("div", { class: "lobby-head" },
+          el("span", { class: "col-name" }, "Table"), el("span", { class: "col-blinds" }, "Blinds"),
+          el("span", { class: "col-buyin" }, "Buy-in"), el("span", { class: "col-seats" }, "Seats"),
+          el("span", { class: "col-stats" }, "Avg pot"), el("span", { class: "col-go" }, this.countEl)),
+        this.listEl));
+    this.tables = null;
+  }
+
+  render(tables, seats) {
+    this.tables = tables;
+    clear(this.listEl);
+    const mySeats = seats || {};
+    const seatedAt = (tables || []).filter((t) => mySeats[t.id] !== undefined && mySeats[t.id] !== null);
+    clear(this.seatedEl);
+    if (seatedAt.length) {
+      this.seatedEl.append(el("div", { class: "notice" },
+        "You have a seat at ",
+        seatedAt.map((t, k) => [k ? ", " : "", el("a", { href: `#/table/${encodeURIComponent(t.id)}` }, t.name)]),
+        "."));
+    }
+    if (tables === null) {
+      this.listEl.append(el("div", { class: "lobby-empty" }, "Loading tables\u2026"));
+      return;
+    }
+    this.countEl.textContent = `${tables.length} table${tables.length === 1 ? "" : "s"}`;
+    if (!tables.length) {
+      this.listEl.append(el("div", { class: "lobby-empty" },
+        el("p", {}, "No tables yet."),
+        el("button", { class: "btn btn-primary", onclick: () => this.openCreate() }, "Create the first table")));
+      return;
+    }
+    for (const t of tables) {
+      const full = t.seats_taken >= t.seats;
+      const mine = mySeats[t.id] !== undefined && mySeats[t.id] !== null;
+      const dots = el("span", { class: "seat-dots", "aria-hidden": "true" },
+        Array.from({ length: t.seats }, (_, k) => el("span", { class: `dot ${k < t.seats_taken ? "taken" : ""}` })));
+      const players = (t.players || []).filter(Boolean);
+      this.listEl.append(el("div", { class: `lobby-row ${mine ? "mine" : ""}`, dataset: { table: t.id } },
+        el("div", { class: "col-name" },
+          el("div", { class: "t-name" }, t.name),
+          el("div", { class: "t-players" }, players.length ? players.join(", ") : "Empty table")),
+        el("div", { class: "col-blinds" }, el("span", { class: "blinds" }, `${fmt(t.small_blind)}/${fmt(t.big_blind)}`),
+          t.ante ? el("span", { class: "t-ante" }, ` ante ${fmt(t.ante)}`) : null),
+        el("div", { class: "col-buyin" }, `${fmt(t.min_buy_in)}\u2013${fmt(t.max_buy_in)}`),
+        el("div", { class: "col-seats" }, dots, el("span", { class: "seat-count" }, `${t.seats_taken}/${t.seats}`)),
+        el("div", { class: "col-stats" }, el("span", { class: "t-stat-label" }, "Avg pot "), t.avg_pot !== undefined && t.hands ? fmt(Math.round(t.avg_pot)) : "\u2014",
+          el("span", { class: "t-hands" }, t.hands ? ` \u00b7 ${fmt(t.hands)} hands` : "")),
+        el("div", { class: "col-go" },
+          el("button", { class: "btn btn-ghost btn-sm btn-watch", onclick: () => this.h.watch(t.id) }, mine ? "Open" : "Watch"),
+          mine ? null : el("button", {
+            class: "btn btn-primary btn-sm btn-join", disabled: full, onclick: () => this.h.join(t.id),
+          }, full ? "Full" : "Join"))));
+    }
+  }
+
+  openCreate() {
+    const field = (label, input, hint) => el("label", { class: "field" }, el("span", { class: "field-label" }, label), input,
+      hint ? el("span", { class: "field-hint" }, hint) : null);
+    const name = el("input", { id: "new-name", type: "text", maxlength: 40, value: "My table", autocomplete: "off" });
+    const seats = el("select", { id: "new-seats" },
+      [2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => el("option", { value: n, selected: n === 6 }, n === 2 ? "2 (heads-up)" : `${n}`)));
+    const sb = el("input", { id: "new-sb", type: "number", min: 1, step: 1, value: 1, inputmode: "numeric" });
+    const bb = el("input", { id: "new-bb", type: "number", min: 1, step: 1, value: 2, inputmode: "numeric" });
+    const minBuy = el("input", { id: "new-min", type: "number", min: 1, step: 1, value: 40, inputmode: "numeric" });
+    const maxBuy = el("input", { id: "new-max", type: "number", min: 1, step: 1, value: 200, inputmode: "numeric" });
+    let touched = false;
+    minBuy.addEventListener("input", () => { touched = true; });
+    maxBuy.addEventListener("input", () => { touched = true; });
+    bb.addEventListener("input", () => {
+      const b = Number(bb.value);
+      if (!touched && Number.isInteger(b) && b > 0) {
+        minBuy.value = String(b * 20);
+        maxBuy.value = String(b * 100);
+        if (Number(sb.value) >= b || !sb.value) sb.value = String(Math.max(1, Math.floor(b / 2)));
+      }
+    });
+    const dlg = modal({
+      title: "New table",
+      id: "create-dialog",
+      body: [
+        field("Name", name),
+        el("div", { class: "field-row" }, field("Seats", seats), field("Small blind", sb), field("Big blind", bb)),
+        el("div", { class: "field-row" }, field("Min buy-in", minBuy), field("Max buy-in", maxBuy)),
+      ],
+      buttons: [
+        { label: "Cancel", class: "btn-ghost" },
+        {
+          label: "Create table", class: "btn-primary", submit: true, id: "create-submit",
+          onclick: async (close) => {
+            const ints = [sb, bb, minBuy, maxBuy].map((i) => i.value.trim());
+            if (!name.value.trim()) { dlg.error("Give the table a name."); return; }
+            if (ints.some((v) => !/^\d+$/.test(v))) { dlg.error("Blinds and buy-ins must be whole numbers."); return; }
+            const spec = {
+              name: name.value.trim(), seats: Number(seats.value), small_blind: Number(sb.value),
+              big_blind: Number(bb.value), min_buy_in: Number(minBuy.value), max_buy_in: Number(maxBuy.value),
+            };
+            dlg.error("");
+            try {
+              const created = await this.h.create(spec);
+              close();
+              if (created && created.id) this.h.watch(created.id);
+            } catch (err) {
+              dlg.error(err.message || String(err));
+            }
+          },
+        },
+      ],
+    });
+  }
+}

@@ -1,0 +1,601 @@
+// The table screen: felt, seats, board, pots, action bar, chat and hand log.
+
+import { el, clear, fmt } from "./ui.js";
+import { cardEl, cardsInline } from "./cards.js";
+import { handRunning } from "./state.js";
+
+// Where seat `rel` (0 = bottom centre, then clockwise) of `n` sits, as
+// fractions of the felt box; `k` scales the radius (1 = on the rail).
+function position(rel, n, k, portrait) {
+  const angle = Math.PI / 2 + (rel * 2 * Math.PI) / n;
+  const rx = portrait ? 0.5 * k * 1.04 : 0.5 * k * 1.02;
+  const ry = portrait ? 0.5 * k * 0.98 : 0.5 * k * 1.06;
+  return { x: 0.5 + rx * Math.cos(angle), y: 0.5 + ry * Math.sin(angle) };
+}
+
+function pct(v) {
+  return `${(v * 100).toFixed(2)}%`;
+}
+
+function chipClass(amount, bb) {
+  const units = amount / Math.max(1, bb || 1);
+  if (units >= 100) return "chip-black";
+  if (units >= 25) return "chip-purple";
+  if (units >= 5) return "chip-green";
+  if (units >= 1) return "chip-red";
+  return "chip-blue";
+}
+
+function chipStack(amount, bb, count = 1) {
+  return el("span", { class: "chips" },
+    Array.from({ length: count }, (_, i) => el("span", { class: `chip ${chipClass(amount, bb)}`, style: { "--i": i } })));
+}
+
+export class TableView {
+  constructor(root, handlers) {
+    this.root = root;
+    this.h = handlers; // {act(action, amount), sit(seat), sitOut(), sitIn(), topUp(), leave(), lobby(), chat(text), localError(msg)}
+    this.state = null;
+    this.sig = {};
+    this.turnKey = null;
+    this.chatRef = null;
+    this.chatLen = 0;
+    this.logRef = null;
+    this.logLen = 0;
+    this.build();
+    this.timer = setInterval(() => this.tick(), 200);
+    this.portrait = null;
+    window.addEventListener("resize", () => { if (this.state) this.render(this.state, this.ctx, true); });
+  }
+
+  build() {
+    const r = this.root;
+    clear(r);
+    this.titleEl = el("h1", { class: "table-title" });
+    this.subEl = el("div", { class: "table-sub" });
+    this.btnSitOut = el("button", { class: "btn btn-ghost btn-sm", id: "btn-sitout", onclick: () => this.h.sitOutToggle() }, "Sit out");
+    this.btnTopUp = el("button", { class: "btn btn-ghost btn-sm", id: "btn-topup", onclick: () => this.h.topUp() }, "Add chips");
+    this.btnLeave = el("button", { class: "btn btn-ghost btn-sm", id: "btn-leave", onclick: () => this.h.leave() }, "Leave seat");
+    const topbar = el("div", { class: "table-topbar" },
+      el("button", { class: "btn btn-ghost btn-sm btn-back", id: "btn-lobby", onclick: () => this.h.lobby(), title: "Back to the lobby" }, "\u2190 Lobby"),
+      el("div", { class: "table-heading" }, this.titleEl, this.subEl),
+      el("div", { class: "table-controls" }, this.btnSitOut, this.btnTopUp, this.btnLeave));
+
+    this.seatsLayer = el("div", { class: "seats-layer" });
+    this.boardEl = el("div", { class: "board", id: "board" });
+    this.potTotalEl = el("div", { class: "pot-total", id: "pot-total" });
+    this.potsEl = el("div", { class: "pots", id: "pots" });
+    this.resultEl = el("div", { class: "result", id: "result", "aria-live": "polite" });
+    this.centerMsg = el("div", { class: "center-msg" });
+    this.felt = el("div", { class: "felt", id: "felt" },
+      el("div", { class: "felt-rail" }),
+      el("div", { class: "felt-cloth" }, el("div", { class: "felt-logo" }, "POKERSERVER")),
+      el("div", { class: "center" }, this.potTotalEl, this.boardEl, this.potsEl, this.resultEl, this.centerMsg),
+      this.seatsLayer);
+    const feltWrap = el("div", { class: "felt-wrap" }, this.felt);
+
+    // -- action bar
+    this.statusEl = el("div", { class: "action-status", id: "action-status" });
+    this.btnFold = el("button", { class: "btn act act-fold", id: "act-fold", onclick: () => this.fold() },
+      el("span", { class: "act-label" }, "Fold"), el("kbd", {}, "F"));
+    this.btnCall = el("button", { class: "btn act act-call", id: "act-call", onclick: () => this.checkOrCall() },
+      el("span", { class: "act-label" }, "Check"), el("kbd", {}, "C"));
+    this.btnRaise = el("button", { class: "btn act act-raise", id: "act-raise", onclick: () => this.raise() },
+      el("span", { class: "act-label" }, "Raise"), el("kbd", {}, "R"));
+    this.btnAllIn = el("button", { class: "btn act act-allin", id: "act-allin", onclick: () => this.h.act("all_in") },
+      el("span", { class: "act-label" }, "All in"));
+    this.amountBox = el("input", {
+      id: "amount", class: "amount", type: "text", inputmode: "numeric", autocomplete: "off",
+      "aria-label": "Bet or raise to", spellcheck: "false",
+    });
+    this.amountBox.addEventListener("input", () => this.amountTyped());
+    this.amountBox.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { e.preventDefault(); this.raise(); }
+      if (e.key === "Escape") this.amountBox.blur();
+    });
+    this.slider = el("input", { id: "slider", class: "slider", type: "range", min: 0, max: 0, step: 1, "aria-label": "Amount" });
+    this.slider.addEventListener("input", () => {
+      this.amountBox.value = this.slider.value;
+      this.amountTyped();
+    });
+    this.presets = el("div", { class: "presets" },
+      [["min", "Min"], ["half", "\u00bd Pot"], ["pot", "Pot"], ["max", "All in"]].map(([key, label]) =>
+        el("button", { class: "btn preset", type: "button", dataset: { preset: key }, onclick: () => this.preset(key) }, label)));
+    this.amountHint = el("div", { class: "amount-hint", id: "amount-hint" });
+    this.raiseBox = el("div", { class: "raise-box" },
+      this.presets,
+      el("div", { class: "raise-row" }, this.slider, this.amountBox),
+      this.amountHint);
+    this.actButtons = el("div", { class: "act-buttons" }, this.btnFold, this.btnCall, this.btnRaise, this.btnAllIn);
+    this.turnClock = el("div", { class: "turn-clock" });
+    this.actionBar = el("div", { class: "action-bar", id: "action-bar" },
+      el("div", { class: "action-left" }, this.statusEl, this.turnClock),
+      el("div", { class: "action-right" }, this.raiseBox, this.actButtons));
+
+    // -- side panel: chat + log
+    this.chatList = el("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite" });
+    this.chatInput = el("input", {
+      id: "chat-input", class: "chat-input", type: "text", maxlength: 200, placeholder: "Say something\u2026",
+      autocomplete: "off", "aria-label": "Chat message",
+    });
+    const chatForm = el("form", {
+      class: "chat-form", id: "chat-form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const text = this.chatInput.value.trim();
+        if (!text) return;
+        if (this.h.chat(text)) this.chatInput.value = "";
+      },
+    }, this.chatInput, el("button", { class: "btn btn-sm btn-primary", type: "submit" }, "Send"));
+    this.logList = el("ol", { class: "log-list", id: "hand-log" });
+    this.tabChat = el("button", { class: "tab active", type: "button", onclick: () => this.showTab("chat") }, "Chat");
+    this.tabLog = el("button", { class: "tab", type: "button", onclick: () => this.showTab("log") }, "Hand log");
+    this.chatPane = el("div", { class: "pane pane-chat active" }, this.chatList, chatForm);
+    this.logPane = el("div", { class: "pane pane-log" }, this.logList);
+    const side = el("aside", { class: "side" },
+      el("div", { class: "tabs" }, this.tabChat, this.tabLog),
+      this.chatPane, this.logPane);
+
+    r.appendChild(el("div", { class: "table-layout" },
+      el("div", { class: "table-main" }, topbar, feltWrap, this.actionBar),
+      side));
+  }
+
+  showTab(which) {
+    const chat = which === "chat";
+    this.tabChat.classList.toggle("active", chat);
+    this.tabLog.classList.toggle("active", !chat);
+    this.chatPane.classList.toggle("active", chat);
+    this.logPane.classList.toggle("active", !chat);
+    const list = chat ? this.chatList : this.logList;
+    list.scrollTop = list.scrollHeight;
+  }
+
+  reset() {
+    this.sig = {};
+    this.turnKey = null;
+    this.chatRef = null;
+    this.logRef = null;
+    clear(this.seatsLayer);
+    clear(this.boardEl);
+    clear(this.chatList);
+    clear(this.logList);
+    this.seatEls = null;
+  }
+
+  // ctx: {me: player id, bankroll, online}
+  render(state, ctx, force = false) {
+    const portrait = window.matchMedia("(max-width: 720px)").matches;
+    if (force || portrait !== this.portrait || !this.state || this.state.id !== state.id
+        || !this.seatEls || this.seatEls.length !== state.seats.length) {
+      this.portrait = portrait;
+      this.sig = {};
+      this.layoutSeats(state, portrait);
+    }
+    this.state = state;
+    this.ctx = ctx;
+    this.renderHeading(state);
+    this.renderSeats(state);
+    this.renderCenter(state);
+    this.renderActions(state, ctx);
+    this.renderChat(state);
+    this.renderLog(state);
+    this.tick();
+  }
+
+  layoutSeats(state, portrait) {
+    clear(this.seatsLayer);
+    const n = state.seats.length;
+    const you = state.you ?? 0;
+    this.layoutYou = state.you;
+    this.seatEls = [];
+    for (let i = 0; i < n; i++) {
+      const rel = (i - you + n) % n;
+      const p = position(rel, n, 1, portrait);
+      const b = position(rel, n, 0.56, portrait);
+      const d = position(rel - (n > 6 ? 0.3 : 0.22), n, 0.74, portrait);
+      const seat = el("div", { class: "seat", dataset: { seat: i }, style: { left: pct(p.x), top: pct(p.y) } });
+      if (p.y < 0.3) seat.classList.add("seat-top");
+      const bet = el("div", { class: "bet", dataset: { seat: i }, style: { left: pct(b.x), top: pct(b.y) } });
+      const button = el("div", { class: "dealer", style: { left: pct(d.x), top: pct(d.y) }, title: "Dealer button" }, "D");
+      this.seatsLayer.append(bet, button, seat);
+      this.seatEls.push({ seat, bet, button });
+    }
+  }
+
+  renderHeading(state) {
+    this.titleEl.textContent = state.name;
+    const parts = [`Blinds ${fmt(state.small_blind)}/${fmt(state.big_blind)}`];
+    if (state.ante) parts.push(`ante ${fmt(state.ante)}`);
+    if (state.min_buy_in !== undefined) parts.push(`buy-in ${fmt(state.min_buy_in)}\u2013${fmt(state.max_buy_in)}`);
+    if (state.hand) parts.push(`hand #${state.hand.number}`);
+    this.subEl.textContent = parts.join(" \u00b7 ");
+    const mine = state.you !== null ? state.seats[state.you] : null;
+    this.btnSitOut.hidden = !mine;
+    this.btnTopUp.hidden = !mine;
+    this.btnLeave.hidden = !mine;
+    if (mine) {
+      this.btnSitOut.textContent = mine.sitting_out ? "I'm back" : "Sit out";
+      this.btnSitOut.classList.toggle("btn-primary", mine.sitting_out);
+      this.btnSitOut.classList.toggle("btn-ghost", !mine.sitting_out);
+      this.btnTopUp.disabled = mine.stack >= state.max_buy_in;
+    }
+  }
+
+  renderSeats(state) {
+    if (state.you !== this.layoutYou) this.layoutSeats(state, this.portrait);
+    const hand = state.hand;
+    const running = handRunning(state);
+    const canSit = state.you === null;
+    const winners = new Set();
+    for (const r of state.results) for (const w of r.winners) winners.add(w.seat);
+    state.seats.forEach((s, i) => {
+      const { seat, bet, button } = this.seatEls[i];
+      const isButton = hand && hand.button === i;
+      button.classList.toggle("show", !!isButton);
+      const acting = running && hand.to_act === i;
+      const betAmount = s ? s.bet : 0;
+      const betSig = `${betAmount}`;
+      if (this.sig[`b${i}`] !== betSig) {
+        this.sig[`b${i}`] = betSig;
+        clear(bet);
+        if (betAmount > 0) {
+          bet.append(chipStack(betAmount, state.big_blind, Math.min(3, 1 + Math.floor(Math.log10(betAmount / Math.max(1, state.big_blind) + 1)))),
+            el("span", { class: "bet-amount" }, fmt(betAmount)));
+          bet.classList.add("show");
+        } else bet.classList.remove("show");
+      }
+      const sig = JSON.stringify([s, acting, canSit, winners.has(i), i === state.you, running]);
+      if (this.sig[`s${i}`] === sig) return;
+      this.sig[`s${i}`] = sig;
+      seat.className = "seat";
+      const rel = this.layoutYou === null ? i : (i - this.layoutYou + state.seats.length) % state.seats.length;
+      if (position(rel, state.seats.length, 1, this.portrait).y < 0.3) seat.classList.add("seat-top");
+      clear(seat);
+      if (!s) {
+        seat.classList.add("seat-empty");
+        if (canSit) {
+          seat.append(el("button", {
+            class: "sit-btn", type: "button", onclick: () => this.h.sit(i), "aria-label": `Sit at seat ${i + 1}`,
+          }, el("span", { class: "sit-plus" }, "+"), el("span", {}, "Sit here")));
+        } else {
+          seat.append(el("div", { class: "empty-dot" }, `${i + 1}`));
+        }
+        return;
+      }
+      const me = i === state.you;
+      if (me) seat.classList.add("seat-me");
+      if (acting) seat.classList.add("seat-acting");
+      if (s.folded || s.leaving) seat.classList.add("seat-folded");
+      if (s.sitting_out) seat.classList.add("seat-out");
+      if (!s.connected) seat.classList.add("seat-away");
+      if (winners.has(i)) seat.classList.add("seat-winner");
+
+      // cards
+      const cards = el("div", { class: "seat-cards" });
+      const showCards = s.cards && (me ? !s.leaving : !s.folded || s.hand_name);
+      if (showCards && s.cards) {
+        for (const c of s.cards) cards.append(cardEl(c, { size: me ? "lg" : "md", dim: s.folded || s.mucked }));
+        if (s.hand_name && (s.folded === false)) cards.classList.add("seat-cards-shown");
+      } else if (s.has_cards && !s.folded && running) {
+        cards.append(cardEl(null, { size: "sm" }), cardEl(null, { size: "sm" }));
+        cards.classList.add("seat-cards-backs");
+      }
+      seat.append(cards);
+
+      const initial = (s.name || "?").trim().charAt(0).toUpperCase() || "?";
+      const plate = el("div", { class: "plate" },
+        el("div", { class: "avatar", "aria-hidden": "true" }, initial),
+        el("div", { class: "plate-text" },
+          el("div", { class: "seat-name" }, s.name),
+          el("div", { class: "seat-stack" }, s.all_in && running ? "All in" : fmt(s.stack))),
+        el("div", { class: "timer" }, el("div", { class: "timer-fill" })));
+      seat.append(plate);
+
+      let tag = null;
+      let tagClass = "";
+      if (winners.has(i) && s.won) { tag = `Wins ${fmt(s.won)}`; tagClass = "tag-win"; }
+      else if (s.hand_name && !s.folded) { tag = s.hand_name; tagClass = "tag-hand"; }
+      else if (s.leaving) tag = "Left";
+      else if (!s.connected) { tag = "Disconnected"; tagClass = "tag-away"; }
+      else if (s.sitting_out) { tag = "Sitting out"; tagClass = "tag-dim"; }
+      else if (s.waiting && !s.in_hand) { tag = "Waiting for BB"; tagClass = "tag-dim"; }
+      else if (s.last) { tag = s.last; tagClass = `tag-${s.last.toLowerCase().replace(/\s+/g, "-")}`; }
+      if (tag) seat.append(el("div", { class: `seat-tag ${tagClass}` }, tag));
+      if (winners.has(i) && s.hand_name) seat.append(el("div", { class: "seat-hand-name" }, s.hand_name));
+    });
+  }
+
+  renderCenter(state) {
+    const hand = state.hand;
+    // board: append new cards only, so the deal animation plays once
+    const board = hand ? hand.board : [];
+    const boardSig = board.join("");
+    if (this.sig.board !== boardSig) {
+      const had = this.sig.board || "";
+      const keep = boardSig.startsWith(had) ? had.length / 2 : 0;
+      if (!keep) clear(this.boardEl);
+      while (this.boardEl.children.length > keep) this.boardEl.lastChild.remove();
+      board.slice(keep).forEach((c, k) => {
+        const card = cardEl(c, { size: "board", deal: true });
+        card.style.animationDelay = `${k * 90}ms`;
+        this.boardEl.append(card);
+      });
+      for (let k = board.length; k < 5; k++) {
+        if (!this.boardEl.querySelector(`.slot[data-k="${k}"]`)) {
+          this.boardEl.append(el("div", { class: "card card-board slot", dataset: { k } }));
+        }
+      }
+      // slots always after real cards
+      for (const slot of [...this.boardEl.querySelectorAll(".slot")]) {
+        if (Number(slot.dataset.k) < board.length) slot.remove();
+        else this.boardEl.append(slot);
+      }
+      this.sig.board = boardSig;
+    }
+    const running = handRunning(state);
+    this.potTotalEl.textContent = running && state.total > 0 ? `Pot ${fmt(state.total)}` : "";
+    const pots = hand && running ? hand.pots.filter((p) => p.amount > 0 && !p.awarded) : [];
+    const potSig = JSON.stringify(pots.map((p) => p.amount));
+    if (this.sig.pots !== potSig) {
+      this.sig.pots = potSig;
+      clear(this.potsEl);
+      pots.forEach((p, k) => {
+        this.potsEl.append(el("div", { class: "pot" },
+          chipStack(p.amount, state.big_blind, 3),
+          el("span", { class: "pot-label" }, pots.length > 1 ? (k === 0 ? "Main " : `Side ${k} `) : ""),
+          el("span", { class: "pot-amount" }, fmt(p.amount))));
+      });
+    }
+    // result banner
+    const resSig = JSON.stringify(state.results);
+    if (this.sig.result !== resSig) {
+      this.sig.result = resSig;
+      clear(this.resultEl);
+      for (const r of state.results) {
+        const names = r.winners.map((w) => `${state.seats[w.seat] ? state.seats[w.seat].name : `seat ${w.seat + 1}`}`);
+        const label = state.results.length > 1 ? (r.pot === 0 ? "Main pot" : `Side pot ${r.pot}`) : null;
+        this.resultEl.append(el("div", { class: "result-line" },
+          label ? el("span", { class: "result-pot" }, `${label}: `) : null,
+          el("strong", {}, names.join(" & ")),
+          ` ${r.winners.length > 1 ? "split" : "wins"} ${fmt(r.amount)}`,
+          r.hand ? el("span", { class: "result-hand" }, ` \u2014 ${r.hand}`) : null));
+      }
+    }
+    const seated = state.seats.filter(Boolean).length;
+    let msg = "";
+    if (!hand && seated < 2) msg = seated ? "Waiting for another player\u2026" : "Waiting for players\u2026";
+    else if (!running && !state.results.length && seated < 2) msg = "Waiting for another player\u2026";
+    this.centerMsg.textContent = msg;
+  }
+
+  // -- actions -----------------------------------------------------------------
+
+  renderActions(state, ctx) {
+    const legal = state.legal;
+    const mine = state.you !== null ? state.seats[state.you] : null;
+    const myTurn = !!(legal && mine && legal.seat === state.you && ctx.online);
+    this.actionBar.classList.toggle("my-turn", myTurn);
+    this.actionBar.classList.toggle("watching", !mine);
+    let status = "";
+    if (!ctx.online) status = "Reconnecting\u2026 your seat is kept.";
+    else if (!mine) status = state.seats.some((s) => !s) ? "You are watching. Pick an empty seat to play." : "You are watching. The table is full.";
+    else if (myTurn) status = "Your turn";
+    else if (mine.sitting_out) status = "You are sitting out.";
+    else if (mine.waiting && !mine.in_hand) status = "You will be dealt in at the big blind.";
+    else if (handRunning(state) && mine.in_hand && !mine.folded) {
+      const to = state.hand.to_act;
+      status = to !== null && to !== undefined && state.seats[to] ? `Waiting for ${state.seats[to].name}\u2026` : "";
+    } else if (handRunning(state)) status = "Waiting for the next hand\u2026";
+    else status = state.seats.filter((s) => s && !s.sitting_out).length < 2 ? "Waiting for another player\u2026" : "Next hand soon\u2026";
+    this.statusEl.textContent = status;
+
+    const key = myTurn ? JSON.stringify([state.hand && state.hand.number, legal]) : null;
+    if (key === this.turnKey) return;
+    this.turnKey = key;
+    this.actButtons.hidden = !myTurn;
+    this.raiseBox.hidden = true;
+    this.amountHint.textContent = "";
+    if (!myTurn) {
+      if (document.activeElement === this.amountBox) this.amountBox.blur();
+      return;
+    }
+    const acts = new Set(legal.actions);
+    this.btnFold.hidden = !acts.has("fold");
+    const canCheck = acts.has("check");
+    this.btnCall.hidden = !canCheck && !acts.has("call");
+    this.btnCall.querySelector(".act-label").textContent = canCheck ? "Check"
+      : `Call ${fmt(legal.call)}${mine && legal.call >= mine.stack ? " (all in)" : ""}`;
+    const betName = acts.has("bet") ? "bet" : acts.has("raise") ? "raise" : null;
+    this.betName = betName;
+    this.btnRaise.hidden = !betName;
+    this.raiseBox.hidden = !betName;
+    // All in as its own button only when no bet/raise slider and it adds chips beyond a call.
+    this.btnAllIn.hidden = !(acts.has("all_in") && !betName && legal.max_to > 0);
+    this.btnAllIn.querySelector(".act-label").textContent = `All in ${fmt(legal.max_to)}`;
+    if (betName) {
+      this.slider.min = legal.min_to;
+      this.slider.max = legal.max_to;
+      this.amountBox.value = String(legal.min_to);
+      this.slider.value = String(legal.min_to);
+      this.amountTyped();
+    }
+  }
+
+  amountTyped() {
+    const legal = this.state && this.state.legal;
+    if (!legal) return;
+    const text = this.amountBox.value.trim();
+    const label = this.btnRaise.querySelector(".act-label");
+    const verb = this.betName === "bet" ? "Bet" : "Raise to";
+    if (/^\d+$/.test(text)) {
+      const n = Number(text);
+      if (n >= legal.min_to && n <= legal.max_to) this.slider.value = String(n);
+      label.textContent = n === legal.max_to ? `All in ${fmt(n)}` : `${verb} ${fmt(n)}`;
+      this.amountHint.textContent = "";
+      this.amountBox.classList.remove("invalid");
+    } else {
+      label.textContent = verb;
+      this.amountBox.classList.toggle("invalid", text.length > 0);
+    }
+    for (const b of this.presets.querySelectorAll(".preset")) {
+      b.classList.toggle("active", String(this.presetAmount(b.dataset.preset)) === text);
+    }
+  }
+
+  presetAmount(key) {
+    const st = this.state;
+    const legal = st.legal;
+    if (!legal) return 0;
+    const cur = st.hand ? st.hand.current_bet : 0;
+    const pot = st.total + legal.call;
+    let to;
+    if (key === "min") to = legal.min_to;
+    else if (key === "max") to = legal.max_to;
+    else if (key === "pot") to = cur + pot;
+    else to = cur + Math.floor(pot / 2);
+    return Math.max(legal.min_to, Math.min(legal.max_to, to));
+  }
+
+  preset(key) {
+    const n = this.presetAmount(key);
+    this.amountBox.value = String(n);
+    this.amountTyped();
+  }
+
+  myTurn() {
+    return !!(this.state && this.state.legal && this.state.you !== null && !this.actButtons.hidden);
+  }
+
+  fold() {
+    if (this.myTurn() && !this.btnFold.hidden) this.h.act("fold");
+  }
+
+  checkOrCall() {
+    if (!this.myTurn() || this.btnCall.hidden) return;
+    this.h.act(this.state.legal.actions.includes("check") ? "check" : "call");
+  }
+
+  raise() {
+    if (!this.myTurn()) return;
+    if (!this.betName) {
+      if (!this.btnAllIn.hidden) this.h.act("all_in");
+      return;
+    }
+    const text = this.amountBox.value.trim();
+    if (!/^\d+$/.test(text)) {
+      const msg = text === "" ? "Type an amount to bet or raise to." : `\u201c${text}\u201d is not a whole number of chips.`;
+      this.amountHint.textContent = msg;
+      this.amountBox.classList.add("invalid");
+      this.h.localError(msg);
+      return;
+    }
+    this.h.act(this.betName, Number(text));
+  }
+
+  // keyboard shortcuts: f, c, r (not while typing in the chat)
+  key(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return false;
+    const t = e.target;
+    const typing = t && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t !== this.amountBox && t.type !== "range"));
+    if (typing) return false;
+    const k = e.key.toLowerCase();
+    if (t === this.amountBox && /^[0-9]$/.test(k)) return false;
+    if (k === "f") { this.fold(); return true; }
+    if (k === "c") { this.checkOrCall(); return true; }
+    if (k === "r") {
+      if (t === this.amountBox || !this.myTurn()) { this.raise(); return true; }
+      this.raise();
+      return true;
+    }
+    return false;
+  }
+
+  // -- chat and log -------------------------------------------------------------
+
+  renderChat(state) {
+    if (this.chatRef !== state.chat) {
+      clear(this.chatList);
+      this.chatRef = state.chat;
+      this.chatLen = 0;
+    }
+    if (state.chat.length < this.chatLen) {
+      clear(this.chatList);
+      this.chatLen = 0;
+    }
+    const atBottom = this.chatList.scrollTop + this.chatList.clientHeight >= this.chatList.scrollHeight - 30;
+    for (const m of state.chat.slice(this.chatLen)) {
+      this.chatList.append(el("li", { class: "chat-msg" },
+        el("span", { class: "chat-name" }, m.name), el("span", { class: "chat-text" }, m.text)));
+    }
+    while (this.chatList.children.length > 100) this.chatList.firstChild.remove();
+    this.chatLen = state.chat.length;
+    if (atBottom) this.chatList.scrollTop = this.chatList.scrollHeight;
+  }
+
+  renderLog(state) {
+    if (this.logRef !== state.log) {
+      clear(this.logList);
+      this.logRef = state.log;
+      this.logLen = 0;
+      this.logLast = null;
+    }
+    // the log is trimmed at the front; track by the last rendered entry
+    let start = 0;
+    if (this.logLast) {
+      const idx = state.log.lastIndexOf(this.logLast);
+      start = idx >= 0 ? idx + 1 : 0;
+      if (idx < 0) clear(this.logList);
+    }
+    const atBottom = this.logList.scrollTop + this.logList.clientHeight >= this.logList.scrollHeight - 30;
+    for (const entry of state.log.slice(start)) {
+      const parts = entry.parts.map((p) => (p && p.cards ? cardsInline(p.cards) : p));
+      this.logList.append(el("li", { class: `log-${entry.kind}` }, parts));
+    }
+    while (this.logList.children.length > 200) this.logList.firstChild.remove();
+    this.logLast = state.log[state.log.length - 1] || null;
+    if (atBottom) this.logList.scrollTop = this.logList.scrollHeight;
+  }
+
+  // -- clock ---------------------------------------------------------------------
+
+  tick() {
+    const st = this.state;
+    if (!st || !this.seatEls) return;
+    const clock = st.clock;
+    const running = handRunning(st);
+    let text = "";
+    this.seatEls.forEach(({ seat }, i) => {
+      const fill = seat.querySelector(".timer-fill");
+      if (!fill) return;
+      const timer = fill.parentElement;
+      if (!clock || clock.seat !== i || !running) {
+        timer.classList.remove("on", "bank", "low");
+        return;
+      }
+      const now = Date.now();
+      const total = clock.total || (clock.total = Math.max(1000, clock.deadline_ms - clock.received));
+      let left = clock.deadline_ms - now;
+      let frac;
+      let bank = false;
+      if (left > 0) frac = left / total;
+      else {
+        bank = true;
+        left = (clock.time_bank_ms || 0) + left;
+        frac = clock.time_bank_ms ? left / clock.time_bank_ms : 0;
+      }
+      frac = Math.max(0, Math.min(1, frac));
+      timer.classList.add("on");
+      timer.classList.toggle("bank", bank);
+      timer.classList.toggle("low", !bank && left < 5000);
+      fill.style.transform = `scaleX(${frac})`;
+      if (i === st.you) {
+        const secs = Math.max(0, Math.ceil(left / 1000));
+        text = bank ? `Time bank ${secs}s` : `${secs}s`;
+        if (!bank && clock.time_bank_ms) text += ` + ${Math.round(clock.time_bank_ms / 1000)}s bank`;
+      }
+    });
+    this.turnClock.textContent = text;
+    this.turnClock.classList.toggle("bank", text.startsWith("Time bank"));
+  }
+}
