@@ -1,0 +1,1 @@
+"""The browser client (``client/static``, served at ``/``) and the bots (``client.bots``)."""

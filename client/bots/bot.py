@@ -1,0 +1,464 @@
+"""One bot: a WebSocket client that sits at a table and answers ``turn``.
+
+A bot runs as a greenlet (``gevent.spawn(bot.run)``); the process must be
+monkey-patched (``gevent.monkey.patch_all()``) so that websocket-client's
+socket calls yield to the hub.  It says ``hello``, watches its table, sits
+with a buy-in inside the table's limits, keeps a :class:`BotState` up to date
+from the versioned events, and answers every ``turn`` with its strategy.
+When the link drops it reconnects with its token and the last ``v`` it saw,
+and counts whether the server replayed the missed events or resynced it.
+
+Misbehaviour for chaos runs is opt-in per bot (``chaos``):
+
+- ``drop``: cuts its TCP connection now and then (no close frame) and resumes;
+- ``slow``: acts late into its clock, sometimes into the time bank, sometimes
+  not at all (the server times it out); sits back in when sat out;
+- ``bad``: sends the bad inputs of ``client.bots.chaos`` and records what the
+  server answered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import socket
+import struct
+import time
+
+import gevent
+import gevent.event
+import orjson
+import websocket
+
+from client.bots import chaos as chaos_probes
+from client.bots.stats import Stats
+from client.bots.strategies import BotState
+
+_TEXT = websocket.ABNF.OPCODE_TEXT
+_CLOSE = websocket.ABNF.OPCODE_CLOSE
+_ABNORMAL = 1006          # the link dropped without a close frame
+MAX_SIT_TRIES = 10
+
+
+def connect(url: str, origin: str | None = None, timeout: float = 10.0) -> websocket.WebSocket:
+    """Open a client WebSocket (no UTF-8 re-validation: the server's JSON is checked by orjson)."""
+    options = {"origin": origin} if origin else {}
+    ws = websocket.create_connection(url, timeout=timeout, skip_utf8_validation=True,
+                                     enable_multithread=True, **options)
+    ws.settimeout(None)
+    return ws
+
+
+def read(ws: websocket.WebSocket):
+    """The next message: a dict, or ``("close", code)`` when the server closed."""
+    while True:
+        opcode, frame = ws.recv_data_frame(True)
+        if opcode == _TEXT:
+            return orjson.loads(frame.data)
+        if opcode == _CLOSE:
+            code = struct.unpack("!H", frame.data[:2])[0] if len(frame.data) >= 2 else 1005
+            return ("close", code)
+
+
+def send(ws: websocket.WebSocket, msg) -> None:
+    """Send one JSON text frame (``bytes`` are sent as they are)."""
+    ws.send(msg if isinstance(msg, bytes) else orjson.dumps(msg), _TEXT)
+
+
+class Bot:
+    """A bot playing one table until ``stop`` is set."""
+
+    def __init__(self, url: str, name: str, table: str, strategy, stats: Stats, *,
+                 seat: int | None = None, buy_in: int | None = None, chaos=(),
+                 think: float = 0.0, rng: random.Random | None = None,
+                 stop: gevent.event.Event | None = None, other_table: str | None = None,
+                 origin: str | None = None):
+        self.url, self.name, self.table, self.strategy, self.stats = url, name, table, strategy, stats
+        self.want_seat, self.want_buy_in = seat, buy_in
+        self.chaos = frozenset(chaos)
+        self.think = think
+        self.rng = rng or random.Random()
+        self.stop_event = stop or gevent.event.Event()
+        self.other_table = other_table
+        self.origin = origin
+        self.state = BotState(rng=self.rng)
+        self.ws = None
+        self.token = None
+        self.player = None
+        self.v = None                 # last table version seen, in order
+        self.limits = None            # (min_buy_in, max_buy_in) once the table is seen
+        self.bankroll = None
+        self.stack = 0
+        self.to_act = None            # the seat the table waits for
+        self.hand = None
+        self.rids = itertools.count(1)
+        self.pending_act = None       # (rid, sent_at) of the act awaiting its event
+        self.sit_rid = None
+        self.sit_tries = 0
+        self.turn_id = 0              # bumps with every turn; a late act checks it
+        self.resume_pending = False
+        self.resync_asked = False
+        self.dropping = False
+        self.connected = False
+        self.seated_once = False
+        self.probe = None             # (rid, AsyncResult) of the bad input in flight
+        self.helpers = []
+
+    # -- life cycle --------------------------------------------------------
+
+    def run(self) -> None:
+        """Connect, play, reconnect on a drop; return once ``stop`` is set."""
+        if "drop" in self.chaos:
+            self.helpers.append(gevent.spawn(self._dropper))
+        if "bad" in self.chaos:
+            self.helpers.append(gevent.spawn(self._prober))
+        backoff = 0.2
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    self.ws = connect(self.url, self.origin)
+                except (OSError, websocket.WebSocketException):
+                    self.stats.connect_failures += 1
+                    if self.stop_event.wait(backoff * (0.5 + self.rng.random())):
+                        break
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                backoff = 0.2
+                self._session()
+                if self.stop_event.is_set():
+                    break
+                self.stats.reconnects += 1
+                self.stop_event.wait(0.05 + 0.2 * self.rng.random())
+        finally:
+            gevent.killall(self.helpers)
+
+    def stop(self) -> None:
+        """Leave the table and close politely (the read loop then ends)."""
+        self.stop_event.set()
+        ws = self.ws
+        if ws is None or not self.connected:
+            self._cut()
+            return
+        try:
+            if self.state.seat is not None:
+                self._send({"type": "leave", "table": self.table})
+            ws.send_close(1000)
+        except (OSError, websocket.WebSocketException):
+            self._cut()
+
+    def _cut(self) -> None:
+        ws = self.ws
+        if ws is not None and ws.sock is not None:
+            try:
+                ws.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _session(self) -> None:
+        """One connection: hello, then read until it closes."""
+        ws = self.ws
+        hello = {"type": "hello", "name": self.name}
+        if self.token:
+            hello = {"type": "hello", "token": self.token}
+            if self.v is not None:
+                hello["tables"] = {self.table: self.v}
+        try:
+            self._send(hello)
+            while True:
+                msg = read(ws)
+                if type(msg) is tuple:
+                    if not self.stop_event.is_set():
+                        self.stats.closes[msg[1]] += 1
+                    break
+                self._handle(msg)
+        except (OSError, websocket.WebSocketException, orjson.JSONDecodeError):
+            if not self.dropping and not self.stop_event.is_set():
+                self.stats.closes[_ABNORMAL] += 1
+        finally:
+            if self.connected:
+                self.stats.connected -= 1
+            self.connected = False
+            self.dropping = False
+            self.pending_act = None
+            self.sit_rid = None
+            self.resync_asked = False
+            ws.shutdown()
+            if self.probe is not None:
+                self.probe[1].set("closed")
+
+    def _send(self, msg: dict) -> int:
+        rid = next(self.rids)
+        if type(msg) is dict:
+            msg["rid"] = rid
+        send(self.ws, msg)
+        return rid
+
+    # -- messages ------------------------------------------------------------
+
+    def _handle(self, msg: dict) -> None:
+        kind = msg.get("type")
+        if kind == "event":
+            if msg.get("table") == self.table:
+                self._event(msg)
+        elif kind == "turn":
+            if msg.get("table") == self.table and msg.get("seat") == self.state.seat:
+                self._turn(msg)
+        elif kind == "table":
+            if msg.get("table") == self.table:
+                self._table(msg)
+        elif kind == "error":
+            self._error(msg)
+        elif kind == "welcome":
+            self._welcome(msg)
+        elif kind == "bankroll":
+            self.bankroll = msg.get("bankroll")
+
+    def _welcome(self, msg: dict) -> None:
+        self.connected = True
+        self.stats.connected += 1
+        resuming = self.token is not None and self.v is not None
+        self.token, self.player = msg["token"], msg["player"]
+        self.bankroll = msg.get("bankroll")
+        seat = (msg.get("seats") or {}).get(self.table)
+        if seat is None and self.state.seat is not None:
+            self.state.seat = None     # removed while away (sat out too long)
+        if resuming:
+            self.resume_pending = True
+        else:
+            self._send({"type": "watch", "table": self.table})
+
+    def _table(self, msg: dict) -> None:
+        """A full view: on watch, on sit, on a resync."""
+        if self.resume_pending:
+            self.stats.resumes["resync"] += 1
+            self.resume_pending = False
+        self.resync_asked = False
+        self.v = msg["v"]
+        self.limits = (msg["min_buy_in"], msg["max_buy_in"])
+        view = msg["view"]
+        st = self.state
+        st.seat = msg.get("you")
+        st.big_blind = view.get("big_blind", st.big_blind)
+        hand = view.get("hand")
+        seats = view["seats"]
+        if hand:
+            self.hand = hand.get("number")
+            self.to_act = hand.get("to_act")
+            st.board = tuple(hand.get("board") or ())
+            st.pot = sum(p["amount"] for p in hand.get("pots") or ()) + sum(
+                s["bet"] for s in seats if s)
+            st.in_hand = {s["seat"] for s in seats if s and s.get("in_hand") and not s.get("folded")}
+        else:
+            self.hand, self.to_act, st.board, st.pot, st.in_hand = None, None, (), 0, set()
+        me = seats[st.seat] if st.seat is not None else None
+        st.cards = tuple(me.get("cards") or ()) if me else ()
+        if me:
+            self.stack = me["stack"]
+            if me.get("sitting_out"):
+                self._send({"type": "sit_in", "table": self.table})
+        legal = view.get("legal")
+        if legal and st.seat is not None and legal.get("seat") == st.seat:
+            clock = msg.get("clock") or {}
+            self._turn({"type": "turn", "table": self.table, "hand": self.hand, "seat": st.seat,
+                        "legal": legal, "deadline_ms": clock.get("deadline_ms"),
+                        "time_bank_ms": clock.get("time_bank_ms")})
+        if st.seat is None and self.sit_rid is None and not self.stop_event.is_set():
+            self._sit(seats)
+
+    def _sit(self, seats) -> None:
+        free = [i for i, s in enumerate(seats) if s is None]
+        if not free or self.sit_tries >= MAX_SIT_TRIES:
+            self.stats.errors["no_free_seat"] += 1
+            return
+        seat = self.want_seat if self.want_seat in free else self.rng.choice(free)
+        self.want_seat = None
+        low, high = self.limits
+        buy_in = self.want_buy_in or high
+        if self.bankroll is not None:
+            buy_in = min(buy_in, self.bankroll)
+        self.sit_tries += 1
+        self.sit_rid = self._send({"type": "sit", "table": self.table, "seat": seat,
+                                   "buy_in": max(low, buy_in)})
+
+    def _event(self, msg: dict) -> None:
+        v = msg["v"]
+        if self.v is None or v <= self.v:
+            return                          # before our first view, or a duplicate
+        if v != self.v + 1:
+            self.stats.gaps += 1
+            if not self.resync_asked:       # ask once; the answer is a table or the events
+                self.resync_asked = True
+                self._send({"type": "watch", "table": self.table, "v": self.v})
+            return
+        if self.resume_pending:
+            self.stats.resumes["replay"] += 1
+            self.resume_pending = False
+        self.v = v
+        self._apply(msg["event"])
+
+    def _apply(self, ev: dict) -> None:
+        """Keep the bot's view of the hand up to date with one event."""
+        st, kind = self.state, ev.get("type")
+        if kind == "action":
+            st.pot += ev.get("amount") or 0
+            if ev["action"] == "fold":
+                st.in_hand.discard(ev["seat"])
+            if ev["seat"] == st.seat:
+                self.stack = ev.get("stack", self.stack)
+                self._acted()
+        elif kind == "to_act":
+            self.to_act = ev["seat"]
+        elif kind == "blind":
+            st.pot += ev.get("amount") or 0
+        elif kind == "uncalled":
+            st.pot -= ev.get("amount") or 0
+        elif kind == "street":
+            st.board = tuple(ev.get("board") or ())
+        elif kind == "hole_cards":
+            if ev.get("seat") == st.seat and ev.get("cards"):
+                st.cards = tuple(ev["cards"])
+        elif kind == "hand_started":
+            self.hand = ev.get("hand")
+            st.cards, st.board, st.pot = (), (), 0
+            st.in_hand = set(_seat_list(ev.get("seats")))
+        elif kind == "hand_ended":
+            self.stats.hands.add((self.table, ev.get("hand")))
+            self.to_act = None
+            stack = _seat_value(ev.get("stacks"), st.seat)
+            if stack is not None:
+                self.stack = stack
+                self._top_up()
+        elif kind == "seated":
+            if ev.get("player") == self.player:
+                st.seat, self.sit_rid, self.stack = ev["seat"], None, ev.get("stack", 0)
+                if not self.seated_once:
+                    self.seated_once = True
+                    self.stats.seated += 1
+        elif kind == "timeout":
+            if ev.get("seat") == st.seat:
+                self.stats.timeouts += 1
+        elif kind == "sat_out":
+            if ev.get("seat") == st.seat and not self.stop_event.is_set():
+                self._send({"type": "sit_in", "table": self.table})
+        elif kind == "left":
+            if ev.get("seat") == st.seat and ev.get("player", self.player) == self.player:
+                st.seat = None
+                if not self.stop_event.is_set():   # removed by the server: sit again
+                    self.sit_tries = 0
+                    self._send({"type": "watch", "table": self.table})
+
+    def _top_up(self) -> None:
+        """Between hands, refill a short stack from the bankroll (bots should not go broke)."""
+        if self.limits is None or self.state.seat is None or self.stop_event.is_set():
+            return
+        low, high = self.limits
+        if self.stack >= max(low, 10 * self.state.big_blind):
+            return
+        amount = high - self.stack
+        if self.bankroll is not None:
+            amount = min(amount, self.bankroll)
+        if amount > 0:
+            self._send({"type": "top_up", "table": self.table, "amount": amount})
+
+    def _error(self, msg: dict) -> None:
+        code, rid = msg.get("code"), msg.get("rid")
+        probe = self.probe
+        if probe is not None and (rid is None or rid == probe[0]):
+            probe[1].set(code)              # the bad input's answer: expected, not a failure
+            return
+        self.stats.errors[code] += 1
+        if self.pending_act is not None and rid == self.pending_act[0]:
+            self._acted()
+        elif rid is not None and rid == self.sit_rid:
+            self.sit_rid = None
+            if code == "seat_taken" and self.state.seat is None:
+                self._send({"type": "watch", "table": self.table})
+
+    # -- acting ------------------------------------------------------------
+
+    def _acted(self) -> None:
+        """The answer to our act arrived: one round trip measured."""
+        if self.pending_act is not None:
+            self.stats.latency(time.perf_counter() - self.pending_act[1])
+            self.pending_act = None
+
+    def _turn(self, turn: dict) -> None:
+        self.turn_id += 1
+        action = self.strategy(turn, self.state)
+        delay = self._delay(turn)
+        if delay <= 0:
+            self._act(action)
+        else:
+            gevent.spawn(self._act_later, delay, self.turn_id, action)
+
+    def _delay(self, turn: dict) -> float:
+        """Think time; a ``slow`` bot waits into its clock."""
+        if "slow" in self.chaos and turn.get("deadline_ms"):
+            left = max(0.0, turn["deadline_ms"] / 1000 - time.time())
+            bank = (turn.get("time_bank_ms") or 0) / 1000
+            roll = self.rng.random()
+            if roll < 0.5:
+                return left * self.rng.uniform(0.6, 0.9)      # late, inside the clock
+            if roll < 0.85:
+                return left + bank * self.rng.uniform(0.1, 0.5)   # into the time bank
+            return left + bank + 0.3                              # too late: timed out
+        if self.think:
+            return self.rng.uniform(0, 2 * self.think)
+        return 0.0
+
+    def _act_later(self, delay: float, turn_id: int, action: dict) -> None:
+        gevent.sleep(delay)
+        if turn_id == self.turn_id and self.connected and not self.stop_event.is_set():
+            try:
+                self._act(action)
+            except (OSError, websocket.WebSocketException):
+                pass
+
+    def _act(self, action: dict) -> None:
+        msg = {"type": "act", "table": self.table, **action}
+        rid = next(self.rids)
+        msg["rid"] = rid
+        self.pending_act = (rid, time.perf_counter())
+        send(self.ws, msg)
+
+    # -- chaos ---------------------------------------------------------------
+
+    def _dropper(self) -> None:
+        """Now and then cut the TCP connection without a close frame."""
+        while not self.stop_event.wait(self.rng.uniform(1.5, 4.0)):
+            if self.connected:
+                self.dropping = True
+                self._cut()
+
+    def _prober(self) -> None:
+        """Send the bad inputs one at a time and record the answers."""
+        probes = list(chaos_probes.PROBES)
+        self.rng.shuffle(probes)
+        for probe in itertools.cycle(probes):
+            if self.stop_event.wait(self.rng.uniform(0.3, 0.8)):
+                return
+            if not self.connected or self.state.seat is None:
+                continue
+            chaos_probes.run_probe(self, probe)
+
+
+def _seat_list(seats) -> list:
+    """Seat numbers from a ``hand_started`` ``seats`` field (a list of seats or of objects)."""
+    out = []
+    for s in seats or ():
+        if isinstance(s, int):
+            out.append(s)
+        elif isinstance(s, dict) and "seat" in s:
+            out.append(s["seat"])
+    return out
+
+
+def _seat_value(values, seat):
+    """``values[seat]`` of a per-seat list or dict (JSON keys are strings), or None."""
+    if seat is None or values is None:
+        return None
+    if isinstance(values, list):
+        return values[seat] if seat < len(values) else None
+    if isinstance(values, dict):
+        return values.get(str(seat), values.get(seat))
+    return None
