@@ -1,0 +1,284 @@
+"""Open a snapshot and see what happened: ``python -m persistence.replay SNAPSHOT_OR_DIR``.
+
+A developer's tool for "the pot was wrong": it reads a snapshot image (or the
+newest readable one in a folder) and
+
+- with no options prints a summary (time, sequence, tables, players, hands in
+  progress, chip totals and whether they add up);
+- ``--table ID`` draws that table in the terminal (seats, stacks, cards,
+  pots, whose turn, the legal actions);
+- ``--table ID --steps`` replays the table's current hand from its stored
+  start through the pure rules, one action at a time, with the state after
+  each (press Enter between steps on a terminal);
+- ``--verify`` replays every table's current hand and checks it reaches
+  exactly the stored state, reporting any difference (exit code 1).
+
+Snapshots hold hole cards and decks: the pictures show hole cards (needed to
+debug a showdown) but never the order of the undealt deck nor session tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from typing import Iterator
+
+from game.table import (Table, action_from_json, apply, legal_actions, pots, table_from_json,
+                        table_to_json)
+from persistence import snapshot
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def load(path: str) -> tuple[dict, dict, str]:
+    """``(header, root data, file path)`` of an image file or of the newest good one in a folder.
+
+    Damaged images are never shown: a folder falls back to an older generation.
+    """
+    if not os.path.exists(path):
+        raise SystemExit(f"{path}: no such file or folder")
+    if os.path.isdir(path):
+        loaded, rejected = snapshot.load_newest(path)
+        for name, why in rejected:
+            print(f"note: skipped {name}: {why}", file=sys.stderr)
+        if loaded is None:
+            raise SystemExit(f"{path}: no readable snapshot")
+        return loaded.header, loaded.data, loaded.path
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        header, data = snapshot.decode(raw)
+    except snapshot.BadImage as e:
+        raise SystemExit(f"{path}: {e}") from None
+    return header, data, path
+
+
+# ---------------------------------------------------------------------------
+# Pictures
+
+
+def _when(header: dict) -> str:
+    t = header.get("time")
+    if not isinstance(t, (int, float)):
+        return "?"
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def chip_totals(data: dict) -> dict:
+    """Bankrolls, stacks, pots and chips issued of a root (JSON form)."""
+    bankrolls = sum(p["bankroll"] for p in data["players"].values())
+    stacks = in_pots = 0
+    for room in data["tables"].values():
+        game = room["game"]
+        running = game["hand"] is not None and game["hand"]["street"] != "complete"
+        for s in game["seats"]:
+            if s:
+                stacks += s["stack"]
+                in_pots += s["total"] if running else 0
+    return {"bankrolls": bankrolls, "stacks": stacks, "pots": in_pots,
+            "issued": data["chips_issued"]}
+
+
+def summary(header: dict, data: dict) -> str:
+    """The one-screen overview of a snapshot."""
+    from server.root import check_root
+    lines = [f"snapshot seq {header.get('seq')} written {_when(header)}",
+             f"{len(data['tables'])} tables, {len(data['players'])} players"]
+    running = 0
+    for tid, room in data["tables"].items():
+        game = room["game"]
+        hand = game["hand"]
+        seated = sum(1 for s in game["seats"] if s)
+        state = "no hand yet"
+        if hand is not None:
+            state = f"hand #{hand['number']} {hand['street']}"
+            running += hand["street"] != "complete"
+        lines.append(f"  {tid:<6} {room['name']!r:<24} {seated}/{len(game['seats'])} seated, "
+                     f"{state}, v={room['v']}, {len(room['finished'])} finished hands kept")
+    c = chip_totals(data)
+    total = c["bankrolls"] + c["stacks"] + c["pots"]
+    lines.append(f"hands in progress: {running}")
+    lines.append(f"chips: bankrolls {c['bankrolls']} + stacks {c['stacks']} + pots {c['pots']}"
+                 f" = {total}; issued {c['issued']} "
+                 f"({'add up' if total == c['issued'] else 'DO NOT ADD UP'})")
+    problems = check_root(data)
+    lines += [f"problem: {p}" for p in problems] or ["invariants: ok"]
+    return "\n".join(lines)
+
+
+def picture(table: Table, names: dict[str, str] | None = None, title: str = "") -> str:
+    """A table drawn as text: the board, the pots, one line per seat, who acts and how."""
+    names = names or {}
+    hand = table.hand
+    out = []
+    head = f"{title}  blinds {table.small_blind}/{table.big_blind}"
+    if table.ante:
+        head += f" ante {table.ante}"
+    if hand is not None:
+        head += f"  hand #{hand.number} {hand.street}"
+    out.append(head.strip())
+    if hand is not None:
+        out.append(f"board: {' '.join(hand.board) or '-'}   "
+                   f"({len(hand.deck)} cards left in the deck)")
+        pot_text = ", ".join(f"{p.amount} (seats {','.join(map(str, p.eligible))})"
+                             for p in pots(table))
+        out.append(f"pots: {pot_text or '-'}   bet to match: {hand.current_bet}")
+    out.append(f"  {'seat':<5} {'player':<20} {'stack':>7} {'bet':>6} {'in pot':>7}  cards  state")
+    for i, s in enumerate(table.seats):
+        if s is None:
+            continue
+        marks = ""
+        if hand is not None:
+            marks += "D" if i == hand.button else " "
+            marks += {hand.small_blind_seat: "s", hand.big_blind_seat: "b"}.get(i, " ")
+        state = []
+        for flag in ("folded", "all_in", "sitting_out", "waiting", "leaving", "shown", "mucked"):
+            if getattr(s, flag):
+                state.append(flag.replace("_", " "))
+        if hand is not None and hand.to_act == i:
+            state.insert(0, "TO ACT")
+        name = names.get(s.player, "")
+        who = f"{name} ({s.player})" if name else s.player
+        cards = " ".join(s.cards) if s.cards else "-"
+        arrow = ">" if hand is not None and hand.to_act == i else " "
+        out.append(f"{arrow} {i:<2} {marks:<2} {who:<20} {s.stack:>7} {s.bet:>6} {s.total:>7}  "
+                   f"{cards:<5}  {', '.join(state)}")
+    legal = legal_actions(table)
+    if legal is not None:
+        options = []
+        for a in legal.actions:
+            if a == "call":
+                options.append(f"call {legal.call}")
+            elif a in ("bet", "raise"):
+                options.append(f"{a} {legal.min_to}..{legal.max_to}")
+            else:
+                options.append(a)
+        out.append(f"seat {legal.seat} may: {', '.join(options)}")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------
+# Replaying a hand through the pure rules
+
+
+def hand_steps(room: dict) -> Iterator[tuple[dict, Table, list[dict]]]:
+    """Replay a table's current hand from its stored start: ``(action, table after, events)``."""
+    if room.get("hand_start") is None:
+        return
+    table = table_from_json(room["hand_start"])
+    for action in room["hand_actions"]:
+        table, events = apply(table, action_from_json(action))
+        yield action, table, events
+
+
+def _diff(a, b, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b), key=str):
+            out += _diff(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += _diff(x, y, f"{path}[{i}]")
+        return out
+    return [] if a == b else [f"{path}: replayed {a!r}, stored {b!r}"]
+
+
+def verify(data: dict) -> dict[str, list[str]]:
+    """Per table, the differences between its replayed current hand and the stored state."""
+    report = {}
+    for tid, room in data["tables"].items():
+        if room.get("hand_start") is None:
+            continue
+        try:
+            table = table_from_json(room["hand_start"])
+            for n, action in enumerate(room["hand_actions"]):
+                try:
+                    table, _ = apply(table, action_from_json(action))
+                except ValueError as e:
+                    raise ValueError(f"action #{n} {action}: the rules reject it: {e}") from None
+            report[tid] = _diff(table_to_json(table), room["game"])
+        except (ValueError, KeyError, TypeError) as e:
+            report[tid] = [str(e)]
+    return report
+
+
+def _describe(action: dict) -> str:
+    extra = {k: v for k, v in action.items() if k not in ("type", "deck")}
+    text = action["type"] + "".join(f" {k}={v}" for k, v in extra.items())
+    return text + (" (with a shuffled deck)" if "deck" in action else "")
+
+
+def _wait(interactive: bool) -> None:
+    if interactive:
+        try:
+            input("-- Enter for the next step --")
+        except EOFError:
+            pass
+
+
+# ---------------------------------------------------------------------------
+# The command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m persistence.replay", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", metavar="SNAPSHOT_OR_DIR")
+    parser.add_argument("--table", help="draw this table (e.g. t1)")
+    parser.add_argument("--steps", action="store_true",
+                        help="with --table: replay its current hand one action at a time")
+    parser.add_argument("--verify", action="store_true",
+                        help="replay every current hand and compare with the stored state")
+    args = parser.parse_args(argv)
+    status = 0
+    for path in args.paths:
+        header, data, file = load(path)
+        if len(args.paths) > 1:
+            print(f"== {file}")
+        if args.table:
+            room = data["tables"].get(args.table)
+            if room is None:
+                print(f"no table {args.table!r}; tables: {', '.join(data['tables'])}",
+                      file=sys.stderr)
+                status = 2
+                continue
+            names = {pid: p["name"] for pid, p in data["players"].items()}
+            names.update(room.get("hand_names") or {})
+            title = f"table {args.table} {room['name']!r} v={room['v']}"
+            if args.steps:
+                if room.get("hand_start") is None:
+                    print("this table has no hand to replay")
+                    continue
+                interactive = sys.stdin.isatty() and sys.stdout.isatty()
+                print(picture(table_from_json(room["hand_start"]), names, title + " (start)"))
+                for n, (action, table, _events) in enumerate(hand_steps(room), 1):
+                    _wait(interactive)
+                    print(f"\n#{n} {_describe(action)}")
+                    print(picture(table, names, title))
+            else:
+                print(picture(table_from_json(room["game"]), names, title))
+        if args.verify:
+            report = verify(data)
+            for tid, diffs in report.items():
+                if diffs:
+                    status = 1
+                    print(f"{tid}: DIFFERS")
+                    for d in diffs[:20]:
+                        print(f"  {d}")
+                else:
+                    print(f"{tid}: ok ({len(data['tables'][tid]['hand_actions'])} actions replayed)")
+            if not report:
+                print("no hands to verify")
+        if not (args.table or args.verify):
+            print(summary(header, data))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
