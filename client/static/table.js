@@ -8,7 +8,7 @@ import { handRunning } from "./state.js";
 // fractions of the felt box; `k` scales the radius (1 = on the rail).
 function position(rel, n, k, portrait) {
   const angle = Math.PI / 2 + (rel * 2 * Math.PI) / n;
-  const rx = portrait ? 0.5 * k * 1.04 : 0.5 * k * 1.02;
+  const rx = portrait ? 0.5 * k * 0.94 : 0.5 * k * 1.02;
   const ry = portrait ? 0.5 * k * 0.98 : 0.5 * k * 1.06;
   return { x: 0.5 + rx * Math.cos(angle), y: 0.5 + ry * Math.sin(angle) };
 }
@@ -37,7 +37,7 @@ export class TableView {
     this.h = handlers; // {act(action, amount), sit(seat), sitOut(), sitIn(), topUp(), leave(), lobby(), chat(text), localError(msg)}
     this.state = null;
     this.sig = {};
-    this.turnKey = null;
+    this.turnKey = undefined;
     this.chatRef = null;
     this.chatLen = 0;
     this.logRef = null;
@@ -106,7 +106,8 @@ export class TableView {
       this.presets,
       el("div", { class: "raise-row" }, this.slider, this.amountBox),
       this.amountHint);
-    this.actButtons = el("div", { class: "act-buttons" }, this.btnFold, this.btnCall, this.btnRaise, this.btnAllIn);
+    this.actButtons = el("div", { class: "act-buttons", hidden: true }, this.btnFold, this.btnCall, this.btnRaise, this.btnAllIn);
+    this.raiseBox.hidden = true;
     this.turnClock = el("div", { class: "turn-clock" });
     this.actionBar = el("div", { class: "action-bar", id: "action-bar" },
       el("div", { class: "action-left" }, this.statusEl, this.turnClock),
@@ -153,7 +154,7 @@ export class TableView {
 
   reset() {
     this.sig = {};
-    this.turnKey = null;
+    this.turnKey = undefined;
     this.chatRef = null;
     this.logRef = null;
     clear(this.seatsLayer);
@@ -390,6 +391,8 @@ export class TableView {
     else status = state.seats.filter((s) => s && !s.sitting_out).length < 2 ? "Waiting for another player\u2026" : "Next hand soon\u2026";
     this.statusEl.textContent = status;
 
+    const busy = !!state.acting;
+    for (const b of [this.btnFold, this.btnCall, this.btnRaise, this.btnAllIn]) b.disabled = busy;
     const key = myTurn ? JSON.stringify([state.hand && state.hand.number, legal]) : null;
     if (key === this.turnKey) return;
     this.turnKey = key;
@@ -497,17 +500,13 @@ export class TableView {
   key(e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return false;
     const t = e.target;
-    const typing = t && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t !== this.amountBox && t.type !== "range"));
+    // Typing in a text box (the chat, the amount) is never a shortcut; Enter in the amount box raises.
+    const typing = t && (t.tagName === "TEXTAREA" || t.tagName === "SELECT" || (t.tagName === "INPUT" && t.type !== "range"));
     if (typing) return false;
     const k = e.key.toLowerCase();
-    if (t === this.amountBox && /^[0-9]$/.test(k)) return false;
     if (k === "f") { this.fold(); return true; }
     if (k === "c") { this.checkOrCall(); return true; }
-    if (k === "r") {
-      if (t === this.amountBox || !this.myTurn()) { this.raise(); return true; }
-      this.raise();
-      return true;
-    }
+    if (k === "r") { this.raise(); return true; }
     return false;
   }
 
