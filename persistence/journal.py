@@ -1,0 +1,345 @@
+"""An append-only journal of what changed the root since the last snapshot.
+
+Snapshots alone give *eventual* durability: a crash loses everything since
+the last image. The journal closes that gap the way Redis's AOF does. Every
+change to the root is appended as one JSON line; on start the server loads
+the newest good snapshot and re-applies the journal lines written after it.
+
+Segments. ``journal-<seq>.jsonl`` holds the entries applied *after* snapshot
+image ``seq`` was serialised: the server rotates to a new segment in the same
+loop turn in which it serialises an image, so no entry is in both an image
+and its segment. Recovery from image ``seq`` replays every segment numbered
+``seq`` or higher, in order. Segments are removed together with the image
+generations they follow, so falling back to an older image still finds its
+journal.
+
+Fsync policies (``--journal-fsync``):
+
+- ``always``: nobody is told an action happened before it is on disk. The
+  entries of one loop turn are written together and fsynced once (group
+  commit, in gevent's thread pool so play goes on); the messages that
+  acknowledge them are held until that fsync returns. A failed write or
+  fsync acknowledges nothing and calls ``on_failure`` (the server stops:
+  what was acknowledged is durable, and recovery starts from there).
+- ``everysec``: lines are written at once and fsynced about once a second:
+  a crash of the machine loses at most about a second (a crash of the
+  process alone loses nothing the OS already holds).
+- ``no``: lines are written at once; the OS decides when they reach disk.
+
+Reading stops cleanly at a torn last line (a crash in the middle of a write).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import orjson
+
+log = logging.getLogger("persistence.journal")
+
+POLICIES = ("always", "everysec", "no")
+SEQ_DIGITS = 12
+NAME_RE = re.compile(r"^journal-(\d{%d})\.jsonl$" % SEQ_DIGITS)
+
+
+def segment_name(seq: int) -> str:
+    """The file name of segment ``seq``.
+
+    >>> segment_name(7)
+    'journal-000000000007.jsonl'
+    """
+    return f"journal-{seq:0{SEQ_DIGITS}d}.jsonl"
+
+
+def list_segments(directory: str) -> list[tuple[int, str]]:
+    """``(seq, path)`` of every segment in the folder, oldest first."""
+    found = []
+    for name in os.listdir(directory):
+        m = NAME_RE.match(name)
+        if m:
+            found.append((int(m.group(1)), os.path.join(directory, name)))
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+@dataclass
+class Segment:
+    """What one segment file held: its entries, and why reading stopped early, if it did."""
+
+    seq: int
+    path: str
+    entries: list[dict]
+    stopped: str | None = None   # None: read to a clean end
+
+
+def read_segment(path: str, seq: int = -1) -> Segment:
+    """Read every whole entry; stop at a torn or damaged line and say why.
+
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> p = os.path.join(d, segment_name(1))
+    >>> _ = open(p, "wb").write(b'{"k":"a"}\\n{"k":"b"}\\n{"k":')
+    >>> s = read_segment(p)
+    >>> [e["k"] for e in s.entries], s.stopped
+    (['a', 'b'], 'torn last line (5 bytes) ignored')
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    entries: list[dict] = []
+    stopped = None
+    lines = data.split(b"\n")
+    # Everything after the last newline is a line whose write did not finish.
+    tail = lines.pop()
+    for number, line in enumerate(lines, 1):
+        try:
+            entry = orjson.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+        except (orjson.JSONDecodeError, ValueError) as e:
+            rest = len(lines) - number
+            stopped = (f"damaged line {number} ({e}); {rest} later lines ignored"
+                       if rest else f"damaged last line {number} ignored")
+            break
+        entries.append(entry)
+    else:
+        if tail:
+            stopped = f"torn last line ({len(tail)} bytes) ignored"
+    return Segment(seq, path, entries, stopped)
+
+
+def entries_after(directory: str, seq: int) -> list[Segment]:
+    """The segments to replay on top of snapshot image ``seq`` (all numbered ``seq`` or more).
+
+    Reading stops at the first segment that ends damaged: what follows a
+    hole cannot be applied safely.
+    """
+    out = []
+    for s, path in list_segments(directory):
+        if s < seq:
+            continue
+        segment = read_segment(path, s)
+        out.append(segment)
+        if segment.stopped and segment.stopped.startswith("damaged line"):
+            break
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Writing
+
+
+@dataclass
+class Journal:
+    """An open journal folder (plain data; the functions below act on it)."""
+
+    directory: str
+    policy: str
+    seq: int = 0
+    fd: int = -1
+    pending: list[bytes] = field(default_factory=list)
+    waiting: list[Callable[[], None]] = field(default_factory=list)
+    scheduled: bool = False
+    syncing: bool = False        # an ``always`` fsync is in flight
+    failed: BaseException | None = None
+    on_failure: Callable[[BaseException], None] | None = None
+    entries: int = 0             # counters for /metrics
+    fsyncs: int = 0
+    failures: int = 0
+    last_fsync: float = 0.0
+    dirty: bool = False          # written but not fsynced (everysec)
+
+
+def open_journal(directory: str, policy: str, seq: int,
+                 on_failure: Callable[[BaseException], None] | None = None) -> Journal:
+    """Open (or create) segment ``seq`` for appending."""
+    if policy not in POLICIES:
+        raise ValueError(f"journal fsync policy must be one of {', '.join(POLICIES)}")
+    os.makedirs(directory, exist_ok=True)
+    j = Journal(directory, policy, on_failure=on_failure)
+    _open_segment(j, seq)
+    return j
+
+
+def _open_segment(j: Journal, seq: int) -> None:
+    path = os.path.join(j.directory, segment_name(seq))
+    j.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    j.seq = seq
+    _fsync_dir(j.directory)  # the new name itself must survive a crash
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append(j: Journal, entry: dict, then: Callable[[], None] | None = None) -> None:
+    """Journal one change; run ``then`` (which tells people about it) once that is safe.
+
+    Call it right after the change is applied to the root, before any I/O.
+    With ``always`` the line is written and fsynced at the end of this loop
+    turn together with the turn's other entries, and ``then`` runs after the
+    fsync. Otherwise ``then`` runs at once.
+    """
+    if j.failed is not None:
+        raise OSError(f"the journal failed earlier: {j.failed}")
+    j.pending.append(orjson.dumps(entry) + b"\n")
+    j.entries += 1
+    if j.policy != "always":
+        _write_pending(j)
+        if then is not None:
+            then()
+        return
+    if then is not None:
+        j.waiting.append(then)
+    if not j.scheduled and not j.syncing:
+        j.scheduled = True
+        _schedule(j)
+
+
+def _schedule(j: Journal) -> None:
+    # A new greenlet starts only when the current one yields to the loop, so
+    # every entry appended in this loop turn joins the same commit. (Not a
+    # hub callback: the commit waits on the thread pool, and the hub cannot.)
+    import gevent
+    gevent.spawn(_commit, j)
+
+
+def _write_pending(j: Journal) -> None:
+    if not j.pending:
+        return
+    data = b"".join(j.pending)
+    j.pending.clear()
+    view = memoryview(data)
+    while view:
+        n = os.write(j.fd, view)
+        view = view[n:]
+    j.dirty = True
+
+
+def _commit(j: Journal) -> None:
+    """Group commit: write this turn's lines, fsync once off the loop, then tell people."""
+    import gevent
+    j.scheduled = False
+    if j.syncing or j.failed is not None:
+        return
+    waiting, j.waiting = j.waiting, []
+    j.syncing = True
+    try:
+        _write_pending(j)
+        gevent.get_hub().threadpool.apply(os.fsync, (j.fd,))
+        j.fsyncs += 1
+        j.last_fsync = time.time()
+        j.dirty = False
+    except BaseException as e:  # noqa: BLE001 - nothing is acknowledged after a failure
+        _fail(j, e)
+        return
+    finally:
+        j.syncing = False
+    for then in waiting:
+        then()
+    if j.pending or j.waiting:  # entries that arrived during the fsync: the next batch
+        j.scheduled = True
+        _schedule(j)
+
+
+def _fail(j: Journal, error: BaseException) -> None:
+    # After a failed fsync the kernel may have dropped the dirty pages: a
+    # retried fsync could "succeed" without the data. Never retry; stop.
+    j.failed = error
+    j.failures += 1
+    j.pending.clear()
+    j.waiting.clear()
+    log.critical("journal: write or fsync failed, acknowledging nothing more: %s", error)
+    if j.on_failure is not None:
+        j.on_failure(error)
+
+
+def sync(j: Journal) -> None:
+    """Fsync what was written (the ``everysec`` tick, and before a clean stop)."""
+    import gevent
+    if j.failed is not None or j.fd < 0:
+        return
+    _write_pending(j)
+    if not j.dirty:
+        return
+    try:
+        gevent.get_hub().threadpool.apply(os.fsync, (j.fd,))
+        j.fsyncs += 1
+        j.last_fsync = time.time()
+        j.dirty = False
+    except OSError as e:
+        _fail(j, e)
+
+
+def run_everysec(j: Journal) -> None:
+    """The ``everysec`` greenlet: fsync about once a second while there is something new."""
+    import gevent
+    while j.failed is None and j.fd >= 0:
+        gevent.sleep(1.0)
+        sync(j)
+
+
+def rotate(j: Journal, seq: int) -> None:
+    """Start segment ``seq``: call it in the loop turn that serialises snapshot image ``seq``.
+
+    Lines already appended belong to the old segment (the image includes
+    their changes but recovery from an older image still needs them).
+    """
+    # Pending lines go to the old segment, which is fsynced here before it is
+    # closed: the next group commit fsyncs the new segment only.
+    _write_pending(j)
+    old = j.fd
+    _open_segment(j, seq)
+    if old >= 0:
+        try:
+            if j.policy != "no":
+                os.fsync(old)
+        finally:
+            os.close(old)
+
+
+def close(j: Journal) -> None:
+    """Write and fsync what is pending, and close the segment (on a clean stop)."""
+    if j.fd < 0:
+        return
+    if j.failed is None:
+        _write_pending(j)
+        if j.policy != "no":
+            try:
+                os.fsync(j.fd)
+            except OSError as e:
+                _fail(j, e)
+    os.close(j.fd)
+    j.fd = -1
+
+
+def prune(directory: str, oldest_image_seq: int) -> list[str]:
+    """Remove segments older than the oldest snapshot image kept: nothing can need them."""
+    removed = []
+    for seq, path in list_segments(directory):
+        if seq < oldest_image_seq:
+            os.remove(path)
+            removed.append(path)
+    return removed
+
+
+def metrics_lines(j: Journal, prefix: str = "pokerserver_") -> list[str]:
+    """Prometheus lines for /metrics."""
+    age = time.time() - j.last_fsync if j.last_fsync else 0.0
+    return [
+        f"{prefix}journal_entries_total {j.entries}",
+        f"{prefix}journal_fsyncs_total {j.fsyncs}",
+        f"{prefix}journal_failures_total {j.failures}",
+        f"{prefix}journal_fsync_age_seconds {age:.3f}",
+    ]
