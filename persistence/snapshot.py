@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import hashlib
 import logging
 import math
@@ -265,8 +266,63 @@ def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int
 
 
 @dataclass
+class Fragments:
+    """Serialised JSON of immutable values, by identity, carried from one image to the next.
+
+    Serialising a busy root from scratch costs far more than the loop can
+    spare; most of it (game tables, hand starts, finished hands) has not
+    changed since the previous image. ``dump()`` may wrap such values in
+    :func:`fragment`; :func:`take` then forgets whatever the image did not use.
+    Only for values never changed in place: frozen dataclasses, dicts that are
+    replaced rather than edited.
+    """
+
+    old: dict = field(default_factory=dict)
+    new: dict = field(default_factory=dict)
+    hits: int = 0
+    misses: int = 0
+
+
+def fragment(cache: Fragments | None, value, to_json: Callable[[Any], Any] | None = None):
+    """``value`` as an ``orjson.Fragment``, serialised once while the same object lives.
+
+    With ``cache`` None this is just ``to_json(value)`` (or ``value``).
+
+    >>> c = Fragments()
+    >>> t = (1, "a")
+    >>> fragment(c, t) is fragment(c, t), c.hits, c.misses
+    (True, 1, 1)
+    >>> orjson.dumps({"t": fragment(c, t)})
+    b'{"t":[1,"a"]}'
+    """
+    if cache is None:
+        return to_json(value) if to_json is not None else value
+    key = id(value)
+    hit = cache.new.get(key) or cache.old.get(key)
+    if hit is not None and hit[0] is value:
+        cache.hits += 1
+    else:
+        cache.misses += 1
+        hit = (value, orjson.Fragment(orjson.dumps(to_json(value) if to_json is not None
+                                                   else value)))
+    cache.new[key] = hit   # holding the value keeps its id from being reused
+    return hit[1]
+
+
+def turn_over(cache: Fragments) -> None:
+    """After an image: keep only the values it used (so the cache never outgrows the root)."""
+    cache.old, cache.new = cache.new, {}
+
+
+@dataclass
 class Snapshots:
-    """One snapshot folder: configuration and counters (read by /metrics)."""
+    """One snapshot folder: configuration, counters (read by /metrics) and hooks.
+
+    ``on_serialised(seq)`` runs on the loop right after the root is
+    serialised for image ``seq``, before anything can switch greenlets (the
+    journal starts its segment ``seq`` there). ``on_written(seq)`` runs on
+    the loop once image ``seq`` is durable and old generations are pruned.
+    """
 
     directory: str
     keep: int = 3
@@ -281,6 +337,9 @@ class Snapshots:
     failures: int = 0
     last_error: str | None = None
     lock_fd: int | None = None
+    fragments: Fragments = field(default_factory=Fragments, repr=False)
+    on_serialised: Callable[[int], None] | None = field(default=None, repr=False)
+    on_written: Callable[[int], None] | None = field(default=None, repr=False)
     busy: BoundedSemaphore = field(default_factory=BoundedSemaphore, repr=False)  # one at a time
     stop: Event = field(default_factory=Event, repr=False)  # set: the periodic loop ends
 
@@ -329,6 +388,8 @@ def take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
 
 def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     start = time.perf_counter()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a full collection in the middle would double the pause; nothing cycles here
     try:
         body = orjson.dumps(dump())   # the consistent image: no I/O boundary in here
     except Exception as e:  # noqa: BLE001 - a bug in dump(): count it, keep serving
@@ -336,10 +397,22 @@ def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         snaps.last_error = f"serialise: {e!r}"
         log.exception("snapshot: could not serialise the root")
         return False
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        turn_over(snaps.fragments)
     when = time.time()
-    blocked = time.perf_counter() - start
     snaps.seq += 1  # used even if the write fails: a name is never reused
     seq = snaps.seq
+    if snaps.on_serialised is not None:
+        try:
+            snaps.on_serialised(seq)   # same loop turn as the serialisation
+        except Exception as e:  # noqa: BLE001 - e.g. the journal could not start its segment
+            snaps.failures += 1
+            snaps.last_error = f"seq {seq}: on_serialised: {e!r}"
+            log.exception("snapshot %d abandoned: on_serialised hook failed", seq)
+            return False
+    blocked = time.perf_counter() - start
     result = gevent.get_hub().threadpool.apply(
         write_snapshot, (snaps.directory, seq, when, body, snaps.keep))
     snaps.last_blocked_s = blocked
@@ -357,6 +430,11 @@ def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     snaps.last_bytes = len(body)
     log.debug("snapshot %d: %d bytes, loop blocked %.1f ms, write %.1f ms", seq, len(body),
               blocked * 1e3, result["seconds"] * 1e3)
+    if snaps.on_written is not None:
+        try:
+            snaps.on_written(seq)
+        except Exception:  # noqa: BLE001 - the image is durable whatever the hook does
+            log.exception("snapshot: on_written hook failed")
     return True
 
 
@@ -438,8 +516,6 @@ def recover(snaps: Snapshots, check: Callable[[Any], list[str]] | None = None,
     and ``allow_empty``): the server starts empty. Raises
     :class:`RecoveryError` when images exist but none is valid.
     """
-    import gc
-
     start = time.perf_counter()
     was_enabled = gc.isenabled()
     gc.disable()  # building a big root trips the cyclic GC over and over; nothing cycles here

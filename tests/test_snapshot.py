@@ -452,3 +452,37 @@ def test_periodic_loop_and_final_snapshot(folder):
     assert m["snapshot_last_duration_seconds"] > 0 and m["snapshot_failures_total"] == 0
     assert snap.recover(reopen(folder)).data["n"] == "last"
     assert len(images(folder)) == 3
+
+
+def test_hooks_run_in_order_and_a_failing_serialised_hook_abandons_the_image(folder):
+    seen = []
+    folder.on_serialised = lambda seq: seen.append(("serialised", seq, images(folder)))
+    folder.on_written = lambda seq: seen.append(("written", seq, images(folder)))
+    assert snap.take(folder, lambda: make_root(1))
+    assert seen == [("serialised", 1, []), ("written", 1, [snap.image_name(1)])]
+
+    def broken(seq):
+        raise OSError(errno.EIO, "journal")
+    folder.on_serialised = broken
+    assert not snap.take(folder, lambda: make_root(1))
+    assert folder.failures == 1 and images(folder) == [snap.image_name(1)]
+    folder.on_serialised = None
+    folder.on_written = lambda seq: 1 / 0     # a durable image stays a success
+    assert snap.take(folder, lambda: make_root(1))
+    assert images(folder)[-1] == snap.image_name(3)
+
+
+def test_fragments_are_reused_while_the_value_lives_and_forgotten_after(folder):
+    rng = random.Random(5)
+    tables = [busy_table(rng, 3) for _ in range(4)]
+
+    def dump():
+        return {"tables": [snap.fragment(folder.fragments, t) for t in tables]}
+    assert snap.take(folder, dump)
+    assert folder.fragments.misses == 4
+    tables[0] = busy_table(rng, 5)                # one table changed
+    assert snap.take(folder, dump)
+    assert folder.fragments.misses == 5 and folder.fragments.hits == 3
+    assert len(folder.fragments.old) == 4         # the replaced table is forgotten
+    data = snap.recover(reopen(folder)).data
+    assert data["tables"] == [table_to_json(t) for t in tables]   # same bytes as the slow way
