@@ -459,9 +459,12 @@ def parse(raw: str | bytes) -> Message:
 # Encoding
 
 
-def encode(message: dict) -> bytes:
-    """A server message as the bytes of one text frame (UTF-8 JSON)."""
-    return orjson.dumps(message)
+def encode(message: dict) -> str:
+    """A server message as the text of one frame (compact JSON).
+
+    ``str``, not ``bytes``: gevent-websocket sends a text frame's ``bytes`` as their repr.
+    """
+    return orjson.dumps(message).decode()
 
 
 def error(code: str, message: str, rid: Rid = None) -> dict:

@@ -35,7 +35,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from game.table import Table, new_table, table_from_json, table_to_json
+from game.table import (Table, action_from_json, apply, new_table, table_from_json,
+                        table_to_json)
 
 FORMAT = 1               # bump when root_to_json's layout changes incompatibly
 HISTORY = 512            # events kept per table for reconnects (v -> event)
@@ -134,7 +135,7 @@ class Root:
     next_table: int = 1
     # Counters for /metrics that should survive a restart.
     counters: dict[str, Any] = field(default_factory=lambda: {
-        "hands": 0, "actions": 0, "errors": {}, "drops": 0})
+        "hands": 0, "actions": 0, "errors": {}})
     # Not serialised: connection id -> connection (see server.connection).
     conns: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -148,13 +149,16 @@ def new_root() -> Root:
     return Root()
 
 
-def add_table(root: Root, name: str, config: TableConfig) -> Room:
-    """Create an empty table with the next id (``t1``, ``t2``, ...)."""
+def add_table(root: Root, name: str, config: TableConfig, history: int = HISTORY) -> Room:
+    """Create an empty table with the next id (``t1``, ``t2``, ...).
+
+    ``history`` is how many events it keeps for reconnecting clients.
+    """
     table_id = f"t{root.next_table}"
     root.next_table += 1
     game = new_table(config.seats, config.small_blind, config.big_blind, config.ante)
     room = Room(id=table_id, name=name, config=config, game=game,
-                clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats),
+                history=deque(maxlen=history), clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats),
                 sat_out_since=[None] * config.seats)
     root.tables[table_id] = room
     return room
@@ -198,6 +202,7 @@ def room_to_json(room: Room) -> dict:
     return {
         "id": room.id, "name": room.name, "config": _config_to_json(room.config),
         "game": table_to_json(room.game), "v": room.v,
+        "history_max": room.history.maxlen,
         "history": [[v, e] for v, e in room.history],
         "hand_start": room.hand_start, "hand_actions": list(room.hand_actions),
         "hand_names": dict(room.hand_names),
@@ -212,7 +217,7 @@ def room_from_json(d: dict) -> Room:
     return Room(
         id=d["id"], name=d["name"], config=TableConfig(**d["config"]),
         game=table_from_json(d["game"]), v=d["v"],
-        history=deque(((v, e) for v, e in d["history"]), maxlen=HISTORY),
+        history=deque(((v, e) for v, e in d["history"]), maxlen=d["history_max"]),
         hand_start=d["hand_start"], hand_actions=list(d["hand_actions"]),
         hand_names=dict(d["hand_names"]),
         finished=deque(d["finished"], maxlen=FINISHED_HANDS),
@@ -285,7 +290,8 @@ def check_root(data_or_root: Root | dict) -> list[str]:
     - bankrolls + stacks + pots == ``chips_issued`` (chips move between a
       bankroll and a stack inside one handler, so none are ever in transit);
     - no negative chips; every token names a player; every seat a player
-      claims holds that player.
+      claims holds that player;
+    - the current hand's start plus its recorded actions replay to the table.
 
     Never raises: malformed data is reported as a problem.
     """
@@ -326,6 +332,14 @@ def _check(data: dict, problems: list[str]) -> None:
             elif not s["leaving"] and players[s["player"]]["seats"].get(tid) != i:
                 problems.append(f"{tid} seat {i}: {s['player']} does not know it sits here")
         total += table_chips(game)
+        if table["hand_start"] is not None:
+            # The recorded hand must replay to the table as it stands.
+            replayed = table_from_json(table["hand_start"])
+            for action in table["hand_actions"]:
+                replayed, _ = apply(replayed, action_from_json(action))
+            if table_to_json(replayed) != game:
+                problems.append(f"{tid}: replaying the current hand's actions does not give "
+                                "the table as stored")
         hand = game["hand"]
         if hand is not None and hand["street"] != "complete":
             cards = list(hand["deck"]) + list(hand["board"])

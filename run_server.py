@@ -1,0 +1,111 @@
+"""Start the poker server: ``python run_server.py [--host 127.0.0.1] [--port 8080] ...``.
+
+Every flag can also come from the environment: ``--turn-seconds`` is
+``POKER_TURN_SECONDS``, ``--port`` is ``POKER_PORT``, and so on. A fresh
+server opens with a few tables ready. See ``docs/server.md``.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402 - after patch_all, as gevent asks
+import logging  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+from server import app, config  # noqa: E402
+from server.root import Root, TableConfig, add_table, new_root  # noqa: E402
+
+DEFAULT_TABLES = [
+    ("Six-max 1/2", TableConfig(seats=6, small_blind=1, big_blind=2, ante=0,
+                                min_buy_in=40, max_buy_in=200)),
+    ("Heads-up 1/2", TableConfig(seats=2, small_blind=1, big_blind=2, ante=0,
+                                 min_buy_in=40, max_buy_in=200)),
+    ("Nine-max 5/10", TableConfig(seats=9, small_blind=5, big_blind=10, ante=0,
+                                  min_buy_in=200, max_buy_in=1000)),
+]
+
+# (flag, type, default, help); the environment variable is POKER_ + the flag in capitals.
+FLAGS = [
+    ("host", str, "127.0.0.1", "address to listen on"),
+    ("port", int, 8080, "port to listen on"),
+    ("turn-seconds", float, 20.0, "seconds per turn before the time bank is used"),
+    ("time-bank", float, 30.0, "time bank per seat, in seconds"),
+    ("hand-pause", float, 3.0, "pause between hands, in seconds"),
+    ("sit-out-remove", float, 300.0, "seconds sitting out before a player is stood up"),
+    ("tick", float, 0.05, "seconds between clock checks"),
+    ("send-queue", int, 256, "messages queued per socket before it is closed with 4000"),
+    ("socket-sndbuf", int, 0, "SO_SNDBUF for WebSocket sockets in bytes (0: the kernel's)"),
+    ("rate", float, 20.0, "messages per second per socket"),
+    ("burst", float, 40.0, "message burst per socket"),
+    ("flood", int, 100, "messages within one second that close a socket with 1008"),
+    ("chat-rate", float, 1.0, "chat lines per second per socket"),
+    ("chat-burst", float, 5.0, "chat line burst per socket"),
+    ("history", int, 512, "events kept per table for reconnecting clients"),
+    ("origins", str, "", "comma-separated allowed Origin values (default: same host)"),
+    ("max-tables", int, 200, "most tables POST /api/tables may reach"),
+    ("snapshot-dir", str, None, "write snapshots to DIR and recover from it (see docs)"),
+    ("snapshot-every", float, 5.0, "seconds between snapshots"),
+    ("log-level", str, "INFO", "DEBUG, INFO, WARNING or ERROR"),
+]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="The No-Limit Hold'em server.")
+    for flag, kind, default, text in FLAGS:
+        env = "POKER_" + flag.upper().replace("-", "_")
+        value = os.environ.get(env, default)
+        parser.add_argument("--" + flag, type=kind, default=kind(value) if value is not None
+                            else None, help=f"{text} (env {env}; default {default})")
+    parser.add_argument("--no-default-tables", action="store_true",
+                        default=bool(os.environ.get("POKER_NO_DEFAULT_TABLES")),
+                        help="start with no tables (env POKER_NO_DEFAULT_TABLES)")
+    parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    return parser.parse_args(argv)
+
+
+def open_snapshots(args: argparse.Namespace) -> Root:
+    """HOOK for persistence/: recover the root from ``args.snapshot_dir`` and start writing.
+
+    To wire snapshots in: open the folder, recover with ``server.root.check_root`` and
+    ``root_from_json``, start the periodic writer with ``root_to_json``, and append the
+    final image to ``app.runtime.shutdown_hooks`` and the snapshot metrics to
+    ``app.runtime.metrics_hooks``; return the recovered (or a fresh) root.
+    Until then, asking for snapshots is an error rather than a silent no-op.
+    """
+    print(f"snapshots are not available yet (--snapshot-dir {args.snapshot_dir}): "
+          "persistence is not wired into the server", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config.configure(
+        turn_seconds=args.turn_seconds, time_bank=args.time_bank, hand_pause=args.hand_pause,
+        sit_out_remove=args.sit_out_remove, tick=args.tick, send_queue=args.send_queue,
+        socket_sndbuf=args.socket_sndbuf, rate=args.rate, burst=args.burst, flood=args.flood,
+        chat_rate=args.chat_rate, chat_burst=args.chat_burst, history=args.history,
+        origins=tuple(o.strip() for o in args.origins.split(",") if o.strip()),
+        max_tables=args.max_tables)
+    if args.snapshot_dir:
+        root = open_snapshots(args)
+    else:
+        root = new_root()
+        if not args.no_default_tables:
+            for name, cfg in DEFAULT_TABLES:
+                add_table(root, name, cfg, history=args.history)
+    server = app.serve(root, args.host, args.port, access_log=args.access_log)
+    server.start()
+    host, port = server.address[:2]
+    print(f"pokerserver listening on http://{host}:{port}/ (WebSocket ws://{host}:{port}/ws)",
+          flush=True)
+    server.serve_forever()
+    print("pokerserver stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

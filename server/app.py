@@ -1,0 +1,312 @@
+"""The bottle app: the lobby API, health and metrics, static files, and ``/ws``.
+
+One process, one thread, gevent. The module holds the running server's root
+(:data:`root`) like gevent's examples hold their state: :func:`serve` sets it.
+Each WebSocket gets one reader (:func:`serve_socket`, the loop below) and one
+writer greenlet (:mod:`server.conn`); a clock greenlet drives every table's
+timers (:func:`run_clock`); a lag greenlet measures how late the loop runs.
+
+The Origin rule: a browser always sends ``Origin`` on a WebSocket handshake,
+so a *wrong* one (not in ``--origins``; by default, not the same host as the
+``Host`` header) is closed at once with 1008. A *missing* one is allowed:
+bots and tests are not browsers, and a browser cannot leave it out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
+from urllib.parse import urlsplit
+
+import bottle
+import gevent
+import orjson
+from geventwebsocket.exceptions import WebSocketError
+
+from server import config, handlers, lobby, play
+from server import conn as conns
+from server.protocol import MAX_BYTES, ProtocolError, parse_json
+from server.root import Root, new_root, total_chips
+
+log = logging.getLogger("server.app")
+
+STATIC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "client", "static")
+NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>pokerserver</title>
+<h1>pokerserver</h1><p>The browser client is not built yet (no client/static/index.html).
+The server is running: <a href="/api/tables">/api/tables</a>, WebSocket at <code>/ws</code>.</p>
+"""
+
+root: Root = new_root()
+
+
+@dataclass
+class Runtime:
+    """What the running process knows besides the root (not serialised)."""
+
+    started: float = field(default_factory=time.time)
+    loop_lag: float = 0.0           # the last measurement, seconds
+    loop_lag_max: float = 0.0       # the largest since the last /metrics scrape
+    stopping: bool = False
+    # Extension points for persistence/: called on graceful stop (after every
+    # socket is closed, before exit), and extra Prometheus lines for /metrics.
+    shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
+    metrics_hooks: list[Callable[[], list[str]]] = field(default_factory=list)
+    greenlets: list = field(default_factory=list)
+
+
+runtime = Runtime()
+app = bottle.Bottle()
+
+
+# ---------------------------------------------------------------------------
+# Origin
+
+
+def origin_allowed(environ) -> bool:
+    """The Origin rule (see the module doc)."""
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is None:
+        return True
+    allowed = config.settings.origins
+    if allowed:
+        return origin in allowed
+    parts = urlsplit(origin)
+    host = environ.get("HTTP_HOST", "")
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host.lower()
+
+
+# ---------------------------------------------------------------------------
+# WebSocket
+
+
+@app.get("/ws")
+def websocket():
+    ws = bottle.request.environ.get("wsgi.websocket")
+    if ws is None:
+        bottle.abort(400, "Expected a WebSocket request.")
+    serve_socket(ws, bottle.request.environ)
+    return ""
+
+
+def serve_socket(ws, environ) -> None:
+    """The reader loop of one connection: rate limits, then one message at a time."""
+    if not origin_allowed(environ):
+        log.info("refused Origin %r", environ.get("HTTP_ORIGIN"))
+        ws.close(conns.CLOSE_POLICY, "origin not allowed")  # nothing else writes yet
+        return
+    sock = getattr(getattr(ws, "handler", None), "socket", None)
+    address = environ.get("REMOTE_ADDR", "")
+    c = conns.open_conn(root.conns, ws, sock, address)
+    try:
+        ws.on_ping = partial(conns.send_pong, c)   # the writer sends the pong
+    except AttributeError:
+        pass  # server.wsfix not installed: the library answers pings itself
+    try:
+        while c.closing is None and not runtime.stopping:
+            try:
+                raw = ws.receive()
+            except WebSocketError:
+                break
+            if raw is None or c.closing is not None:
+                break
+            verdict = conns.admit(c)
+            if verdict == "flood":
+                log.info("conn %d (%s): message flood, closing", c.id, address)
+                conns.close(c, conns.CLOSE_POLICY, "message flood")
+                break
+            if verdict == "limited":
+                handlers.reply_error(root, c, "rate_limited", "too many messages: slow down")
+                continue
+            if not isinstance(raw, str):
+                handlers.reply_error(root, c, "binary",
+                                     "binary frames are not accepted: send JSON text")
+                continue
+            if len(raw) > MAX_BYTES:   # only without server.wsfix, which stops it earlier
+                conns.close(c, conns.CLOSE_TOO_BIG, "message too big")
+                break
+            handlers.dispatch(root, c, raw)
+    except Exception:  # noqa: BLE001 - one broken connection must not affect the others
+        log.exception("conn %d: reader failed", c.id)
+    finally:
+        handlers.goodbye(root, c)
+        conns.stop_writer(c)
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+
+
+def _json(data, status: int = 200):
+    bottle.response.status = status
+    bottle.response.content_type = "application/json"
+    return orjson.dumps(data)
+
+
+@app.get("/")
+def index():
+    if os.path.isfile(os.path.join(STATIC, "index.html")):
+        return bottle.static_file("index.html", root=STATIC)
+    return NOT_BUILT
+
+
+@app.get("/static/<path:path>")
+def static(path):
+    return bottle.static_file(path, root=STATIC)
+
+
+@app.get("/api/tables")
+def api_tables():
+    return _json({"tables": lobby.lobby(root)})
+
+
+@app.post("/api/tables")
+def api_create_table():
+    if not origin_allowed(bottle.request.environ):
+        return _json({"error": "origin not allowed"}, 403)
+    length = bottle.request.content_length
+    if length < 0 or length > MAX_BYTES:
+        return _json({"error": f"the body must be JSON of at most {MAX_BYTES} bytes"}, 400)
+    try:
+        data = parse_json(bottle.request.body.read(length))
+        room = lobby.create_table(root, data)
+    except ProtocolError as e:
+        return _json({"error": e.message}, 400)
+    except ValueError as e:
+        return _json({"error": str(e)}, 400)
+    log.info("table %s created: %s %r", room.id, room.name, room.config)
+    return _json(lobby.lobby_entry(root, room), 201)
+
+
+@app.get("/api/tables/<table_id>/hands")
+def api_hands(table_id):
+    room = root.tables.get(table_id)
+    if room is None:
+        return _json({"error": f"no table {table_id!r}"}, 404)
+    return _json({"table": room.id, "hands": lobby.recent_hands(room)})
+
+
+@app.get("/healthz")
+def healthz():
+    return _json({"ok": not runtime.stopping, "tables": len(root.tables),
+                  "connections": len(root.conns)}, 503 if runtime.stopping else 200)
+
+
+@app.get("/metrics")
+def metrics():
+    bottle.response.content_type = "text/plain; version=0.0.4"
+    return "\n".join(metrics_lines()) + "\n"
+
+
+def metrics_lines() -> list[str]:
+    """Prometheus text lines for the whole server."""
+    counters = root.counters
+    online = sum(1 for p in root.players.values() if p.conns)
+    lines = [
+        "# TYPE poker_connections gauge", f"poker_connections {len(root.conns)}",
+        "# TYPE poker_players gauge", f"poker_players {len(root.players)}",
+        "# TYPE poker_players_online gauge", f"poker_players_online {online}",
+        "# TYPE poker_tables gauge", f"poker_tables {len(root.tables)}",
+        "# TYPE poker_hands_total counter", f"poker_hands_total {counters.get('hands', 0)}",
+        "# TYPE poker_actions_total counter",
+        f"poker_actions_total {counters.get('actions', 0)}",
+        "# TYPE poker_errors_total counter",
+    ]
+    for code, n in sorted(counters.get("errors", {}).items()):
+        lines.append(f'poker_errors_total{{code="{code}"}} {n}')
+    lines += [
+        "# TYPE poker_send_queue_drops_total counter",
+        f"poker_send_queue_drops_total {conns.dropped}",
+        "# TYPE poker_loop_lag_seconds gauge", f"poker_loop_lag_seconds {runtime.loop_lag:.6f}",
+        "# TYPE poker_loop_lag_max_seconds gauge",
+        f"poker_loop_lag_max_seconds {runtime.loop_lag_max:.6f}",
+        "# TYPE poker_chips_total gauge", f"poker_chips_total {total_chips(root)}",
+        "# TYPE poker_chips_issued gauge", f"poker_chips_issued {root.chips_issued}",
+        "# TYPE poker_uptime_seconds gauge",
+        f"poker_uptime_seconds {time.time() - runtime.started:.3f}",
+    ]
+    runtime.loop_lag_max = runtime.loop_lag
+    for hook in runtime.metrics_hooks:
+        try:
+            lines += hook()
+        except Exception:  # noqa: BLE001 - a broken hook must not break /metrics
+            log.exception("metrics hook failed")
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Background greenlets
+
+
+def run_clock() -> None:
+    """Every ``tick``: each table's clock, next hand and sat-out removals."""
+    while True:
+        gevent.sleep(config.settings.tick)
+        t = play.now()
+        for room in list(root.tables.values()):
+            try:
+                play.tick(root, room, t)
+            except Exception:  # noqa: BLE001 - one broken table must not stop the others
+                log.exception("table %s: tick failed", room.id)
+
+
+def measure_lag(interval: float = 0.1) -> None:
+    """Sleep ``interval`` over and over; the overshoot is how late the loop runs."""
+    while True:
+        start = time.perf_counter()
+        gevent.sleep(interval)
+        runtime.loop_lag = max(0.0, time.perf_counter() - start - interval)
+        runtime.loop_lag_max = max(runtime.loop_lag_max, runtime.loop_lag)
+
+
+def start_background() -> None:
+    runtime.greenlets += [gevent.spawn(run_clock), gevent.spawn(measure_lag)]
+
+
+def stop(server, grace: float = 2.0) -> None:
+    """Graceful stop: no new connections, close every socket with 1001, run the shutdown
+    hooks (the final snapshot), then let ``serve_forever`` return."""
+    if runtime.stopping:
+        return
+    runtime.stopping = True
+    log.info("stopping: closing %d connection(s)", len(root.conns))
+    server.close()   # stop accepting
+    for c in list(root.conns.values()):
+        conns.close(c, conns.CLOSE_AWAY, "server shutting down")
+    deadline = time.monotonic() + grace
+    while root.conns and time.monotonic() < deadline:
+        gevent.sleep(0.02)
+    gevent.killall(runtime.greenlets, timeout=1)
+    for hook in runtime.shutdown_hooks:
+        try:
+            hook()
+        except Exception:  # noqa: BLE001 - still exit, but say so
+            log.exception("shutdown hook failed")
+    server.stop(timeout=1)
+
+
+def serve(the_root: Root, host: str, port: int, access_log: bool = False):
+    """Create the server for ``the_root`` (call ``serve_forever`` on it); signals stop it."""
+    import signal
+
+    from gevent.pywsgi import WSGIServer
+    from geventwebsocket.handler import WebSocketHandler
+
+    global root
+    root = the_root
+    try:
+        from server import wsfix
+    except ImportError:
+        log.warning("server.wsfix not found: no 16 KiB frame cap, pongs sent by the reader")
+    else:
+        wsfix.install(max_message=MAX_BYTES)
+    server = WSGIServer((host, port), app, handler_class=WebSocketHandler,
+                        log=None if not access_log else "default")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(sig, lambda: gevent.spawn(stop, server))
+    start_background()
+    return server

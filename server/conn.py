@@ -1,0 +1,201 @@
+"""One WebSocket connection: a bounded outbound queue, its one writer greenlet, closing,
+and the per-socket rate limits. No poker here.
+
+Every send on a socket happens in its writer greenlet (pongs and the close frame
+included), so a slow client stalls only its own queue and no two greenlets ever
+write to one socket. Handlers only ``put_nowait`` into the queue, which never
+switches greenlets: a handler can change the root and queue messages in one go.
+A queue that overflows means the client is not reading: it is closed with 4000
+(its seats are kept and its clocks run).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+from gevent.queue import Full, Queue
+
+from server import config
+
+log = logging.getLogger("server.conn")
+
+CLOSE_AWAY = 1001       # the server is shutting down
+CLOSE_POLICY = 1008     # flood, or a bad Origin
+CLOSE_TOO_BIG = 1009
+CLOSE_NOT_READING = 4000
+FORCE_AFTER = 2.0       # seconds a close frame may take before the socket is shut down
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Queued last: send a close frame with this code, then shut the socket."""
+
+    code: int
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    payload: bytes
+
+
+@dataclass(eq=False)
+class Conn:
+    """One open WebSocket and what the server knows about it."""
+
+    id: int
+    ws: Any
+    sock: Any                           # the raw socket, to shut it down
+    queue: Queue
+    address: str = ""
+    player: str | None = None           # set by hello
+    watching: set[str] = field(default_factory=set)
+    writer: Any = None                  # the writer greenlet
+    closing: int | None = None          # the close code, once closing
+    # Rate limits: a token bucket per socket, a separate one for chat, and a
+    # one-second window that closes the socket on a flood.
+    tokens: float = 0.0
+    tokens_at: float = 0.0
+    chat_tokens: float = 0.0
+    chat_at: float = 0.0
+    window_start: float = 0.0
+    window_count: int = 0
+
+
+_next_id = 0
+dropped = 0     # connections closed for not reading (4000), for /metrics
+
+
+def open_conn(conns: dict, ws, sock, address: str = "") -> Conn:
+    """Register a new connection in ``conns`` and start its writer greenlet."""
+    global _next_id
+    _next_id += 1
+    s = config.settings
+    now = time.monotonic()
+    conn = Conn(id=_next_id, ws=ws, sock=sock, queue=Queue(maxsize=s.send_queue),
+                address=address, tokens=s.burst, tokens_at=now, chat_tokens=s.chat_burst,
+                chat_at=now, window_start=now)
+    if s.socket_sndbuf and sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, s.socket_sndbuf)
+        except OSError:
+            pass
+    conns[conn.id] = conn
+    conn.writer = gevent.spawn(_write_loop, conn)
+    return conn
+
+
+def send(conn: Conn, text: str) -> bool:
+    """Queue one text frame; never blocks. False when the client was dropped for not reading."""
+    if conn.closing is not None:
+        return False
+    try:
+        conn.queue.put_nowait(text)
+        return True
+    except Full:
+        global dropped
+        dropped += 1
+        log.info("conn %d (%s): send queue full, closing with %d", conn.id, conn.address,
+                 CLOSE_NOT_READING)
+        close(conn, CLOSE_NOT_READING, "not reading")
+        return False
+
+
+def send_pong(conn: Conn, payload: bytes) -> None:
+    """``ws.on_ping``: the pong goes through the queue like everything else."""
+    if conn.closing is None:
+        try:
+            conn.queue.put_nowait(Pong(payload))
+        except Full:
+            close(conn, CLOSE_NOT_READING, "not reading")
+
+
+def close(conn: Conn, code: int, reason: str = "") -> None:
+    """Close with ``code``: what is still queued is dropped, the close frame goes next.
+
+    If the writer is stuck in a send (a client that does not read), the socket
+    is shut down after :data:`FORCE_AFTER` seconds anyway.
+    """
+    if conn.closing is not None:
+        return
+    conn.closing = code
+    conn.queue.queue.clear()
+    conn.queue.put_nowait(Close(code, reason))
+    gevent.spawn_later(FORCE_AFTER, shutdown, conn)
+
+
+def shutdown(conn: Conn) -> None:
+    """Shut the raw socket: the reader's read ends, and so does the writer's send."""
+    try:
+        if conn.sock is not None:
+            conn.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _write_loop(conn: Conn) -> None:
+    ws = conn.ws
+    try:
+        while True:
+            item = conn.queue.get()
+            if type(item) is str:
+                ws.send(item, binary=False)
+            elif type(item) is Pong:
+                ws.send_frame(item.payload, ws.OPCODE_PONG)
+            else:
+                ws.close(item.code, item.reason)
+                break
+    except gevent.GreenletExit:
+        raise
+    except Exception as e:  # noqa: BLE001 - a dead socket ends this connection only
+        log.debug("conn %d: writer stopped: %r", conn.id, e)
+    finally:
+        shutdown(conn)
+
+
+def stop_writer(conn: Conn) -> None:
+    """At the end of the reader: let a pending close frame go out, then stop the writer."""
+    if conn.writer is None:
+        return
+    if conn.closing is not None:
+        conn.writer.join(timeout=FORCE_AFTER)
+    conn.writer.kill(block=True, timeout=1)
+
+
+# ---------------------------------------------------------------------------
+# Rate limits
+
+
+def admit(conn: Conn, now: float | None = None) -> str:
+    """Count one incoming message: ``"ok"``, ``"limited"`` (answer rate_limited, ignore it)
+    or ``"flood"`` (close with 1008)."""
+    s = config.settings
+    now = time.monotonic() if now is None else now
+    if now - conn.window_start >= 1.0:
+        conn.window_start, conn.window_count = now, 0
+    conn.window_count += 1
+    if conn.window_count > s.flood:
+        return "flood"
+    conn.tokens = min(s.burst, conn.tokens + (now - conn.tokens_at) * s.rate)
+    conn.tokens_at = now
+    if conn.tokens < 1.0:
+        return "limited"
+    conn.tokens -= 1.0
+    return "ok"
+
+
+def admit_chat(conn: Conn, now: float | None = None) -> bool:
+    """One chat line from this socket: within its own, slower, bucket?"""
+    s = config.settings
+    now = time.monotonic() if now is None else now
+    conn.chat_tokens = min(s.chat_burst, conn.chat_tokens + (now - conn.chat_at) * s.chat_rate)
+    conn.chat_at = now
+    if conn.chat_tokens < 1.0:
+        return False
+    conn.chat_tokens -= 1.0
+    return True

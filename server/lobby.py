@@ -1,0 +1,125 @@
+"""The lobby: listing tables, creating them, and summaries of recent hands.
+
+Summaries are rebuilt by replaying a finished hand's recorded actions through
+the engine, and carry only what every player at the table saw: who played,
+the board, the pots, the winners and the cards shown at showdown -- never
+the deck or a mucked hand.
+"""
+
+from __future__ import annotations
+
+from game.table import action_from_json, apply, table_from_json
+from server import config
+from server.root import Room, Root, TableConfig, add_table
+
+MAX_STAKE = 1_000_000
+
+
+def lobby_entry(root: Root, room: Room) -> dict:
+    """One table as the lobby shows it."""
+    cfg = room.config
+    names = [root.players[s.player].name for s in room.game.seats
+             if s is not None and not s.leaving and s.player in root.players]
+    pots = room.recent_pots
+    return {"id": room.id, "name": room.name, "seats": cfg.seats,
+            "small_blind": cfg.small_blind, "big_blind": cfg.big_blind, "ante": cfg.ante,
+            "min_buy_in": cfg.min_buy_in, "max_buy_in": cfg.max_buy_in,
+            "seats_taken": len(names), "players": names, "hands": room.hands_played,
+            "avg_pot": round(sum(pots) / len(pots), 1) if pots else 0}
+
+
+def lobby(root: Root) -> list[dict]:
+    return [lobby_entry(root, room) for room in root.tables.values()]
+
+
+def _whole(data: dict, key: str, least: int, most: int, default=None) -> int:
+    if key not in data:
+        if default is None:
+            raise ValueError(f"{key} is required")
+        return default
+    value = data[key]
+    if type(value) is not int:
+        raise ValueError(f"{key} must be a whole number")
+    if not least <= value <= most:
+        raise ValueError(f"{key} must be between {least} and {most}")
+    return value
+
+
+CREATE_FIELDS = {"name", "seats", "small_blind", "big_blind", "ante", "min_buy_in",
+                 "max_buy_in", "bots"}
+
+
+def table_config(data) -> tuple[str, TableConfig]:
+    """Validate a ``POST /api/tables`` body; raises ``ValueError`` with the reason.
+
+    ``bots`` is accepted and ignored (reserved for the bots).
+
+    >>> table_config({"name": "Deep 1/2", "seats": 6, "small_blind": 1, "big_blind": 2})
+    ('Deep 1/2', TableConfig(seats=6, small_blind=1, big_blind=2, ante=0, min_buy_in=40, max_buy_in=200))
+    >>> table_config({"name": "x", "seats": 11, "small_blind": 1, "big_blind": 2})
+    Traceback (most recent call last):
+    ...
+    ValueError: seats must be between 2 and 10
+    """
+    if type(data) is not dict:
+        raise ValueError("the body must be a JSON object")
+    extra = sorted(set(data) - CREATE_FIELDS)
+    if extra:
+        raise ValueError(f"unknown field(s): {', '.join(extra)}")
+    name = data.get("name")
+    if type(name) is not str or not name.strip() or len(name.strip()) > 40 \
+            or not name.strip().isprintable():
+        raise ValueError("name must be 1-40 printable characters")
+    seats = _whole(data, "seats", 2, 10)
+    small = _whole(data, "small_blind", 1, MAX_STAKE)
+    big = _whole(data, "big_blind", small, MAX_STAKE)
+    ante = _whole(data, "ante", 0, big, default=0)
+    min_buy_in = _whole(data, "min_buy_in", 1, 1000 * big, default=20 * big)
+    max_buy_in = _whole(data, "max_buy_in", min_buy_in, 1000 * big,
+                        default=max(100 * big, min_buy_in))
+    if "bots" in data:
+        _whole(data, "bots", 0, 9)
+    return name.strip(), TableConfig(seats, small, big, ante, min_buy_in, max_buy_in)
+
+
+def create_table(root: Root, data) -> Room:
+    """A new table from a validated body; ``ValueError`` for a bad body or too many tables."""
+    name, cfg = table_config(data)
+    if len(root.tables) >= config.settings.max_tables:
+        raise ValueError(f"there are already {len(root.tables)} tables")
+    return add_table(root, name, cfg, history=config.settings.history)
+
+
+def hand_summary(room: Room, record: dict) -> dict:
+    """A finished hand as every player at the table saw it (replayed from its actions)."""
+    table = table_from_json(record["start"])
+    names = record["names"]
+    players, awards, shown, board = [], [], [], []
+    for data in record["actions"]:
+        table, events = apply(table, action_from_json(data))
+        for e in events:
+            kind = e["type"]
+            if kind == "hand_started":
+                players = [{"seat": i, "name": names.get(table.seats[i].player, "?"),
+                            "stack": e["stacks"][str(i)]} for i in e["seats"]]
+            elif kind == "award":
+                awards.append(e)
+            elif kind == "show":
+                shown.append({"seat": e["seat"], "cards": e["cards"], "hand": e["hand"]})
+            elif kind == "street":
+                board = e["board"]
+    by_seat = {p["seat"]: p["name"] for p in players}
+    winners: dict[int, int] = {}
+    for a in awards:
+        for w in a["winners"]:
+            winners[w["seat"]] = winners.get(w["seat"], 0) + w["amount"]
+    return {"number": record["number"], "players": players, "board": board,
+            "pot": sum(a["amount"] for a in awards),
+            "winners": [{"seat": s, "name": by_seat.get(s, "?"), "amount": amt}
+                        for s, amt in winners.items()],
+            "shown": shown, "ended": record.get("ended")}
+
+
+def recent_hands(room: Room) -> list[dict]:
+    """The table's recent finished hands, newest first."""
+    return [hand_summary(room, r) for r in reversed(room.finished)]
