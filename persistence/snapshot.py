@@ -571,12 +571,15 @@ def metrics(snaps: Snapshots, now: float | None = None) -> dict:
     }
 
 
-def metrics_lines(snaps: Snapshots, prefix: str = "pokerserver_") -> list[str]:
-    """The same figures as Prometheus text lines (``name value``).
+_COUNTERS = ("snapshot_written_total", "snapshot_failures_total")
+
+
+def metrics_lines(snaps: Snapshots, prefix: str = "poker_") -> list[str]:
+    """The same figures as Prometheus text lines, each after its ``# TYPE`` line.
 
     >>> s = Snapshots("/x", failures=2)
     >>> [line for line in metrics_lines(s) if "failures" in line]
-    ['pokerserver_snapshot_failures_total 2']
+    ['# TYPE poker_snapshot_failures_total counter', 'poker_snapshot_failures_total 2']
     """
     out = []
     for name, value in metrics(snaps).items():
@@ -584,5 +587,6 @@ def metrics_lines(snaps: Snapshots, prefix: str = "pokerserver_") -> list[str]:
             text = "NaN" if math.isnan(value) else f"{value:.6f}"
         else:
             text = str(value)
-        out.append(f"{prefix}{name} {text}")
+        kind = "counter" if name in _COUNTERS else "gauge"
+        out += [f"# TYPE {prefix}{name} {kind}", f"{prefix}{name} {text}"]
     return out
