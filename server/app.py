@@ -274,7 +274,7 @@ def stop(server, grace: float = 2.0) -> None:
         return
     runtime.stopping = True
     log.info("stopping: closing %d connection(s)", len(root.conns))
-    server.close()   # stop accepting
+    server.stop_accepting()   # not close(): that would end serve_forever before the hooks run
     for c in list(root.conns.values()):
         conns.close(c, conns.CLOSE_AWAY, "server shutting down")
     deadline = time.monotonic() + grace
