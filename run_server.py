@@ -47,6 +47,7 @@ FLAGS = [
     ("max-tables", int, 200, "most tables POST /api/tables may reach"),
     ("snapshot-dir", str, None, "write snapshots to DIR and recover from it (see docs)"),
     ("snapshot-every", float, 5.0, "seconds between snapshots"),
+    ("snapshot-keep", int, 3, "snapshot generations kept"),
     ("log-level", str, "INFO", "DEBUG, INFO, WARNING or ERROR"),
 ]
 
@@ -62,21 +63,44 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=bool(os.environ.get("POKER_NO_DEFAULT_TABLES")),
                         help="start with no tables (env POKER_NO_DEFAULT_TABLES)")
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    parser.add_argument("--snapshot-allow-empty", action="store_true",
+                        help="start empty when snapshots exist but none is valid")
     return parser.parse_args(argv)
 
 
 def open_snapshots(args: argparse.Namespace) -> Root:
-    """HOOK for persistence/: recover the root from ``args.snapshot_dir`` and start writing.
+    """Recover the root from ``args.snapshot_dir`` (a fresh one if it holds no image) and
+    start writing snapshots: periodically, a final one on stop, figures in /metrics.
+    Exits with a message when images exist but none is valid. See docs/snapshots.md."""
+    import gevent
 
-    To wire snapshots in: open the folder, recover with ``server.root.check_root`` and
-    ``root_from_json``, start the periodic writer with ``root_to_json``, and append the
-    final image to ``app.runtime.shutdown_hooks`` and the snapshot metrics to
-    ``app.runtime.metrics_hooks``; return the recovered (or a fresh) root.
-    Until then, asking for snapshots is an error rather than a silent no-op.
-    """
-    print(f"snapshots are not available yet (--snapshot-dir {args.snapshot_dir}): "
-          "persistence is not wired into the server", file=sys.stderr)
-    sys.exit(2)
+    from persistence import snapshot
+    from server.root import check_root, root_from_json, root_to_json
+
+    try:
+        snaps = snapshot.open_dir(args.snapshot_dir, keep=args.snapshot_keep)
+        loaded = snapshot.recover(snaps, check_root, root_from_json,
+                                  allow_empty=args.snapshot_allow_empty)
+    except (snapshot.RecoveryError, OSError, ValueError) as e:
+        print(f"pokerserver: {e}", file=sys.stderr)
+        sys.exit(2)
+    root = loaded.data if loaded is not None else new_root()
+
+    def dump():
+        return root_to_json(root)
+
+    gevent.spawn(snapshot.run_every, snaps, dump, args.snapshot_every)
+    app.runtime.shutdown_hooks.append(lambda: snapshot.final(snaps, dump))
+    app.runtime.metrics_hooks.append(lambda: snapshot.metrics_lines(snaps))
+    return root if loaded is not None else _fill(root, args)
+
+
+def _fill(root: Root, args: argparse.Namespace) -> Root:
+    """A fresh root gets the default tables (unless --no-default-tables)."""
+    if not args.no_default_tables:
+        for name, cfg in DEFAULT_TABLES:
+            add_table(root, name, cfg, history=args.history)
+    return root
 
 
 def main(argv=None) -> int:
@@ -93,10 +117,7 @@ def main(argv=None) -> int:
     if args.snapshot_dir:
         root = open_snapshots(args)
     else:
-        root = new_root()
-        if not args.no_default_tables:
-            for name, cfg in DEFAULT_TABLES:
-                add_table(root, name, cfg, history=args.history)
+        root = _fill(new_root(), args)
     server = app.serve(root, args.host, args.port, access_log=args.access_log)
     server.start()
     host, port = server.address[:2]
