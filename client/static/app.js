@@ -3,7 +3,7 @@
 
 import { el, $, toast, modal, closeModal, modalOpen, fmt } from "./ui.js";
 import { Connection } from "./net.js";
-import { fromTable, applyEvent, handRunning } from "./state.js";
+import { fromTable, applyEvent, handRunning, setClock } from "./state.js";
 import { TableView } from "./table.js";
 import { LobbyView } from "./lobby.js";
 
@@ -170,7 +170,7 @@ function onTurn(msg) {
   st.legal = msg.legal;
   st.acting = null;
   if (st.hand) st.hand.to_act = msg.seat;
-  st.clock = { seat: msg.seat, deadline_ms: msg.deadline_ms, time_bank_ms: msg.time_bank_ms, received: Date.now() };
+  setClock(st, { seat: msg.seat, deadline_ms: msg.deadline_ms, time_bank_ms: msg.time_bank_ms });
   renderTable(msg.table);
 }
 

@@ -82,16 +82,20 @@ export class LobbyView {
     const bb = el("input", { id: "new-bb", type: "number", min: 1, step: 1, value: 2, inputmode: "numeric" });
     const minBuy = el("input", { id: "new-min", type: "number", min: 1, step: 1, value: 40, inputmode: "numeric" });
     const maxBuy = el("input", { id: "new-max", type: "number", min: 1, step: 1, value: 200, inputmode: "numeric" });
-    let touched = false;
-    minBuy.addEventListener("input", () => { touched = true; });
-    maxBuy.addEventListener("input", () => { touched = true; });
+    // Until the user types them, the small blind and the buy-ins follow the big blind.
+    let buyInTouched = false;
+    let sbTouched = false;
+    minBuy.addEventListener("input", () => { buyInTouched = true; });
+    maxBuy.addEventListener("input", () => { buyInTouched = true; });
+    sb.addEventListener("input", () => { sbTouched = true; });
     bb.addEventListener("input", () => {
       const b = Number(bb.value);
-      if (!touched && Number.isInteger(b) && b > 0) {
+      if (!Number.isInteger(b) || b <= 0) return;
+      if (!buyInTouched) {
         minBuy.value = String(b * 20);
         maxBuy.value = String(b * 100);
-        if (Number(sb.value) >= b || !sb.value) sb.value = String(Math.max(1, Math.floor(b / 2)));
       }
+      if (!sbTouched) sb.value = String(Math.max(1, Math.floor(b / 2)));
     });
     const dlg = modal({
       title: "New table",

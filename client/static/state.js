@@ -24,7 +24,7 @@ export function fromTable(msg, previous = null) {
     seats,
     hand,
     legal: view.legal || null,
-    clock: msg.clock ? { ...msg.clock, received: Date.now() } : null,
+    clock: msg.clock ? { ...msg.clock, received: Date.now(), bank: false, hand: view.hand ? view.hand.number : null } : null,
     chat: (msg.chat || []).slice(-MAX_CHAT),
     // chips in the middle, bets on this street included (the view's pots include them)
     total: hand ? sumPots(hand.pots) : 0,
@@ -33,6 +33,15 @@ export function fromTable(msg, previous = null) {
     resyncing: false,
   };
   if (hand && hand.street === "complete") state.hand.to_act = null;
+  // The view's pots count this street's bets too (an unmatched bet even looks
+  // like a side pot); the felt shows bets in front of the seats, so until the
+  // next `pots` event show what is already in the middle as one pot.
+  const bets = seats.reduce((a, s) => a + (s ? s.bet : 0), 0);
+  if (hand && bets > 0 && hand.pots.length) {
+    const middle = state.total - bets;
+    const eligible = [...new Set(hand.pots.flatMap((p) => p.eligible || []))];
+    hand.pots = middle > 0 ? [{ amount: middle, eligible }] : [];
+  }
   return state;
 }
 
@@ -66,6 +75,19 @@ function log(state, kind, ...parts) {
 }
 
 const STREET_NAMES = { flop: "Flop", turn: "Turn", river: "River" };
+
+// A turn's clock. The server sends a second clock for the same turn when the
+// time bank starts: its deadline is the bank's end and time_bank_ms is 0.
+export function setClock(state, c) {
+  const prev = state.clock;
+  const same = prev && prev.seat === c.seat && state.hand && prev.hand === state.hand.number;
+  const bank = !!(same && (prev.bank || (prev.time_bank_ms > 0 && !c.time_bank_ms && c.deadline_ms > prev.deadline_ms)));
+  if (same && prev.deadline_ms === c.deadline_ms && prev.time_bank_ms === c.time_bank_ms) return;
+  state.clock = {
+    seat: c.seat, deadline_ms: c.deadline_ms, time_bank_ms: c.time_bank_ms || 0,
+    received: Date.now(), bank, hand: state.hand ? state.hand.number : null,
+  };
+}
 
 // Apply one event (already checked to be the next `v`). `me` is our player id.
 export function applyEvent(state, ev, me) {
@@ -160,9 +182,7 @@ export function applyEvent(state, ev, me) {
       if (state.legal && state.legal.seat !== ev.seat) state.legal = null;
       break;
     case "clock":
-      state.clock = {
-        seat: ev.seat, deadline_ms: ev.deadline_ms, time_bank_ms: ev.time_bank_ms, received: Date.now(),
-      };
+      setClock(state, ev);
       break;
     case "timeout":
       if (s) s.last = "Time";

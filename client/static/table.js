@@ -193,7 +193,7 @@ export class TableView {
     for (let i = 0; i < n; i++) {
       const rel = (i - you + n) % n;
       const p = position(rel, n, 1, portrait);
-      const b = position(rel, n, 0.56, portrait);
+      const b = position(rel, n, 0.62, portrait);
       const d = position(rel - (n > 6 ? 0.3 : 0.22), n, 0.74, portrait);
       const seat = el("div", { class: "seat", dataset: { seat: i }, style: { left: pct(p.x), top: pct(p.y) } });
       if (p.y < 0.3) seat.classList.add("seat-top");
@@ -344,8 +344,9 @@ export class TableView {
       pots.forEach((p, k) => {
         this.potsEl.append(el("div", { class: "pot" },
           chipStack(p.amount, state.big_blind, 3),
-          el("span", { class: "pot-label" }, pots.length > 1 ? (k === 0 ? "Main " : `Side ${k} `) : ""),
-          el("span", { class: "pot-amount" }, fmt(p.amount))));
+          el("span", { class: "pot-text" },
+            el("span", { class: "pot-label" }, pots.length > 1 ? (k === 0 ? "Main " : `Side ${k} `) : ""),
+            el("span", { class: "pot-amount" }, fmt(p.amount)))));
       });
     }
     // result banner
@@ -576,8 +577,9 @@ export class TableView {
       const total = clock.total || (clock.total = Math.max(1000, clock.deadline_ms - clock.received));
       let left = clock.deadline_ms - now;
       let frac;
-      let bank = false;
-      if (left > 0) frac = left / total;
+      let bank = !!clock.bank;
+      if (bank) frac = left / total;
+      else if (left > 0) frac = left / total;
       else {
         bank = true;
         left = (clock.time_bank_ms || 0) + left;

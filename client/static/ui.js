@@ -49,7 +49,10 @@ export function svg(tag, attrs, ...children) {
 
 export function toast(message, kind = "error", ms = 4500) {
   const box = $("#toasts");
-  const node = el("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" },
+  const node = el("div", {
+    class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status",
+    title: "Click to dismiss", onclick: () => node.remove(),
+  },
     el("span", { class: "toast-icon" }, kind === "error" ? "!" : "i"),
     el("span", { class: "toast-text" }, message));
   box.appendChild(node);
