@@ -205,7 +205,7 @@ def players(browser, server):
         p.close()
 
 
-def test_players_play_a_hand_by_clicking(server, players, tmp_path):
+def test_players_play_a_hand_by_clicking(players, server, tmp_path):
     table = create_table(server, "Friday night 1/2", seats=6)
     ann, bob, cat = players("ann"), players("bob"), players("cat")
     for p in (ann, bob, cat):
@@ -300,7 +300,57 @@ def test_players_play_a_hand_by_clicking(server, players, tmp_path):
         expect(log).to_contain_text(re.compile(r"wins [\d,]+"))
 
 
-def test_chat_is_shown_as_text_never_run(server, players):
+def _table_state(p: Player) -> dict:
+    """What a page shows of the running hand (seats' stacks and bets, board, to act)."""
+    return p.page.evaluate(
+        "() => { const s = window.__poker.tables.get(window.__poker.route.table);"
+        " return {v: s.v, board: s.hand && s.hand.board, to_act: s.hand && s.hand.to_act,"
+        " seats: s.seats.map(x => x && [x.stack, x.bet, x.folded])}; }")
+
+
+def assert_same_table(a: Player, b: Player, timeout: float = 3.0):
+    """Both pages hold the same table (versions included) within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while (sa := _table_state(a)) != (sb := _table_state(b)):
+        if time.monotonic() > deadline:
+            assert sa == sb
+        a.page.wait_for_timeout(50)
+
+
+def test_dropped_connection_reconnects_and_resumes(players, server):
+    table = create_table(server, "Reconnect test")
+    gus, hal = players("gus"), players("hal")
+    for p in (gus, hal):
+        p.login()
+        p.open_table(table)
+    gus.sit(0)
+    hal.sit(1)
+    first = whose_turn([gus, hal])
+    other = hal if first is gus else gus
+    cards = other.my_cards()
+    assert len(cards) == 2
+
+    # The other player's socket drops; while it is away the first player calls.
+    other.page.evaluate("window.__poker.conn.drop()")
+    expect(other.page.locator("#conn")).to_have_class(re.compile("conn-(offline|connecting)"))
+    first.page.click("#act-call")
+    # It reconnects by itself (hello with the token and the last v), gets the
+    # events it missed, and it is its turn with its own cards.
+    expect(other.page.locator("#conn")).to_have_class(re.compile("conn-online"))
+    assert whose_turn([other]) is other
+    assert other.my_cards() == cards
+    assert_same_table(other, first)
+
+    # A gap in the versions (as if events were lost) makes it fetch the whole table.
+    other.page.evaluate(
+        "() => { window.__poker.tables.get(window.__poker.route.table).v -= 3; }")
+    other.page.click("#act-call")  # a check: its own event arrives with a gap
+    expect(other.page.locator("#hand-log")).to_contain_text("resynchronised")
+    whose_turn([gus, hal])
+    assert_same_table(other, first)
+
+
+def test_chat_is_shown_as_text_never_run(players, server):
     table = create_table(server, "Chat test", seats=6)
     cat, dan = players("cat"), players("dan")
     for p in (cat, dan):
@@ -317,7 +367,7 @@ def test_chat_is_shown_as_text_never_run(server, players):
         assert p.page.evaluate("() => window.__x") is None
 
 
-def test_lobby_lists_and_creates_tables(server, players):
+def test_lobby_lists_and_creates_tables(players, server):
     eve = players("eve")
     eve.login()
     eve.page.click("#btn-create")

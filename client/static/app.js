@@ -45,6 +45,8 @@ const conn = new Connection({
   onStatus: setStatus,
 });
 
+app.conn = conn;
+
 function send(msg, { onError = null } = {}) {
   const rid = conn.send(msg);
   if (rid === null) {
