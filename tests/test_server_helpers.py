@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -323,3 +325,88 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------
+# Bots driven from test threads
+
+
+def choose(legal: dict, rng: random.Random) -> dict:
+    """A loose-passive test bot: mostly calls and checks, sometimes raises, folds or shoves."""
+    actions = legal["actions"]
+    r = rng.random()
+    grow = "raise" if "raise" in actions else "bet" if "bet" in actions else None
+    if r < 0.08 and "call" in actions:
+        return {"action": "fold"}
+    if r < 0.25 and grow:
+        top = min(legal["max_to"], legal["min_to"] * 3)
+        return {"action": grow, "amount": rng.randint(legal["min_to"], top)}
+    if r < 0.28 and "all_in" in actions:
+        return {"action": "all_in"}
+    return {"action": "call" if "call" in actions else "check"}
+
+
+def bot_loop(c: Client, stop: threading.Event, seed: int, rewatch_every: int = 0) -> None:
+    rng = random.Random(seed)
+    turns = 0
+    while not stop.is_set():
+        try:
+            msg = c.recv(0.1)
+        except websocket.WebSocketTimeoutException:
+            continue
+        except Closed:
+            return
+        if msg["type"] == "event" and msg["event"]["type"] == "sat_out" \
+                and msg["event"]["seat"] == c.seats.get(msg["table"]):
+            # Bust (the only reason here): buy more chips and play on.
+            c.send({"type": "top_up", "table": msg["table"], "amount": 100})
+            c.send({"type": "sit_in", "table": msg["table"]})
+        if msg["type"] == "turn":
+            turns += 1
+            c.send({"type": "act", "table": msg["table"], **choose(msg["legal"], rng)})
+            if rewatch_every and turns % rewatch_every == 0:
+                c.send({"type": "watch", "table": msg["table"]})   # a mid-hand full view
+
+
+def run_bots(clients, until, timeout: float, seed: int = 1, rewatch_every: int = 0,
+             during=None) -> None:
+    """Run every client as a bot in its own thread until ``until()`` (bounded by ``timeout``)."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=bot_loop, args=(c, stop, seed * 100 + i, rewatch_every),
+                                daemon=True) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if during:
+                during()
+            if until():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"bots did not finish within {timeout}s")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=5)
+
+
+def hands_played(server, table: str) -> int:
+    return next(t["hands"] for t in get_json(server.url + "/api/tables")["tables"]
+                if t["id"] == table)
+
+
+def errors(c: Client) -> list[dict]:
+    return [m for m in c.seen if m["type"] == "error"]
+
+
+def seat_up(server, n: int, seats: int | None = None, prefix: str = "p", buy_in: int = 100):
+    """A new table with ``n`` players who watched it first (so they see every event)."""
+    table = create_table(server, seats=seats or n)
+    clients = [connect(server, f"{prefix}{i}") for i in range(n)]
+    for c in clients:
+        c.request({"type": "watch", "table": table}, "table")
+    for i, c in enumerate(clients):
+        sit(c, table, i, buy_in)
+    return table, clients
