@@ -36,8 +36,13 @@ from client.bots.strategies import BotState
 
 _TEXT = websocket.ABNF.OPCODE_TEXT
 _CLOSE = websocket.ABNF.OPCODE_CLOSE
+_CONT = websocket.ABNF.OPCODE_CONT
+_BINARY = websocket.ABNF.OPCODE_BINARY
+_PING = websocket.ABNF.OPCODE_PING
 _ABNORMAL = 1006          # the link dropped without a close frame
 MAX_SIT_TRIES = 10
+# What the clock rules say a slow bot's late act gets (docs/protocol.md, "turn").
+LATE_EXPECTED = {"act_in_time_bank": {"accepted"}, "act_after_clock": {"illegal"}}
 
 
 def connect(url: str, origin: str | None = None, timeout: float = 10.0) -> websocket.WebSocket:
@@ -50,14 +55,29 @@ def connect(url: str, origin: str | None = None, timeout: float = 10.0) -> webso
 
 
 def read(ws: websocket.WebSocket):
-    """The next message: a dict, or ``("close", code)`` when the server closed."""
+    """The next message: a dict, or ``("close", code)`` when the server closed.
+
+    Frames are read one by one (not with ``recv_data_frame``, which answers a
+    close frame itself and loses its code when the server has already gone).
+    """
+    parts = []
     while True:
-        opcode, frame = ws.recv_data_frame(True)
-        if opcode == _TEXT:
-            return orjson.loads(frame.data)
-        if opcode == _CLOSE:
+        frame = ws.recv_frame()
+        opcode = frame.opcode
+        if opcode == _TEXT or opcode == _CONT or opcode == _BINARY:
+            parts.append(frame.data)
+            if frame.fin:
+                data = parts[0] if len(parts) == 1 else b"".join(parts)
+                return orjson.loads(data)
+        elif opcode == _CLOSE:
             code = struct.unpack("!H", frame.data[:2])[0] if len(frame.data) >= 2 else 1005
+            try:
+                ws.send_close()
+            except (OSError, websocket.WebSocketException):
+                pass
             return ("close", code)
+        elif opcode == _PING:
+            ws.pong(frame.data)
 
 
 def send(ws: websocket.WebSocket, msg) -> None:
@@ -92,13 +112,16 @@ class Bot:
         self.to_act = None            # the seat the table waits for
         self.hand = None
         self.rids = itertools.count(1)
-        self.pending_act = None       # (rid, sent_at) of the act awaiting its event
+        self.pending_act = None       # (rid, sent_at, late) of the act awaiting its event
         self.sit_rid = None
         self.sit_tries = 0
         self.turn_id = 0              # bumps with every turn; a late act checks it
+        self.turn_key = None          # (hand, deadline) of the last turn answered
         self.resume_pending = False
+        self.verify = False
         self.resync_asked = False
         self.dropping = False
+        self.offline = 0.0            # seconds a drop stays away before reconnecting
         self.connected = False
         self.seated_once = False
         self.probe = None             # (rid, AsyncResult) of the bad input in flight
@@ -128,7 +151,8 @@ class Bot:
                 if self.stop_event.is_set():
                     break
                 self.stats.reconnects += 1
-                self.stop_event.wait(0.05 + 0.2 * self.rng.random())
+                self.stop_event.wait(self.offline + 0.05 + 0.2 * self.rng.random())
+                self.offline = 0.0
         finally:
             gevent.killall(self.helpers)
 
@@ -162,19 +186,22 @@ class Bot:
             hello = {"type": "hello", "token": self.token}
             if self.v is not None:
                 hello["tables"] = {self.table: self.v}
+        closed = _ABNORMAL
         try:
             self._send(hello)
             while True:
                 msg = read(ws)
                 if type(msg) is tuple:
-                    if not self.stop_event.is_set():
-                        self.stats.closes[msg[1]] += 1
+                    closed = msg[1]
                     break
                 self._handle(msg)
         except (OSError, websocket.WebSocketException, orjson.JSONDecodeError):
-            if not self.dropping and not self.stop_event.is_set():
-                self.stats.closes[_ABNORMAL] += 1
+            pass
         finally:
+            if self.probe is not None:             # a bad input closed the socket: its answer
+                self.probe[1].set(f"close {closed}")
+            elif not self.stop_event.is_set() and not (self.dropping and closed == _ABNORMAL):
+                self.stats.closes[closed] += 1
             if self.connected:
                 self.stats.connected -= 1
             self.connected = False
@@ -182,9 +209,9 @@ class Bot:
             self.pending_act = None
             self.sit_rid = None
             self.resync_asked = False
+            self.verify = False
+            self.turn_key = None            # a turn sent again on the next link is answered
             ws.shutdown()
-            if self.probe is not None:
-                self.probe[1].set("closed")
 
     def _send(self, msg: dict) -> int:
         rid = next(self.rids)
@@ -228,10 +255,22 @@ class Bot:
             self._send({"type": "watch", "table": self.table})
 
     def _table(self, msg: dict) -> None:
-        """A full view: on watch, on sit, on a resync."""
+        """A full view: on watch, on sit, on a resync.
+
+        Its ``legal`` is not acted on: the server follows it with a ``turn``.
+        """
         if self.resume_pending:
             self.stats.resumes["resync"] += 1
             self.resume_pending = False
+        if self.verify:
+            # Everything sent before this view has been applied: the replayed
+            # state must be the server's (same version, board and hole cards).
+            self.verify = False
+            hand = msg["view"].get("hand") or {}
+            me = msg["view"]["seats"][msg["you"]] if msg.get("you") is not None else None
+            same = (msg["v"] == self.v and tuple(hand.get("board") or ()) == self.state.board
+                    and (me is None or tuple(me.get("cards") or ()) == self.state.cards))
+            self.stats.resumes["replay_verified" if same else "replay_mismatch"] += 1
         self.resync_asked = False
         self.v = msg["v"]
         self.limits = (msg["min_buy_in"], msg["max_buy_in"])
@@ -255,20 +294,14 @@ class Bot:
         if me:
             self.stack = me["stack"]
             if me.get("sitting_out"):
-                self._send({"type": "sit_in", "table": self.table})
-        legal = view.get("legal")
-        if legal and st.seat is not None and legal.get("seat") == st.seat:
-            clock = msg.get("clock") or {}
-            self._turn({"type": "turn", "table": self.table, "hand": self.hand, "seat": st.seat,
-                        "legal": legal, "deadline_ms": clock.get("deadline_ms"),
-                        "time_bank_ms": clock.get("time_bank_ms")})
+                self._back_in()
         if st.seat is None and self.sit_rid is None and not self.stop_event.is_set():
             self._sit(seats)
 
     def _sit(self, seats) -> None:
         free = [i for i, s in enumerate(seats) if s is None]
         if not free or self.sit_tries >= MAX_SIT_TRIES:
-            self.stats.errors["no_free_seat"] += 1
+            self.stats.error("no_free_seat")
             return
         seat = self.want_seat if self.want_seat in free else self.rng.choice(free)
         self.want_seat = None
@@ -293,6 +326,8 @@ class Bot:
         if self.resume_pending:
             self.stats.resumes["replay"] += 1
             self.resume_pending = False
+            self.verify = True              # compare with a full view once replayed
+            self._send({"type": "watch", "table": self.table})
         self.v = v
         self._apply(msg["event"])
 
@@ -327,7 +362,6 @@ class Bot:
             stack = _seat_value(ev.get("stacks"), st.seat)
             if stack is not None:
                 self.stack = stack
-                self._top_up()
         elif kind == "seated":
             if ev.get("player") == self.player:
                 st.seat, self.sit_rid, self.stack = ev["seat"], None, ev.get("stack", 0)
@@ -338,8 +372,10 @@ class Bot:
             if ev.get("seat") == st.seat:
                 self.stats.timeouts += 1
         elif kind == "sat_out":
-            if ev.get("seat") == st.seat and not self.stop_event.is_set():
-                self._send({"type": "sit_in", "table": self.table})
+            # Live only: a replayed sat_out may be long over (the full view
+            # that ends a catch-up says whether we still sit out).
+            if ev.get("seat") == st.seat and not (self.resume_pending or self.verify):
+                self._back_in()
         elif kind == "left":
             if ev.get("seat") == st.seat and ev.get("player", self.player) == self.player:
                 st.seat = None
@@ -347,18 +383,18 @@ class Bot:
                     self.sit_tries = 0
                     self._send({"type": "watch", "table": self.table})
 
-    def _top_up(self) -> None:
-        """Between hands, refill a short stack from the bankroll (bots should not go broke)."""
-        if self.limits is None or self.state.seat is None or self.stop_event.is_set():
+    def _back_in(self) -> None:
+        """Sat out (timed out twice, or busted): rebuy if broke, then sit in."""
+        if self.limits is None or self.stop_event.is_set():
             return
-        low, high = self.limits
-        if self.stack >= max(low, 10 * self.state.big_blind):
-            return
-        amount = high - self.stack
-        if self.bankroll is not None:
-            amount = min(amount, self.bankroll)
-        if amount > 0:
+        if self.stack == 0:
+            # A busted seat is not in any hand, so the top-up is always allowed.
+            amount = self.limits[1] if self.bankroll is None else min(self.limits[1], self.bankroll)
+            if amount <= 0:
+                return                      # bankroll gone: stay sat out
             self._send({"type": "top_up", "table": self.table, "amount": amount})
+            self.stack = amount
+        self._send({"type": "sit_in", "table": self.table})
 
     def _error(self, msg: dict) -> None:
         code, rid = msg.get("code"), msg.get("rid")
@@ -366,68 +402,87 @@ class Bot:
         if probe is not None and (rid is None or rid == probe[0]):
             probe[1].set(code)              # the bad input's answer: expected, not a failure
             return
-        self.stats.errors[code] += 1
         if self.pending_act is not None and rid == self.pending_act[0]:
-            self._acted()
-        elif rid is not None and rid == self.sit_rid:
+            late = self.pending_act[2]
+            self._acted(code)
+            if late:
+                return                      # recorded as the late act's answer
+        self.stats.error(code, msg.get("message", ""))
+        if rid is not None and rid == self.sit_rid:
             self.sit_rid = None
             if code == "seat_taken" and self.state.seat is None:
                 self._send({"type": "watch", "table": self.table})
 
     # -- acting ------------------------------------------------------------
 
-    def _acted(self) -> None:
-        """The answer to our act arrived: one round trip measured."""
+    def _acted(self, answer: str = "accepted") -> None:
+        """The answer to our act arrived: one round trip measured.
+
+        A ``slow`` bot's deliberately late act is a probe: its answer is
+        recorded against what the clock rules say, not as an error.
+        """
         if self.pending_act is not None:
-            self.stats.latency(time.perf_counter() - self.pending_act[1])
+            rid, sent, late = self.pending_act
+            self.stats.latency(time.perf_counter() - sent)
+            if late:
+                self.stats.probe(late, LATE_EXPECTED[late], answer)
             self.pending_act = None
 
     def _turn(self, turn: dict) -> None:
+        key = (turn.get("hand"), turn.get("deadline_ms"))
+        if key == self.turn_key:
+            return                          # the same turn again (after a watch): answered
+        self.turn_key = key
         self.turn_id += 1
         action = self.strategy(turn, self.state)
-        delay = self._delay(turn)
+        delay, late = self._delay(turn)
         if delay <= 0:
             self._act(action)
         else:
-            gevent.spawn(self._act_later, delay, self.turn_id, action)
+            gevent.spawn(self._act_later, delay, self.turn_id, action, late)
 
-    def _delay(self, turn: dict) -> float:
-        """Think time; a ``slow`` bot waits into its clock."""
+    def _delay(self, turn: dict) -> tuple[float, str | None]:
+        """Think time, and for a ``slow`` bot which part of its clock it acts in."""
         if "slow" in self.chaos and turn.get("deadline_ms"):
             left = max(0.0, turn["deadline_ms"] / 1000 - time.time())
             bank = (turn.get("time_bank_ms") or 0) / 1000
             roll = self.rng.random()
-            if roll < 0.5:
-                return left * self.rng.uniform(0.6, 0.9)      # late, inside the clock
+            if roll < 0.5 or (roll < 0.85 and bank < 0.5):
+                return left * self.rng.uniform(0.6, 0.9), None        # late, inside the clock
             if roll < 0.85:
-                return left + bank * self.rng.uniform(0.1, 0.5)   # into the time bank
-            return left + bank + 0.3                              # too late: timed out
+                return left + bank * self.rng.uniform(0.1, 0.5), "act_in_time_bank"
+            return left + bank + 0.3, "act_after_clock"                # the server timed us out
         if self.think:
-            return self.rng.uniform(0, 2 * self.think)
-        return 0.0
+            return self.rng.uniform(0, 2 * self.think), None
+        return 0.0, None
 
-    def _act_later(self, delay: float, turn_id: int, action: dict) -> None:
+    def _act_later(self, delay: float, turn_id: int, action: dict, late: str | None) -> None:
         gevent.sleep(delay)
         if turn_id == self.turn_id and self.connected and not self.stop_event.is_set():
             try:
-                self._act(action)
+                self._act(action, late)
             except (OSError, websocket.WebSocketException):
                 pass
 
-    def _act(self, action: dict) -> None:
+    def _act(self, action: dict, late: str | None = None) -> None:
         msg = {"type": "act", "table": self.table, **action}
         rid = next(self.rids)
         msg["rid"] = rid
-        self.pending_act = (rid, time.perf_counter())
+        self.pending_act = (rid, time.perf_counter(), late)
         send(self.ws, msg)
 
     # -- chaos ---------------------------------------------------------------
 
     def _dropper(self) -> None:
-        """Now and then cut the TCP connection without a close frame."""
+        """Now and then cut the TCP connection without a close frame.
+
+        One drop in four stays away for 2-5 s, long enough on a busy table
+        (or a short ``--history``) for the missed events to be gone: a resync.
+        """
         while not self.stop_event.wait(self.rng.uniform(1.5, 4.0)):
             if self.connected:
                 self.dropping = True
+                self.offline = self.rng.uniform(2, 5) if self.rng.random() < 0.25 else 0.0
                 self._cut()
 
     def _prober(self) -> None:

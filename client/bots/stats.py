@@ -43,6 +43,7 @@ class Stats:
     closes: Counter = field(default_factory=Counter)
     resumes: Counter = field(default_factory=Counter)
     probes: dict = field(default_factory=dict)
+    error_samples: dict = field(default_factory=dict)   # code -> a few messages
     reconnects: int = 0
     connect_failures: int = 0
     gaps: int = 0
@@ -62,6 +63,13 @@ class Stats:
         self.actions += 1
         if len(self.latencies) < self.max_latency_samples:
             self.latencies.append(seconds)
+
+    def error(self, code: str, message: str = "") -> None:
+        """An error the server sent a bot (or a client-side one, like ``no_free_seat``)."""
+        self.errors[code] += 1
+        samples = self.error_samples.setdefault(code, [])
+        if len(samples) < 3 and message not in samples:
+            samples.append(message)
 
     def probe(self, name: str, expected, got) -> None:
         """Record what the server answered to the bad input ``name``."""
@@ -90,6 +98,7 @@ class Stats:
                 "max": _round(max(ms, default=None)),
             },
             "errors": dict(self.errors),
+            "error_samples": {k: list(v) for k, v in self.error_samples.items()},
             "closes": {str(k): v for k, v in self.closes.items()},
             "reconnects": self.reconnects,
             "connect_failures": self.connect_failures,
@@ -126,6 +135,7 @@ def format_report(report: dict) -> str:
         f"action round trip ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}"
         f"  max {lat['max']}  (n={lat['n']})",
         f"errors by code: {report['errors'] or 'none'}",
+        *(f"  {code}: {' | '.join(m)}" for code, m in report["error_samples"].items()),
         f"closes by code: {report['closes'] or 'none'}",
         f"reconnects {report['reconnects']} (resumes {report['resumes'] or 'none'}),"
         f" gaps {report['gaps']}, clock timeouts {report['timeouts']},"
