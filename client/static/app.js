@@ -162,6 +162,7 @@ function onEvent(msg) {
     if ($("#sit-dialog")) closeModal();
   }
   if (ev.type === "left" && ev.seat === wasMine) delete app.seats[msg.table];
+  if (ev.type === "top_up" && ev.seat === st.you && $("#topup-dialog")) closeModal();
   if (ev.type === "to_act" && ev.seat === st.you) scheduleTurnCheck(msg.table);
   renderTable(msg.table);
 }
@@ -345,18 +346,11 @@ function openTopUp(st) {
       { label: "Cancel", class: "btn-ghost" },
       {
         label: "Add chips", class: "btn-primary", submit: true, id: "topup-submit",
-        onclick: (close) => {
+        onclick: () => {
           const text = amount.value.trim();
           if (!/^\d+$/.test(text)) { dlg.error("Enter a whole number of chips."); return; }
+          // The dialog closes when the top_up event arrives, or shows the server's refusal.
           send({ type: "top_up", table: st.id, amount: Number(text) }, { onError: (err) => dlg.error(err.message) });
-          // close when the top_up event arrives (or leave it open on error)
-          const check = setInterval(() => {
-            if (!$("#topup-dialog")) { clearInterval(check); return; }
-            const s = app.tables.get(st.id);
-            const me = s && s.you !== null ? s.seats[s.you] : null;
-            if (me && me.stack > (mine ? mine.stack : 0)) { clearInterval(check); close(); }
-          }, 200);
-          setTimeout(() => clearInterval(check), 10000);
         },
       },
     ],

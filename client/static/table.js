@@ -193,7 +193,10 @@ export class TableView {
     for (let i = 0; i < n; i++) {
       const rel = (i - you + n) % n;
       const p = position(rel, n, 1, portrait);
-      const b = position(rel, n, 0.62, portrait);
+      // Bets sit between the seat and the middle; nearer the middle for the
+      // lower seats, whose cards stand up above their plates.
+      const down = Math.max(0, Math.sin(Math.PI / 2 + (rel * 2 * Math.PI) / n));
+      const b = position(rel, n, (portrait ? 0.56 : 0.62) - 0.16 * down, portrait);
       const d = position(rel - (n > 6 ? 0.3 : 0.22), n, 0.74, portrait);
       const seat = el("div", { class: "seat", dataset: { seat: i }, style: { left: pct(p.x), top: pct(p.y) } });
       if (p.y < 0.3) seat.classList.add("seat-top");
@@ -217,6 +220,7 @@ export class TableView {
     this.btnLeave.hidden = !mine;
     if (mine) {
       this.btnSitOut.textContent = mine.sitting_out ? "I'm back" : "Sit out";
+      this.btnSitOut.disabled = mine.sitting_out && mine.stack === 0;
       this.btnSitOut.classList.toggle("btn-primary", mine.sitting_out);
       this.btnSitOut.classList.toggle("btn-ghost", !mine.sitting_out);
       this.btnTopUp.disabled = mine.stack >= state.max_buy_in;
@@ -383,6 +387,7 @@ export class TableView {
     if (!ctx.online) status = "Reconnecting\u2026 your seat is kept.";
     else if (!mine) status = state.seats.some((s) => !s) ? "You are watching. Pick an empty seat to play." : "You are watching. The table is full.";
     else if (myTurn) status = "Your turn";
+    else if (mine.stack === 0 && !(handRunning(state) && mine.in_hand)) status = "You are out of chips: add chips to play on.";
     else if (mine.sitting_out) status = "You are sitting out.";
     else if (mine.waiting && !mine.in_hand) status = "You will be dealt in at the big blind.";
     else if (handRunning(state) && mine.in_hand && !mine.folded) {
