@@ -112,29 +112,37 @@ def serve_socket(ws, environ) -> None:
                 raw = ws.receive()
             except WebSocketError:
                 break
-            if raw is None or c.closing is not None:
+            if raw is None or c.closing is not None or not handle_frame(c, raw):
                 break
-            verdict = conns.admit(c)
-            if verdict == "flood":
-                log.info("conn %d (%s): message flood, closing", c.id, address)
-                conns.close(c, conns.CLOSE_POLICY, "message flood")
-                break
-            if verdict == "limited":
-                handlers.reply_error(root, c, "rate_limited", "too many messages: slow down")
-                continue
-            if not isinstance(raw, str):
-                handlers.reply_error(root, c, "binary",
-                                     "binary frames are not accepted: send JSON text")
-                continue
-            if len(raw) > MAX_BYTES:   # only without server.wsfix, which stops it earlier
-                conns.close(c, conns.CLOSE_TOO_BIG, "message too big")
-                break
-            handlers.dispatch(root, c, raw)
+            # Messages already buffered are read without blocking, so without this a
+            # client pipelining requests would hold the loop and fill its own queue
+            # before its writer ever ran: let the writer and the other sockets go first.
+            gevent.sleep(0)
     except Exception:  # noqa: BLE001 - one broken connection must not affect the others
         log.exception("conn %d: reader failed", c.id)
     finally:
         handlers.goodbye(root, c)
         conns.stop_writer(c)
+        conns.linger(c)
+
+
+def handle_frame(c, raw) -> bool:
+    """One frame from the socket: rate limits, then the dispatcher. False: stop reading."""
+    verdict = conns.admit(c)
+    if verdict == "flood":
+        log.info("conn %d (%s): message flood, closing", c.id, c.address)
+        conns.close(c, conns.CLOSE_POLICY, "message flood")
+        return False
+    if verdict == "limited":
+        handlers.reply_error(root, c, "rate_limited", "too many messages: slow down")
+    elif not isinstance(raw, str):
+        handlers.reply_error(root, c, "binary", "binary frames are not accepted: send JSON text")
+    elif len(raw) > MAX_BYTES:   # only without server.wsfix, which stops it earlier
+        conns.close(c, conns.CLOSE_TOO_BIG, "message too big")
+        return False
+    else:
+        handlers.dispatch(root, c, raw)
+    return True
 
 
 # ---------------------------------------------------------------------------

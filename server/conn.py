@@ -129,17 +129,18 @@ def close(conn: Conn, code: int, reason: str = "") -> None:
     gevent.spawn_later(FORCE_AFTER, shutdown, conn)
 
 
-def shutdown(conn: Conn) -> None:
+def shutdown(conn: Conn, how: int = socket.SHUT_RDWR) -> None:
     """Shut the raw socket: the reader's read ends, and so does the writer's send."""
     try:
         if conn.sock is not None:
-            conn.sock.shutdown(socket.SHUT_RDWR)
+            conn.sock.shutdown(how)
     except OSError:
         pass
 
 
 def _write_loop(conn: Conn) -> None:
     ws = conn.ws
+    how = socket.SHUT_RDWR
     try:
         while True:
             item = conn.queue.get()
@@ -149,13 +150,37 @@ def _write_loop(conn: Conn) -> None:
                 ws.send_frame(item.payload, ws.OPCODE_PONG)
             else:
                 ws.close(item.code, item.reason)
+                # Only our half: the reader still reads until the client closes its
+                # half, so that the close frame is not destroyed by a reset (see linger).
+                how = socket.SHUT_WR
                 break
     except gevent.GreenletExit:
         raise
     except Exception as e:  # noqa: BLE001 - a dead socket ends this connection only
         log.debug("conn %d: writer stopped: %r", conn.id, e)
     finally:
-        shutdown(conn)
+        shutdown(conn, how)
+
+
+def linger(conn: Conn, seconds: float = FORCE_AFTER, limit: int = 1 << 20) -> None:
+    """After our close frame, read and drop what the client still sends, until it closes.
+
+    Closing a socket that has unread data makes the kernel send a reset, and a
+    reset can destroy the close frame before the client reads it (a flooding
+    client would see "connection reset" instead of 1008). Bounded in time and bytes.
+    """
+    if conn.sock is None or conn.closing is None:
+        return
+    received = 0
+    with gevent.Timeout(seconds, False):
+        try:
+            while received < limit:
+                data = conn.sock.recv(65536)
+                if not data:
+                    break
+                received += len(data)
+        except OSError:
+            pass
 
 
 def stop_writer(conn: Conn) -> None:
