@@ -26,7 +26,6 @@ from locust import User, between, events, task
 from client.bots.bot import Bot
 from client.bots.run import create_tables, strategy_names
 from client.bots.stats import Stats
-from client.bots.strategies import STRATEGIES
 
 STRATEGY = os.environ.get("BOT_STRATEGY", "mix")
 THINK = float(os.environ.get("BOT_THINK", "0.5"))
@@ -65,7 +64,7 @@ class _Seating:
 
     def __init__(self):
         self.tables, self.next = [], itertools.count()
-        self.strategies = strategy_names(STRATEGY)
+        self.strategies = itertools.cycle(strategy_names(STRATEGY))
         self.lock = gevent.lock.Semaphore()   # users start concurrently: one creator at a time
 
     def place(self, url: str) -> tuple[str, int]:
@@ -96,16 +95,16 @@ class BotUser(User):
         url = ws_url(self.host)
         table, seat = _seating.place(url)
         self.bot = Bot(url, f"locust{random.randrange(10**6)}", table,
-                       STRATEGIES[next(_seating.strategies)], _stats, seat=seat, think=THINK,
+                       next(_seating.strategies), _stats, seat=seat, think=THINK,
                        stop=gevent.event.Event())
-        self.greenlet = gevent.spawn(self.bot.run)
+        self.player_greenlet = gevent.spawn(self.bot.run)
 
     @task
     def play(self):
         """The bot plays in its own greenlet; this task only notices if it died."""
-        if self.greenlet.dead and not self.bot.stop_event.is_set():
-            self.greenlet = gevent.spawn(self.bot.run)
+        if self.player_greenlet.dead and not self.bot.stop_event.is_set():
+            self.player_greenlet = gevent.spawn(self.bot.run)
 
     def on_stop(self):
         self.bot.stop()
-        self.greenlet.join(timeout=5)
+        self.player_greenlet.join(timeout=5)

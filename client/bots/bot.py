@@ -32,7 +32,7 @@ import websocket
 
 from client.bots import chaos as chaos_probes
 from client.bots.stats import Stats
-from client.bots.strategies import BotState
+from client.bots.strategies import STRATEGIES, BotState
 
 _TEXT = websocket.ABNF.OPCODE_TEXT
 _CLOSE = websocket.ABNF.OPCODE_CLOSE
@@ -93,7 +93,10 @@ class Bot:
                  think: float = 0.0, rng: random.Random | None = None,
                  stop: gevent.event.Event | None = None, other_table: str | None = None,
                  origin: str | None = None):
-        self.url, self.name, self.table, self.strategy, self.stats = url, name, table, strategy, stats
+        self.url, self.name, self.table, self.stats = url, name, table, stats
+        # A strategy by name (see STRATEGIES) or any (turn, state) -> action function.
+        self.strategy = STRATEGIES[strategy] if isinstance(strategy, str) else strategy
+        self.strategy_name = strategy if isinstance(strategy, str) else strategy.__name__
         self.want_seat, self.want_buy_in = seat, buy_in
         self.chaos = frozenset(chaos)
         self.think = think
@@ -407,11 +410,14 @@ class Bot:
             self._acted(code)
             if late:
                 return                      # recorded as the late act's answer
-        self.stats.error(code, msg.get("message", ""))
         if rid is not None and rid == self.sit_rid:
             self.sit_rid = None
-            if code == "seat_taken" and self.state.seat is None:
+            if code == "seat_taken" and self.state.seat is None and self.sit_tries < MAX_SIT_TRIES:
+                # Another player took that seat first: look again and pick another.
+                self.stats.seat_retries += 1
                 self._send({"type": "watch", "table": self.table})
+                return
+        self.stats.error(code, msg.get("message", ""))
 
     # -- acting ------------------------------------------------------------
 
@@ -435,6 +441,7 @@ class Bot:
         self.turn_key = key
         self.turn_id += 1
         action = self.strategy(turn, self.state)
+        self.stats.decisions[self.strategy_name] += 1
         delay, late = self._delay(turn)
         if delay <= 0:
             self._act(action)

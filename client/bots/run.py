@@ -60,13 +60,13 @@ def list_tables(ws_url: str) -> list[dict]:
     return answer["tables"] if isinstance(answer, dict) else answer
 
 
-def strategy_names(strategy: str) -> itertools.cycle:
+def strategy_names(strategy: str) -> tuple[str, ...]:
     """Strategy names to deal to bots in turn: one name, or ``mix`` (all of them)."""
     if strategy == "mix":
-        return itertools.cycle(MIX)
+        return MIX
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}: one of {', '.join(STRATEGIES)}, mix")
-    return itertools.cycle([strategy])
+    return (strategy,)
 
 
 def make_bots(url: str, tables: list[str], n: int, strategy: str, stats: Stats,
@@ -77,8 +77,8 @@ def make_bots(url: str, tables: list[str], n: int, strategy: str, stats: Stats,
 
     With ``fixed_seats`` bot ``i`` asks for seat ``i // len(tables)`` (no
     races for seats at fresh tables); otherwise each takes a free seat.
-    With ``chaos`` every ``1 / chaos_share``-th bot misbehaves, the kinds
-    taking turns.
+    With ``chaos`` every ``1 / chaos_share``-th seat of each table holds a
+    misbehaving bot, the kinds taking turns. A ``mix`` deals the strategies in turn at every table.
     """
     rng = random.Random(seed)
     names = strategy_names(strategy)
@@ -87,12 +87,14 @@ def make_bots(url: str, tables: list[str], n: int, strategy: str, stats: Stats,
     bots = []
     for i in range(n):
         table = tables[i % len(tables)]
-        others = [t for t in tables if t != table]
-        misbehaves = (next(kinds),) if every and i % every == every - 1 else ()
-        bots.append(Bot(url, f"{name_prefix}{i}", table, STRATEGIES[next(names)], stats,
-                        seat=i // len(tables) if fixed_seats else None, chaos=misbehaves,
+        seat = i // len(tables)
+        misbehaves = (next(kinds),) if every and seat % every == every - 1 else ()
+        name = names[(seat + i % len(tables)) % len(names)]   # seat k: the k-th, shifted
+        bots.append(Bot(url, f"{name_prefix}{i}", table, name, stats,
+                        seat=seat if fixed_seats else None, chaos=misbehaves,
                         think=think, rng=random.Random(rng.random()), stop=stop,
-                        other_table=others[0] if others else None, origin=origin))
+                        other_table=tables[(i + 1) % len(tables)] if len(tables) > 1 else None,
+                        origin=origin))
     return bots
 
 

@@ -44,7 +44,9 @@ class Stats:
     resumes: Counter = field(default_factory=Counter)
     probes: dict = field(default_factory=dict)
     error_samples: dict = field(default_factory=dict)   # code -> a few messages
+    decisions: Counter = field(default_factory=Counter)  # turns answered, by strategy
     reconnects: int = 0
+    seat_retries: int = 0     # a free seat taken by someone else first: looked again
     connect_failures: int = 0
     gaps: int = 0
     timeouts: int = 0
@@ -97,11 +99,13 @@ class Stats:
                 **{f"p{p}": _round(percentile(ms, p)) for p in (50, 95, 99)},
                 "max": _round(max(ms, default=None)),
             },
+            "decisions": dict(self.decisions),
             "errors": dict(self.errors),
             "error_samples": {k: list(v) for k, v in self.error_samples.items()},
             "closes": {str(k): v for k, v in self.closes.items()},
             "reconnects": self.reconnects,
             "connect_failures": self.connect_failures,
+            "seat_retries": self.seat_retries,
             "resumes": dict(self.resumes),
             "gaps": self.gaps,
             "timeouts": self.timeouts,
@@ -132,6 +136,7 @@ def format_report(report: dict) -> str:
         f" for {report['duration_s']} s",
         f"hands {report['hands']} ({report['hands_per_s']}/s), actions {report['actions']}"
         f" ({report['actions_per_s']}/s)",
+        f"turns answered by strategy: {report['decisions'] or 'none'}",
         f"action round trip ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}"
         f"  max {lat['max']}  (n={lat['n']})",
         f"errors by code: {report['errors'] or 'none'}",
