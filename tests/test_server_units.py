@@ -1,0 +1,315 @@
+"""Deterministic tests of the server's pure parts: parsing, the root and its invariants,
+the table flow without sockets, the lobby, the Origin rule and the rate limits."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from game.cards import DECK
+from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
+                        SitOut, StandUp, StartHand, TopUp, legal_actions)
+from server import conn as conns
+from server import lobby, play, protocol
+from server.app import origin_allowed
+from server.protocol import ProtocolError, parse
+from server.root import (TableConfig, add_player, add_table, check_root, new_root,
+                         root_from_json, root_to_json, total_chips)
+
+HEADS_UP = TableConfig(seats=2, small_blind=1, big_blind=2, ante=0, min_buy_in=40,
+                       max_buy_in=200)
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+
+
+@pytest.mark.parametrize("raw, code", [
+    ("", "bad_json"), ("{", "bad_json"), (b"\xff", "bad_json"), ("[" * 10_000, "bad_json"),
+    ('{"type": "ping", "type": "ping"}', "bad_json"), ("NaN", "bad_json"),
+    ("[]", "bad_message"), ('"x"', "bad_message"), ("{}", "bad_message"),
+    ('{"type": "nope"}', "unknown_type"), ('{"type": null}', "unknown_type"),
+    ('{"type": "ping", "x": 1}', "bad_message"),
+    ('{"type": "hello"}', "bad_message"),
+    ('{"type": "hello", "name": "a", "token": "b"}', "bad_message"),
+    ('{"type": "hello", "name": ""}', "bad_message"),
+    ('{"type": "hello", "name": "' + "a" * 21 + '"}', "bad_message"),
+    ('{"type": "hello", "name": "<img src=x>"}', "bad_message"),
+    ('{"type": "sit", "table": "t1", "seat": true, "buy_in": 100}', "bad_message"),
+    ('{"type": "sit", "table": "t1", "seat": 0, "buy_in": 1e2}', "bad_message"),
+    ('{"type": "sit", "table": "../x", "seat": 0, "buy_in": 100}', "bad_message"),
+    ('{"type": "act", "table": "t1", "action": "muck"}', "bad_message"),
+    ('{"type": "act", "table": "t1", "action": "raise"}', "bad_message"),
+    ('{"type": "act", "table": "t1", "action": "raise", "amount": 1e309}', "bad_json"),
+    ('{"type": "chat", "table": "t1", "text": ""}', "chat"),
+    ('{"type": "chat", "table": "t1", "text": "\\u0000\\u0007"}', "chat"),
+    ('{"type": "chat", "table": "t1", "text": "' + "x" * 201 + '"}', "chat"),
+    ('{"type": "watch", "table": "t1", "v": 1.0}', "bad_message"),
+])
+def test_bad_frames_get_their_code(raw, code):
+    with pytest.raises(ProtocolError) as e:
+        parse(raw)
+    assert e.value.code == code and e.value.message
+
+
+def test_good_frames_become_messages():
+    assert parse('{"type": "hello", "name": " Ann Lee "}') == protocol.Hello(name="Ann Lee")
+    assert parse('{"type": "watch", "table": "t1", "v": 0, "rid": "a"}') == \
+        protocol.Watch("t1", 0, "a")
+    assert parse('{"type": "act", "table": "t1", "action": "all_in"}') == \
+        protocol.Act("t1", "all_in", None)
+    assert parse('{"type": "chat", "table": "t1", "text": " <b>hi</b>\\u202e "}').text == \
+        "<b>hi</b>"
+
+
+def test_the_rid_of_a_bad_message_is_echoed():
+    with pytest.raises(ProtocolError) as e:
+        parse('{"type": "act", "table": "t1", "action": "bet", "amount": true, "rid": 9}')
+    assert e.value.rid == 9
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=200), st.binary(max_size=200)))
+def test_any_frame_is_a_message_or_a_protocol_error(raw):
+    try:
+        parse(raw)
+    except ProtocolError:
+        pass
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(protocol.PARSERS)), st.dictionaries(
+    st.sampled_from(["table", "seat", "buy_in", "action", "amount", "v", "text", "name",
+                     "token", "tables", "rid"]), _json, max_size=4))
+def test_any_object_is_a_message_or_a_protocol_error(kind, fields):
+    try:
+        raw = orjson.dumps({"type": kind, **fields}).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return
+    try:
+        parse(raw)
+    except ProtocolError:
+        pass
+
+
+# ---------------------------------------------------------------------------
+# The table flow without sockets
+
+
+@pytest.fixture
+def seeded(monkeypatch):
+    """Shuffle with a seeded generator: the unit tests are deterministic."""
+    monkeypatch.setattr(play, "_shuffler", random.Random(42))
+
+
+def two_players():
+    root = new_root()
+    room = add_table(root, "hu", HEADS_UP)
+    ann, bob = add_player(root, "ann"), add_player(root, "bob")
+    play.act(root, room, SitDown(0, ann.id, 100))
+    play.act(root, room, SitDown(1, bob.id, 150))
+    return root, room, ann, bob
+
+
+def round_trip(root):
+    data = orjson.loads(orjson.dumps(root_to_json(root)))
+    again = root_from_json(data)
+    assert root_to_json(again) == data
+    return again
+
+
+def test_sitting_down_moves_chips_from_the_bankroll(seeded):
+    root, room, ann, bob = two_players()
+    assert (ann.bankroll, bob.bankroll) == (9900, 9850)
+    assert ann.seats == {room.id: 0} and bob.seats == {room.id: 1}
+    assert total_chips(root) == root.chips_issued == 20_000
+    assert room.next_hand_at is not None          # two players ready: a hand is coming
+    assert [e["type"] for _, e in room.history] == ["seated", "seated"]
+    assert room.history[0][1]["name"] == "ann"
+
+
+def test_many_hands_keep_every_invariant_and_round_trip(seeded):
+    root, room, ann, bob = two_players()
+    rng = random.Random(7)
+    for step in range(400):
+        if not room.game.hand_running:
+            if room.game.seats[0] is None or room.game.seats[1] is None:
+                break
+            for i, s in enumerate(room.game.seats):   # busted players rebuy
+                if s.sitting_out:
+                    player = root.players[s.player]
+                    play.act(root, room, TopUp(i, 100))
+                    play.act(root, room, SitIn(i))
+                    assert player.bankroll >= 0
+            play.start_hand(root, room)
+            continue
+        legal = legal_actions(room.game)
+        verb = rng.choice(legal.actions)
+        if verb in ("bet", "raise"):
+            action = (Bet if verb == "bet" else Raise)(legal.seat, legal.min_to)
+        else:
+            action = {"fold": Fold, "check": Check, "call": Call, "all_in": AllIn}[verb](legal.seat)
+        play.player_acts(root, room, legal.seat, action)
+        assert check_root(root) == []
+        if step % 25 == 0:
+            root = round_trip(root)
+            room = root.tables[room.id]
+    assert room.hands_played > 10
+    assert len(room.finished) == min(room.hands_played, 20)
+    assert check_root(round_trip(root)) == []
+
+
+def test_versions_grow_by_one_per_event_and_history_is_bounded(seeded):
+    root = new_root()
+    room = add_table(root, "hu", HEADS_UP, history=8)
+    ann = add_player(root, "ann")
+    for _ in range(10):
+        play.act(root, room, SitDown(0, ann.id, 100))
+        play.act(root, room, StandUp(0))
+    assert room.v == 20 and len(room.history) == 8
+    assert [v for v, _ in room.history] == list(range(13, 21))
+    assert ann.bankroll == 10_000 and check_root(root) == []
+
+
+def test_an_illegal_action_changes_nothing(seeded):
+    root, room, ann, bob = two_players()
+    play.start_hand(root, room)
+    before = orjson.dumps(root_to_json(root))
+    to_act = room.game.hand.to_act
+    with pytest.raises(IllegalAction):
+        play.player_acts(root, room, 1 - to_act, Call(1 - to_act))
+    with pytest.raises(IllegalAction):
+        play.player_acts(root, room, to_act, Raise(to_act, 3))
+    assert orjson.dumps(root_to_json(root)) == before
+
+
+def test_the_clock_spends_the_bank_then_times_out_and_two_expiries_sit_out(seeded):
+    root, room, ann, bob = two_players()
+    play.start_hand(root, room)
+    clock = room.clock
+    seat = room.game.hand.to_act
+    clock.bank[seat] = 30.0
+    t = clock.deadline + 0.01
+    play.tick(root, room, t)                   # the turn ran out: the bank starts
+    assert clock.bank_started == t and clock.deadline == pytest.approx(t + 30.0)
+    play.tick(root, room, clock.deadline + 0.01)   # the bank ran out: timed out
+    kinds = [e["type"] for _, e in list(room.history)[-6:]]
+    assert "timeout" in kinds and clock.expiries[seat] == 1 and clock.bank[seat] == 0
+    # Play on until that seat's clock runs out a second time in a row.
+    for _ in range(40):
+        if room.game.hand_running and room.game.hand.to_act == seat:
+            play.tick(root, room, room.clock.deadline + 0.01)
+            break
+        if not room.game.hand_running:
+            play.start_hand(root, room)
+        else:
+            legal = legal_actions(room.game)
+            play.player_acts(root, room, legal.seat,
+                             Check(legal.seat) if "check" in legal.actions else Call(legal.seat))
+    assert room.game.seats[seat].sitting_out
+    assert check_root(root) == []
+
+
+def test_a_player_sitting_out_long_enough_is_stood_up_with_the_chips(seeded, monkeypatch):
+    root, room, ann, bob = two_players()
+    play.act(root, room, SitOut(0))
+    since = room.sat_out_since[0]
+    assert since is not None
+    play.tick(root, room, since + 1.0)
+    assert room.game.seats[0] is not None
+    play.tick(root, room, since + 301.0)
+    assert room.game.seats[0] is None and ann.bankroll == 10_000 and ann.seats == {}
+
+
+def test_the_showdown_is_settled_at_once_and_a_losing_hand_stays_hidden():
+    root, room, ann, bob = two_players()
+    # Seat 0 has the button heads-up; cards go seat 1, seat 0, seat 1, seat 0, then the board.
+    deck = ["As", "2c", "Ad", "7h", "Kc", "Qd", "9s", "5h", "3d"]
+    deck += [c for c in DECK if c not in deck]
+    play.act(root, room, StartHand(tuple(deck)))
+    play.player_acts(root, room, 0, Call(0))
+    while room.game.hand_running:
+        legal = legal_actions(room.game)
+        play.player_acts(root, room, legal.seat, Check(legal.seat))
+    events = [e for _, e in room.history]
+    assert {"type": "muck", "seat": 0} in events
+    spectator = orjson.dumps(play.table_message(root, room, None)).decode()
+    assert "2c" not in spectator and "7h" not in spectator and "As" in spectator
+    summary = lobby.recent_hands(room)[0]
+    assert [s["seat"] for s in summary["shown"]] == [1]
+    assert summary["winners"] == [{"seat": 1, "name": "bob", "amount": 4}]
+    assert "2c" not in orjson.dumps(summary).decode()
+
+
+def test_check_root_finds_broken_chips_cards_tokens_and_replays(seeded):
+    root, room, ann, bob = two_players()
+    play.start_hand(root, room)
+    assert check_root(root) == []
+    data = root_to_json(root)
+    broken = orjson.loads(orjson.dumps(data))
+    broken["players"][ann.id]["bankroll"] += 1
+    assert any("chips" in p for p in check_root(broken))
+    broken = orjson.loads(orjson.dumps(data))
+    hand = broken["tables"][room.id]["game"]["hand"]
+    hand["deck"][0] = broken["tables"][room.id]["game"]["seats"][0]["cards"][0]
+    assert any("distinct" in p for p in check_root(broken))
+    broken = orjson.loads(orjson.dumps(data))
+    broken["tokens"]["forged"] = ann.id
+    assert any("token" in p for p in check_root(broken))
+    broken = orjson.loads(orjson.dumps(data))
+    broken["tables"][room.id]["hand_actions"].pop()
+    assert any("replay" in p for p in check_root(broken))
+    assert check_root({"tables": 5}) != []
+
+
+# ---------------------------------------------------------------------------
+# Lobby, Origin, rate limits
+
+
+def test_table_config_defaults_and_limits():
+    name, cfg = lobby.table_config({"name": " Big ", "seats": 9, "small_blind": 5,
+                                    "big_blind": 10, "ante": 1})
+    assert name == "Big" and cfg == TableConfig(9, 5, 10, 1, 200, 1000)
+    for bad in ({"name": "x", "seats": 6, "small_blind": 1, "big_blind": 2, "ante": 3},
+                {"name": "x", "seats": 6, "small_blind": 1, "big_blind": 2, "bots": -1},
+                {"name": "\x00", "seats": 6, "small_blind": 1, "big_blind": 2}, []):
+        with pytest.raises(ValueError):
+            lobby.table_config(bad)
+
+
+@pytest.mark.parametrize("origin, host, allowed", [
+    (None, "example.com", True),
+    ("http://example.com", "example.com", True),
+    ("https://example.com:8443", "example.com:8443", True),
+    ("http://evil.com", "example.com", False),
+    ("null", "example.com", False),
+    ("http://example.com.evil.com", "example.com", False),
+    ("file://example.com", "example.com", False),
+])
+def test_origin_rule(origin, host, allowed):
+    environ = {"HTTP_HOST": host}
+    if origin is not None:
+        environ["HTTP_ORIGIN"] = origin
+    assert origin_allowed(environ) is allowed
+
+
+def test_rate_limits():
+    c = conns.Conn(id=1, ws=None, sock=None, queue=None, tokens=40.0, tokens_at=0.0,
+                   chat_tokens=5.0, chat_at=0.0, window_start=0.0)
+    verdicts = [conns.admit(c, 0.0) for _ in range(101)]   # all at once
+    assert verdicts[:40] == ["ok"] * 40
+    assert set(verdicts[40:100]) == {"limited"}
+    assert verdicts[100] == "flood"
+    c.window_start, c.window_count = 5.0, 0
+    assert conns.admit(c, 5.0) == "ok"         # refilled by then
+    assert [conns.admit_chat(c, 10.0) for _ in range(6)] == [True] * 5 + [False]
+    assert conns.admit_chat(c, 11.0)           # one chat line a second
