@@ -197,7 +197,7 @@ export class TableView {
       // lower seats, whose cards stand up above their plates.
       const down = Math.max(0, Math.sin(Math.PI / 2 + (rel * 2 * Math.PI) / n));
       const b = position(rel, n, (portrait ? 0.56 : 0.62) - 0.16 * down, portrait);
-      const d = position(rel - (n > 6 ? 0.3 : 0.22), n, 0.74, portrait);
+      const d = position(rel - (n > 6 ? 0.3 : 0.24), n, 0.74 - 0.2 * down, portrait);
       const seat = el("div", { class: "seat", dataset: { seat: i }, style: { left: pct(p.x), top: pct(p.y) } });
       if (p.y < 0.3) seat.classList.add("seat-top");
       const bet = el("div", { class: "bet", dataset: { seat: i }, style: { left: pct(b.x), top: pct(b.y) } });
