@@ -1,7 +1,7 @@
 // The browser client: session, routing (#/ lobby, #/table/<id>), and the glue
 // between the connection, the table states and the views.
 
-import { el, $, toast, modal, closeModal, modalOpen, fmt } from "./ui.js";
+import { el, $, toast, modal, closeModal, modalOpen, fmt, setClockOffset } from "./ui.js";
 import { Connection } from "./net.js";
 import { fromTable, applyEvent, handRunning, setClock } from "./state.js";
 import { TableView } from "./table.js";
@@ -24,6 +24,7 @@ const app = {
   pending: new Map(), // rid -> {onError, table}
   joinAfterWatch: null,
   resyncTimers: new Map(),
+  helloTables: new Set(),
 };
 window.__poker = app; // for debugging and the browser tests
 
@@ -35,10 +36,13 @@ const conn = new Connection({
   url: wsUrl,
   hello() {
     if (app.token) {
+      // Resume: the server answers each table as a watch from that version.
       const tables = {};
       for (const [id, st] of app.tables) if (typeof st.v === "number" && !st.resyncing) tables[id] = st.v;
+      app.helloTables = new Set(Object.keys(tables));
       return { type: "hello", token: app.token, tables };
     }
+    app.helloTables = new Set();
     return { type: "hello", name: app.pendingName };
   },
   onMessage: handle,
@@ -110,6 +114,12 @@ function onWelcome(msg) {
   if ($("#name-dialog")) closeModal();
   renderHeader();
   // Tables named in hello were answered by the server; others need a watch.
+  for (const [id, st] of app.tables) {
+    if (!app.helloTables.has(id)) {
+      st.resyncing = true;
+      watch(id);
+    }
+  }
   if (app.route.view === "table" && !app.tables.has(app.route.table)) watch(app.route.table);
   if (app.route.view === "lobby") send({ type: "tables" });
   setTimeout(checkTurns, 800);
@@ -460,11 +470,23 @@ function parseRoute() {
 let lobbyTimer = null;
 function refreshLobby() {
   if (app.online && app.me) send({ type: "tables" });
-  else {
-    fetch("/api/tables").then((r) => r.json()).then((data) => {
-      onTables(Array.isArray(data) ? data : data.tables || []);
-    }).catch(() => {});
-  }
+  else fetchTables();
+}
+
+// The lobby over HTTP (before hello); its Date header also tells how far this
+// device's clock is from the server's, so turn countdowns stay right.
+function fetchTables() {
+  const sent = Date.now();
+  return fetch("/api/tables", { cache: "no-store" }).then((r) => {
+    const date = Date.parse(r.headers.get("Date") || "");
+    if (!Number.isNaN(date)) {
+      const offset = date + 500 - (sent + Date.now()) / 2; // the header has whole seconds
+      setClockOffset(Math.abs(offset) > 1500 ? offset : 0);
+    }
+    return r.json();
+  }).then((data) => {
+    onTables(Array.isArray(data) ? data : data.tables || []);
+  }).catch(() => {});
 }
 
 function route() {
@@ -524,8 +546,6 @@ applyColors();
 renderHeader();
 window.addEventListener("hashchange", route);
 route();
+if (app.route.view !== "lobby") fetchTables(); // the lobby does it anyway; the clock offset
 if (app.token) conn.start();
-else {
-  refreshLobby();
-  askName();
-}
+else askName();

@@ -4,6 +4,8 @@
 // Log lines are arrays of parts: strings, or {cards: [...]} for inline cards,
 // with a `kind` for styling. They are rendered with textContent only.
 
+import { serverNow } from "./ui.js";
+
 const MAX_LOG = 200;
 const MAX_CHAT = 100;
 
@@ -24,7 +26,7 @@ export function fromTable(msg, previous = null) {
     seats,
     hand,
     legal: view.legal || null,
-    clock: msg.clock ? { ...msg.clock, received: Date.now(), bank: false, hand: view.hand ? view.hand.number : null } : null,
+    clock: msg.clock ? { ...msg.clock, received: serverNow(), bank: false, hand: view.hand ? view.hand.number : null } : null,
     chat: (msg.chat || []).slice(-MAX_CHAT),
     // chips in the middle, bets on this street included (the view's pots include them)
     total: hand ? sumPots(hand.pots) : 0,
@@ -85,7 +87,7 @@ export function setClock(state, c) {
   if (same && prev.deadline_ms === c.deadline_ms && prev.time_bank_ms === c.time_bank_ms) return;
   state.clock = {
     seat: c.seat, deadline_ms: c.deadline_ms, time_bank_ms: c.time_bank_ms || 0,
-    received: Date.now(), bank, hand: state.hand ? state.hand.number : null,
+    received: serverNow(), bank, hand: state.hand ? state.hand.number : null,
   };
 }
 

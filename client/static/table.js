@@ -1,6 +1,6 @@
 // The table screen: felt, seats, board, pots, action bar, chat and hand log.
 
-import { el, clear, fmt } from "./ui.js";
+import { el, clear, fmt, serverNow } from "./ui.js";
 import { cardEl, cardsInline } from "./cards.js";
 import { handRunning } from "./state.js";
 
@@ -199,7 +199,6 @@ export class TableView {
       const b = position(rel, n, (portrait ? 0.56 : 0.62) - 0.16 * down, portrait);
       const d = position(rel - (n > 6 ? 0.3 : 0.24), n, 0.74 - 0.2 * down, portrait);
       const seat = el("div", { class: "seat", dataset: { seat: i }, style: { left: pct(p.x), top: pct(p.y) } });
-      if (p.y < 0.3) seat.classList.add("seat-top");
       const bet = el("div", { class: "bet", dataset: { seat: i }, style: { left: pct(b.x), top: pct(b.y) } });
       const button = el("div", { class: "dealer", style: { left: pct(d.x), top: pct(d.y) }, title: "Dealer button" }, "D");
       this.seatsLayer.append(bet, button, seat);
@@ -254,8 +253,6 @@ export class TableView {
       if (this.sig[`s${i}`] === sig) return;
       this.sig[`s${i}`] = sig;
       seat.className = "seat";
-      const rel = this.layoutYou === null ? i : (i - this.layoutYou + state.seats.length) % state.seats.length;
-      if (position(rel, state.seats.length, 1, this.portrait).y < 0.3) seat.classList.add("seat-top");
       clear(seat);
       if (!s) {
         seat.classList.add("seat-empty");
@@ -578,7 +575,7 @@ export class TableView {
         timer.classList.remove("on", "bank", "low");
         return;
       }
-      const now = Date.now();
+      const now = serverNow();
       const total = clock.total || (clock.total = Math.max(1000, clock.deadline_ms - clock.received));
       let left = clock.deadline_ms - now;
       let frac;

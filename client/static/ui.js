@@ -126,3 +126,14 @@ export function fmt(n) {
   if (n === null || n === undefined) return "";
   return Number(n).toLocaleString("en-US");
 }
+
+// The server's clock (deadlines are its epoch milliseconds), as well as we know it.
+let clockOffset = 0;
+
+export function setClockOffset(ms) {
+  clockOffset = ms;
+}
+
+export function serverNow() {
+  return Date.now() + clockOffset;
+}
