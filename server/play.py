@@ -297,7 +297,12 @@ def settle(root: Root, room: Room, new_turn: bool) -> None:
 
 
 def _internal(root: Root, room: Room, action) -> None:
-    """An action the server itself takes; the rules refusing it is a bug, logged."""
+    """An action the server itself takes (a timeout, a deal, a sit-out, a removal).
+
+    The server only takes actions the rules allow, so a refusal here is a bug: it is
+    logged, and nothing changed. (A *player's* refused action is caught in one place,
+    ``handlers.dispatch``.)
+    """
     try:
         apply_action(root, room, action)
     except IllegalAction as e:
@@ -403,11 +408,11 @@ def expire(root: Root, room: Room, t: float) -> None:
 
 
 def start_hand(root: Root, room: Room) -> None:
-    """Shuffle (``secrets.SystemRandom``) and deal the next hand, if the rules allow one."""
+    """Shuffle (``secrets.SystemRandom``) and deal the next hand, if enough players are ready."""
     room.next_hand_at = None
+    if room.game.hand_running or ready_players(room.game) < 2:
+        return
     deck = list(DECK)
     _shuffler.shuffle(deck)
-    try:
-        act(root, room, StartHand(tuple(deck)))
-    except IllegalAction as e:
-        log.debug("table %s: no hand: %s", room.id, e)
+    _internal(root, room, StartHand(tuple(deck)))
+    settle(root, room, new_turn=True)
