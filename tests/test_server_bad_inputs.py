@@ -10,7 +10,7 @@ import time
 import pytest
 import websocket
 
-from test_server_helpers import (Closed, connect, create_table, errors, get_json, metrics,
+from test_server_helpers import (connect, create_table, errors, get_json, metrics,
                                  post_json, sit, start_server, wait_for)
 
 
