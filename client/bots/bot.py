@@ -197,6 +197,7 @@ class Bot:
                 if type(msg) is tuple:
                     closed = msg[1]
                     break
+                self.stats.received += 1
                 self._handle(msg)
         except (OSError, websocket.WebSocketException, orjson.JSONDecodeError):
             pass

@@ -37,6 +37,7 @@ class Stats:
 
     started: float = field(default_factory=time.monotonic)
     actions: int = 0
+    received: int = 0         # messages the bots received (all kinds)
     hands: set = field(default_factory=set)
     latencies: list = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
@@ -58,8 +59,10 @@ class Stats:
         """Start the measured window now: rates, latencies and hands count from here."""
         self.started = time.monotonic()
         self.actions = 0
+        self.received = 0
         self.latencies = []
         self.hands = set()
+        self.decisions = Counter()
 
     def latency(self, seconds: float) -> None:
         self.actions += 1
@@ -94,6 +97,7 @@ class Stats:
             "hands_per_s": round(len(self.hands) / elapsed, 2),
             "actions": self.actions,
             "actions_per_s": round(self.actions / elapsed, 1),
+            "messages_per_action": round(self.received / self.actions, 1) if self.actions else None,
             "latency_ms": {
                 "n": len(ms),
                 **{f"p{p}": _round(percentile(ms, p)) for p in (50, 95, 99)},
