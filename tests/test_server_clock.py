@@ -13,8 +13,8 @@ from test_server_helpers import bot_loop, connect, create_table, errors, sit, st
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = start_server(str(tmp_path_factory.mktemp("clock")), "--turn-seconds", "0.4",
-                     "--time-bank", "0.3", "--hand-pause", "0.1", "--sit-out-remove", "1.5",
+    s = start_server(str(tmp_path_factory.mktemp("clock")), "--turn-seconds", "1.0",
+                     "--time-bank", "0.5", "--hand-pause", "0.1", "--sit-out-remove", "1.5",
                      "--tick", "0.02")
     yield s
     assert s.stop() == 0, s.log()
@@ -50,7 +50,7 @@ def test_expiry_uses_the_bank_then_checks_or_folds_and_two_in_a_row_sit_out(serv
         first = kinds.index("timeout")
         clocks = [m["event"] for m in mine[:first] if m["type"] == "event"
                   and m["event"]["type"] == "clock"]
-        assert clocks[0]["time_bank_ms"] == 300 and clocks[-1]["time_bank_ms"] == 0
+        assert clocks[0]["time_bank_ms"] == 500 and clocks[-1]["time_bank_ms"] == 0
         assert len(clocks) == 2
         # Every timeout is followed by a check when checking was allowed, else a fold.
         turn = None
@@ -96,7 +96,7 @@ def test_a_player_sitting_out_is_timed_out_at_once_when_to_act(server):
     ann.send({"type": "sit_out", "table": table})
     assert ann.expect_event("sat_out", seat=0)
     # No waiting for the clock: the timeout and the fold come with the sit-out.
-    assert ann.expect_event("timeout", seat=0, timeout=0.3)
+    assert ann.expect_event("timeout", seat=0, timeout=0.6)
     assert ann.expect_event("action", seat=0)["action"] == "fold"
     ann.send({"type": "sit_in", "table": table})
     assert ann.expect_event("sat_in", seat=0)
