@@ -120,6 +120,7 @@ class Bot:
         self.sit_tries = 0
         self.turn_id = 0              # bumps with every turn; a late act checks it
         self.turn_key = None          # (hand, deadline) of the last turn answered
+        self.slow_plan = None         # ((hand, legal), "bank" | "timeout") while a slow bot waits
         self.resume_pending = False
         self.verify = False
         self.resync_asked = False
@@ -327,6 +328,7 @@ class Bot:
                 self.resync_asked = True
                 self._send({"type": "watch", "table": self.table, "v": self.v})
             return
+        self.resync_asked = False           # in order again (a gap's replay arrived)
         if self.resume_pending:
             self.stats.resumes["replay"] += 1
             self.resume_pending = False
@@ -444,22 +446,39 @@ class Bot:
         action = self.strategy(turn, self.state)
         self.stats.decisions[self.strategy_name] += 1
         delay, late = self._delay(turn)
+        if delay is None:
+            return                          # a slow bot waiting for its time bank's turn
         if delay <= 0:
             self._act(action)
         else:
             gevent.spawn(self._act_later, delay, self.turn_id, action, late)
 
-    def _delay(self, turn: dict) -> tuple[float, str | None]:
-        """Think time, and for a ``slow`` bot which part of its clock it acts in."""
+    def _delay(self, turn: dict) -> tuple[float | None, str | None]:
+        """Think time, and for a ``slow`` bot which part of its clock it acts in.
+
+        A slow bot acts late inside its clock half the time; otherwise it lets
+        the clock pass, and when the time bank starts (the server sends the
+        same turn again with the bank's deadline) it acts inside the bank, or
+        after it, when the server has already timed it out. ``None``: do not
+        act on this turn message.
+        """
         if "slow" in self.chaos and turn.get("deadline_ms"):
             left = max(0.0, turn["deadline_ms"] / 1000 - time.time())
+            same_turn = (turn.get("hand"), repr(turn.get("legal")))
+            if self.slow_plan is not None and self.slow_plan[0] == same_turn:
+                plan, self.slow_plan = self.slow_plan[1], None      # the time bank's turn
+                if plan == "bank":
+                    return left * self.rng.uniform(0.1, 0.5), "act_in_time_bank"
+                return left + 0.3, "act_after_clock"
             bank = (turn.get("time_bank_ms") or 0) / 1000
             roll = self.rng.random()
-            if roll < 0.5 or (roll < 0.85 and bank < 0.5):
-                return left * self.rng.uniform(0.6, 0.9), None        # late, inside the clock
-            if roll < 0.85:
-                return left + bank * self.rng.uniform(0.1, 0.5), "act_in_time_bank"
-            return left + bank + 0.3, "act_after_clock"                # the server timed us out
+            if roll < 0.5:
+                return left * self.rng.uniform(0.6, 0.9), None      # late, inside the clock
+            plan = "bank" if roll < 0.85 and bank >= 0.5 else "timeout"
+            if bank <= 0:                                            # no bank left: no second turn
+                return left + 0.3, "act_after_clock"
+            self.slow_plan = (same_turn, plan)
+            return None, None
         if self.think:
             return self.rng.uniform(0, 2 * self.think), None
         return 0.0, None

@@ -180,7 +180,8 @@ PROBES: tuple[Probe, ...] = (
     # Not JSON at all
     Probe("not_json", E({"bad_json"}), _raw("hello there")),
     Probe("truncated_json", E({"bad_json"}), _raw('{"type": "ping"')),
-    Probe("invalid_utf8", E({"bad_json"}), _raw(b'{"type": "ping", "x": "\xff\xfe"}')),
+    # RFC 6455: a text frame that is not UTF-8 fails the connection (1007).
+    Probe("invalid_utf8", E({"close 1007"}), _raw(b'{"type": "ping", "x": "\xff\xfe"}')),
     Probe("binary_frame", E({"binary"}), lambda bot, rid: (b'{"type": "ping"}', _BINARY)),
     Probe("empty_message", E({"bad_json"}), _raw("")),
     Probe("deep_nesting", E({"bad_json"}), _raw("[" * 8_000 + "]" * 8_000)),   # under 16 KiB
@@ -206,6 +207,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("extra_field", E({"bad_message"}), _j(type="ping", colour="red")),
     Probe("wrong_field_type", E({"bad_message"}), _j(type="watch", table=5)),
     Probe("unknown_action", E({"bad_message"}), _act(action="dance")),
+    Probe("second_hello", E({"bad_message"}), _j(type="hello", name="again")),
     # Game logic
     Probe("out_of_turn", E({"illegal"}), _out_of_turn),
     Probe("no_such_table", E({"no_table"}), _j(type="act", table="no-such-table", action="fold")),
