@@ -486,3 +486,14 @@ def test_fragments_are_reused_while_the_value_lives_and_forgotten_after(folder):
     assert len(folder.fragments.old) == 4         # the replaced table is forgotten
     data = snap.recover(reopen(folder)).data
     assert data["tables"] == [table_to_json(t) for t in tables]   # same bytes as the slow way
+
+
+def test_bench_proposal_writes_what_root_to_json_writes():
+    """bench/snapshot.py's faster encoder (the proposal for server/root.py) stays exact."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench", "snapshot.py")
+    spec = importlib.util.spec_from_file_location("bench_snapshot", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    root = bench.busy_root(4, history=40)
+    bench.check_proposal(root)       # same bytes; the lean image loads and passes check_root
