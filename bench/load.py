@@ -231,13 +231,18 @@ def profile(server: Server, tables: list[str], conns: int, seconds: float) -> di
     if not Path(spy).exists():
         return {"skipped": "py-spy is not installed (pip install py-spy)"}
     raw = Path(tempfile.mkstemp(prefix="load-profile-", suffix=".txt")[1])
-    record = gevent.spawn(lambda: subprocess.run(
-        [spy, "record", "-p", str(server.pid), "-d", str(int(seconds)), "-r", "200",
-         "--format", "raw", "-o", str(raw), "--function"],
-        capture_output=True, text=True, timeout=seconds + 60))
-    run_bots(server.url, tables, conns, "mix", duration=seconds + 2, warmup=3, think=0.0,
-             seed=conns + 1, ramp_per_s=400)
-    done = record.get()
+    record = []
+
+    def window(phase):      # sample the steady state only: not the connects and sits
+        if phase == "start":
+            record.append(gevent.spawn(lambda: subprocess.run(
+                [spy, "record", "-p", str(server.pid), "-d", str(int(seconds)), "-r", "200",
+                 "--format", "raw", "-o", str(raw), "--function"],
+                capture_output=True, text=True, timeout=seconds + 60)))
+
+    run_bots(server.url, tables, conns, "mix", duration=seconds + 1, warmup=4, think=0.0,
+             seed=conns + 1, ramp_per_s=400, on_window=window)
+    done = record[0].get()
     if done.returncode != 0 or not raw.stat().st_size:
         return {"skipped": f"py-spy failed: {done.stderr.strip()[-500:]}"}
     result = summarize_profile(raw.read_text())
