@@ -43,6 +43,8 @@ try:
     from playwright.sync_api import Error as PlaywrightError, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the environment
     sync_playwright = None
+else:
+    expect.set_options(timeout=TIMEOUT_MS)  # generous: a busy CI machine is slow
 
 
 def _free_port() -> int:
@@ -224,9 +226,12 @@ def test_players_play_a_hand_by_clicking(players, server, tmp_path):
     expect(ann.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
     expect(cat.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
     hand = ann.hand_number()
-    bob.page.wait_for_timeout(300)
-    dealt = [p for p in (ann, bob, cat) if len(p.my_cards()) == 2]
-    assert {p.hand_number() for p in dealt} == {hand}
+    in_hand = ann.page.evaluate(
+        "() => window.__poker.tables.get(window.__poker.route.table).seats.map(s => !!(s && s.in_hand))")
+    dealt = [p for p, seat in ((ann, 0), (bob, 2), (cat, 4)) if in_hand[seat]]
+    for p in dealt:
+        expect(p.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+        assert p.hand_number() == hand
 
     # Preflop: an illegal amount typed into the box goes to the server, whose
     # message is shown; a non-number is refused locally with a visible message.
