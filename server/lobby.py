@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from game.table import action_from_json, apply, table_from_json
 from server import config
+from server.protocol import ProtocolError, whole_number
 from server.root import Room, Root, TableConfig, add_table
 
 MAX_STAKE = 1_000_000
@@ -37,12 +38,10 @@ def _whole(data: dict, key: str, least: int, most: int, default=None) -> int:
         if default is None:
             raise ValueError(f"{key} is required")
         return default
-    value = data[key]
-    if type(value) is not int:
-        raise ValueError(f"{key} must be a whole number")
-    if not least <= value <= most:
-        raise ValueError(f"{key} must be between {least} and {most}")
-    return value
+    try:
+        return whole_number(data, key, least, most)
+    except ProtocolError as e:
+        raise ValueError(e.message) from None
 
 
 CREATE_FIELDS = {"name", "seats", "small_blind", "big_blind", "ante", "min_buy_in",

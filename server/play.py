@@ -107,12 +107,6 @@ def send_to_player(root: Root, player: Player, message: dict) -> None:
             conns.send(c, text)
 
 
-def send_to(root: Root, cid: int, message: dict) -> None:
-    c = root.conns.get(cid)
-    if c is not None:
-        conns.send(c, encode(message))
-
-
 def publish(root: Root, room: Room, events: list[dict]) -> None:
     """Version, keep and fan out events (each watcher gets its own redacted copy)."""
     watchers = [root.conns[cid] for cid in room.watchers if cid in root.conns]

@@ -250,7 +250,8 @@ def _str(data: dict, key: str, longest: int) -> str:
     return value
 
 
-def _whole(data: dict, key: str, least: int = 0, most: int = MAX_INT) -> int:
+def whole_number(data: dict, key: str, least: int = 0, most: int = MAX_INT) -> int:
+    """``data[key]`` as a whole number in ``least..most``, or ``ProtocolError`` (bad_message)."""
     # bool is an int in Python: `true` must not pass as 1 chip.
     value = data[key]
     if type(value) is not int:
@@ -360,7 +361,7 @@ def _hello(data: dict, rid: Rid) -> Hello:
         if type(seen) is not dict or len(seen) > MAX_TABLES_IN_HELLO:
             raise ProtocolError("bad_message", "tables must be an object of table id to version "
                                 f"(at most {MAX_TABLES_IN_HELLO})")
-        tables = tuple((_table({"table": k}), _whole(seen, k)) for k in seen)
+        tables = tuple((_table({"table": k}), whole_number(seen, k)) for k in seen)
     return Hello(token=token, tables=tables, rid=rid)
 
 
@@ -368,7 +369,7 @@ def _act(data: dict, rid: Rid) -> Act:
     action = data.get("action")
     if action in ("bet", "raise"):
         _fields(data, "act", ("table", "action", "amount"))
-        return Act(_table(data), action, _whole(data, "amount", 1), rid)
+        return Act(_table(data), action, whole_number(data, "amount", 1), rid)
     _fields(data, "act", ("table", "action"))
     if action not in ACTIONS:
         raise ProtocolError("bad_message", f"action must be one of {', '.join(ACTIONS)}, "
@@ -392,17 +393,18 @@ def _nothing(cls, kind: str):
 
 def _watch(data: dict, rid: Rid) -> Watch:
     _fields(data, "watch", ("table",), ("v",))
-    return Watch(_table(data), _whole(data, "v") if "v" in data else None, rid)
+    return Watch(_table(data), whole_number(data, "v") if "v" in data else None, rid)
 
 
 def _sit(data: dict, rid: Rid) -> Sit:
     _fields(data, "sit", ("table", "seat", "buy_in"))
-    return Sit(_table(data), _whole(data, "seat", 0, 99), _whole(data, "buy_in", 1), rid)
+    return Sit(_table(data), whole_number(data, "seat", 0, 99), whole_number(data, "buy_in", 1),
+               rid)
 
 
 def _top_up(data: dict, rid: Rid) -> TopUpMsg:
     _fields(data, "top_up", ("table", "amount"))
-    return TopUpMsg(_table(data), _whole(data, "amount", 1), rid)
+    return TopUpMsg(_table(data), whole_number(data, "amount", 1), rid)
 
 
 def _chat(data: dict, rid: Rid) -> Chat:
