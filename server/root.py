@@ -158,7 +158,8 @@ def add_table(root: Root, name: str, config: TableConfig, history: int = HISTORY
     root.next_table += 1
     game = new_table(config.seats, config.small_blind, config.big_blind, config.ante)
     room = Room(id=table_id, name=name, config=config, game=game,
-                history=deque(maxlen=history), clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats),
+                history=deque(maxlen=history),
+                clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats),
                 sat_out_since=[None] * config.seats)
     root.tables[table_id] = room
     return room
