@@ -17,6 +17,13 @@ function pct(v) {
   return `${(v * 100).toFixed(2)}%`;
 }
 
+// A new player waits for the big blind only when a game is going without them:
+// with fewer than two players ready, everyone is dealt in at once.
+function waitsForBlind(state) {
+  const ready = state.seats.filter((s) => s && !s.waiting && !s.sitting_out && s.stack > 0 && !s.leaving);
+  return handRunning(state) || ready.length >= 2;
+}
+
 function chipClass(amount, bb) {
   const units = amount / Math.max(1, bb || 1);
   if (units >= 100) return "chip-black";
@@ -233,6 +240,7 @@ export class TableView {
     const canSit = state.you === null;
     const winners = new Set();
     for (const r of state.results) for (const w of r.winners) winners.add(w.seat);
+    const waitBB = waitsForBlind(state);
     state.seats.forEach((s, i) => {
       const { seat, bet, button } = this.seatEls[i];
       const isButton = hand && hand.button === i;
@@ -249,7 +257,7 @@ export class TableView {
           bet.classList.add("show");
         } else bet.classList.remove("show");
       }
-      const sig = JSON.stringify([s, acting, canSit, winners.has(i), i === state.you, running]);
+      const sig = JSON.stringify([s, acting, canSit, winners.has(i), i === state.you, running, waitBB]);
       if (this.sig[`s${i}`] === sig) return;
       this.sig[`s${i}`] = sig;
       seat.className = "seat";
@@ -301,7 +309,7 @@ export class TableView {
       else if (s.leaving) tag = "Left";
       else if (!s.connected) { tag = "Disconnected"; tagClass = "tag-away"; }
       else if (s.sitting_out) { tag = "Sitting out"; tagClass = "tag-dim"; }
-      else if (s.waiting && !s.in_hand) { tag = "Waiting for BB"; tagClass = "tag-dim"; }
+      else if (s.waiting && !s.in_hand && waitBB) { tag = "Waiting for BB"; tagClass = "tag-dim"; }
       else if (s.last) { tag = s.last; tagClass = `tag-${s.last.toLowerCase().replace(/\s+/g, "-")}`; }
       if (tag) seat.append(el("div", { class: `seat-tag ${tagClass}` }, tag));
       if (winners.has(i) && s.hand_name) seat.append(el("div", { class: "seat-hand-name" }, s.hand_name));
@@ -386,7 +394,7 @@ export class TableView {
     else if (myTurn) status = "Your turn";
     else if (mine.stack === 0 && !(handRunning(state) && mine.in_hand)) status = "You are out of chips: add chips to play on.";
     else if (mine.sitting_out) status = "You are sitting out.";
-    else if (mine.waiting && !mine.in_hand) status = "You will be dealt in at the big blind.";
+    else if (mine.waiting && !mine.in_hand && waitsForBlind(state)) status = "You will be dealt in at the big blind.";
     else if (handRunning(state) && mine.in_hand && !mine.folded) {
       const to = state.hand.to_act;
       status = to !== null && to !== undefined && state.seats[to] ? `Waiting for ${state.seats[to].name}\u2026` : "";
