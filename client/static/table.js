@@ -4,6 +4,9 @@ import { el, clear, fmt, serverNow } from "./ui.js";
 import { cardEl, cardsInline } from "./cards.js";
 import { handRunning } from "./state.js";
 
+// Tall screens get a standing oval (the same query as in style.css).
+const PORTRAIT = "(max-width: 720px), (orientation: portrait) and (max-width: 1000px)";
+
 // Where seat `rel` (0 = bottom centre, then clockwise) of `n` sits, as
 // fractions of the felt box; `k` scales the radius (1 = on the rail).
 function position(rel, n, k, portrait) {
@@ -173,7 +176,7 @@ export class TableView {
 
   // ctx: {me: player id, bankroll, online}
   render(state, ctx, force = false) {
-    const portrait = window.matchMedia("(max-width: 720px)").matches;
+    const portrait = window.matchMedia(PORTRAIT).matches;
     if (force || portrait !== this.portrait || !this.state || this.state.id !== state.id
         || !this.seatEls || this.seatEls.length !== state.seats.length) {
       this.portrait = portrait;
