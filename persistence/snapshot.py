@@ -350,6 +350,9 @@ def open_dir(directory: str, keep: int = 3) -> Snapshots:
     if keep < 1:
         raise ValueError("snapshot-keep must be at least 1")
     os.makedirs(directory, mode=0o700, exist_ok=True)
+    if os.stat(directory).st_mode & 0o077:
+        log.warning("snapshot folder %s can be read by other users: images hold hole cards, "
+                    "decks and session tokens (chmod 700 it)", directory)
     lock_fd = os.open(os.path.join(directory, LOCK_NAME),
                       os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
@@ -490,7 +493,10 @@ def load_newest(directory: str, check: Callable[[Any], list[str]] | None = None,
             header, data = decode(raw, expect_seq=seq)
             del raw
             if check is not None:
-                problems = check(data)
+                try:
+                    problems = check(data)
+                except Exception as e:  # noqa: BLE001 - a check that crashes rejects the image
+                    raise BadImage(f"invariant check crashed: {e!r}") from None
                 if problems:
                     shown = "; ".join(problems[:5])
                     more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""

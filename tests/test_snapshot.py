@@ -497,3 +497,22 @@ def test_bench_proposal_writes_what_root_to_json_writes():
     spec.loader.exec_module(bench)
     root = bench.busy_root(4, history=40)
     bench.check_proposal(root)       # same bytes; the lean image loads and passes check_root
+
+
+def test_a_crashing_check_rejects_the_image_instead_of_the_start(folder):
+    assert snap.take(folder, lambda: make_root(1, seed=1))
+    assert snap.take(folder, lambda: {"unexpected": True})
+
+    def strict(data):
+        return check(data)   # KeyError on the second image
+    loaded = snap.recover(folder, strict)
+    assert loaded.seq == 1 and "check crashed" in loaded.rejected[0][1]
+
+
+def test_an_open_folder_is_reported(tmp_path, caplog):
+    d = tmp_path / "open"
+    d.mkdir(mode=0o755)
+    os.chmod(d, 0o755)
+    s = snap.open_dir(str(d))
+    assert "can be read by other users" in caplog.text
+    snap.close_dir(s)
