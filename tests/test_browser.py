@@ -147,9 +147,10 @@ class Player:
         expect(self.page.locator(".seat-me")).to_have_attribute("data-seat", str(seat))
 
     def my_turn(self) -> bool:
-        fold = self.page.locator("#act-fold")
-        return self.page.locator("#action-bar.my-turn").count() > 0 and \
-            fold.is_visible() and fold.is_enabled()
+        """The action buttons are showing and enabled (one round trip to the page)."""
+        return self.page.evaluate(
+            "() => { const f = document.querySelector('#action-bar.my-turn #act-fold');"
+            " return !!f && !f.disabled && f.offsetParent !== null; }")
 
     def my_cards(self) -> list[str]:
         return self.page.locator(".seat-me .seat-cards .card[data-card]").evaluate_all(

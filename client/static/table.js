@@ -92,8 +92,6 @@ export class TableView {
       el("span", { class: "act-label" }, "Check"), el("kbd", {}, "C"));
     this.btnRaise = el("button", { class: "btn act act-raise", id: "act-raise", onclick: () => this.raise() },
       el("span", { class: "act-label" }, "Raise"), el("kbd", {}, "R"));
-    this.btnAllIn = el("button", { class: "btn act act-allin", id: "act-allin", onclick: () => this.h.act("all_in") },
-      el("span", { class: "act-label" }, "All in"));
     this.amountBox = el("input", {
       id: "amount", class: "amount", type: "text", inputmode: "numeric", autocomplete: "off",
       "aria-label": "Bet or raise to", spellcheck: "false",
@@ -116,7 +114,8 @@ export class TableView {
       this.presets,
       el("div", { class: "raise-row" }, this.slider, this.amountBox),
       this.amountHint);
-    this.actButtons = el("div", { class: "act-buttons", hidden: true }, this.btnFold, this.btnCall, this.btnRaise, this.btnAllIn);
+    this.actButtons = el("div", { class: "act-buttons", hidden: true }, this.btnFold, this.btnCall, this.btnRaise);
+    this.allowed = new Map();
     this.raiseBox.hidden = true;
     this.turnClock = el("div", { class: "turn-clock" });
     this.actionBar = el("div", { class: "action-bar", id: "action-bar" },
@@ -405,37 +404,51 @@ export class TableView {
     else status = state.seats.filter((s) => s && !s.sitting_out).length < 2 ? "Waiting for another player\u2026" : "Next hand soon\u2026";
     this.statusEl.textContent = status;
 
-    const busy = !!state.acting;
-    for (const b of [this.btnFold, this.btnCall, this.btnRaise, this.btnAllIn]) b.disabled = busy;
     const key = myTurn ? JSON.stringify([state.hand && state.hand.number, legal]) : null;
-    if (key === this.turnKey) return;
-    this.turnKey = key;
-    this.actButtons.hidden = !myTurn;
-    this.raiseBox.hidden = true;
+    if (key !== this.turnKey) {
+      this.turnKey = key;
+      this.setupTurn(myTurn ? legal : null, mine);
+    }
+    // While an action is on its way, nothing can be clicked twice.
+    const busy = !!state.acting;
+    for (const [b, ok] of this.allowed) b.disabled = busy || !ok;
+  }
+
+  // The buttons for a new turn: every button shows; only the legal ones are enabled.
+  setupTurn(legal, mine) {
+    this.actButtons.hidden = !legal;
+    this.raiseBox.hidden = !legal;
     this.amountHint.textContent = "";
-    if (!myTurn) {
+    this.allowed = new Map();
+    if (!legal) {
       if (document.activeElement === this.amountBox) this.amountBox.blur();
       return;
     }
     const acts = new Set(legal.actions);
-    this.btnFold.hidden = !acts.has("fold");
     const canCheck = acts.has("check");
-    this.btnCall.hidden = !canCheck && !acts.has("call");
     this.btnCall.querySelector(".act-label").textContent = canCheck ? "Check"
       : `Call ${fmt(legal.call)}${mine && legal.call >= mine.stack ? " (all in)" : ""}`;
     const betName = acts.has("bet") ? "bet" : acts.has("raise") ? "raise" : null;
+    // Short of a full raise, all in may still raise (or bet) a little: the raise button does it.
+    this.allInOnly = !betName && acts.has("all_in") && legal.max_to > 0;
     this.betName = betName;
-    this.btnRaise.hidden = !betName;
-    this.raiseBox.hidden = !betName;
-    // All in as its own button only when no bet/raise slider and it adds chips beyond a call.
-    this.btnAllIn.hidden = !(acts.has("all_in") && !betName && legal.max_to > 0);
-    this.btnAllIn.querySelector(".act-label").textContent = `All in ${fmt(legal.max_to)}`;
+    this.allowed.set(this.btnFold, acts.has("fold"));
+    this.allowed.set(this.btnCall, canCheck || acts.has("call"));
+    this.allowed.set(this.btnRaise, !!betName || this.allInOnly);
+    for (const b of this.presets.querySelectorAll(".preset")) this.allowed.set(b, !!betName);
+    this.allowed.set(this.slider, !!betName);
+    this.allowed.set(this.amountBox, !!betName);
+    this.raiseBox.classList.toggle("off", !betName);
+    const label = this.btnRaise.querySelector(".act-label");
     if (betName) {
       this.slider.min = legal.min_to;
       this.slider.max = legal.max_to;
       this.amountBox.value = String(legal.min_to);
       this.slider.value = String(legal.min_to);
       this.amountTyped();
+    } else {
+      this.amountBox.value = "";
+      label.textContent = this.allInOnly ? `All in ${fmt(legal.max_to)}` : (acts.has("call") ? "Raise" : "Bet");
     }
   }
 
@@ -485,18 +498,18 @@ export class TableView {
   }
 
   fold() {
-    if (this.myTurn() && !this.btnFold.hidden) this.h.act("fold");
+    if (this.myTurn() && !this.btnFold.disabled) this.h.act("fold");
   }
 
   checkOrCall() {
-    if (!this.myTurn() || this.btnCall.hidden) return;
+    if (!this.myTurn() || this.btnCall.disabled) return;
     this.h.act(this.state.legal.actions.includes("check") ? "check" : "call");
   }
 
   raise() {
-    if (!this.myTurn()) return;
+    if (!this.myTurn() || this.btnRaise.disabled) return;
     if (!this.betName) {
-      if (!this.btnAllIn.hidden) this.h.act("all_in");
+      if (this.allInOnly) this.h.act("all_in");
       return;
     }
     const text = this.amountBox.value.trim();
