@@ -62,7 +62,7 @@ from client.bots import bot as botmod  # noqa: E402
 from client.bots.run import create_tables, run_bots  # noqa: E402
 
 SEATS = 6
-SERVER_FLAGS = ["--hand-pause", "0.5", "--no-default-tables", "--log-level", "WARNING",
+SERVER_FLAGS = ["--hand-pause", "0.1", "--no-default-tables", "--log-level", "WARNING",
                 "--max-tables", "2000"]
 
 

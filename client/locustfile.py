@@ -56,7 +56,7 @@ class LocustStats(Stats):
         super().error(code, message)
         self.environment.events.request.fire(
             request_type="WS", name=f"error {code}", response_time=0, response_length=0,
-            exception=RuntimeError(code), context={})
+            exception=RuntimeError(f"{code}: {message}"), context={})
 
 
 class _Seating:

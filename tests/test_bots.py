@@ -312,3 +312,54 @@ def test_locustfile_drives_bots(server, tmp_path):
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert re.search(r"WS\s+act\s+[1-9]", output), output[-3000:]
+
+
+# ---------------------------------------------------------------------------
+# A bot's message handling, fed by hand (no network)
+
+
+class FakeSocket:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, data, opcode=None):
+        self.sent.append(json.loads(data))
+
+
+def seated_bot(strategy="calling-station"):
+    from client.bots.bot import Bot
+    from client.bots.stats import Stats
+    bot = Bot("ws://127.0.0.1:1/ws", "b", "t1", strategy, Stats(), rng=random.Random(1))
+    bot.ws, bot.connected, bot.player, bot.v = FakeSocket(), True, "p1", 10
+    bot.state.seat = 4
+    return bot
+
+
+def event(bot, kind, **fields):
+    bot._handle({"type": "event", "table": "t1", "v": bot.v + 1, "event": {"type": kind, **fields}})
+
+
+def test_a_bot_answers_two_turns_in_a_row_with_the_same_deadline():
+    """Last to act on the flop and first on the turn: the server may give both the same deadline."""
+    bot = seated_bot()
+    t = turn(["fold", "check", "bet", "all_in"], 0, 2, 200, seat=4) | {"deadline_ms": 5000}
+    bot._handle(t)
+    assert [m["action"] for m in bot.ws.sent] == ["check"]
+    event(bot, "action", seat=4, action="check", amount=0, to=0, stack=200, all_in=False)
+    event(bot, "street", street="turn", cards=["2c"], board=["As", "Kd", "7h", "2c"])
+    event(bot, "to_act", seat=4)
+    bot._handle(t)                                   # same hand, same deadline: a new turn
+    assert [m["action"] for m in bot.ws.sent] == ["check", "check"]
+    bot._handle(t)                                   # no event since: the same turn sent again
+    assert len(bot.ws.sent) == 2
+    assert bot.stats.actions == 1 and bot.stats.decisions["calling-station"] == 2
+
+
+def test_a_bot_asks_for_a_resync_on_a_gap_once():
+    bot = seated_bot()
+    bot._handle({"type": "event", "table": "t1", "v": 13, "event": {"type": "to_act", "seat": 1}})
+    bot._handle({"type": "event", "table": "t1", "v": 14, "event": {"type": "to_act", "seat": 2}})
+    assert [m["type"] for m in bot.ws.sent] == ["watch"] and bot.ws.sent[0]["v"] == 10
+    assert bot.stats.gaps == 2 and bot.v == 10
+    event(bot, "to_act", seat=1)                     # the replay starts: in order again
+    assert bot.v == 11 and not bot.resync_asked

@@ -46,8 +46,12 @@ LATE_EXPECTED = {"act_in_time_bank": {"accepted"}, "act_after_clock": {"illegal"
 
 
 def connect(url: str, origin: str | None = None, timeout: float = 10.0) -> websocket.WebSocket:
-    """Open a client WebSocket (no UTF-8 re-validation: the server's JSON is checked by orjson)."""
-    options = {"origin": origin} if origin else {}
+    """Open a client WebSocket (no UTF-8 re-validation: the server's JSON is checked by orjson).
+
+    Without ``origin`` no ``Origin`` header is sent (bots are not browsers, and the
+    server allows that), so bots work whatever the server's ``--origins`` list.
+    """
+    options = {"origin": origin} if origin else {"suppress_origin": True}
     ws = websocket.create_connection(url, timeout=timeout, skip_utf8_validation=True,
                                      enable_multithread=True, **options)
     ws.settimeout(None)
@@ -119,7 +123,8 @@ class Bot:
         self.sit_rid = None
         self.sit_tries = 0
         self.turn_id = 0              # bumps with every turn; a late act checks it
-        self.turn_key = None          # (hand, deadline) of the last turn answered
+        self.turn_open = False        # our turn, not yet over by the events
+        self.turn_key = None          # (hand, v) of the last turn answered
         self.slow_plan = None         # ((hand, legal), "bank" | "timeout") while a slow bot waits
         self.resume_pending = False
         self.verify = False
@@ -346,9 +351,12 @@ class Bot:
                 st.in_hand.discard(ev["seat"])
             if ev["seat"] == st.seat:
                 self.stack = ev.get("stack", self.stack)
+                self.turn_open = False
                 self._acted()
         elif kind == "to_act":
             self.to_act = ev["seat"]
+            if ev["seat"] != st.seat:
+                self.turn_open = False
         elif kind == "blind":
             st.pot += ev.get("amount") or 0
         elif kind == "uncalled":
@@ -365,6 +373,7 @@ class Bot:
         elif kind == "hand_ended":
             self.stats.hands.add((self.table, ev.get("hand")))
             self.to_act = None
+            self.turn_open = False          # e.g. everyone else left while we thought
             stack = _seat_value(ev.get("stacks"), st.seat)
             if stack is not None:
                 self.stack = stack
@@ -438,11 +447,16 @@ class Bot:
             self.pending_act = None
 
     def _turn(self, turn: dict) -> None:
-        key = (turn.get("hand"), turn.get("deadline_ms"))
+        # A turn is not versioned, but every new turn follows an event (to_act,
+        # clock): one with no event since the last turn answered is that turn
+        # sent again (after our watch). Not the deadline: two turns in a row for
+        # one seat (last to act on a street, first on the next) can share it.
+        key = (turn.get("hand"), self.v)
         if key == self.turn_key:
-            return                          # the same turn again (after a watch): answered
+            return
         self.turn_key = key
         self.turn_id += 1
+        self.turn_open = True
         action = self.strategy(turn, self.state)
         self.stats.decisions[self.strategy_name] += 1
         delay, late = self._delay(turn)
@@ -484,8 +498,12 @@ class Bot:
         return 0.0, None
 
     def _act_later(self, delay: float, turn_id: int, action: dict, late: str | None) -> None:
+        """Act after thinking, unless the turn is over (a late probe acts anyway, on purpose,
+        but never into a newer turn)."""
         gevent.sleep(delay)
-        if turn_id == self.turn_id and self.connected and not self.stop_event.is_set():
+        if turn_id != self.turn_id or not (self.turn_open or late):
+            return
+        if self.connected and not self.stop_event.is_set():
             try:
                 self._act(action, late)
             except (OSError, websocket.WebSocketException):
