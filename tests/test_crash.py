@@ -241,13 +241,14 @@ def test_kill_9_at_random_moments_loses_at_most_the_play_since_the_last_image(tm
         proc.wait(10)
 
 
-def test_sigterm_writes_a_final_image(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_graceful_stop_writes_a_final_image(tmp_path, sig):
     folder = str(tmp_path / "snapshots")
     proc, port, lines = start_server(folder, "--snapshot-every", "30")
     bots = [{"name": f"b{i}", "table": "t2", "seat": i, "token": None} for i in range(2)]
     stop, threads = start_bots(port, bots)
     time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     assert proc.wait(15) == 0
     stop.set()
     text = "\n".join(lines)
