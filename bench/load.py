@@ -174,6 +174,9 @@ def load(conns: int, duration: float, warmup: float, think: float, echo_us: floa
                 "errors": report["errors"],
                 "server_cpu_us_per_action": round(per_action, 1),
                 "ratio_to_echo": round(per_action / echo_us, 2),
+                # what one message the server sends costs, everything included
+                "server_cpu_us_per_message": round(per_action / report["messages_per_action"], 1)
+                if report["messages_per_action"] else None,
                 "server_cpu_pct": round(100 * srv.cpu / srv.wall, 1),
                 "load_cpu_pct": round(100 * cli.cpu / cli.wall, 1),
                 "others_cpu_pct": round(100 * others / srv.wall, 1),
@@ -204,8 +207,12 @@ def memory(idle_counts: list[int], tables: int) -> dict:
         create_tables(server.url, tables, seats=SEATS, prefix="Empty")
         gevent.sleep(0.5)
         after = server.rss_mib()
+        idle = CpuMeter(server.pid).start()     # what the clock costs with nobody playing
+        gevent.sleep(3.0)
+        idle.stop()
         out["tables"] = {"tables": tables, "rss_mib": round(after, 1),
-                         "kib_per_empty_table": round((after - base) * 1024 / tables, 1)}
+                         "kib_per_empty_table": round((after - base) * 1024 / tables, 1),
+                         "idle_cpu_pct": round(100 * idle.cpu / idle.wall, 1)}
         base = after
         sockets: list = []
         pool = gevent.pool.Pool(100)            # connects in flight at once
@@ -320,13 +327,14 @@ def main(argv=None) -> int:
             print(f"load {n:5d} {mode:8s}: {m['actions_per_s']:7.1f} actions/s "
                   f"{m['hands_per_s']:6.1f} hands/s {m['messages_per_action']} msgs/action  p50 {lat['p50']} p99 {lat['p99']} "
                   f"max {lat['max']} ms  server {m['server_cpu_us_per_action']} µs/action "
-                  f"= {m['ratio_to_echo']}x echo  (CPU server {m['server_cpu_pct']}% "
+                  f"= {m['ratio_to_echo']}x echo ({m['server_cpu_us_per_message']} µs/message)  (CPU server {m['server_cpu_pct']}% "
                   f"load {m['load_cpu_pct']}% others {m['others_cpu_pct']}%)"
                   f"{'  errors ' + str(m['errors']) if m['errors'] else ''}")
     print("memory ...", file=sys.stderr)
     results["memory"] = mem = memory(idle, a.tables)
     print(f"memory: {mem['rss_mib_empty']} MiB at start; {mem['tables']['tables']} empty tables "
-          f"{mem['tables']['rss_mib']} MiB ({mem['tables']['kib_per_empty_table']} KiB each); "
+          f"{mem['tables']['rss_mib']} MiB ({mem['tables']['kib_per_empty_table']} KiB each, "
+          f"idle server CPU {mem['tables']['idle_cpu_pct']}%); "
           + "; ".join(f"+{v['connections']} idle connections {v['rss_mib']} MiB "
                       f"({v['kib_per_connection']} KiB each)"
                       for k, v in mem.items() if k.startswith("idle_")))
