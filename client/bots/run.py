@@ -98,6 +98,20 @@ def make_bots(url: str, tables: list[str], n: int, strategy: str, stats: Stats,
     return bots
 
 
+class BotGroup:
+    """Bots started by :func:`spawn_bots`: their greenlets, counters and a ``stop()``."""
+
+    def __init__(self, bots: list[Bot], greenlets: list, stats: Stats, stop_event):
+        self.bots, self.greenlets, self.stats, self.stop_event = bots, greenlets, stats, stop_event
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Every bot leaves its table (its chips go back to its bankroll) and closes."""
+        for bot in self.bots:
+            bot.stop()
+        gevent.joinall(self.greenlets, timeout=timeout)
+        gevent.killall([g for g in self.greenlets if not g.dead], block=False)
+
+
 def run_bots(url: str, tables: list[str], n: int, strategy: str = "mix", *,
              duration: float = 60.0, hands: int | None = None, warmup: float = 0.0,
              chaos=(), chaos_share: float = 0.25, think: float = 0.0, seed=None,
@@ -116,11 +130,11 @@ def run_bots(url: str, tables: list[str], n: int, strategy: str = "mix", *,
     bots = make_bots(url, tables, n, strategy, stats, stop, chaos=chaos,
                      chaos_share=chaos_share, think=think, seed=seed,
                      fixed_seats=fixed_seats, name_prefix=name_prefix, origin=origin)
-    greenlets = []
+    group = BotGroup(bots, [], stats, stop)
     printer = gevent.spawn(_progress, stats, n, progress) if progress else None
     try:
         for i, bot in enumerate(bots):
-            greenlets.append(gevent.spawn(bot.run))
+            group.greenlets.append(gevent.spawn(bot.run))
             if ramp_per_s and i % 10 == 9:
                 gevent.sleep(10 / ramp_per_s)
         if warmup:
@@ -135,10 +149,7 @@ def run_bots(url: str, tables: list[str], n: int, strategy: str = "mix", *,
         if on_window:
             on_window("end")
     finally:
-        for bot in bots:
-            bot.stop()
-        gevent.joinall(greenlets, timeout=5)
-        gevent.killall([g for g in greenlets if not g.dead], timeout=2)
+        group.stop()
         if printer:
             printer.kill()
             progress.write("\n")
@@ -150,20 +161,6 @@ def _progress(stats: Stats, n: int, stream) -> None:
         gevent.sleep(1.0)
         stream.write("\r" + stats.progress(n))
         stream.flush()
-
-
-class BotGroup:
-    """Bots started by :func:`spawn_bots`: their greenlets, counters and a ``stop()``."""
-
-    def __init__(self, bots: list[Bot], greenlets: list, stats: Stats, stop_event):
-        self.bots, self.greenlets, self.stats, self.stop_event = bots, greenlets, stats, stop_event
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Every bot leaves its table (its chips go back to its bankroll) and closes."""
-        for bot in self.bots:
-            bot.stop()
-        gevent.joinall(self.greenlets, timeout=timeout)
-        gevent.killall([g for g in self.greenlets if not g.dead], block=False)
 
 
 def spawn_bots(url: str, table_id: str, n: int, strategy: str = "tight-aggressive", *,
