@@ -12,9 +12,11 @@ monkey.patch_all()
 import argparse  # noqa: E402 - after patch_all, as gevent asks
 import logging  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 
-from server import app, config  # noqa: E402
+from persistence import journal  # noqa: E402
+from server import app, config, durable  # noqa: E402
 from server.root import Root, TableConfig, add_table, new_root  # noqa: E402
 
 DEFAULT_TABLES = [
@@ -48,6 +50,8 @@ FLAGS = [
     ("snapshot-dir", str, None, "write snapshots to DIR and recover from it (see docs)"),
     ("snapshot-every", float, 5.0, "seconds between snapshots"),
     ("snapshot-keep", int, 3, "snapshot generations kept"),
+    ("journal", str, None, "also journal every change: fsync policy always, everysec or no "
+     "(needs --snapshot-dir; see docs/snapshots.md)"),
     ("log-level", str, "INFO", "DEBUG, INFO, WARNING or ERROR"),
 ]
 
@@ -75,7 +79,7 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     import gevent
 
     from persistence import snapshot
-    from server.root import check_root, root_from_json, root_to_json
+    from server.root import check_root, root_from_json, root_image
 
     try:
         snaps = snapshot.open_dir(args.snapshot_dir, keep=args.snapshot_keep)
@@ -84,15 +88,85 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     except (snapshot.RecoveryError, OSError, ValueError) as e:
         print(f"pokerserver: {e}", file=sys.stderr)
         sys.exit(2)
-    root = loaded.data if loaded is not None else new_root()
+    root = loaded.data if loaded is not None else _fill(new_root(), args)
+    recovered = loaded is not None
+    if args.journal:
+        recovered |= replay_journal(root, snaps, loaded)
+    if recovered:
+        # Clients may hold versions the crash lost: make them all resync.
+        durable.fresh_versions(root)
 
-    def dump():
-        return root_to_json(root)
+    def dump():   # the same JSON as root_to_json(root), cheaper for the loop
+        return root_image(root, snaps.fragments)
 
+    if args.journal:
+        start_journal(args, snaps, dump)
     gevent.spawn(snapshot.run_every, snaps, dump, args.snapshot_every)
     app.runtime.shutdown_hooks.append(lambda: snapshot.final(snaps, dump))
+    if args.journal:
+        app.runtime.shutdown_hooks.append(lambda: journal.close(durable.JOURNAL))
+        app.runtime.metrics_hooks.append(lambda: journal.metrics_lines(durable.JOURNAL))
     app.runtime.metrics_hooks.append(lambda: snapshot.metrics_lines(snaps))
-    return root if loaded is not None else _fill(root, args)
+    return root
+
+
+def replay_journal(root: Root, snaps, loaded) -> bool:
+    """Re-apply the journal written after the loaded image; True if anything was applied.
+    Without a loaded image the journal follows an image that is gone (or the
+    folder was new): nothing to apply on an empty root.
+    """
+    args_dir = snaps.directory
+    segments = journal.list_segments(args_dir)
+    if segments:
+        # Image numbers must pass every segment, so a new image never shares
+        # a number with a segment that holds entries from before it.
+        snaps.seq = max(snaps.seq, segments[-1][0])
+    if loaded is None:
+        if segments:
+            print(f"pokerserver: ignoring {len(segments)} journal segment(s) in {args_dir}: "
+                  "no snapshot image to apply them to", file=sys.stderr)
+        return False
+    applied, notes = durable.replay(root, journal.entries_after(args_dir, loaded.seq))
+    for note in notes:
+        print(f"pokerserver: journal: {note}", file=sys.stderr)
+    print(f"pokerserver: recovered snapshot {loaded.seq} + {applied} journal entries",
+          file=sys.stderr)
+    return applied > 0
+
+
+def start_journal(args: argparse.Namespace, snaps, dump) -> None:
+    """Take an image of the recovered root now and open the journal in the same loop turn.
+
+    Each later image starts a new segment (``on_serialised``) and old segments
+    go with the old images (``on_written``). A failed journal write stops the
+    server: nothing more is acknowledged, and what was is on disk.
+    """
+    import gevent
+
+    from persistence import snapshot
+
+    def on_failure(error):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def on_serialised(seq):
+        if durable.JOURNAL is None:
+            durable.JOURNAL = journal.open_journal(snaps.directory, args.journal, seq,
+                                                   on_failure=on_failure)
+        else:
+            journal.rotate(durable.JOURNAL, seq)
+
+    def on_written(seq):
+        images = snapshot.list_images(snaps.directory)
+        if images:
+            journal.prune(snaps.directory, min(s for s, _ in images))
+
+    snaps.on_serialised = on_serialised
+    snaps.on_written = on_written
+    if not snapshot.take(snaps, dump) and durable.JOURNAL is None:
+        print(f"pokerserver: cannot start the journal: {snaps.last_error}", file=sys.stderr)
+        sys.exit(2)
+    if args.journal == "everysec":
+        gevent.spawn(journal.run_everysec, durable.JOURNAL)
 
 
 def _fill(root: Root, args: argparse.Namespace) -> Root:
@@ -114,6 +188,11 @@ def main(argv=None) -> int:
         chat_rate=args.chat_rate, chat_burst=args.chat_burst, history=args.history,
         origins=tuple(o.strip() for o in args.origins.split(",") if o.strip()),
         max_tables=args.max_tables)
+    if args.journal and (args.journal not in ("always", "everysec", "no")
+                         or not args.snapshot_dir):
+        print("pokerserver: --journal needs --snapshot-dir and one of always, everysec, no",
+              file=sys.stderr)
+        return 2
     if args.snapshot_dir:
         root = open_snapshots(args)
     else:

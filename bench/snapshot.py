@@ -138,62 +138,15 @@ def one_action_everywhere(root: R.Root, rng: random.Random) -> None:
             _start(room, rng, now)
 
 
-# ---------------------------------------------------------------------------
-# The proposal for server/root.py: the same layout as ``root_to_json``, with the
-# immutable parts (game tables, configs, hand starts, finished hands, history
-# events) kept as orjson fragments from one image to the next. ``lean`` leaves
-# the event history and the finished hands out of the image.
-
-
-def proposed_room_to_json(room: R.Room, frags: snap.Fragments, lean: bool) -> dict:
-    # No defensive copies (list(...), dict(...)): orjson reads the live values at once.
-    f = snap.fragment
-    return {
-        "id": room.id, "name": room.name, "config": f(frags, room.config),
-        "game": f(frags, room.game), "v": room.v,
-        **({"history_max": room.history.maxlen} if HAS_HISTORY_MAX else {}),
-        "history": [] if lean else [[v, e] for v, e in room.history],
-        "hand_start": f(frags, room.hand_start) if room.hand_start is not None else None,
-        "hand_actions": room.hand_actions,
-        "hand_names": room.hand_names,
-        "finished": [] if lean else [f(frags, h) for h in room.finished],
-        "clock": room.clock,   # a dataclass: orjson writes the same fields in C
-        "next_hand_at": room.next_hand_at, "sat_out_since": room.sat_out_since,
-        "hands_played": room.hands_played, "recent_pots": list(room.recent_pots),
-        "chat": list(room.chat),
-    }
-
-
-def proposed_root_to_json(root: R.Root, frags: snap.Fragments, lean: bool) -> dict:
-    return {
-        "format": R.FORMAT,
-        "tables": {tid: proposed_room_to_json(room, frags, lean)
-                   for tid, room in root.tables.items()},
-        "players": {pid: {"id": p.id, "name": p.name, "token": p.token,
-                          "bankroll": p.bankroll, "seats": p.seats}
-                    for pid, p in root.players.items()},
-        "tokens": root.tokens,
-        "chips_issued": root.chips_issued,
-        "next_player": root.next_player,
-        "next_table": root.next_table,
-        "counters": root.counters,
-    }
-
-
-HAS_HISTORY_MAX = "history_max" in R.room_to_json(R.add_table(R.new_root(), "x", CONFIG))
-
-
-def check_proposal(root: R.Root) -> None:
-    """The proposal writes exactly what root_to_json writes (the bench stops if it drifts)."""
+def check_image(root: R.Root) -> None:
+    """The server's image encoder writes exactly what root_to_json describes."""
     frags = snap.Fragments()
-    expected = orjson.dumps(R.root_to_json(root))
-    got = orjson.dumps(proposed_root_to_json(root, frags, lean=False))
-    if got != expected:
-        raise SystemExit("bench/snapshot.py: the proposed encoder no longer matches "
-                         "server/root.py's root_to_json; update proposed_room_to_json")
-    lean = orjson.loads(orjson.dumps(proposed_root_to_json(root, frags, lean=True)))
-    assert not R.check_root(lean)
-    assert R.root_to_json(R.root_from_json(lean)) == lean
+    for _ in range(2):
+        got = orjson.loads(orjson.dumps(R.root_image(root, frags)))
+        if got != R.root_to_json(root):
+            raise SystemExit("bench/snapshot.py: root_image no longer matches root_to_json")
+        snap.turn_over(frags)
+    assert R.root_to_json(R.root_from_json(got)) == got
 
 
 def timed(fn, repeat: int, clock=time.perf_counter):
@@ -211,10 +164,9 @@ def timed(fn, repeat: int, clock=time.perf_counter):
 CPU = time.process_time
 
 VARIANTS = {
-    "root_to_json": "server/root.py's root_to_json as it is",
-    "cached": "same bytes; game tables, hand starts, finished hands cached as fragments, "
-              "no defensive copies",
-    "lean": "cached, without the event history and finished hands",
+    "root_to_json": "plain root_to_json: Python builds every dict of every table",
+    "root_image": "what the server writes: the same JSON, game tables and clocks written by "
+                  "orjson itself, hand starts and finished hands cached as fragments",
 }
 
 
@@ -224,7 +176,7 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
     build = time.perf_counter() - t0
     problems = R.check_root(root)
     assert not problems, problems[:3]
-    check_proposal(root)
+    check_image(root)
     rows = []
     for variant in variants:
         frags = snap.Fragments()
@@ -235,7 +187,7 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
             try:
                 if variant == "root_to_json":
                     return orjson.dumps(R.root_to_json(root))
-                return orjson.dumps(proposed_root_to_json(root, frags, variant == "lean"))
+                return orjson.dumps(R.root_image(root, frags))
             finally:
                 gc.enable()
                 snap.turn_over(frags)
@@ -274,17 +226,6 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
         for name in os.listdir(directory):
             os.unlink(os.path.join(directory, name))
         floor = None
-        if variant == "lean":
-            # The floor: every table's and player's JSON already kept up to date by the
-            # server as they change, so an image only joins bytes.
-            tables = {tid: orjson.Fragment(orjson.dumps(proposed_room_to_json(r, frags, True)))
-                      for tid, r in root.tables.items()}
-            players = {pid: orjson.Fragment(orjson.dumps(
-                {"id": p.id, "name": p.name, "token": p.token, "bankroll": p.bankroll,
-                 "seats": p.seats})) for pid, p in root.players.items()}
-            floor = timed(lambda: orjson.dumps({"format": R.FORMAT, "tables": tables,
-                                                "players": players, "tokens": root.tokens}),
-                          repeat, CPU)[0]
         rows.append({"tables": n_tables, "variant": variant, "bytes": len(body), "floor": floor,
                      "build_s": build, "idle_best": idle_best, "idle_median": idle_median,
                      "changed_best": min(changed), "changed_median": statistics.median(changed),
@@ -300,11 +241,11 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--full-max", type=int, default=1000,
-                        help="above this many tables only the lean image is measured, on "
+                        help="above this many tables only root_image is measured, on "
                              "tables played for at most 64 events (memory)")
     parser.add_argument("--history", type=int, default=R.HISTORY,
                         help="events played per table before measuring (default: a full "
-                             "history); the lean image does not depend on it")
+                             "history); images do not hold the history")
     parser.add_argument("--dir", default=None, help="folder for the images (default: ./.bench-*)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.tables.split(",")]
@@ -319,9 +260,9 @@ def main() -> None:
         todo, history = variants, args.history
         if n > args.full_max:
             # The full images need the whole history in memory (10,000 tables: > 13 GB).
-            todo = [v for v in variants if v == "lean"]
+            todo = [v for v in variants if v == "root_image"]
             history = min(history, 64)
-            skipped += [(n, v) for v in variants if v != "lean"]
+            skipped += [(n, v) for v in variants if v != "root_image"]
         try:
             gc.collect()
             rows += measure(n, args.repeat, directory, todo, history)

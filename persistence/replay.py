@@ -11,7 +11,11 @@ newest readable one in a folder) and
   start through the pure rules, one action at a time, with the state after
   each (press Enter between steps on a terminal);
 - ``--verify`` replays every table's current hand and checks it reaches
-  exactly the stored state, reporting any difference (exit code 1).
+  exactly the stored state, reporting any difference (exit code 1);
+- ``--phh OUT`` writes every table's kept finished hands as PHH files
+  (``OUT/<table>-<hand>.phh``, all hole cards: for the developer);
+- ``--journal`` (with a folder) also applies the journal written after the
+  image, listing each entry (with ``--steps``: the table after each).
 
 Snapshots hold hole cards and decks: the pictures show hole cards (needed to
 debug a showdown) but never the order of the undealt deck nor session tokens.
@@ -235,12 +239,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --table: replay its current hand one action at a time")
     parser.add_argument("--verify", action="store_true",
                         help="replay every current hand and compare with the stored state")
+    parser.add_argument("--phh", metavar="OUT", help="write kept finished hands as PHH files")
+    parser.add_argument("--journal", action="store_true",
+                        help="with a folder: apply the journal entries after the image")
     args = parser.parse_args(argv)
     status = 0
     for path in args.paths:
         header, data, file = load(path)
         if len(args.paths) > 1:
             print(f"== {file}")
+        if args.journal:
+            data = apply_journal(path, header, data, args.table if args.steps else None)
         if args.table:
             room = data["tables"].get(args.table)
             if room is None:
@@ -275,9 +284,68 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{tid}: ok ({len(data['tables'][tid]['hand_actions'])} actions replayed)")
             if not report:
                 print("no hands to verify")
-        if not (args.table or args.verify):
+        if args.phh:
+            print(f"wrote {write_phh(data, args.phh)} hands to {args.phh}")
+        if not (args.table or args.verify or args.phh):
             print(summary(header, data))
     return status
+
+
+def write_phh(data: dict, out: str) -> int:
+    """Write every table's kept finished hands as ``OUT/<table>-<hand>.phh``; return the count."""
+    from server.lobby import finished_hand_phh
+    os.makedirs(out, exist_ok=True)
+    written = 0
+    for tid, room in data["tables"].items():
+        for record in room["finished"]:
+            text = finished_hand_phh(record, tid, everything=True)
+            with open(os.path.join(out, f"{tid}-{record['number']}.phh"), "w") as f:
+                f.write(text)
+            written += 1
+    return written
+
+
+def apply_journal(path: str, header: dict, data: dict, table: str | None) -> dict:
+    """The root after the journal entries written after this image, listing each entry."""
+    from persistence import journal
+    from server import durable
+    from server.root import root_from_json, root_to_json
+    if not os.path.isdir(path):
+        raise SystemExit("--journal needs the snapshot folder, not one image file")
+    root = root_from_json(data)
+    names = {pid: p.name for pid, p in root.players.items()}
+    interactive = table is not None and sys.stdin.isatty() and sys.stdout.isatty()
+    count = 0
+    for segment in journal.entries_after(path, header["seq"]):
+        print(f"journal {os.path.basename(segment.path)}: {len(segment.entries)} entries")
+        for entry in segment.entries:
+            count += 1
+            print(f"  j{count} {_describe_entry(entry)}")
+            try:
+                durable.apply_entry(root, entry)
+            except Exception as e:  # noqa: BLE001 - show where the journal stops making sense
+                print(f"  j{count} cannot be applied: {e!r}; the rest is ignored")
+                return root_to_json(root)
+            if table is not None and entry.get("t") == table and entry["k"] == "act":
+                names.update({pid: p.name for pid, p in root.players.items()})
+                print(picture(root.tables[table].game, names, f"table {table} after j{count}"))
+                _wait(interactive)
+        if segment.stopped:
+            print(f"  ({segment.stopped})")
+    return root_to_json(root)
+
+
+def _describe_entry(entry: dict) -> str:
+    kind = entry["k"]
+    if kind == "act":
+        return f"{entry['t']}: {_describe(entry['a'])}"
+    if kind == "player":
+        return f"new player {entry['id']} {entry['name']!r} with {entry['bankroll']}"
+    if kind == "chat":
+        return f"{entry['t']}: chat from {entry['name']!r}"
+    if kind == "table":
+        return f"new table {entry['id']} {entry['name']!r}"
+    return repr(entry)
 
 
 if __name__ == "__main__":

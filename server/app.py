@@ -27,7 +27,7 @@ import gevent
 import orjson
 from geventwebsocket.exceptions import WebSocketError
 
-from server import config, handlers, lobby, play
+from server import config, durable, handlers, lobby, play
 from server import conn as conns
 from server.protocol import MAX_BYTES, ProtocolError, parse_json
 from server.root import Root, new_root, total_chips
@@ -187,7 +187,10 @@ def api_create_table():
     except ValueError as e:
         return _json({"error": str(e)}, 400)
     log.info("table %s created: %s %r", room.id, room.name, room.config)
-    return _json(lobby.lobby_entry(root, room), 201)
+    entry = lobby.lobby_entry(root, room)
+    if not durable.wait_durable():   # 'always' journal: reply once the table is on disk
+        return _json({"error": "the table could not be made durable"}, 503)
+    return _json(entry, 201)
 
 
 @app.get("/api/tables/<table_id>/hands")
@@ -196,6 +199,30 @@ def api_hands(table_id):
     if room is None:
         return _json({"error": f"no table {table_id!r}"}, 404)
     return _json({"table": room.id, "hands": lobby.recent_hands(room)})
+
+
+@app.get("/api/tables/<table_id>/hands/<number:int>.phh")
+def api_hand_phh(table_id, number):
+    """A hand you played, as PHH: your cards and those shown at showdown, no others.
+
+    The session token comes as ``Authorization: Bearer <token>`` (or ``?token=``).
+    """
+    header = bottle.request.get_header("Authorization", "")
+    token = header[7:] if header.startswith("Bearer ") else bottle.request.query.get("token", "")
+    player_id = root.tokens.get(token)
+    if player_id is None:
+        return _json({"error": "a valid session token is needed"}, 401)
+    room = root.tables.get(table_id)
+    if room is None:
+        return _json({"error": f"no table {table_id!r}"}, 404)
+    record = next((h for h in room.finished if h["number"] == number), None)
+    if record is None:
+        return _json({"error": f"hand {number} is not among the hands this table keeps"}, 404)
+    text = lobby.finished_hand_phh(record, room.id, player_id)
+    if text is None:
+        return _json({"error": "you were not dealt into that hand"}, 403)
+    bottle.response.content_type = "application/toml; charset=utf-8"
+    return text
 
 
 @app.get("/healthz")

@@ -15,7 +15,7 @@ import logging
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
                         SitOut, StandUp, TopUp)
 from server import conn as conns
-from server import lobby, play
+from server import durable, lobby, play
 from server.protocol import (Act, Chat, Hello, Leave, Ping, ProtocolError, Sit, SitInMsg,
                              SitOutMsg, Tables, TopUpMsg, Unwatch, Watch, encode, error, parse)
 from server.root import Room, Root, add_player
@@ -92,6 +92,8 @@ def hello(root: Root, c, msg: Hello) -> None:
         raise Refused("bad_message", "this connection already said hello")
     if msg.name is not None:
         player = add_player(root, msg.name)
+        durable.record({"k": "player", "id": player.id, "name": player.name,
+                        "token": player.token, "bankroll": player.bankroll})
     else:
         player = root.players.get(root.tokens.get(msg.token, ""))
         if player is None:
@@ -244,6 +246,8 @@ def chat(root: Root, c, msg: Chat) -> None:
         raise Refused("rate_limited", "too many chat messages: slow down")
     player = root.players[c.player]
     room.chat.append({"name": player.name, "text": msg.text})
+    durable.record({"k": "chat", "t": room.id, "player": player.id, "name": player.name,
+                    "text": msg.text})
     play.publish(root, room, [{"type": "chat", "player": player.id, "name": player.name,
                                "text": msg.text}])
 

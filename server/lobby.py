@@ -8,8 +8,10 @@ the deck or a mucked hand.
 
 from __future__ import annotations
 
+import dataclasses
+
 from game.table import action_from_json, apply, table_from_json
-from server import config
+from server import config, durable
 from server.protocol import ProtocolError, whole_number
 from server.root import Room, Root, TableConfig, add_table
 
@@ -86,7 +88,10 @@ def create_table(root: Root, data) -> Room:
     name, cfg = table_config(data)
     if len(root.tables) >= config.settings.max_tables:
         raise ValueError(f"there are already {len(root.tables)} tables")
-    return add_table(root, name, cfg, history=config.settings.history)
+    room = add_table(root, name, cfg, history=config.settings.history)
+    durable.record({"k": "table", "id": room.id, "name": room.name,
+                    "config": dataclasses.asdict(cfg)})
+    return room
 
 
 def hand_summary(room: Room, record: dict) -> dict:
@@ -122,3 +127,29 @@ def hand_summary(room: Room, record: dict) -> dict:
 def recent_hands(room: Room) -> list[dict]:
     """The table's recent finished hands, newest first."""
     return [hand_summary(room, r) for r in reversed(room.finished)]
+
+
+def finished_hand_phh(record: dict, table_id: str, player_id: str | None = None,
+                      everything: bool = False) -> str | None:
+    """A kept finished hand as PHH text, players named.
+
+    For ``player_id`` only what they were entitled to see (their own cards and
+    those shown at showdown); ``None`` when they were not dealt into the hand.
+    ``everything=True`` (the replay tool, for developers) hides nothing.
+    """
+    from game import phh
+    start = table_from_json(record["start"])
+    actions = [action_from_json(a) for a in record["actions"]]
+    viewer = None
+    if not everything:
+        _, events = apply(start, actions[0])
+        dealt = next(e["seats"] for e in events if e["type"] == "hand_started")
+        seat = next((i for i in dealt if start.seats[i].player == player_id), None)
+        if seat is None:
+            return None
+        viewer = seat
+    fields = phh.hand_to_phh(start, actions, viewer=viewer, table=table_id,
+                             hand=record["number"])
+    names = record.get("names") or {}
+    fields["players"] = [names.get(p, p) for p in fields.get("players") or []]
+    return phh.dumps_phh(fields)

@@ -27,7 +27,7 @@ from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Rais
                         SitOut, StandUp, StartHand, Timeout, action_to_json, apply,
                         legal_actions, table_to_json)
 from game.views import event_view, table_view
-from server import config
+from server import config, durable
 from server import conn as conns
 from server.protocol import encode
 from server.root import Player, Room, Root
@@ -172,14 +172,19 @@ def act(root: Root, room: Room, action) -> None:
     settle(root, room, new_turn=isinstance(action, TURN_ACTIONS) or _turn_key(room) != before)
 
 
-def apply_action(root: Root, room: Room, action) -> list[dict]:
-    """Steps 1-3 of the module doc for one action; returns its events (already published)."""
+def apply_action(root: Root, room: Room, action, t: float | None = None) -> list[dict]:
+    """Steps 1-3 of the module doc for one action; returns its events (already published).
+
+    ``t`` is the time of the action (now, unless the journal is being replayed).
+    """
     old = room.game
     game, events = apply(old, action)     # raises IllegalAction: nothing has changed
     room.game = game
+    t = now() if t is None else t
+    durable.record({"k": "act", "t": room.id, "a": action_to_json(action), "at": t})
     _record(root, room, old, action)
     root.counters["actions"] = root.counters.get("actions", 0) + 1
-    bankrolls = _book(root, room, events)
+    bankrolls = _book(root, room, events, t)
     publish(root, room, events)
     for player in bankrolls:
         send_to_player(root, player, {"type": "bankroll", "bankroll": player.bankroll})
@@ -206,13 +211,13 @@ def _record(root: Root, room: Room, old, action) -> None:
     room.hand_actions.append(action_to_json(action))
 
 
-def _book(root: Root, room: Room, events: list[dict]) -> list[Player]:
+def _book(root: Root, room: Room, events: list[dict], t: float) -> list[Player]:
     """What the server adds to the engine's events: names, bankrolls, clocks, statistics.
 
     Returns the players whose bankroll changed.
     """
     changed: list[Player] = []
-    clock, t = room.clock, now()
+    clock = room.clock
     awards = 0
     for e in events:
         kind = e["type"]

@@ -461,12 +461,13 @@ def parse(raw: str | bytes) -> Message:
 # Encoding
 
 
-def encode(message: dict) -> str:
-    """A server message as the text of one frame (compact JSON).
+def encode(message: dict) -> bytes:
+    """A server message as the UTF-8 payload of one text frame (compact JSON).
 
-    ``str``, not ``bytes``: gevent-websocket sends a text frame's ``bytes`` as their repr.
+    Bytes, framed by the connection's writer (:mod:`server.conn`) without a
+    round trip through ``str``.
     """
-    return orjson.dumps(message).decode()
+    return orjson.dumps(message)
 
 
 def error(code: str, message: str, rid: Rid = None) -> dict:

@@ -204,7 +204,6 @@ def room_to_json(room: Room) -> dict:
         "id": room.id, "name": room.name, "config": _config_to_json(room.config),
         "game": table_to_json(room.game), "v": room.v,
         "history_max": room.history.maxlen,
-        "history": [[v, e] for v, e in room.history],
         "hand_start": room.hand_start, "hand_actions": list(room.hand_actions),
         "hand_names": dict(room.hand_names),
         "finished": list(room.finished), "clock": _clock_to_json(room.clock),
@@ -218,7 +217,7 @@ def room_from_json(d: dict) -> Room:
     return Room(
         id=d["id"], name=d["name"], config=TableConfig(**d["config"]),
         game=table_from_json(d["game"]), v=d["v"],
-        history=deque(((v, e) for v, e in d["history"]), maxlen=d["history_max"]),
+        history=deque(maxlen=d["history_max"]),
         hand_start=d["hand_start"], hand_actions=list(d["hand_actions"]),
         hand_names=dict(d["hand_names"]),
         finished=deque(d["finished"], maxlen=FINISHED_HANDS),
@@ -246,6 +245,46 @@ def root_to_json(root: Root) -> dict:
         "next_table": root.next_table,
         "counters": {k: dict(v) if isinstance(v, dict) else v
                      for k, v in root.counters.items()},
+    }
+
+
+def room_image(room: Room, fragments=None) -> dict:
+    """:func:`room_to_json` for a snapshot, made cheap for the loop.
+
+    The same JSON once serialised, but orjson writes the frozen game table
+    and the clock dataclass itself (in C), and the parts that never change
+    once made -- a hand's starting table, a finished hand -- are orjson
+    fragments serialised once and reused by every later image
+    (:func:`persistence.snapshot.fragment`). No defensive copies: the image is
+    serialised on the loop before anything can change.
+    """
+    from persistence.snapshot import fragment
+    return {
+        "id": room.id, "name": room.name, "config": fragment(fragments, room.config),
+        "game": fragment(fragments, room.game), "v": room.v,
+        "history_max": room.history.maxlen,
+        "hand_start": (fragment(fragments, room.hand_start)
+                       if room.hand_start is not None else None),
+        "hand_actions": room.hand_actions, "hand_names": room.hand_names,
+        "finished": [fragment(fragments, h) for h in room.finished],
+        "clock": room.clock, "next_hand_at": room.next_hand_at,
+        "sat_out_since": room.sat_out_since, "hands_played": room.hands_played,
+        "recent_pots": list(room.recent_pots), "chat": list(room.chat),
+    }
+
+
+def root_image(root: Root, fragments=None):
+    """What a snapshot serialises: ``orjson.dumps(root_image(root))`` parses back to
+    exactly :func:`root_to_json` ``(root)``, at a fraction of the loop time."""
+    return {
+        "format": FORMAT,
+        "tables": {tid: room_image(room, fragments) for tid, room in root.tables.items()},
+        "players": {pid: {"id": p.id, "name": p.name, "token": p.token,
+                          "bankroll": p.bankroll, "seats": p.seats}
+                    for pid, p in root.players.items()},
+        "tokens": root.tokens, "chips_issued": root.chips_issued,
+        "next_player": root.next_player, "next_table": root.next_table,
+        "counters": root.counters,
     }
 
 

@@ -488,15 +488,15 @@ def test_fragments_are_reused_while_the_value_lives_and_forgotten_after(folder):
     assert data["tables"] == [table_to_json(t) for t in tables]   # same bytes as the slow way
 
 
-def test_bench_proposal_writes_what_root_to_json_writes():
-    """bench/snapshot.py's faster encoder (the proposal for server/root.py) stays exact."""
+def test_bench_checks_the_image_encoder():
+    """bench/snapshot.py measures root_image, which writes exactly root_to_json."""
     import importlib.util
     path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench", "snapshot.py")
     spec = importlib.util.spec_from_file_location("bench_snapshot", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     root = bench.busy_root(4, history=40)
-    bench.check_proposal(root)       # same bytes; the lean image loads and passes check_root
+    bench.check_image(root)
 
 
 def test_a_crashing_check_rejects_the_image_instead_of_the_start(folder):

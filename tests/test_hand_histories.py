@@ -1,0 +1,106 @@
+"""Hand histories on a real server: the list, a player's own PHH, and the replay tool on its folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.error
+import urllib.request
+
+from game import phh
+from test_crash import REPO, start_bots, start_server
+
+
+def fetch(port, path, token=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def replay_tool(*args):
+    return subprocess.run([sys.executable, "-m", "persistence.replay", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_hand_histories_phh_and_the_replay_tool(tmp_path):
+    folder = str(tmp_path / "state")
+    proc, port, _ = start_server(folder, "--journal", "always", "--snapshot-every", "1000")
+    bots = [{"name": f"h{i}", "table": "t1", "seat": i, "token": None} for i in range(3)]
+    stop, threads = start_bots(port, bots)
+    try:
+        deadline = time.monotonic() + 20
+        hands = []
+        while time.monotonic() < deadline and len(hands) < 4:
+            time.sleep(0.3)
+            hands = json.loads(fetch(port, "/api/tables/t1/hands")[1])["hands"]
+        assert len(hands) >= 4, "the bots did not finish hands"
+        number = hands[0]["number"]
+        me = bots[0]
+
+        status, text = fetch(port, f"/api/tables/t1/hands/{number}.phh")
+        assert status == 401
+        status, text = fetch(port, f"/api/tables/t1/hands/{number}.phh", "forged")
+        assert status == 401
+        status, text = fetch(port, "/api/tables/t1/hands/999999.phh", me["token"])
+        assert status == 404
+        status, text = fetch(port, f"/api/tables/t1/hands/{number}.phh", me["token"])
+        assert status == 200, text
+        hand = tomllib.loads(text)
+        mine = [a for a in hand["actions"] if a.startswith("d dh")]
+        assert sum("????" not in a for a in mine) >= 1    # my own cards
+        shown = {a.split()[0] for a in hand["actions"] if " sm " in a and a.split()[-1] != "sm"}
+        for line in mine:                                 # nobody else's, unless shown
+            player = line.split()[2]
+            if "????" not in line and player not in shown:
+                assert hand["players"][int(player[1:]) - 1] == me["name"]
+        result = phh.replay_result(hand)
+        assert "error" not in result, result
+        assert result["finishing_stacks"] == hand["finishing_stacks"]
+        # Someone who was not dealt in may not fetch it.
+        status, _ = fetch(port, "/api/tables/t1/hands/1.phh", _newcomer_token(port))
+        assert status == 403
+    finally:
+        stop.set()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        for t in threads:
+            t.join(5)
+
+    # The folder after a kill -9: image at start + journal.
+    out = replay_tool(folder, "--journal")
+    assert out.returncode == 0, out.stderr
+    assert "journal journal-" in out.stdout and " j1 " in out.stdout
+    assert "hands in progress" in out.stdout and "(add up)" in out.stdout
+    out = replay_tool(folder, "--journal", "--verify")
+    assert out.returncode == 0 and "t1: ok" in out.stdout, out.stdout + out.stderr
+    target = str(tmp_path / "phh")
+    out = replay_tool(folder, "--journal", "--phh", target)
+    assert out.returncode == 0, out.stderr
+    files = sorted(os.listdir(target))
+    assert len(files) >= 4
+    for name in files:
+        with open(os.path.join(target, name), "rb") as f:
+            exported = tomllib.load(f)
+        assert "????" not in " ".join(exported["actions"])   # developers see every card
+        replayed = phh.replay_result(exported)
+        assert replayed.get("finishing_stacks") == exported["finishing_stacks"], replayed
+
+
+def _newcomer_token(port):
+    import websocket
+    ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
+    try:
+        ws.send(json.dumps({"type": "hello", "name": "late"}))
+        return json.loads(ws.recv())["token"]
+    finally:
+        ws.close()
