@@ -2,6 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
+# make run keeps the server's state across restarts and crashes in ./snapshots
+# (images plus a journal fsynced every second); RUN_FLAGS= starts it in memory only.
+RUN_FLAGS ?= --snapshot-dir snapshots --journal everysec
 
 .PHONY: run test
 
@@ -15,7 +18,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) run_server.py
+	$(PY) run_server.py $(RUN_FLAGS)
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest

@@ -7,7 +7,8 @@ spectator.
 
 from __future__ import annotations
 
-from game.table import Table, legal_actions, pots
+from game.pots import side_pots
+from game.table import Table, legal_actions
 
 
 def table_view(table: Table, viewer: int | None = None) -> dict:
@@ -22,6 +23,7 @@ def table_view(table: Table, viewer: int | None = None) -> dict:
         seats.append({
             "seat": i, "player": s.player, "stack": s.stack, "bet": s.bet,
             "sitting_out": s.sitting_out, "waiting": s.waiting, "in_hand": s.in_hand,
+            "leaving": s.leaving,
             "folded": s.folded, "all_in": s.all_in and table.hand_running,
             "has_cards": s.live and table.hand_running,
             "cards": list(visible) if visible else None, "mucked": s.mucked,
@@ -34,12 +36,21 @@ def table_view(table: Table, viewer: int | None = None) -> dict:
             "button": hand.button, "small_blind": hand.small_blind_seat,
             "big_blind": hand.big_blind_seat, "to_act": hand.to_act,
             "current_bet": hand.current_bet, "min_raise": hand.min_raise,
-            "pots": [p.to_json() for p in pots(table)],
+            "pots": [p.to_json() for p in collected_pots(table)],
         }
         legal = legal_actions(table)
         if legal is not None and legal.seat == viewer:
             view["legal"] = legal.to_json()
     return view
+
+
+def collected_pots(table: Table) -> list:
+    """The pots as collected at the end of the last betting round: this street's bets,
+    shown in front of each seat, are not in them yet (as in the ``pots`` event)."""
+    if not table.hand_running:
+        return []
+    return side_pots({i: s.total - s.bet for i, s in enumerate(table.seats) if s and s.in_hand},
+                     {i for i, s in enumerate(table.seats) if s and s.live})
 
 
 def event_view(event: dict, viewer: int | None = None) -> dict:

@@ -49,7 +49,10 @@ def start_server(folder: str, *extra: str, wait: bool = True):
     """Start run_server.py; return (process, port, output lines list)."""
     port = free_port()
     cmd = [sys.executable, "-u", os.path.join(REPO, "run_server.py"), "--host", "127.0.0.1",
-           "--port", str(port), "--snapshot-dir", folder, "--snapshot-every", "0.2",
+           # 0.13 s, not a multiple of the 0.05 s clock tick: otherwise every image can fall
+           # in the same loop turn as a tick, just before the next hand starts (hands now
+           # finish within a tick), and no kill would ever find a hand in progress.
+           "--port", str(port), "--snapshot-dir", folder, "--snapshot-every", "0.13",
            "--hand-pause", "0.05", "--turn-seconds", "5", "--log-level", "INFO", *extra]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})

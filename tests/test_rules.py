@@ -379,6 +379,16 @@ def test_timeout_checks_when_it_can_and_folds_otherwise():
     assert of_type(ev, "action")[-1] == {"type": "action", "seat": 2, "action": "check"}
 
 
+def test_view_pots_are_collected_pots_and_a_leaver_is_marked():
+    t, _ = deal([100, 100, 100], button=0)
+    t, _ = play(t, "0 call, 1 call, 2 check, 1 bet 10")
+    view = table_view(t, None)
+    assert view["hand"]["pots"] == [{"amount": 6, "eligible": [0, 1, 2]}]  # not the bet of 10
+    assert view["seats"][1]["bet"] == 10
+    t, _ = apply(t, StandUp(0))
+    assert table_view(t, 2)["seats"][0]["leaving"] is True
+
+
 def test_json_round_trip_mid_hand():
     t, _ = deal([100, 37, 250], button=1, ante=1)
     t, _ = play(t, "1 raise 10")
