@@ -57,6 +57,7 @@ class Runtime:
     shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
     metrics_hooks: list[Callable[[], list[str]]] = field(default_factory=list)
     greenlets: list = field(default_factory=list)
+    bot_groups: list = field(default_factory=list)   # POST /api/tables with "bots": N
 
 
 runtime = Runtime()
@@ -187,10 +188,28 @@ def api_create_table():
     except ValueError as e:
         return _json({"error": str(e)}, 400)
     log.info("table %s created: %s %r", room.id, room.name, room.config)
+    bots = data.get("bots", 0) if isinstance(data, dict) else 0
+    if bots:
+        seat_bots(room, bots, bottle.request.environ)
     entry = lobby.lobby_entry(root, room)
     if not durable.wait_durable():   # 'always' journal: reply once the table is on disk
         return _json({"error": "the table could not be made durable"}, 503)
     return _json(entry, 201)
+
+
+def seat_bots(room, n: int, environ) -> None:
+    """A lonely player's table: ``n`` bots join it as ordinary players.
+
+    They run as greenlets of this process and talk to it over loopback, through the
+    same protocol as everyone else (``client.bots``), and leave when the server stops.
+    """
+    from client.bots.run import spawn_bots
+    host = environ.get("SERVER_NAME", "127.0.0.1")
+    if host in ("", "0.0.0.0", "::", "localhost"):
+        host = "127.0.0.1"
+    url = f"ws://{host}:{environ['SERVER_PORT']}/ws"
+    runtime.bot_groups.append(spawn_bots(url, room.id, n, "tight-aggressive", think=1.0))
+    log.info("table %s: %d bots seated", room.id, n)
 
 
 @app.get("/api/tables/<table_id>/hands")
@@ -308,6 +327,8 @@ def stop(server, grace: float = 2.0) -> None:
     if runtime.stopping:
         return
     runtime.stopping = True
+    for group in runtime.bot_groups:   # bots leave first: their chips go back to bankrolls
+        group.stop(timeout=1.0)
     log.info("stopping: closing %d connection(s)", len(root.conns))
     server.stop_accepting()   # not close(): that would end serve_forever before the hooks run
     for c in list(root.conns.values()):

@@ -53,7 +53,8 @@ CREATE_FIELDS = {"name", "seats", "small_blind", "big_blind", "ante", "min_buy_i
 def table_config(data) -> tuple[str, TableConfig]:
     """Validate a ``POST /api/tables`` body; raises ``ValueError`` with the reason.
 
-    ``bots`` is accepted and ignored (reserved for the bots).
+    ``bots`` (0-9, fewer than the seats) asks for that many bots at the table
+    (seated by :func:`server.app.seat_bots`).
 
     >>> table_config({"name": "Deep 1/2", "seats": 6, "small_blind": 1, "big_blind": 2})
     ('Deep 1/2', TableConfig(seats=6, small_blind=1, big_blind=2, ante=0, min_buy_in=40, max_buy_in=200))
@@ -78,8 +79,8 @@ def table_config(data) -> tuple[str, TableConfig]:
     min_buy_in = _whole(data, "min_buy_in", 1, 1000 * big, default=20 * big)
     max_buy_in = _whole(data, "max_buy_in", min_buy_in, 1000 * big,
                         default=max(100 * big, min_buy_in))
-    if "bots" in data:
-        _whole(data, "bots", 0, 9)
+    if "bots" in data and _whole(data, "bots", 0, 9) >= seats:
+        raise ValueError(f"at most {seats - 1} bots at a {seats}-seat table: leave a seat for you")
     return name.strip(), TableConfig(seats, small, big, ante, min_buy_in, max_buy_in)
 
 

@@ -1,0 +1,70 @@
+"""A lonely player: POST /api/tables with "bots": N seats N bots, and a person plays them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import urllib.error
+import urllib.request
+
+import websocket
+
+from test_crash import get, metric, start_server
+
+
+def post(port, body):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/tables",
+                                     data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_a_table_with_bots_deals_a_person_in(tmp_path):
+    proc, port, _ = start_server(str(tmp_path / "state"), "--turn-seconds", "10")
+    try:
+        status, body = post(port, {"name": "Solo", "seats": 6, "small_blind": 1,
+                                   "big_blind": 2, "bots": 6})
+        assert status == 400 and "at most 5 bots" in body["error"]
+        status, table = post(port, {"name": "Solo", "seats": 6, "small_blind": 1,
+                                    "big_blind": 2, "bots": 3})
+        assert status == 201, table
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            lobby = {t["id"]: t for t in json.loads(get(port, "/api/tables"))["tables"]}
+            if lobby[table["id"]]["seats_taken"] == 3:
+                break
+            time.sleep(0.2)
+        assert lobby[table["id"]]["seats_taken"] == 3, lobby[table["id"]]
+        ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
+        try:
+            ws.send(json.dumps({"type": "hello", "name": "solo"}))
+            taken = {i for i, s in enumerate([None] * 6)}
+            ws.send(json.dumps({"type": "sit", "table": table["id"], "seat": 5, "buy_in": 100}))
+            dealt = False
+            end = time.monotonic() + 20
+            while time.monotonic() < end and not dealt:
+                msg = json.loads(ws.recv())
+                if msg["type"] == "error":
+                    assert msg["code"] == "seat_taken", msg   # a bot took seat 5: try another
+                    seat = min(taken - {5})
+                    taken.discard(seat)
+                    ws.send(json.dumps({"type": "sit", "table": table["id"], "seat": seat,
+                                        "buy_in": 100}))
+                if msg["type"] == "turn":
+                    ws.send(json.dumps({"type": "act", "table": table["id"],
+                                        "action": "check" if "check" in msg["legal"]["actions"]
+                                        else "fold"}))
+                    dealt = True
+            assert dealt, "the person was never dealt in with the bots"
+        finally:
+            ws.close()
+        m = get(port, "/metrics")
+        assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
