@@ -210,41 +210,53 @@ def _setup(hand: dict) -> _Setup:
     if len(set(antes)) > 1:
         raise PHHError(f"unsupported: antes differ between players {antes}")
     posted = [i for i, b in enumerate(blinds) if b]
-    if len(posted) == 2 and posted[1] == posted[0] + 1 and blinds[posted[0]] <= blinds[posted[1]]:
-        first, (small, big) = posted[0], (blinds[posted[0]], blinds[posted[1]])
+    if len(posted) == 2 and n > 2 and blinds[posted[1]] < blinds[posted[0]]:
+        posted.reverse()  # the small blind after the big one (see below)
+    if (len(posted) == 2 and posted[1] == (posted[0] + 1) % n
+            and blinds[posted[0]] <= blinds[posted[1]] and (n > 2 or posted[0] == 0)):
+        small_at, big_at = posted
+        small, big = blinds[small_at], blinds[big_at]
     elif len(posted) == 1 and n > 2:  # a big blind alone: the small blind is dead
-        first, small, big = posted[0], None, blinds[posted[0]]
+        small_at, big_at = None, posted[0]
+        small = big = blinds[big_at]
     else:
         raise PHHError(f"unsupported: blinds_or_straddles {blinds} (straddles, or not "
                        "a small and a big blind)")
-    if n == 2 and first != 0:
-        raise PHHError(f"unsupported: blinds_or_straddles {blinds} heads-up")
     if hand.get("min_bet") != big:
         raise PHHError(f"min_bet {hand.get('min_bet')!r} is not the big blind {big}")
     names = hand.get("players")
     if not (isinstance(names, list) and len(names) == n and len(set(names)) == n
             and all(isinstance(x, str) and x for x in names)):
         names = [f"p{i + 1}" for i in range(n)]
-    # Seats 0..n-1 in position order, pN on the button. A dead small blind
-    # needs an empty seat where it would have been, just before the big blind.
-    seat_of = tuple(range(n)) if small is not None else tuple(
-        i if i < first else i + 1 for i in range(n))
-    size = n if small is not None else n + 1
-    if size > MAX_SEATS:
-        raise PHHError(f"unsupported: a dead small blind with {n} players")
-    table = new_table(size, small if small is not None else big, big, ante=antes[0])
+    if small_at == 0 or n == 2:
+        # The usual layout: seats 0..n-1 in position order; a fresh table
+        # moves the button one seat on, to pN, and the blinds follow it.
+        table = new_table(n, small, big, ante=antes[0])
+        for i in range(n):
+            table, _ = apply(table, SitDown(i, names[i], stacks[i]))
+        return _Setup(replace(table, button=n - 2), tuple(range(n)))
+    # Our dead button rule also deals hands with a dead small blind, with
+    # players between the button and the small blind, or (after heads-up)
+    # the small blind last in position order. Rebuild such a layout: seat 0
+    # is an empty seat holding the button, the players follow in position
+    # order, and the last hand's blinds are put where our rule moves them on
+    # from: its small blind on the button, its big blind on this hand's
+    # small blind (an empty seat just before the big blind when it is dead).
+    layout: list[int | None] = [None]
+    for i in range(n):
+        if i == big_at and small_at is None and i > 0:
+            layout.append(None)
+        layout.append(i)
+    if len(layout) > MAX_SEATS:
+        raise PHHError(f"unsupported: blinds_or_straddles {blinds} with {n} players")
+    seat_of = tuple(layout.index(i) for i in range(n))
+    table = new_table(len(layout), small, big, ante=antes[0])
     for i, seat in enumerate(seat_of):
         table, _ = apply(table, SitDown(seat, names[i], stacks[i]))
-    if n == 2:
-        # A fresh table moves the button one seat on: to p2, who posts the small blind.
-        return _Setup(replace(table, button=0), seat_of)
-    # As if the last hand had its big blind where this one's small blind is
-    # (or the empty seat) and its small blind on pN: our dead button rule
-    # then puts the button on pN and the blinds where the file has them.
     seats = tuple(replace(s, waiting=False) if s else s for s in table.seats)
-    previous_big = seat_of[first] if small is not None else first
-    return _Setup(replace(table, seats=seats, button=seat_of[-1] - 1,
-                          small_blind_pos=seat_of[-1], big_blind_pos=previous_big), seat_of)
+    previous_big = seat_of[small_at] if small_at is not None else seat_of[big_at] - 1
+    return _Setup(replace(table, seats=seats, button=0, small_blind_pos=0,
+                          big_blind_pos=previous_big), seat_of)
 
 
 def _hole_and_board(hand: dict, lines: list[PHHAction], n: int):
@@ -689,8 +701,12 @@ def hand_to_phh(start_table: Table, actions, *, viewer: int | None = None, **fie
     else:
         blinds = [table.small_blind if seat == hand.small_blind_seat else
                   table.big_blind if seat == hand.big_blind_seat else 0 for seat in order]
-    phh = {
-        "variant": "NT",
+    phh = {"variant": "NT"}
+    if table.ante:
+        # pokerkit reads antes as dead money in the main pot unless told they
+        # are "trimmed": counted like any other chips put in, as we do.
+        phh["ante_trimming_status"] = True
+    phh |= {
         "antes": [table.ante] * len(order),
         "blinds_or_straddles": blinds,
         "min_bet": table.big_blind,

@@ -21,6 +21,7 @@ from game.phh import (SPECTATOR, PHHAction, PHHError, dumps_phh, dumps_phhs, han
                       loads_phh, loads_phhs, parse_action, replay, replay_result)
 from game.table import (AllIn, Bet, Call, Check, Fold, Muck, Raise, Show, SitDown, StandUp,
                         StartHand, Timeout, TopUp, apply, legal_actions, new_table)
+from test_pokerkit_diff import pokerkit_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,6 +156,11 @@ def test_a_dead_small_blind_and_a_player_between_button_and_blinds():
     assert dead_small.finishing_stacks == [100, 100, 100]
     between = replay(nt([100] * 4, ["p4 f", "p1 f", "p2 f"], blinds=[0, 1, 2, 0]))
     assert between.finishing_stacks == [100, 99, 101, 100]
+    # Heads-up to three-handed with the button seat busted: our rule puts the
+    # small blind on the seat that had the big blind, last in position order.
+    hand = nt([100] * 3, ["p2 f", "p3 f"], blinds=[2, 0, 1])
+    assert replay(hand).finishing_stacks == [101, 100, 99]
+    assert pokerkit_replay(dumps_phh(hand)) == [101, 100, 99]
 
 
 @pytest.mark.parametrize("hand, reason", [
@@ -286,7 +292,7 @@ def random_session(seed: int, hands: int = 5, leave_rate: float = 0.0):
     rng = random.Random(seed)
     size = rng.randint(2, 10)
     big = rng.choice([2, 10])
-    table = new_table(size, big // 2, big, ante=rng.choice([0, 0, 1]))
+    table = new_table(size, big // 2, big, ante=rng.choice([0, 0, 1, big // 2]))
     names = (f"player{i}" for i in range(10_000))
     for seat in range(size):
         if rng.random() < 0.8:
@@ -325,27 +331,12 @@ def real_stacks(phh: dict, end, events) -> list[int]:
     return [left[s - 1] if s - 1 in left else end.seats[s - 1].stack for s in phh["seats"]]
 
 
-def pokerkit_odd_chips(phh: dict, stacks: list[int], events) -> list[int]:
-    """Our stacks as pokerkit 0.7.7 pays split pots: every odd chip to the first winner.
-
-    We give them one at a time starting left of the button (rule case 6),
-    which only differs when three or more winners leave two or more odd chips.
-    """
-    player = {s - 1: k for k, s in enumerate(phh["seats"])}
-    stacks = list(stacks)
-    for e in events:
-        if e["type"] != "award" or len(e["winners"]) < 3:
-            continue
-        odd = e["amount"] % len(e["winners"])
-        if odd >= 2:
-            first, *rest = [player[w["seat"]] for w in e["winners"]]
-            stacks[first] += odd - 1
-            for k in rest[:odd - 1]:
-                stacks[k] -= 1
-    return stacks
+def pokerkit_paid(phh: dict, stacks: list[int], events) -> list[int]:
+    """The stacks pokerkit should end with: it splits pots its own way (see test_pokerkit_diff)."""
+    return pokerkit_stacks(stacks, events, [s - 1 for s in phh["seats"]])
 
 
-def pokerkit_stacks(text: str) -> list[int]:
+def pokerkit_replay(text: str) -> list[int]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pokerkit warns about our extra fields
         *_, state = HandHistory.loads(text)
@@ -362,7 +353,7 @@ def test_round_trip_random_hands_through_our_replay_and_pokerkit():
             real = real_stacks(phh, end, events)
             assert phh["finishing_stacks"] == real, text
             assert replay(loads_phh(text)).finishing_stacks == real, text
-            assert pokerkit_stacks(text) == pokerkit_odd_chips(phh, real, events), text
+            assert pokerkit_replay(text) == pokerkit_paid(phh, real, events), text
             played += 1
     assert played > 300
 
@@ -380,7 +371,7 @@ def test_round_trip_with_players_leaving_mid_hand():
                 continue
             expressed += 1
             assert replay(loads_phh(text)).finishing_stacks == real, text
-            assert pokerkit_stacks(text) == pokerkit_odd_chips(phh, real, events), text
+            assert pokerkit_replay(text) == pokerkit_paid(phh, real, events), text
     assert expressed > 100 and inexpressible > 0
 
 
@@ -419,7 +410,7 @@ def test_export_fields_names_seats_and_extra_fields():
     assert phh["actions"][-2:] == ["p3 f", "p1 f"]
     text = dumps_phh(phh)
     assert loads_phh(text) == phh
-    assert pokerkit_stacks(text) == [494, 507, 499]
+    assert pokerkit_replay(text) == [494, 507, 499]
     with pytest.raises(ValueError, match="not finished"):
         hand_to_phh(start, [deck, Fold(1)])
     with pytest.raises(ValueError, match="begin with"):
@@ -447,7 +438,7 @@ def test_a_player_leaving_out_of_turn_folds_on_their_turn_in_the_record():
     real = [table.seats[1].stack, 98, table.seats[0].stack]
     assert phh["finishing_stacks"] == real
     assert replay(loads_phh(text)).finishing_stacks == real
-    assert pokerkit_stacks(text) == real
+    assert pokerkit_replay(text) == real
 
 
 def test_an_all_in_player_leaving_is_written_with_a_commentary():
