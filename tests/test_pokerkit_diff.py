@@ -1,0 +1,367 @@
+"""Differential test: the same random hands played by our engine and by pokerkit.
+
+Each hand deals the same hole cards and board in both engines (pokerkit's
+``deal_hole`` / ``deal_board`` with explicit cards), takes random actions
+from *our* ``legal_actions`` and maps them onto pokerkit's ``fold`` /
+``check_or_call`` / ``complete_bet_or_raise_to``. At every decision the two
+engines must agree on who acts, the amount to call, whether a raise is
+allowed and its bounds; at the end, on every stack. Showdowns use each
+engine's default (pokerkit's showing-or-mucking automation, our ``Timeout``).
+
+Where pokerkit 0.7.7 is known to differ, and we are right, the test allows
+exactly that difference and nothing else:
+
+* rule case 1 preflop: pokerkit lets a player who already acted re-raise
+  after an incomplete all-in raise (it applies the rule only after the flop).
+  When a random "raise anyway" hits that, the hand is discarded; see
+  :func:`test_rule_case_1_preflop_pokerkit_reopens_the_betting_we_do_not`.
+* rule case 6: pokerkit gives every odd chip of a split pot to the first
+  winner; we give them one at a time from the left of the button. Final
+  stacks are compared after moving those chips pokerkit's way.
+* pokerkit refuses a raise nobody could call any part of (every other player
+  still in holds no more than the current bet); we allow it and the whole
+  raise comes back as uncalled, so no chips change hands. Such raises are
+  not played, and the test checks that this is the only reason pokerkit
+  refuses a raise we allow.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+
+import pytest
+from pokerkit import Automation, Mode, NoLimitTexasHoldem
+
+from game.cards import DECK
+from game.table import (STREETS, AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown,
+                        StartHand, Timeout, apply, legal_actions, new_table)
+
+AUTOMATIONS = (
+    Automation.ANTE_POSTING, Automation.BET_COLLECTION, Automation.BLIND_OR_STRADDLE_POSTING,
+    Automation.RUNOUT_COUNT_SELECTION,
+    Automation.HOLE_CARDS_SHOWING_OR_MUCKING,
+    Automation.HAND_KILLING, Automation.CHIPS_PUSHING, Automation.CHIPS_PULLING,
+)
+
+
+class Divergence(AssertionError):
+    """The engines disagree in a way no known pokerkit difference explains."""
+
+
+@dataclass
+class Tally:
+    hands: int = 0
+    showdowns: int = 0
+    side_pots: int = 0
+    odd_chips: int = 0
+    pointless_raises: int = 0
+    lone_checks: int = 0
+    preflop_reopen_offered: int = 0
+    short_bet_reopen_offered: int = 0
+    discarded: int = 0
+    decisions: int = 0
+    notes: list = field(default_factory=list)
+
+
+def both_tables(stacks, small, big, ante, holes, board):
+    """Our table and pokerkit's state, players p1..pN in seats 0..N-1, pN on the button."""
+    n = len(stacks)
+    table = new_table(n, small, big, ante=ante)
+    for seat, stack in enumerate(stacks):
+        table, _ = apply(table, SitDown(seat, f"p{seat + 1}", stack))
+    table = replace(table, button=n - 2)  # a fresh table moves it one on: to seat n-1
+    used = {c for cards in holes for c in cards} | set(board)
+    deck = [holes[i][r] for r in range(2) for i in range(n)] + list(board)
+    deck += [c for c in DECK if c not in used]
+    table, _ = apply(table, StartHand(tuple(deck)))
+    state = NoLimitTexasHoldem.create_state(
+        AUTOMATIONS, True, ante, (small, big), big, tuple(stacks), n, mode=Mode.CASH_GAME)
+    for i in range(n):
+        assert state.hole_dealee_index == i
+        state.deal_hole("".join(holes[i]))
+    return table, state
+
+
+def catch_up(state, table, board, tally: Tally) -> None:
+    """Deal pokerkit's board, and check for a player it asks to act where we do not.
+
+    pokerkit asks the one player who still has chips to check when everyone
+    else left is all in; with nobody to bet against we deal on instead. That
+    player can only check (pokerkit offers no raise), so no chips change hands.
+    """
+    while True:
+        deal_pokerkit_board(state, board)
+        actor = state.actor_index
+        hand = table.hand
+        if actor is None:
+            return
+        if (hand.running and hand.street != "showdown" and hand.to_act == actor
+                and STREETS.index(hand.street) == state.street_index):
+            return
+        if state.checking_or_calling_amount or state.can_complete_bet_or_raise_to():
+            raise Divergence(f"pokerkit wants p{actor + 1} to act, we do not: {hand}")
+        tally.lone_checks += 1
+        state.check_or_call()
+
+
+def deal_pokerkit_board(state, board) -> None:
+    while state.can_burn_card() or state.can_deal_board():
+        if state.can_burn_card():
+            state.burn_card("??")  # an unknown card: pokerkit's own would be random
+            continue
+        dealt = len(state.board_cards)  # one list per card (of each board)
+        count = 3 if dealt == 0 else 1
+        state.deal_board("".join(board[dealt:dealt + count]))
+
+
+def others_could_call_more(table, seat) -> bool:
+    hand = table.hand
+    return any(i != seat and s is not None and s.live and s.stack + s.bet > hand.current_bet
+               for i, s in enumerate(table.seats))
+
+
+def check_same_decision(table, state, tally: Tally, full_bet: bool) -> tuple[bool, bool]:
+    """Compare what both engines offer; returns (we may raise, pokerkit may raise).
+
+    ``full_bet``: whether a full bet or raise was made on this street.
+    """
+    legal = legal_actions(table)
+    hand, seat = table.hand, table.seats[legal.seat]
+    if state.actor_index != legal.seat:
+        raise Divergence(f"to act: ours p{legal.seat + 1}, pokerkit {state.actor_index}")
+    if state.checking_or_calling_amount != legal.call:
+        raise Divergence(f"to call: ours {legal.call}, pokerkit "
+                         f"{state.checking_or_calling_amount}")
+    ours, theirs = legal.max_to > 0, state.can_complete_bet_or_raise_to()
+    if ours and theirs:
+        got = (state.min_completion_betting_or_raising_to_amount,
+               state.max_completion_betting_or_raising_to_amount)
+        if got != (legal.min_to, legal.max_to):
+            raise Divergence(f"raise bounds: ours {(legal.min_to, legal.max_to)}, pokerkit {got}")
+    elif theirs:
+        # A player who already acted faces only an incomplete all-in wager:
+        # the betting is not reopened (rule case 1, TDA rule 47A). pokerkit
+        # reopens it before the flop, and after it when the short all-in is
+        # the round's opening bet (a check, then an all-in under the big blind).
+        if not (seat.acted and hand.current_bet - seat.bet < hand.min_raise):
+            raise Divergence(f"pokerkit allows a raise we refuse: {legal}, {hand}")
+        if hand.street == "preflop":
+            tally.preflop_reopen_offered += 1
+        elif not full_bet:
+            tally.short_bet_reopen_offered += 1
+        else:
+            raise Divergence(f"pokerkit reopens the betting after the flop: {legal}, {hand}")
+    elif ours:
+        if others_could_call_more(table, legal.seat):
+            raise Divergence(f"pokerkit refuses a raise we allow: {legal}, {hand}")
+        tally.pointless_raises += 1
+    return ours, theirs
+
+
+def random_stacks(rng: random.Random, n: int, big: int) -> list[int]:
+    pick = [lambda: rng.randint(1, 3 * big), lambda: rng.randint(big, 30 * big),
+            lambda: rng.randint(1, 300 * big), lambda: 100 * big]
+    return [rng.choice(pick)() for _ in range(n)]
+
+
+def play_one(rng: random.Random, tally: Tally) -> None:
+    n = rng.randint(2, 9)
+    small, big = rng.choice([(1, 2), (5, 10), (25, 50), (2, 5)])
+    ante = rng.choice([0, 0, 0, 1, big // 2])
+    stacks = random_stacks(rng, n, big)
+    cards = list(DECK)
+    rng.shuffle(cards)
+    holes = [cards[2 * i:2 * i + 2] for i in range(n)]
+    board = cards[2 * n:2 * n + 5]
+    table, state = both_tables(stacks, small, big, ante, holes, board)
+    events = []
+    street, full_bet = "preflop", True  # the big blind is the full bet before the flop
+    while table.hand_running:
+        catch_up(state, table, board, tally)
+        legal = legal_actions(table)
+        seat = legal.seat
+        if table.hand.street == "showdown":  # our default; pokerkit's automation did its own
+            table, more = apply(table, Timeout(seat))
+            events += more
+            continue
+        tally.decisions += 1
+        hand = table.hand
+        if hand.street != street:
+            street, full_bet = hand.street, False
+        ours, theirs = check_same_decision(table, state, tally, full_bet)
+        if theirs and not ours and rng.random() < 0.5:
+            # Raise anyway: pokerkit takes it, we must not; the hand is discarded.
+            to = state.min_completion_betting_or_raising_to_amount
+            with pytest.raises(IllegalAction, match="not reopened"):
+                apply(table, Raise(seat, to))
+            state.complete_bet_or_raise_to(to)
+            tally.discarded += 1
+            return
+        passive = Check(seat) if "check" in legal.actions else Call(seat)
+        choices = [Fold(seat), Timeout(seat)] + [passive] * 5
+        if ours and theirs:
+            cls = Bet if table.hand.current_bet == 0 else Raise
+            choices += [cls(seat, legal.min_to), cls(seat, rng.randint(legal.min_to, legal.max_to)),
+                        AllIn(seat)]
+        action = rng.choice(choices)
+        to = legal.max_to if isinstance(action, AllIn) else getattr(action, "amount", 0)
+        full_bet = full_bet or to - hand.current_bet >= hand.min_raise
+        table, more = apply(table, action)
+        events += more
+        match action:
+            case Fold():
+                state.fold()
+            case Bet(amount=to) | Raise(amount=to):
+                state.complete_bet_or_raise_to(to)
+            case AllIn():
+                state.complete_bet_or_raise_to(legal.max_to)
+            case Timeout() if "check" not in legal.actions:
+                state.fold()
+            case _:
+                state.check_or_call()
+    catch_up(state, table, board, tally)
+    if state.status:
+        raise Divergence(f"pokerkit's hand is not over: {state.operations[-3:]}")
+    expected = pokerkit_stacks([s.stack for s in table.seats], events, list(range(n)), tally)
+    if list(state.stacks) != expected:
+        raise Divergence(f"stacks: ours {[s.stack for s in table.seats]} (as pokerkit pays "
+                         f"odd chips: {expected}), pokerkit {list(state.stacks)}")
+    tally.hands += 1
+    tally.showdowns += any(e["type"] == "show" for e in events)
+    tally.side_pots += sum(1 for e in events if e["type"] == "award") > 1
+
+
+def pokerkit_stacks(stacks: list[int], events, order: list[int], tally: Tally | None = None):
+    """Our final stacks, re-paid the way pokerkit 0.7.7 splits pots.
+
+    ``order`` lists our seats in pokerkit's player order. pokerkit (a) kills
+    every hand that wins nothing, (b) merges neighbouring pots that the
+    remaining players are eligible for alike, and (c) gives each pot's odd
+    chips all to its first winner in player order. We split each side pot on
+    its own and give odd chips one at a time from the left of the button
+    (rule case 6), so a split pot can pay a chip or two differently.
+    """
+    awards = [e for e in events if e["type"] == "award"]
+    pots = [e for e in events if e["type"] == "pots"]
+    if len(awards) < 2 and all(len(a["winners"]) < 2 for a in awards):
+        return list(stacks)
+    survivors = {w["seat"] for a in awards for w in a["winners"]}
+    merged: list[list] = []  # [eligible survivors, amount, winners]
+    for pot, award in zip(pots[-1]["pots"], awards):
+        assert pot["amount"] == award["amount"]
+        key = frozenset(pot["eligible"]) & survivors
+        if merged and merged[-1][0] == key:
+            merged[-1][1] += award["amount"]
+        else:
+            merged.append([key, award["amount"], [w["seat"] for w in award["winners"]]])
+    paid = {seat: 0 for seat in order}
+    for _, amount, winners in merged:
+        winners = sorted(winners, key=order.index)
+        share, odd = divmod(amount, len(winners))
+        for seat in winners:
+            paid[seat] += share
+        paid[winners[0]] += odd
+    ours = {seat: 0 for seat in order}
+    for a in awards:
+        for w in a["winners"]:
+            ours[w["seat"]] += w["amount"]
+    if tally is not None and paid != ours:
+        tally.odd_chips += 1
+    return [stacks[k] - ours[seat] + paid[seat] for k, seat in enumerate(order)]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pokerkit: "no reason for this player to fold"
+def test_random_hands_agree_with_pokerkit():
+    tally = Tally()
+    rng = random.Random(20240611)
+    for _ in range(2500):
+        play_one(rng, tally)
+    # The mix is rich enough to mean something.
+    assert tally.hands > 2000 and tally.showdowns > 1000 and tally.side_pots > 500
+    assert tally.preflop_reopen_offered > 0 and tally.short_bet_reopen_offered > 0
+    assert tally.discarded > 0 and tally.pointless_raises > 0 and tally.lone_checks > 0
+    assert tally.odd_chips > 0
+
+
+def act_both(table, state, board, *actions):
+    """Apply our actions, and the same ones in pokerkit; our showdown defaults at the end."""
+    for action in actions:
+        legal = legal_actions(table)
+        table, _ = apply(table, action)
+        match action:
+            case Fold():
+                state.fold()
+            case Bet(amount=to) | Raise(amount=to):
+                state.complete_bet_or_raise_to(to)
+            case AllIn() if legal.max_to:
+                state.complete_bet_or_raise_to(legal.max_to)
+            case _:
+                state.check_or_call()
+        deal_pokerkit_board(state, board)
+    while table.hand_running and table.hand.street == "showdown":
+        table, _ = apply(table, Timeout(table.hand.to_act))
+    return table
+
+
+BOARD = ["2c", "7d", "9h", "Jc", "3s"]
+HOLES = [["As", "Ad"], ["Ks", "Kd"], ["Qs", "Qd"]]
+
+
+def test_rule_case_1_preflop_pokerkit_reopens_the_betting_we_do_not():
+    """Blinds 50/100; BTN 1000, SB 180, BB 1000. BTN calls, SB all in for 180, BB calls.
+
+    BTN already acted and faces only an incomplete raise (80 < 100): call or fold.
+    """
+    table, state = both_tables([180, 1000, 1000], 50, 100, 0, HOLES, BOARD)  # p1 SB, p3 BTN
+    table = act_both(table, state, BOARD, Call(2), AllIn(0), Call(1))
+    legal = legal_actions(table)
+    assert legal.seat == state.actor_index == 2
+    assert legal.actions == ("fold", "call") and legal.call == 80 == state.checking_or_calling_amount
+    with pytest.raises(IllegalAction, match="not reopened"):
+        apply(table, Raise(2, 400))
+    assert state.can_complete_bet_or_raise_to(400)  # pokerkit 0.7.7: wrongly allowed
+    state.complete_bet_or_raise_to(400)
+
+
+def test_rule_case_1_after_the_flop_both_engines_agree():
+    # The same situation on the flop, after a full bet: pokerkit applies the rule there.
+    table, state = both_tables([1000, 1000, 250], 50, 100, 0, HOLES, BOARD)
+    table = act_both(table, state, BOARD, Call(2), Call(0), Check(1))
+    # Flop: p1 bets 100, p2 calls, p3 all in for 150 (a raise of 50 < 100).
+    table = act_both(table, state, BOARD, Bet(0, 100), Call(1), AllIn(2))
+    legal = legal_actions(table)
+    assert legal.seat == state.actor_index == 0
+    assert legal.actions == ("fold", "call")
+    assert not state.can_complete_bet_or_raise_to()
+
+
+def test_a_check_then_an_all_in_under_the_minimum_bet_does_not_reopen_pokerkit_does():
+    """TDA 47A: a short all-in *bet* does not reopen the betting either.
+
+    Blinds 50/100, on the flop p1 and p2 check and p3 goes all in for 30 (a
+    full bet would be 100). p1 already acted and faces no full bet: call or
+    fold. pokerkit 0.7.7 lets p1 raise.
+    """
+    table, state = both_tables([1000, 1000, 130], 50, 100, 0, HOLES, BOARD)
+    table = act_both(table, state, BOARD, Call(2), Call(0), Check(1))
+    table = act_both(table, state, BOARD, Check(0), Check(1), AllIn(2))
+    legal = legal_actions(table)
+    assert legal.seat == state.actor_index == 0
+    assert legal.actions == ("fold", "call") and legal.call == 30
+    assert state.can_complete_bet_or_raise_to(130)
+
+
+def test_odd_chips_go_one_at_a_time_pokerkit_gives_them_all_to_one_winner():
+    # Rule case 6 with two odd chips: the board is a royal flush, so p1, p2
+    # and p3 tie for a pot of 38 (p4 folded 2 into it): 13, 13, 12 from the
+    # left of the button; pokerkit pays 14, 12, 12.
+    board = ["As", "Ks", "Qs", "Js", "Ts"]
+    holes = [["2c", "3d"], ["2d", "3c"], ["2h", "3h"], ["4c", "5d"]]
+    table, state = both_tables([100, 100, 100, 100], 1, 2, 0, holes, board)
+    table = act_both(table, state, board, Call(2), Call(3), Call(0), Check(1),
+                     Bet(0, 10), Call(1), Call(2), Fold(3),
+                     Check(0), Check(1), Check(2), Check(0), Check(1), Check(2))
+    assert [s.stack for s in table.seats] == [101, 101, 100, 98]
+    assert list(state.stacks) == [102, 100, 100, 98]
+    assert not state.status
