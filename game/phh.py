@@ -259,7 +259,7 @@ def _setup(hand: dict) -> _Setup:
                           big_blind_pos=previous_big), seat_of)
 
 
-def _hole_and_board(hand: dict, lines: list[PHHAction], n: int):
+def _hole_and_board(lines: list[PHHAction], n: int):
     """Hole cards per player (revealed by ``sm`` where unknown), the board, unknown players."""
     holes: list[list[Card]] = [[] for _ in range(n)]
     board: list[Card] = []
@@ -303,9 +303,16 @@ def _hole_and_board(hand: dict, lines: list[PHHAction], n: int):
     return holes, board, unknown, list(spare)
 
 
-def _deck(setup: _Setup, holes, board, spare) -> tuple[Card, ...]:
-    """The deck our dealing turns into exactly these hole cards and this board."""
-    deck = [holes[i][r] for r in range(2) for i in range(len(holes))]  # p1 first
+def _deck(holes, board, spare) -> tuple[Card, ...]:
+    """The deck our dealing turns into exactly these hole cards and this board.
+
+    We deal one card at a time, two rounds, from p1 (left of the button), then
+    take the board from the top of what is left, without burning.
+
+    >>> _deck([["As", "Ad"], ["Ks", "Kd"]], ["2c", "3c", "4c"], ["5c"])
+    ('As', 'Ks', 'Ad', 'Kd', '2c', '3c', '4c', '5c')
+    """
+    deck = [holes[i][r] for r in range(2) for i in range(len(holes))]
     return tuple(deck + board + spare)
 
 
@@ -325,10 +332,10 @@ class _Replay:
                 raise PHHError(f"action {text!r} (#{number}): {e}") from None
         self.setup = _setup(hand)
         self.n = len(self.setup.seat_of)
-        holes, self.board, self.unknown, spare = _hole_and_board(hand, self.lines, self.n)
+        holes, self.board, self.unknown, spare = _hole_and_board(self.lines, self.n)
         self.player_of = {seat: i for i, seat in enumerate(self.setup.seat_of)}
-        self.table, _ = apply(self.setup.table, StartHand(_deck(self.setup, holes, self.board,
-                                                                  spare)))
+        deck = _deck(holes, self.board, spare)
+        self.table, _ = apply(self.setup.table, StartHand(deck))
         self.board_read = 0
         self.decisions: dict[int, type] = {}  # seat -> Show or Muck, read ahead
 
@@ -353,7 +360,7 @@ class _Replay:
             if len(hand.board) < self.board_read:
                 raise PHHError("the board comes before the betting round is over")
             if hand.board[:self.board_read] != tuple(self.board[:self.board_read]):
-                raise PHHError(f"the board is {''.join(hand.board)}")
+                raise PHHError(f"the board dealt is {''.join(hand.board)}")
             return
         if not 0 <= a.player < self.n:
             raise PHHError(f"no player p{a.player + 1}")
@@ -393,15 +400,16 @@ class _Replay:
 
     def finish(self) -> None:
         """After the listed actions: the default show/muck for whoever the file left out."""
-        self.drain()
-        hand = self.table.hand
-        while hand.street == "showdown" and hand.to_act is not None:
+        while True:
+            self.drain()
+            hand = self.table.hand
+            if hand.street != "showdown" or hand.to_act is None:
+                break
             if self.player_of[hand.to_act] in self.unknown:
                 who = self.label(hand.to_act)
                 raise PHHError(f"hand not finished: {who} must show or muck, but the file "
                                f"neither says which nor shows {who}'s cards")
             self.apply(Timeout(hand.to_act))
-            hand = self.table.hand
         if hand.running:
             raise PHHError(f"hand not finished: {self.label(hand.to_act)} to act")
         if len(hand.board) > len(self.board):

@@ -139,6 +139,17 @@ def test_show_lines_in_another_order_than_ours():
     assert replay(nt([50, 50, 50], actions)).finishing_stacks == [52, 48, 50]
 
 
+def test_a_decision_the_file_gives_early_waits_for_the_defaults_before_it():
+    # Our order is p1, p2, p3; the file only says p3 (the best hand) mucked:
+    # p1 and p2 get the default (both show), then p3 mucks and p2 wins.
+    actions = ["d dh p1 2c7d", "d dh p2 KsKd", "d dh p3 AsAd", "p3 cc", "p1 cc", "p2 cc",
+               "d db 3c8d9h", "p1 cc", "p2 cc", "p3 cc", "d db Ts", "p1 cc", "p2 cc", "p3 cc",
+               "d db 4d", "p1 cc", "p2 cc", "p3 cc", "p3 sm"]
+    result = replay(nt([50, 50, 50], actions))
+    assert result.finishing_stacks == [48, 54, 48]
+    assert result.table.seats[2].mucked
+
+
 def test_side_pots_all_in_everyone_tabled():
     # Rule case 5's stacks, all in preflop; the all-in hands are turned up
     # automatically, so the file's show lines are only checked.

@@ -260,6 +260,10 @@ class TableSessions(RuleBasedStateMachine):
             assert seat.live and not seat.shown and not seat.mucked
         else:
             assert seat.can_act and legal.min_to <= legal.max_to
+            # Nobody could answer a raise when everyone else is all in.
+            if not any(s and s.can_act for i, s in enumerate(self.table.seats) if i != legal.seat):
+                assert legal.max_to == 0 and legal.actions[:2] in (("fold", "call"),
+                                                                   ("fold", "check"))
         # A hand cannot go on forever: a betting round takes at most one
         # action per player plus one per raise.
         players = len(self.hand_log[-1]["dealt"])
