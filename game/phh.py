@@ -509,6 +509,13 @@ class _Recorder:
     somebody left. When the hand ended early because of a leaver, players
     who never had to act in it check or call in the shadow (a commentary
     says so); a call is won straight back, so the stacks do not change.
+
+    A leaver who is all in or has shown has no turn left to fold on, and
+    one caught in an all-in showdown would have their hand turned up (one
+    who must show at the showdown cannot muck either): then the shadow
+    folds them out of turn as our rules did, and a commentary line says PHH
+    cannot express it. The finishing stacks are still the real ones, but
+    such a record does not replay to them (in pokerkit or in :func:`replay`).
     """
 
     def __init__(self, start_table: Table, start: StartHand):
@@ -531,7 +538,7 @@ class _Recorder:
     def note(self, events: list[dict], comment: str | None = None) -> None:
         for e in events:
             kind = e["type"]
-            p = f"p{self.player[e['seat']] + 1}" if "seat" in e and kind != "timeout" else ""
+            p = f"p{self.player.get(e.get('seat'), -1) + 1}"  # for the kinds that name one
             if kind == "timeout":
                 comment = "timed out"
             elif kind == "hole_cards":
@@ -590,9 +597,13 @@ class _Recorder:
             seat = hand.to_act
             if not fill and seat not in self.pending:
                 return
-            if hand.street == "showdown":
-                muck = seat in self.pending and "muck" in legal_actions(self.shadow).actions
-                self.shadow_apply(Muck(seat) if muck else Timeout(seat))
+            if hand.street == "showdown" and seat in self.pending:
+                if "muck" in legal_actions(self.shadow).actions:
+                    self.shadow_apply(Muck(seat), "left the table")
+                else:
+                    self.leave(seat)  # they would have to show, and win something
+            elif hand.street == "showdown":
+                self.shadow_apply(Timeout(seat))
             elif seat in self.pending:
                 self.shadow_apply(Fold(seat), "left the table")
             else:
@@ -608,10 +619,10 @@ class _Recorder:
             shadow_seat = self.shadow.seats[action.seat]
             if not (self.shadow.hand_running and shadow_seat.live):
                 return
-            if shadow_seat.can_act:
+            if shadow_seat.can_act and not shadow_seat.shown:
                 self.pending.add(action.seat)
                 self.flush(fill=False)
-            else:  # all in: no turn will come to fold on
+            else:  # all in, or the hand is shown: no turn will come to fold on
                 self.leave(action.seat)
             return
         if not isinstance(action, (Fold, Check, Call, Bet, Raise, AllIn, Timeout, Show, Muck)):
@@ -649,7 +660,9 @@ def hand_to_phh(start_table: Table, actions, *, viewer: int | None = None, **fie
     ignored). ``viewer`` hides, as ``????``, the hole cards that seat did not
     see: its own and those shown at the showdown stay; ``SPECTATOR`` hides
     every hand not shown; ``None`` hides nothing. ``fields`` (``table``,
-    ``time_limit``, ``_anything``, ...) are added as given. Raises
+    ``time_limit``, ``_anything``, ...) are added as given. A player who
+    stood up mid-hand is written folding when their turn comes (PHH has no
+    out-of-turn fold; see ``_Recorder`` for the all-in case). Raises
     ``ValueError`` (an ``IllegalAction`` for an action the table refuses)
     when the actions do not play a whole hand.
 
