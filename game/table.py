@@ -12,9 +12,10 @@ the next player in line every hand, the small blind goes to the seat that
 had the big blind (dead if that player is gone), and the button to the seat
 that had the small blind (possibly an empty seat). So nobody posts the big
 blind twice in a row and nobody skips it. Heads-up the button posts the
-small blind. A player who sits down (or comes back from sitting out) waits
-until the big blind reaches them, unless fewer than two players are ready,
-in which case everyone is dealt in at once.
+small blind. A player who sits down (or comes back from sitting out, or tops
+up after busting) waits until the big blind reaches them, unless fewer than
+two players are ready, in which case everyone is dealt in at once and the
+big blind still moves on to the next player.
 
 A short example, heads-up with blinds 1/2:
 
@@ -444,6 +445,10 @@ def _next_clockwise(index: int, candidates, size: int) -> int:
     return min(candidates, key=lambda s: (s - index - 1) % size)
 
 
+def _previous_clockwise(index: int, candidates, size: int) -> int:
+    return min(candidates, key=lambda s: (index - s - 1) % size)
+
+
 def _positions(table: Table) -> tuple[list[int], int, int, int]:
     """Players dealt in, button, small blind position, big blind seat (dead button rule)."""
     size = len(table.seats)
@@ -452,8 +457,8 @@ def _positions(table: Table) -> tuple[list[int], int, int, int]:
     if len(eligible) < 2:
         raise IllegalAction("a hand needs at least two players with chips who are not sitting out")
     ready = [i for i in eligible if not table.seats[i].waiting]
-    if len(ready) < 2 or table.big_blind_pos is None:
-        # A fresh start: everyone is dealt in and the button moves one seat on.
+    if table.big_blind_pos is None:
+        # The table's first hand: everyone is dealt in, the button one seat on.
         players = eligible
         last = table.button if table.button is not None else size - 1
         button = _next_clockwise(last, players, size)
@@ -462,6 +467,18 @@ def _positions(table: Table) -> tuple[list[int], int, int, int]:
         else:
             small = _next_clockwise(button, players, size)
         big = _next_clockwise(small, players, size)
+        return players, button, small, big
+    if len(ready) < 2:
+        # A fresh start (too few players were ready): everyone is dealt in, and
+        # the big blind still moves on to the next player after the last one,
+        # with the small blind and the button the players before it.
+        players = eligible
+        big = _next_clockwise(table.big_blind_pos, players, size)
+        if len(players) == 2:
+            button = small = next(p for p in players if p != big)
+        else:
+            small = _previous_clockwise(big, players, size)
+            button = _previous_clockwise(small, players, size)
         return players, button, small, big
     big = _next_clockwise(table.big_blind_pos, eligible, size)
     players = sorted(set(ready) | {big})
@@ -490,7 +507,9 @@ def _start_hand(table: Table, a: StartHand, events: list[dict]) -> Table:
             continue
         seats.append(replace(s, in_hand=i in in_hand, folded=False, cards=(), bet=0, total=0,
                              acted=False, shown=False, mucked=False,
-                             waiting=s.waiting and i not in in_hand))
+                             # Not dealt in (sitting out, or busted and waiting
+                             # to top up): back in only on the big blind.
+                             waiting=(s.waiting or s.stack == 0) and i not in in_hand))
     events.append({"type": "hand_started", "hand": number, "button": button,
                    "small_blind": small if small in in_hand else None, "big_blind": big,
                    "seats": players,
@@ -753,8 +772,9 @@ def _win_uncontested(table: Table, events: list[dict]) -> Table:
     table = _return_uncalled(table, events)
     winner = next(i for i, s in enumerate(table.seats) if s and s.live)
     amount = sum(s.total for s in table.seats if s and s.in_hand)
-    events.append({"type": "award", "pot": 0, "amount": amount,
-                   "winners": [{"seat": winner, "amount": amount}], "hand": None})
+    if amount:  # a lone big blind with a dead small blind gets its blind back: no pot
+        events.append({"type": "award", "pot": 0, "amount": amount,
+                       "winners": [{"seat": winner, "amount": amount}], "hand": None})
     return _finish(table, {winner: amount}, events)
 
 
