@@ -47,6 +47,7 @@ FLAGS = [
     ("history", int, 512, "events kept per table for reconnecting clients"),
     ("origins", str, "", "comma-separated allowed Origin values (default: same host)"),
     ("max-tables", int, 200, "most tables POST /api/tables may reach"),
+    ("handshake-timeout", float, 10.0, "seconds a socket may take to send its HTTP request"),
     ("snapshot-dir", str, None, "write snapshots to DIR and recover from it (see docs)"),
     ("snapshot-every", float, 5.0, "seconds between snapshots"),
     ("snapshot-keep", int, 3, "snapshot generations kept"),
@@ -187,7 +188,7 @@ def main(argv=None) -> int:
         socket_sndbuf=args.socket_sndbuf, rate=args.rate, burst=args.burst, flood=args.flood,
         chat_rate=args.chat_rate, chat_burst=args.chat_burst, history=args.history,
         origins=tuple(o.strip() for o in args.origins.split(",") if o.strip()),
-        max_tables=args.max_tables)
+        max_tables=args.max_tables, handshake_timeout=args.handshake_timeout)
     if args.journal and (args.journal not in ("always", "everysec", "no")
                          or not args.snapshot_dir):
         print("pokerserver: --journal needs --snapshot-dir and one of always, everysec, no",

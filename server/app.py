@@ -101,6 +101,8 @@ def serve_socket(ws, environ) -> None:
         ws.close(conns.CLOSE_POLICY, "origin not allowed")  # nothing else writes yet
         return
     sock = getattr(getattr(ws, "handler", None), "socket", None)
+    if sock is not None:
+        sock.settimeout(None)   # the handshake is done (see with_handshake_timeout)
     address = environ.get("REMOTE_ADDR", "")
     c = conns.open_conn(root.conns, ws, sock, address)
     try:
@@ -345,6 +347,19 @@ def stop(server, grace: float = 2.0) -> None:
     server.stop(timeout=1)
 
 
+def with_handshake_timeout(handle):
+    """A slow or half-finished request must not hold a socket forever.
+
+    Every accepted socket gets ``handshake_timeout`` for its HTTP request (and
+    between keep-alive requests); :func:`serve_socket` lifts it once the
+    connection is a WebSocket, whose idle clients are legitimate.
+    """
+    def handle_in_time(sock, address):
+        sock.settimeout(config.settings.handshake_timeout)
+        return handle(sock, address)
+    return handle_in_time
+
+
 def serve(the_root: Root, host: str, port: int, access_log: bool = False):
     """Create the server for ``the_root`` (call ``serve_forever`` on it); signals stop it."""
     import signal
@@ -362,6 +377,7 @@ def serve(the_root: Root, host: str, port: int, access_log: bool = False):
         wsfix.install(max_message=MAX_BYTES)
     server = WSGIServer((host, port), app, handler_class=WebSocketHandler,
                         log=None if not access_log else "default")
+    server.set_handle(with_handshake_timeout(server.handle))
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, lambda: gevent.spawn(stop, server))
     start_background()

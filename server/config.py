@@ -30,6 +30,7 @@ class Settings:
     history: int = 512              # events kept per table for reconnects
     origins: tuple[str, ...] = ()   # allowed Origin values; empty: same host as Host
     max_tables: int = 200           # tables that POST /api/tables may create in all
+    handshake_timeout: float = 10.0  # seconds a socket may take to send its HTTP request
 
 
 settings = Settings()
