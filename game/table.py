@@ -866,11 +866,18 @@ def _award(table: Table, events: list[dict]) -> Table:
               if s and s.live and s.shown}
     for number, pot in enumerate(_pots(seats)):
         contenders = [i for i in pot.eligible if not seats[i].mucked]
+        named = True
+        if not contenders:
+            # Everyone left in this pot mucked, then the last contender left:
+            # the mucked hands still decide it, but are not named.
+            contenders, named = list(pot.eligible), False
+            values.update({i: evaluate(seats[i].cards + hand.board) for i in contenders})
         if len(pot.eligible) == 1:
             winners, best = list(pot.eligible), None
         else:
             best = max(values[i] for i in contenders)
             winners = [i for i in contenders if values[i] == best]
+            best = best if named else None
         # Odd chips go one at a time starting left of the button.
         shares = split_pot(pot.amount, clockwise_from(hand.button, winners, len(seats)))
         for i, amount in shares.items():

@@ -260,6 +260,19 @@ def test_last_contender_cannot_muck():
         play(t, "0 muck")
 
 
+def test_last_contender_leaving_after_everyone_else_mucked_still_pays_the_pot():
+    # Showdown order 0, 1, 2: seats 0 and 1 muck (legal: seat 2 still contends),
+    # then seat 2 leaves. The pot goes to the best of the mucked hands, unnamed.
+    holes = {0: "AsAh", 1: "KsKh", 2: "2d3c"}
+    t, _ = deal([100, 100, 100], button=2, holes=holes, board="8c9dJh4sQc")
+    t, _ = play(t, "2 call, 0 call, 1 check" + ", 0 check, 1 check, 2 check" * 3)
+    t, _ = play(t, "0 muck, 1 muck")
+    t, events = apply(t, StandUp(2))
+    award = of_type(events, "award")[0]
+    assert award["winners"] == [{"seat": 0, "amount": 6}] and award["hand"] is None
+    assert stacks(t) == [104, 98, None] and not of_type(events, "show")
+
+
 def test_all_in_hands_are_always_shown():
     holes = {0: "2d3h", 1: "AsAh"}
     t, _ = deal([100, 50], button=0, holes=holes, board="8c9dJh4sKc")
