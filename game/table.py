@@ -621,6 +621,8 @@ def _fold(table: Table, index: int, events: list[dict]) -> Table:
     events.append({"type": "action", "seat": index, "action": "fold"})
     hand = table.hand
     if hand.street == "showdown":  # only a player leaving folds here
+        if sum(1 for s in table.seats if s and s.live) == 1:
+            return _win_uncontested(table, events)
         return _showdown_next(table, events)
     if hand.to_act == index:
         return _continue(table, index, events)

@@ -273,6 +273,15 @@ def test_last_contender_leaving_after_everyone_else_mucked_still_pays_the_pot():
     assert stacks(t) == [104, 98, None] and not of_type(events, "show")
 
 
+def test_everyone_but_one_leaving_at_showdown_pays_the_last_one():
+    t, _ = deal([100, 100, 100], button=2, board="8c9dJh4sQc")
+    t, _ = play(t, "2 call, 0 call, 1 check" + ", 0 check, 1 check, 2 check" * 3)
+    t, _ = apply(t, StandUp(0))
+    t, events = apply(t, StandUp(1))
+    assert of_type(events, "award")[0]["winners"] == [{"seat": 2, "amount": 6}]
+    assert not t.hand_running and stacks(t) == [None, None, 104]
+
+
 def test_all_in_hands_are_always_shown():
     holes = {0: "2d3h", 1: "AsAh"}
     t, _ = deal([100, 50], button=0, holes=holes, board="8c9dJh4sKc")
