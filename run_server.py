@@ -48,6 +48,7 @@ FLAGS = [
     ("origins", str, "", "comma-separated allowed Origin values (default: same host)"),
     ("max-tables", int, 200, "most tables POST /api/tables may reach"),
     ("handshake-timeout", float, 10.0, "seconds a socket may take to send its HTTP request"),
+    ("bot-think", float, 1.0, "mean thinking seconds of bots seated by POST /api/tables"),
     ("snapshot-dir", str, None, "write snapshots to DIR and recover from it (see docs)"),
     ("snapshot-every", float, 5.0, "seconds between snapshots"),
     ("snapshot-keep", int, 3, "snapshot generations kept"),
@@ -188,7 +189,8 @@ def main(argv=None) -> int:
         socket_sndbuf=args.socket_sndbuf, rate=args.rate, burst=args.burst, flood=args.flood,
         chat_rate=args.chat_rate, chat_burst=args.chat_burst, history=args.history,
         origins=tuple(o.strip() for o in args.origins.split(",") if o.strip()),
-        max_tables=args.max_tables, handshake_timeout=args.handshake_timeout)
+        max_tables=args.max_tables, handshake_timeout=args.handshake_timeout,
+        bot_think=args.bot_think)
     if args.journal and (args.journal not in ("always", "everysec", "no")
                          or not args.snapshot_dir):
         print("pokerserver: --journal needs --snapshot-dir and one of always, everysec, no",

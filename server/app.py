@@ -210,7 +210,8 @@ def seat_bots(room, n: int, environ) -> None:
     if host in ("", "0.0.0.0", "::", "localhost"):
         host = "127.0.0.1"
     url = f"ws://{host}:{environ['SERVER_PORT']}/ws"
-    runtime.bot_groups.append(spawn_bots(url, room.id, n, "tight-aggressive", think=1.0))
+    runtime.bot_groups.append(spawn_bots(url, room.id, n, "tight-aggressive",
+                                         think=config.settings.bot_think))
     log.info("table %s: %d bots seated", room.id, n)
 
 

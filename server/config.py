@@ -31,6 +31,7 @@ class Settings:
     origins: tuple[str, ...] = ()   # allowed Origin values; empty: same host as Host
     max_tables: int = 200           # tables that POST /api/tables may create in all
     handshake_timeout: float = 10.0  # seconds a socket may take to send its HTTP request
+    bot_think: float = 1.0          # mean thinking seconds of bots seated by POST /api/tables
 
 
 settings = Settings()

@@ -25,7 +25,8 @@ def post(port, body):
 
 
 def test_a_table_with_bots_deals_a_person_in(tmp_path):
-    proc, port, _ = start_server(str(tmp_path / "state"), "--turn-seconds", "10")
+    proc, port, _ = start_server(str(tmp_path / "state"), "--turn-seconds", "10",
+                                 "--bot-think", "0.05")
     try:
         status, body = post(port, {"name": "Solo", "seats": 6, "small_blind": 1,
                                    "big_blind": 2, "bots": 6})
@@ -45,10 +46,15 @@ def test_a_table_with_bots_deals_a_person_in(tmp_path):
             ws.send(json.dumps({"type": "hello", "name": "solo"}))
             taken = {i for i, s in enumerate([None] * 6)}
             ws.send(json.dumps({"type": "sit", "table": table["id"], "seat": 5, "buy_in": 100}))
-            dealt = False
-            end = time.monotonic() + 20
+            dealt, mine = False, None
+            end = time.monotonic() + 40
             while time.monotonic() < end and not dealt:
                 msg = json.loads(ws.recv())
+                if msg["type"] == "table" and msg.get("you") is not None:
+                    mine = msg["you"]
+                if (msg["type"] == "event" and msg["event"]["type"] == "hand_started"
+                        and mine in msg["event"]["seats"]):
+                    dealt = True   # the big blind reached the newcomer
                 if msg["type"] == "error":
                     assert msg["code"] == "seat_taken", msg   # a bot took seat 5: try another
                     seat = min(taken - {5})
@@ -59,7 +65,6 @@ def test_a_table_with_bots_deals_a_person_in(tmp_path):
                     ws.send(json.dumps({"type": "act", "table": table["id"],
                                         "action": "check" if "check" in msg["legal"]["actions"]
                                         else "fold"}))
-                    dealt = True
             assert dealt, "the person was never dealt in with the bots"
         finally:
             ws.close()
