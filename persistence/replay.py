@@ -200,12 +200,13 @@ def verify(data: dict) -> dict[str, list[str]]:
         if room.get("hand_start") is None:
             continue
         try:
-            table = table_from_json(room["hand_start"])
-            for n, action in enumerate(room["hand_actions"]):
-                try:
-                    table, _ = apply(table, action_from_json(action))
-                except ValueError as e:
-                    raise ValueError(f"action #{n} {action}: the rules reject it: {e}") from None
+            done, table = 0, table_from_json(room["hand_start"])
+            try:
+                for done, (_, table, _) in enumerate(hand_steps(room), 1):
+                    pass
+            except ValueError as e:
+                action = room["hand_actions"][done]
+                raise ValueError(f"action #{done} {action}: the rules reject it: {e}") from None
             report[tid] = _diff(table_to_json(table), room["game"])
         except (ValueError, KeyError, TypeError) as e:
             report[tid] = [str(e)]

@@ -80,19 +80,17 @@ def apply_entry(root, entry: dict) -> None:
     """Re-apply one journal entry to the root, as the server applied it."""
     from game.table import action_from_json
     from server import play
-    from server.root import Player, TableConfig, add_table
+    from server.root import TableConfig, add_player, add_table
 
     kind = entry["k"]
     if kind == "act":
         play.apply_action(root, root.tables[entry["t"]], action_from_json(entry["a"]),
                           t=entry["at"])
     elif kind == "player":
-        player = Player(id=entry["id"], name=entry["name"], token=entry["token"],
-                        bankroll=entry["bankroll"])
-        root.players[player.id] = player
-        root.tokens[player.token] = player.id
-        root.chips_issued += player.bankroll
-        root.next_player = max(root.next_player, int(player.id[1:]) + 1)
+        player = add_player(root, entry["name"], token=entry["token"],
+                            bankroll=entry["bankroll"])
+        if player.id != entry["id"]:
+            raise ValueError(f"player created as {player.id}, journal says {entry['id']}")
     elif kind == "chat":
         room = root.tables[entry["t"]]
         room.chat.append({"name": entry["name"], "text": entry["text"]})

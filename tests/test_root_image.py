@@ -4,8 +4,7 @@ import random
 
 import orjson
 
-from game.cards import DECK
-from game.table import legal_actions
+from game.table import ACTION_TYPES, Fold, SitDown, legal_actions
 from persistence.snapshot import Fragments, turn_over
 from server import play
 from server.root import (TableConfig, add_player, add_table, new_root, root_from_json,
@@ -15,20 +14,25 @@ from server.root import (TableConfig, add_player, add_table, new_root, root_from
 def played_root(hands=6, seed=3):
     """A root whose tables played a few hands through the server's own flow."""
     rng = random.Random(seed)
-    play._shuffler = rng   # seeded shuffles: the test is deterministic
+    shuffler, play._shuffler = play._shuffler, rng   # seeded shuffles: deterministic
+    try:
+        return _play(rng, hands)
+    finally:
+        play._shuffler = shuffler   # later tests deal from the real shuffler again
+
+
+def _play(rng, hands):
     root = new_root()
     for name, seats in (("Six", 6), ("Duel", 2)):
         room = add_table(root, name, TableConfig(seats, 1, 2, 0, 40, 200))
         for i in range(seats):
             p = add_player(root, f"{name}{i}")
-            from game.table import SitDown
             play.act(root, room, SitDown(i, p.id, 100 + 10 * i))
         for _ in range(hands):
             play.start_hand(root, room)
             while room.game.hand_running:
                 legal = legal_actions(room.game)
                 choice = rng.choice([a for a in legal.actions if a not in ("bet", "raise")])
-                from game.table import ACTION_TYPES
                 play.act(root, room, ACTION_TYPES[choice](legal.seat))
         play.start_hand(root, room)   # one hand left running
     return root
@@ -55,6 +59,5 @@ def test_image_follows_changes():
     turn_over(frags)
     room = root.tables["t2"]
     legal = legal_actions(room.game)
-    from game.table import Fold
     play.act(root, room, Fold(legal.seat))
     assert orjson.loads(orjson.dumps(root_image(root, frags))) == root_to_json(root)
