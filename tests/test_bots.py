@@ -363,3 +363,21 @@ def test_a_bot_asks_for_a_resync_on_a_gap_once():
     assert bot.stats.gaps == 2 and bot.v == 10
     event(bot, "to_act", seat=1)                     # the replay starts: in order again
     assert bot.v == 11 and not bot.resync_asked
+
+
+def test_an_act_overtaken_by_the_end_of_the_hand_is_not_an_error():
+    """The others left while our act was on the wire: the server refuses it, after hand_ended."""
+    bot = seated_bot()
+    bot._handle(turn(["fold", "check", "bet", "all_in"], 0, 2, 200, seat=4))
+    rid = bot.ws.sent[-1]["rid"]
+    event(bot, "hand_ended", hand=12, stacks={"4": 200})
+    bot._handle({"type": "error", "code": "illegal", "rid": rid, "message": "no hand is running"})
+    assert bot.stats.errors == {} and bot.stats.overtaken == 1
+
+
+def test_an_illegal_act_on_an_open_turn_is_an_error():
+    bot = seated_bot()
+    bot._handle(turn(["fold", "check", "bet", "all_in"], 0, 2, 200, seat=4))
+    rid = bot.ws.sent[-1]["rid"]
+    bot._handle({"type": "error", "code": "illegal", "rid": rid, "message": "bet too small"})
+    assert bot.stats.errors == {"illegal": 1} and bot.stats.overtaken == 0

@@ -422,6 +422,12 @@ class Bot:
             self._acted(code)
             if late:
                 return                      # recorded as the late act's answer
+            if code == "illegal" and not self.turn_open:
+                # The events before this answer already closed our turn (the
+                # others folded or left, the hand ended, the clock ran out):
+                # the act crossed them on the wire. A race, not a bad move.
+                self.stats.overtaken += 1
+                return
         if rid is not None and rid == self.sit_rid:
             self.sit_rid = None
             if code == "seat_taken" and self.state.seat is None and self.sit_tries < MAX_SIT_TRIES:

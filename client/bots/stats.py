@@ -50,6 +50,7 @@ class Stats:
     seat_retries: int = 0     # a free seat taken by someone else first: looked again
     connect_failures: int = 0
     gaps: int = 0
+    overtaken: int = 0        # acts refused because the turn had already ended (see Bot._error)
     timeouts: int = 0
     connected: int = 0
     seated: int = 0
@@ -112,6 +113,7 @@ class Stats:
             "seat_retries": self.seat_retries,
             "resumes": dict(self.resumes),
             "gaps": self.gaps,
+            "overtaken": self.overtaken,
             "timeouts": self.timeouts,
             "probes": {
                 name: {"expected": e["expected"], "got": dict(e["got"]),
@@ -147,7 +149,7 @@ def format_report(report: dict) -> str:
         *(f"  {code}: {' | '.join(m)}" for code, m in report["error_samples"].items()),
         f"closes by code: {report['closes'] or 'none'}",
         f"reconnects {report['reconnects']} (resumes {report['resumes'] or 'none'}),"
-        f" gaps {report['gaps']}, clock timeouts {report['timeouts']},"
+        f" gaps {report['gaps']}, overtaken acts {report.get('overtaken', 0)}, clock timeouts {report['timeouts']},"
         f" failed connects {report['connect_failures']}",
     ]
     for name, probe in report["probes"].items():
