@@ -294,7 +294,8 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=float, default=6.0, help="seconds before each window")
     ap.add_argument("--think", type=float, default=0.5,
                     help="paced window: mean thinking seconds per action")
-    ap.add_argument("--idle", default="1000,5000", help="idle connection counts for memory")
+    ap.add_argument("--idle", default="1000,5000",
+                    help="idle connection counts for memory ('' with --tables 0: skip memory)")
     ap.add_argument("--tables", type=int, default=1000, help="empty tables for memory")
     ap.add_argument("--profile", type=float, default=10.0,
                     help="seconds of py-spy under the largest load (0: none)")
@@ -330,14 +331,18 @@ def main(argv=None) -> int:
                   f"= {m['ratio_to_echo']}x echo ({m['server_cpu_us_per_message']} µs/message)  (CPU server {m['server_cpu_pct']}% "
                   f"load {m['load_cpu_pct']}% others {m['others_cpu_pct']}%)"
                   f"{'  errors ' + str(m['errors']) if m['errors'] else ''}")
-    print("memory ...", file=sys.stderr)
-    results["memory"] = mem = memory(idle, a.tables)
-    print(f"memory: {mem['rss_mib_empty']} MiB at start; {mem['tables']['tables']} empty tables "
-          f"{mem['tables']['rss_mib']} MiB ({mem['tables']['kib_per_empty_table']} KiB each, "
-          f"idle server CPU {mem['tables']['idle_cpu_pct']}%); "
-          + "; ".join(f"+{v['connections']} idle connections {v['rss_mib']} MiB "
-                      f"({v['kib_per_connection']} KiB each)"
-                      for k, v in mem.items() if k.startswith("idle_")))
+    if a.tables and idle:
+        print("memory ...", file=sys.stderr)
+        results["memory"] = mem = memory(idle, a.tables)
+    else:
+        mem = None      # --tables 0 or --idle '': no memory part
+    if mem:
+        print(f"memory: {mem['rss_mib_empty']} MiB at start; {mem['tables']['tables']} empty tables "
+              f"{mem['tables']['rss_mib']} MiB ({mem['tables']['kib_per_empty_table']} KiB each, "
+              f"idle server CPU {mem['tables']['idle_cpu_pct']}%); "
+              + "; ".join(f"+{v['connections']} idle connections {v['rss_mib']} MiB "
+                          f"({v['kib_per_connection']} KiB each)"
+                          for k, v in mem.items() if k.startswith("idle_")))
     prof = results["load"][-1].get("profile") if results["load"] else None
     if prof:
         if "skipped" in prof:
