@@ -300,15 +300,17 @@ def metrics_lines() -> list[str]:
 
 
 def run_clock() -> None:
-    """Every ``tick``: each table's clock, next hand and sat-out removals."""
+    """Every ``tick``: the tables whose clock, next hand or sat-out removal is due.
+
+    Tables are found through ``root.wakeups`` (:func:`server.play.wake`), so an
+    idle or slow table costs nothing between its due times.
+    """
+    for room in list(root.tables.values()):    # recovered tables: their times
+        room.wake_at = None
+        play.wake(root, room)
     while True:
         gevent.sleep(config.settings.tick)
-        t = play.now()
-        for room in list(root.tables.values()):
-            try:
-                play.tick(root, room, t)
-            except Exception:  # noqa: BLE001 - one broken table must not stop the others
-                log.exception("table %s: tick failed", room.id)
+        play.run_due(root)
 
 
 def measure_lag(interval: float = 0.1) -> None:

@@ -1,12 +1,21 @@
 """One WebSocket connection: a bounded outbound queue, its one writer greenlet, closing,
 and the per-socket rate limits. No poker here.
 
-Every send on a socket happens in its writer greenlet (pongs and the close frame
-included), so a slow client stalls only its own queue and no two greenlets ever
-write to one socket. Handlers only ``put_nowait`` into the queue, which never
-switches greenlets: a handler can change the root and queue messages in one go.
-A queue that overflows means the client is not reading: it is closed with 4000
-(its seats are kept and its clocks run).
+Handlers never write to a socket and never switch greenlets when they send: a
+handler can change the root and send messages in one go. What they send waits in
+the connection's ``pending`` list until the loop runs :func:`flush` (a hub
+callback, once per loop iteration whatever the number of handlers that sent):
+each connection's frames go out with one non-blocking ``send`` on the raw
+socket, with no greenlet switch, which is most of what an action costs (one
+action fans out to everyone at the table).
+
+When the kernel does not take everything (a slow reader), the rest goes to the
+connection's writer greenlet, which owns the socket from then on (the
+connection is *backlogged*: everything else is queued behind it) until its
+queue is empty again. So one greenlet at a time writes a socket, frames are
+never interleaved, and a slow client stalls only its own queue. A queue that
+overflows means the client is not reading: it is closed with 4000 (its seats are
+kept and its clocks run).
 """
 
 from __future__ import annotations
@@ -45,6 +54,14 @@ class Pong:
     payload: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """Bytes already framed (one event framed once for a table, or the rest of a
+    partial send): written as they are."""
+
+    data: bytes
+
+
 @dataclass(eq=False)
 class Conn:
     """One open WebSocket and what the server knows about it."""
@@ -58,6 +75,9 @@ class Conn:
     watching: set[str] = field(default_factory=set)
     writer: Any = None                  # the writer greenlet
     closing: int | None = None          # the close code, once closing
+    pending: list = field(default_factory=list)   # frames for the next flush
+    backlog: bool = False               # the writer owns the socket (see the module doc)
+    broken: bool = False                # a send failed: the reader will see it and end
     # Rate limits: a token bucket per socket, a separate one for chat, and a
     # one-second window that closes the socket on a flood.
     tokens: float = 0.0
@@ -93,13 +113,15 @@ def open_conn(conns: dict, ws, sock, address: str = "") -> Conn:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, s.socket_sndbuf)
         except OSError:
             pass
+    conn.backlog = not _has_raw(sock)   # no raw socket to write without switching: the writer does
     conns[conn.id] = conn
     conn.writer = gevent.spawn(_write_loop, conn)
     return conn
 
 
-def send(conn: Conn, text: bytes) -> bool:
-    """Queue one text frame; never blocks. False when the client was dropped for not reading.
+def send(conn: Conn, text) -> bool:
+    """Send one text frame (its payload, or a :class:`Raw` frame shared by several
+    connections); never blocks. False when the client was dropped for not reading.
 
     With the ``always`` journal the frame is queued once the journal entries
     before it are fsynced (:func:`server.durable.deliver`), in order.
@@ -110,9 +132,16 @@ def send(conn: Conn, text: bytes) -> bool:
     return _put(conn, text)
 
 
-def _put(conn: Conn, text: bytes) -> bool:
+def _put(conn: Conn, text) -> bool:
+    """Send one frame's payload (``bytes``) or a :class:`Pong`, in order; never switches."""
     if conn.closing is not None:
         return False
+    if not conn.backlog:
+        if not conn.pending:
+            _dirty.append(conn)
+            _schedule_flush()
+        conn.pending.append(text)
+        return True
     try:
         conn.queue.put_nowait(text)
         return True
@@ -126,12 +155,67 @@ def _put(conn: Conn, text: bytes) -> bool:
 
 
 def send_pong(conn: Conn, payload: bytes) -> None:
-    """``ws.on_ping``: the pong goes through the queue like everything else."""
-    if conn.closing is None:
+    """``ws.on_ping``: the pong goes out in order with everything else."""
+    _put(conn, Pong(payload))
+
+
+def _has_raw(sock) -> bool:
+    return getattr(sock, "_sock", None) is not None
+
+
+_dirty: list[Conn] = []      # connections with pending frames
+_flush_scheduled = False
+
+
+def _schedule_flush() -> None:
+    global _flush_scheduled
+    if not _flush_scheduled:
+        _flush_scheduled = True
+        gevent.get_hub().loop.run_callback(flush)
+
+
+def flush() -> None:
+    """Write every connection's pending frames: one non-blocking ``send`` each.
+
+    Runs in the hub (a loop callback), so it must never block or switch: what
+    the kernel does not take is handed to the connection's writer greenlet.
+    """
+    global _flush_scheduled
+    _flush_scheduled = False
+    dirty = _dirty[:]
+    _dirty.clear()
+    for conn in dirty:
+        pending, conn.pending = conn.pending, []
+        if conn.closing is not None or conn.broken or not pending:
+            continue
+        data = _frames(pending)
         try:
-            conn.queue.put_nowait(Pong(payload))
-        except Full:
-            close(conn, CLOSE_NOT_READING, "not reading")
+            sent = conn.sock._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as e:
+            log.debug("conn %d: send failed: %r", conn.id, e)
+            conn.broken = True
+            shutdown(conn)          # the reader's receive ends: goodbye as usual
+            continue
+        if sent < len(data):
+            conn.backlog = True     # the writer finishes this frame before anything else
+            conn.queue.put_nowait(Raw(data[sent:]))
+
+
+def _frames(items) -> bytes:
+    out = []
+    for item in items:
+        kind = type(item)
+        if kind is bytes:
+            out.append(frame(item))
+        elif kind is Pong:
+            out.append(frame(item.payload, OPCODE_PONG))
+        elif kind is Raw:
+            out.append(item.data)
+        else:
+            out.append(frame(item.encode()))
+    return b"".join(out)
 
 
 def close(conn: Conn, code: int, reason: str = "") -> None:
@@ -143,6 +227,8 @@ def close(conn: Conn, code: int, reason: str = "") -> None:
     if conn.closing is not None:
         return
     conn.closing = code
+    conn.pending = []
+    conn.backlog = True         # the close frame goes through the writer
     conn.queue.queue.clear()
     conn.queue.put_nowait(Close(code, reason))
     gevent.spawn_later(FORCE_AFTER, shutdown, conn)
@@ -178,36 +264,31 @@ def frame(payload: bytes, opcode: int = OPCODE_TEXT) -> bytes:
 
 
 def _write_loop(conn: Conn) -> None:
-    """The only code that writes to this socket.
+    """Writes this socket while it is backlogged (and the close frame).
 
-    Whatever is queued when it wakes up goes out in one ``sendall``: an action
-    fans out several messages to every watcher, and one system call per
-    socket instead of one per message is most of the server's sending cost.
+    Whatever is queued when it wakes up goes out in one ``sendall``.
     """
     ws = conn.ws
     write = conn.sock.sendall if conn.sock is not None else ws.raw_write
     queue = conn.queue
+    raw = _has_raw(conn.sock)
     how = socket.SHUT_RDWR
     try:
         while True:
             item = queue.get()
-            frames, last = [], None
+            items, last = [], None
             while True:
-                kind = type(item)
-                if kind is bytes:
-                    frames.append(frame(item))
-                elif kind is str:
-                    frames.append(frame(item.encode()))
-                elif kind is Pong:
-                    frames.append(frame(item.payload, OPCODE_PONG))
-                else:
+                if type(item) is Close:
                     last = item
                     break
-                if len(frames) >= BATCH or not queue.qsize():
+                items.append(item)
+                if len(items) >= BATCH or not queue.qsize():
                     break
                 item = queue.get_nowait()
-            if frames:
-                write(b"".join(frames))
+            if items:
+                write(_frames(items))
+            if last is None and not queue.qsize() and conn.closing is None:
+                conn.backlog = not raw      # caught up: flush writes again
             if last is not None:
                 ws.close(last.code, last.reason)
                 # Only our half: the reader still reads until the client closes its

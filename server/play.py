@@ -18,6 +18,7 @@ player sitting out who is to act is timed out at once too.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import secrets
 import time
@@ -108,19 +109,32 @@ def send_to_player(root: Root, player: Player, message: dict) -> None:
 
 
 def publish(root: Root, room: Room, events: list[dict]) -> None:
-    """Version, keep and fan out events (each watcher gets its own redacted copy)."""
-    watchers = [root.conns[cid] for cid in room.watchers if cid in root.conns]
+    """Version, keep and fan out events (each watcher gets its own redacted copy).
+
+    Only ``hole_cards`` differ between viewers; every other event is encoded
+    and framed once for the whole table.
+    """
+    watchers = [c for cid in room.watchers if (c := root.conns.get(cid)) is not None]
+    send = conns.send
+    seats = None
     for event in events:
         room.v += 1
         room.history.append((room.v, event))
+        if event["type"] != "hole_cards":
+            framed = conns.Raw(conns.frame(encode(event_message(room, room.v, event, None))))
+            for c in watchers:
+                send(c, framed)
+            continue
+        if seats is None:
+            seats = [seat_of(root, room, c.player) for c in watchers]
         cache: dict = {}
-        for c in watchers:
-            viewer = viewer_for(event, seat_of(root, room, c.player), c.player)
-            key = viewer if event["type"] == "hole_cards" else None
-            text = cache.get(key)
-            if text is None:
-                text = cache[key] = encode(event_message(room, room.v, event, viewer))
-            conns.send(c, text)
+        for c, seat in zip(watchers, seats):
+            viewer = viewer_for(event, seat, c.player)
+            framed = cache.get(viewer)
+            if framed is None:
+                framed = cache[viewer] = conns.Raw(conns.frame(
+                    encode(event_message(room, room.v, event, viewer))))
+            send(c, framed)
 
 
 def replay_since(root: Root, room: Room, c, v: int) -> bool:
@@ -293,6 +307,7 @@ def settle(root: Root, room: Room, new_turn: bool) -> None:
                 _internal(root, room, SitOut(i))
     _update_clock(root, room, new_turn)
     _schedule_next_hand(room)
+    wake(root, room)
 
 
 def _internal(root: Root, room: Room, action) -> None:
@@ -356,6 +371,54 @@ def player_acts(root: Root, room: Room, seat: int, action) -> None:
 
 # ---------------------------------------------------------------------------
 # Time: the clock, the next hand, sat-out players
+
+
+def due(room: Room) -> float | None:
+    """When time next decides something at this table (what :func:`tick` looks at)."""
+    game, clock = room.game, room.clock
+    times = []
+    if game.hand_running:
+        if clock.deadline is not None:
+            times.append(clock.deadline)
+        elif game.hand.to_act is not None:
+            return 0.0                      # a turn with no clock: at once
+    elif room.next_hand_at is not None:
+        times.append(room.next_hand_at)
+    limit = config.settings.sit_out_remove
+    times += [since + limit for since in room.sat_out_since if since is not None]
+    return min(times, default=None)
+
+
+def wake(root: Root, room: Room) -> None:
+    """After a change: make sure ``root.wakeups`` holds this table's next due time.
+
+    One entry per table at most is live (``room.wake_at``); an entry that came
+    due early (the deadline moved on) just ticks the table for nothing and is
+    replaced. So the clock looks only at the tables whose time has come.
+    """
+    d = due(room)
+    if d is not None and (room.wake_at is None or d < room.wake_at):
+        room.wake_at = d
+        heapq.heappush(root.wakeups, (d, room.id))
+
+
+def run_due(root: Root, t: float | None = None) -> int:
+    """Tick every table whose time has come; returns how many were ticked."""
+    t = now() if t is None else t
+    heap, ticked = root.wakeups, 0
+    while heap and heap[0][0] <= t:
+        d, table_id = heapq.heappop(heap)
+        room = root.tables.get(table_id)
+        if room is None or room.wake_at != d:
+            continue                        # superseded by an earlier entry, or gone
+        room.wake_at = None
+        ticked += 1
+        try:
+            tick(root, room, t)
+        except Exception:  # noqa: BLE001 - one broken table must not stop the others
+            log.exception("table %s: tick failed", room.id)
+        wake(root, room)
+    return ticked
 
 
 def tick(root: Root, room: Room, t: float | None = None) -> None:

@@ -119,8 +119,10 @@ class Room:
     hands_played: int = 0
     recent_pots: deque = field(default_factory=lambda: deque(maxlen=RECENT_POTS))
     chat: deque = field(default_factory=lambda: deque(maxlen=CHAT_LINES))
-    # Not serialised: ids of the connections watching this table.
+    # Not serialised: ids of the connections watching this table, and the time
+    # of this table's entry in ``Root.wakeups`` (see server.play.wake).
     watchers: set[int] = field(default_factory=set, repr=False, compare=False)
+    wake_at: float | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -136,8 +138,10 @@ class Root:
     # Counters for /metrics that should survive a restart.
     counters: dict[str, Any] = field(default_factory=lambda: {
         "hands": 0, "actions": 0, "errors": {}})
-    # Not serialised: connection id -> connection (see server.connection).
+    # Not serialised: connection id -> connection (see server.connection), and a
+    # heap of (time, table id): when time next decides something at a table.
     conns: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    wakeups: list = field(default_factory=list, repr=False, compare=False)
 
 
 # ---------------------------------------------------------------------------

@@ -219,6 +219,25 @@ def test_the_clock_spends_the_bank_then_times_out_and_two_expiries_sit_out(seede
     assert check_root(root) == []
 
 
+def test_the_clock_ticks_only_the_tables_whose_time_has_come(seeded):
+    root, room, ann, bob = two_players()
+    idle = add_table(root, "idle", HEADS_UP)          # nobody there: never due
+    assert room.next_hand_at is not None and root.wakeups[0] == (room.next_hand_at, room.id)
+    assert play.run_due(root, room.next_hand_at - 0.01) == 0 and not room.game.hand_running
+    assert play.run_due(root, room.next_hand_at) == 1 and room.game.hand_running
+    assert play.due(idle) is None and all(tid != idle.id for _, tid in root.wakeups)
+    deadline = room.clock.deadline
+    assert play.due(room) == deadline and room.wake_at == deadline
+    legal = legal_actions(room.game)                 # an action moves the deadline on
+    play.player_acts(root, room, legal.seat, Call(legal.seat))
+    seat = room.game.hand.to_act
+    assert play.run_due(root, deadline) <= 1          # the stale entry ticks for nothing
+    assert room.game.hand.to_act == seat and room.wake_at == room.clock.deadline
+    play.run_due(root, room.clock.deadline + 0.01)    # the new turn runs out: bank or timeout
+    assert room.clock.seat != seat or room.clock.bank_started is not None
+    assert check_root(root) == []
+
+
 def test_a_player_sitting_out_long_enough_is_stood_up_with_the_chips(seeded, monkeypatch):
     root, room, ann, bob = two_players()
     play.act(root, room, SitOut(0))
@@ -313,3 +332,53 @@ def test_rate_limits():
     assert conns.admit(c, 5.0) == "ok"         # refilled by then
     assert [conns.admit_chat(c, 10.0) for _ in range(6)] == [True] * 5 + [False]
     assert conns.admit_chat(c, 11.0)           # one chat line a second
+
+
+def _read_frames(sock, count):
+    """``count`` unmasked server frames' payloads from ``sock``."""
+    buf, out = b"", []
+    while len(out) < count:
+        data = sock.recv(65536)
+        assert data, "closed early"
+        buf += data
+        while len(buf) >= 2:
+            n, at = buf[1] & 0x7F, 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, at = int.from_bytes(buf[2:4], "big"), 4
+            if len(buf) < at + n:
+                break
+            assert buf[0] == 0x81
+            out.append(buf[at:at + n])
+            buf = buf[at + n:]
+    return out
+
+
+def test_what_the_kernel_does_not_take_goes_out_whole_and_in_order():
+    """Sending never switches greenlets: one flush writes what the socket takes; the
+    rest (a partial frame first) goes through the writer, and later sends queue behind it."""
+    import socket
+
+    import gevent
+    import gevent.socket
+    a, b = gevent.socket.socketpair()
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    c = conns.open_conn({}, ws=None, sock=a)
+    payloads = [orjson.dumps({"n": i, "pad": "x" * (i % 300)}) for i in range(300)]
+    for p in payloads[:200]:
+        assert conns.send(c, p)
+    assert len(c.pending) == 200 and not c.backlog
+    gevent.sleep(0)                       # the loop runs the flush: more than the socket takes
+    assert c.backlog and not c.pending
+    for p in payloads[200:]:
+        assert conns.send(c, p)           # behind the rest, through the writer
+    assert _read_frames(b, 300) == payloads
+    gevent.sleep(0.01)
+    assert not c.backlog                  # caught up: the next flush writes directly again
+    assert conns.send(c, b"{}") and c.pending == [b"{}"]
+    gevent.sleep(0)
+    assert _read_frames(b, 1) == [b"{}"]
+    c.writer.kill()
+    a.close()
+    b.close()
