@@ -16,7 +16,7 @@ import signal  # noqa: E402
 import sys  # noqa: E402
 
 from persistence import journal  # noqa: E402
-from server import app, config, durable  # noqa: E402
+from server import app, config, durable, play  # noqa: E402
 from server.root import Root, TableConfig, add_table, new_root  # noqa: E402
 
 DEFAULT_TABLES = [
@@ -97,6 +97,7 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     if recovered:
         # Clients may hold versions the crash lost: make them all resync.
         durable.fresh_versions(root)
+        play.restart_clocks(root)
 
     def dump():   # the same JSON as root_to_json(root), cheaper for the loop
         return root_image(root, snaps.fragments)

@@ -373,6 +373,25 @@ def player_acts(root: Root, room: Room, seat: int, action) -> None:
 # Time: the clock, the next hand, sat-out players
 
 
+def restart_clocks(root: Root, t: float | None = None) -> int:
+    """After a recovery: every running turn gets a fresh turn clock from ``t``.
+
+    The deadlines in an image are absolute, so a turn whose time ran out while
+    the server was down would otherwise be timed out the moment it starts,
+    before the player could even reconnect. The downtime is not the player's:
+    the time bank is not spent either. Returns how many clocks were restarted.
+    """
+    t = now() if t is None else t
+    restarted = 0
+    for room in root.tables.values():
+        clock = room.clock
+        if clock.seat is not None and clock.deadline is not None:
+            clock.deadline = t + config.settings.turn_seconds
+            clock.bank_started = None
+            restarted += 1
+    return restarted
+
+
 def due(room: Room) -> float | None:
     """When time next decides something at this table (what :func:`tick` looks at)."""
     game, clock = room.game, room.clock

@@ -381,3 +381,15 @@ def test_an_illegal_act_on_an_open_turn_is_an_error():
     rid = bot.ws.sent[-1]["rid"]
     bot._handle({"type": "error", "code": "illegal", "rid": rid, "message": "bet too small"})
     assert bot.stats.errors == {"illegal": 1} and bot.stats.overtaken == 0
+
+
+def test_a_rate_limited_act_is_sent_again_while_the_turn_is_open():
+    import gevent
+    bot = seated_bot()
+    bot._handle(turn(["fold", "check", "bet", "all_in"], 0, 2, 200, seat=4))
+    first = bot.ws.sent[-1]
+    bot._handle({"type": "error", "code": "rate_limited", "rid": first["rid"], "message": "slow"})
+    gevent.sleep(0.25)
+    again = bot.ws.sent[-1]
+    assert again["rid"] != first["rid"] and again["action"] == first["action"]
+    assert bot.stats.errors == {"rate_limited": 1}

@@ -382,3 +382,18 @@ def test_what_the_kernel_does_not_take_goes_out_whole_and_in_order():
     c.writer.kill()
     a.close()
     b.close()
+
+
+def test_a_recovered_turn_gets_a_fresh_clock_and_keeps_its_bank(seeded):
+    root, room, ann, bob = two_players()
+    play.start_hand(root, room)
+    clock = room.clock
+    seat = clock.seat
+    clock.bank_started, clock.bank[seat] = clock.deadline - 5, 30.0   # in its bank when it died
+    later = clock.deadline + 3600.0                                   # restarted an hour later
+    assert play.restart_clocks(root, later) == 1
+    assert clock.deadline == later + play.config.settings.turn_seconds
+    assert clock.bank_started is None and clock.bank[seat] == 30.0
+    play.run_due(root, later)
+    assert room.game.hand.to_act == seat and not any(
+        e["type"] == "timeout" for _, e in room.history)

@@ -41,6 +41,7 @@ _BINARY = websocket.ABNF.OPCODE_BINARY
 _PING = websocket.ABNF.OPCODE_PING
 _ABNORMAL = 1006          # the link dropped without a close frame
 MAX_SIT_TRIES = 10
+RETRY_AFTER = 0.1         # seconds before an act refused with rate_limited is sent again
 # What the clock rules say a slow bot's late act gets (docs/protocol.md, "turn").
 LATE_EXPECTED = {"act_in_time_bank": {"accepted"}, "act_after_clock": {"illegal"}}
 
@@ -120,6 +121,7 @@ class Bot:
         self.hand = None
         self.rids = itertools.count(1)
         self.pending_act = None       # (rid, sent_at, late) of the act awaiting its event
+        self.last_action = None       # what it was (sent again after rate_limited)
         self.sit_rid = None
         self.sit_tries = 0
         self.turn_id = 0              # bumps with every turn; a late act checks it
@@ -422,7 +424,11 @@ class Bot:
             self._acted(code)
             if late:
                 return                      # recorded as the late act's answer
-            if code == "illegal" and not self.turn_open:
+            if code == "rate_limited" and self.turn_open and not self.stop_event.is_set():
+                # Acting faster than the socket's rate: the act was dropped, and
+                # the table would wait for our clock. Try again shortly.
+                gevent.spawn(self._act_later, RETRY_AFTER, self.turn_id, self.last_action, None)
+            elif code == "illegal" and not self.turn_open:
                 # The events before this answer already closed our turn (the
                 # others folded or left, the hand ended, the clock ran out):
                 # the act crossed them on the wire. A race, not a bad move.
@@ -516,6 +522,7 @@ class Bot:
                 pass
 
     def _act(self, action: dict, late: str | None = None) -> None:
+        self.last_action = action
         msg = {"type": "act", "table": self.table, **action}
         rid = next(self.rids)
         msg["rid"] = rid
