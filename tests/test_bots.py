@@ -388,8 +388,18 @@ def test_a_rate_limited_act_is_sent_again_while_the_turn_is_open():
     bot = seated_bot()
     bot._handle(turn(["fold", "check", "bet", "all_in"], 0, 2, 200, seat=4))
     first = bot.ws.sent[-1]
-    bot._handle({"type": "error", "code": "rate_limited", "rid": first["rid"], "message": "slow"})
+    bot._handle({"type": "error", "code": "rate_limited", "message": "slow"})   # unread: no rid
     gevent.sleep(0.25)
     again = bot.ws.sent[-1]
     assert again["rid"] != first["rid"] and again["action"] == first["action"]
     assert bot.stats.errors == {"rate_limited": 1}
+
+
+def test_an_act_that_went_through_is_not_sent_again_after_a_rate_limited_answer():
+    import gevent
+    bot = seated_bot()
+    bot._handle(turn(["fold", "check", "bet", "all_in"], 0, 2, 200, seat=4))
+    bot._handle({"type": "error", "code": "rate_limited", "message": "slow"})  # another message's
+    event(bot, "action", seat=4, action="check", amount=0, to=0, stack=200, all_in=False)
+    gevent.sleep(0.25)
+    assert len(bot.ws.sent) == 1

@@ -419,16 +419,21 @@ class Bot:
         if probe is not None and (rid is None or rid == probe[0]):
             probe[1].set(code)              # the bad input's answer: expected, not a failure
             return
-        if self.pending_act is not None and rid == self.pending_act[0]:
+        if (code == "rate_limited" and self.pending_act is not None and not self.pending_act[2]
+                and rid in (None, self.pending_act[0])):
+            # Over the socket's rate: the message was dropped unread (so its
+            # error has no rid), most likely our act, and the table would wait
+            # for our clock. Send it again shortly if the turn is still ours
+            # then (if the act did go through, its event closes the turn first).
+            self.pending_act = None
+            if self.turn_open and not self.stop_event.is_set():
+                gevent.spawn(self._act_later, RETRY_AFTER, self.turn_id, self.last_action, None)
+        elif self.pending_act is not None and rid == self.pending_act[0]:
             late = self.pending_act[2]
             self._acted(code)
             if late:
                 return                      # recorded as the late act's answer
-            if code == "rate_limited" and self.turn_open and not self.stop_event.is_set():
-                # Acting faster than the socket's rate: the act was dropped, and
-                # the table would wait for our clock. Try again shortly.
-                gevent.spawn(self._act_later, RETRY_AFTER, self.turn_id, self.last_action, None)
-            elif code == "illegal" and not self.turn_open:
+            if code == "illegal" and not self.turn_open:
                 # The events before this answer already closed our turn (the
                 # others folded or left, the hand ended, the clock ran out):
                 # the act crossed them on the wire. A race, not a bad move.
