@@ -1,7 +1,7 @@
 """The floor of server-side CPU per WebSocket round trip: a bare echo over our stack.
 
     .venv/bin/python bench/echo_baseline.py [--connections 100] [--messages 300]
-        [--duration 10] [--size 200] [--compare] [--rounds 1]
+        [--duration 10] [--size 200] [--compare] [--rounds 1] [--fanout 6]
 
 The server is a subprocess (gevent pywsgi + geventwebsocket's WebSocketHandler +
 ``server.wsfix.install()``, an app that sends every message back) on 127.0.0.1; this
@@ -19,6 +19,10 @@ not the server's (CPU per round trip stays valid); and so is the CPU other proce
 took meanwhile (% of one core; the machine has ``os.cpu_count()``): when it is high,
 trust the CPU per round trip, not the rates and latencies. CPU times come in clock
 ticks (10 ms): let a run use a second or more of server CPU for a 1 % reading.
+
+``--fanout 6`` sends every message to a group of six connections (a table),
+sender included: the least a server on this stack can spend on one message
+everyone at a table sees.
 
 ``--serve [--no-wsfix]`` runs only the server (prints its port); used by the runs.
 """
@@ -44,7 +48,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # --------------------------------------------------------------------------- server
 
-def serve(wsfix):
+def serve(wsfix, fanout=1):
     from gevent.pywsgi import WSGIServer
     from geventwebsocket.handler import WebSocketHandler
     if wsfix:
@@ -52,16 +56,23 @@ def serve(wsfix):
         from server import wsfix as _wsfix
         _wsfix.install()
 
+    groups = {}     # with --fanout: group id (?g=) -> its sockets
+
     def app(environ, start_response):
         ws = environ.get('wsgi.websocket')
         if ws is None:
             start_response('400 Bad Request', [])
             return [b'websocket only\n']
+        group = [ws]
+        if fanout > 1:
+            group = groups.setdefault(environ.get('QUERY_STRING', ''), [])
+            group.append(ws)
         while True:
             msg = ws.receive()
             if msg is None:
                 return []
-            ws.send(msg, binary=not isinstance(msg, str))
+            for peer in group:      # the echo, and with --fanout a copy to every peer
+                peer.send(msg, binary=not isinstance(msg, str))
 
     server = WSGIServer(('127.0.0.1', 0), app, handler_class=WebSocketHandler,
                         log=None, backlog=1024)
@@ -70,9 +81,9 @@ def serve(wsfix):
     server.serve_forever()
 
 
-def start_server(wsfix=True):
+def start_server(wsfix=True, fanout=1):
     """(Popen, port) of an echo server subprocess."""
-    cmd = [sys.executable, os.path.abspath(__file__), '--serve']
+    cmd = [sys.executable, os.path.abspath(__file__), '--serve', '--fanout', str(fanout)]
     if not wsfix:
         cmd.append('--no-wsfix')
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
@@ -121,13 +132,14 @@ def _recv_exact(sock, n):
     return data
 
 
-def _connect(port):
+def _connect(port, group=None):
     sock = socket.create_connection(('127.0.0.1', port))
     sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(('GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'
+    path = '/echo' if group is None else '/echo?%d' % group
+    sock.sendall(('GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'
                   'Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n'
-                  'Sec-WebSocket-Version: 13\r\n\r\n' % key).encode())
+                  'Sec-WebSocket-Version: 13\r\n\r\n' % (path, key)).encode())
     buf = b''
     while b'\r\n\r\n' not in buf:
         data = sock.recv(4096)
@@ -140,8 +152,16 @@ def _connect(port):
 
 
 def run_load(port, pid, connections=100, messages=200, duration=10.0, size=200,
-             warmup=3):
-    """Drive the echo server at ``port`` (process ``pid``); return the figures as a dict."""
+             warmup=3, fanout=1):
+    """Drive the echo server at ``port`` (process ``pid``); return the figures as a dict.
+
+    With ``fanout`` > 1 the connections go in groups of that many (a table): each
+    round trip is one member sending a message and every member, the sender
+    included, receiving it -- the least any server on this stack can spend on a
+    message that everyone at a table must see.
+    """
+    if fanout > 1:
+        return _run_fanout(port, pid, connections, messages, duration, size, warmup, fanout)
     payload = message(size)
     reply_len = (2 if size < 126 else 4 if size < 65536 else 10) + size
     expected = (bytes([0x81]) + (bytes([size]) if size < 126 else
@@ -221,10 +241,72 @@ def run_load(port, pid, connections=100, messages=200, duration=10.0, size=200,
     }
 
 
-def run_config(wsfix, **load):
-    proc, port = start_server(wsfix)
+def _run_fanout(port, pid, connections, messages, duration, size, warmup, fanout):
+    payload = message(size)
+    reply_len = (2 if size < 126 else 4) + size
+    go = gevent.event.Event()
+    groups = max(1, connections // fanout)
+    ready, samples, errors, deadline = [], [], [], [None]
+
+    def table(g):
+        try:
+            socks = [_connect(port, g) for _ in range(fanout)]
+        except Exception as e:      # noqa: BLE001 -- reported, not fatal to the run
+            errors.append(repr(e))
+            ready.append(False)
+            return
+        frames = [client_frame(payload) for _ in socks]
+        perf = time.perf_counter
+        try:
+            for i in range(warmup + messages):
+                if i == warmup:
+                    ready.append(True)
+                    go.wait()
+                elif i > warmup and perf() >= deadline[0]:
+                    break
+                t0 = perf()
+                socks[i % fanout].sendall(frames[i % fanout])
+                for s in socks:
+                    _recv_exact(s, reply_len)
+                if i >= warmup:
+                    samples.append(perf() - t0)
+                gevent.sleep(0)
+        except Exception as e:      # noqa: BLE001
+            errors.append(repr(e))
+        finally:
+            for s in socks:
+                s.close()
+
+    greenlets = [gevent.spawn(table, g) for g in range(groups)]
+    t_setup = time.perf_counter() + 60
+    while len(ready) < groups and time.perf_counter() < t_setup:
+        gevent.sleep(0.01)
+    server = CpuMeter(pid).start()
+    client = CpuMeter(os.getpid()).start()
+    busy0 = machine_busy_seconds()
+    deadline[0] = time.perf_counter() + duration
+    go.set()
+    gevent.joinall(greenlets)
+    server.stop()
+    client.stop()
+    others = machine_busy_seconds() - busy0 - server.cpu - client.cpu
+    n = len(samples)
+    pct = percentiles(samples, (50, 99)) if samples else {50: float('nan'), 99: float('nan')}
+    return {
+        'connections': fanout * sum(1 for r in ready if r), 'round_trips': n,
+        'seconds': server.wall, 'rt_per_s': n / server.wall if server.wall else 0.0,
+        'p50_ms': pct[50] * 1e3, 'p99_ms': pct[99] * 1e3,
+        'server_cpu_us_per_rt': server.per(n),
+        'server_cpu_pct': 100 * server.cpu / server.wall,
+        'client_cpu_pct': 100 * client.cpu / client.wall,
+        'others_cpu_pct': max(0.0, 100 * others / server.wall), 'errors': errors,
+    }
+
+
+def run_config(wsfix, fanout=1, **load):
+    proc, port = start_server(wsfix, fanout)
     try:
-        result = run_load(port, proc.pid, **load)
+        result = run_load(port, proc.pid, fanout=fanout, **load)
         result['server_total_cpu_s'] = server_cpu_seconds(proc.pid)
         return result
     finally:
@@ -248,14 +330,16 @@ def main(argv=None):
     ap.add_argument('--compare', action='store_true', help='also run without wsfix')
     ap.add_argument('--rounds', type=int, default=1,
                     help='with --compare: alternate the two this many times, keep the best')
+    ap.add_argument('--fanout', type=int, default=1,
+                    help='every message goes to a group of this many connections (a table)')
     ap.add_argument('--serve', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--no-wsfix', action='store_true', help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.serve:
-        return serve(wsfix=not a.no_wsfix)
+        return serve(wsfix=not a.no_wsfix, fanout=a.fanout)
 
     load = dict(connections=a.connections, messages=a.messages, duration=a.duration,
-                size=a.size)
+                size=a.size, fanout=a.fanout)
     configs = [('wsfix', True)] + ([('plain', False)] if a.compare else [])
     best = {}
     print('echo over gevent pywsgi + gevent-websocket, %d connections x %d messages of '

@@ -139,8 +139,17 @@ def echo(duration: float) -> dict:
             "p99_ms": result["p99_ms"], "others_cpu_pct": result["others_cpu_pct"]}
 
 
+def fanout(duration: float) -> dict:
+    """The same stack sending each message to a table of six (``--fanout 6``): the
+    least any server on it can spend on one action that six players must see."""
+    result = echo_baseline.run_config(True, fanout=SEATS, connections=600, messages=100_000,
+                                      duration=duration, size=200)
+    return {"us_per_message": result["server_cpu_us_per_rt"], "rt_per_s": result["rt_per_s"],
+            "others_cpu_pct": result["others_cpu_pct"]}
+
+
 def load(conns: int, duration: float, warmup: float, think: float, echo_us: float,
-         profile_s: float = 0.0) -> dict:
+         fanout_us: float, profile_s: float = 0.0) -> dict:
     """Bots on a fresh server: a paced window and a flat-out window (and a profile)."""
     out = {"conns": conns}
     with Server() as server:
@@ -174,6 +183,7 @@ def load(conns: int, duration: float, warmup: float, think: float, echo_us: floa
                 "errors": report["errors"],
                 "server_cpu_us_per_action": round(per_action, 1),
                 "ratio_to_echo": round(per_action / echo_us, 2),
+                "ratio_to_fanout": round(per_action / fanout_us, 2),
                 # what one message the server sends costs, everything included
                 "server_cpu_us_per_message": round(per_action / report["messages_per_action"], 1)
                 if report["messages_per_action"] else None,
@@ -317,18 +327,23 @@ def main(argv=None) -> int:
     echo_us = results["echo"]["us_per_rt"]
     print(f"echo: {echo_us:.1f} µs server CPU per round trip "
           f"({results['echo']['rt_per_s']:.0f} rt/s)")
+    print(f"fan-out baseline ({a.echo_seconds:g} s, 100 tables of {SEATS}) ...", file=sys.stderr)
+    results["fanout"] = fanout(a.echo_seconds)
+    print(f"fan-out to {SEATS}: {results['fanout']['us_per_message']:.1f} µs server CPU per "
+          f"message = {results['fanout']['us_per_message'] / echo_us:.2f}x echo")
     results["load"] = []
     for i, n in enumerate(conns):
         print(f"load: {n} bots ...", file=sys.stderr)
         last = i == len(conns) - 1
-        r = load(n, a.duration, a.warmup, a.think, echo_us, a.profile if last else 0.0)
+        r = load(n, a.duration, a.warmup, a.think, echo_us, results["fanout"]["us_per_message"],
+                 a.profile if last else 0.0)
         results["load"].append(r)
         for mode in ("paced", "flat_out"):
             m, lat = r[mode], r[mode]["latency_ms"]
             print(f"load {n:5d} {mode:8s}: {m['actions_per_s']:7.1f} actions/s "
                   f"{m['hands_per_s']:6.1f} hands/s {m['messages_per_action']} msgs/action  p50 {lat['p50']} p99 {lat['p99']} "
                   f"max {lat['max']} ms  server {m['server_cpu_us_per_action']} µs/action "
-                  f"= {m['ratio_to_echo']}x echo ({m['server_cpu_us_per_message']} µs/message)  (CPU server {m['server_cpu_pct']}% "
+                  f"= {m['ratio_to_echo']}x echo = {m['ratio_to_fanout']}x fan-out ({m['server_cpu_us_per_message']} µs/message)  (CPU server {m['server_cpu_pct']}% "
                   f"load {m['load_cpu_pct']}% others {m['others_cpu_pct']}%)"
                   f"{'  errors ' + str(m['errors']) if m['errors'] else ''}")
     if a.tables and idle:
