@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import bottle
 import gevent
+import gevent.event
 import orjson
 from geventwebsocket.exceptions import WebSocketError
 
@@ -299,17 +300,32 @@ def metrics_lines() -> list[str]:
 # Background greenlets
 
 
-def run_clock() -> None:
-    """Every ``tick``: the tables whose clock, next hand or sat-out removal is due.
+CLOCK_IDLE = 1.0    # seconds the clock sleeps at most when nothing is due
 
-    Tables are found through ``root.wakeups`` (:func:`server.play.wake`), so an
-    idle or slow table costs nothing between its due times.
+
+def run_clock() -> None:
+    """Tick the tables whose clock, next hand or sat-out removal is due, when it is due.
+
+    Tables are found through ``root.wakeups`` (:func:`server.play.wake`): the
+    greenlet sleeps until the earliest due time (rounded up to ``tick``, so that
+    tables due close together are ticked in one go), and a table that becomes due
+    sooner wakes it through ``root.alarm``. An idle server does not wake.
     """
+    alarm = gevent.event.Event()
+    root.alarm = alarm.set
     for room in list(root.tables.values()):    # recovered tables: their times
         room.wake_at = None
         play.wake(root, room)
+    tick = config.settings.tick
     while True:
-        gevent.sleep(config.settings.tick)
+        t = play.now()
+        heap = root.wakeups
+        delay = min(CLOCK_IDLE, max(tick, heap[0][0] - t + tick / 2)) if heap else CLOCK_IDLE
+        root.clock_at = t + delay
+        alarm.clear()
+        if alarm.wait(delay):
+            gevent.sleep(tick)      # something came due sooner: at the tick's granularity
+        root.clock_at = float("inf")    # busy ticking: nobody needs to ring
         play.run_due(root)
 
 

@@ -419,6 +419,8 @@ def wake(root: Root, room: Room) -> None:
     if d is not None and (room.wake_at is None or d < room.wake_at):
         room.wake_at = d
         heapq.heappush(root.wakeups, (d, room.id))
+        if d < root.clock_at and root.alarm is not None:
+            root.alarm()                    # the clock sleeps past it: wake it sooner
 
 
 def run_due(root: Root, t: float | None = None) -> int:

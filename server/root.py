@@ -142,6 +142,10 @@ class Root:
     # heap of (time, table id): when time next decides something at a table.
     conns: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
     wakeups: list = field(default_factory=list, repr=False, compare=False)
+    # Set by the clock greenlet: when it will next look at the heap, and what to
+    # call to bring that forward (server.app.run_clock).
+    clock_at: float = field(default=float("inf"), repr=False, compare=False)
+    alarm: Any = field(default=None, repr=False, compare=False)
 
 
 # ---------------------------------------------------------------------------
