@@ -325,7 +325,13 @@ def linger(conn: Conn, seconds: float = FORCE_AFTER, limit: int = 1 << 20) -> No
 
 
 def stop_writer(conn: Conn) -> None:
-    """At the end of the reader: let a pending close frame go out, then stop the writer."""
+    """At the end of the reader: let a pending close frame go out, then stop the writer.
+
+    From here on nothing more is flushed to this socket: once it is closed its
+    file descriptor can belong to a new connection.
+    """
+    conn.broken = True
+    conn.pending = []
     if conn.writer is None:
         return
     if conn.closing is not None:
