@@ -36,6 +36,8 @@ FLAGS = [
     ("time-bank", float, 30.0, "time bank per seat, in seconds"),
     ("hand-pause", float, 3.0, "pause between hands, in seconds"),
     ("sit-out-remove", float, 300.0, "seconds sitting out before a player is stood up"),
+    ("player-ttl", float, 7 * 86400.0,
+     "seconds a player with no seat and no connection is kept (then their token expires)"),
     ("tick", float, 0.05, "seconds between clock checks"),
     ("send-queue", int, 256, "messages queued per socket before it is closed with 4000"),
     ("socket-sndbuf", int, 0, "SO_SNDBUF for WebSocket sockets in bytes (0: the kernel's)"),
@@ -186,7 +188,8 @@ def main(argv=None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config.configure(
         turn_seconds=args.turn_seconds, time_bank=args.time_bank, hand_pause=args.hand_pause,
-        sit_out_remove=args.sit_out_remove, tick=args.tick, send_queue=args.send_queue,
+        sit_out_remove=args.sit_out_remove, player_ttl=args.player_ttl, tick=args.tick,
+        send_queue=args.send_queue,
         socket_sndbuf=args.socket_sndbuf, rate=args.rate, burst=args.burst, flood=args.flood,
         chat_rate=args.chat_rate, chat_burst=args.chat_burst, history=args.history,
         origins=tuple(o.strip() for o in args.origins.split(",") if o.strip()),

@@ -338,8 +338,22 @@ def measure_lag(interval: float = 0.1) -> None:
         runtime.loop_lag_max = max(runtime.loop_lag_max, runtime.loop_lag)
 
 
+def forget_players() -> None:
+    """Now and then, forget the players long gone (``handlers.forget_gone_players``)."""
+    while True:
+        gevent.sleep(min(60.0, config.settings.player_ttl / 2))
+        try:
+            n = handlers.forget_gone_players(root)
+        except Exception:  # noqa: BLE001 - keep sweeping later
+            log.exception("forgetting players failed")
+            continue
+        if n:
+            log.info("forgot %d player(s) gone for over %g s", n, config.settings.player_ttl)
+
+
 def start_background() -> None:
-    runtime.greenlets += [gevent.spawn(run_clock), gevent.spawn(measure_lag)]
+    runtime.greenlets += [gevent.spawn(run_clock), gevent.spawn(measure_lag),
+                          gevent.spawn(forget_players)]
 
 
 def stop(server, grace: float = 2.0) -> None:

@@ -18,6 +18,7 @@ class Settings:
     time_bank: float = 30.0         # per-seat time bank, spent once the turn limit passes
     hand_pause: float = 3.0         # pause between hands
     sit_out_remove: float = 300.0   # a player sitting out this long is stood up
+    player_ttl: float = 7 * 86400.0  # a player with no seat and no connection this long is forgotten
     expiries_to_sit_out: int = 2    # consecutive clock expiries that sit a player out
     tick: float = 0.05              # how often the clock greenlet looks at the tables
     send_queue: int = 256           # outbound messages queued per socket before 4000

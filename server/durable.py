@@ -80,7 +80,7 @@ def apply_entry(root, entry: dict) -> None:
     """Re-apply one journal entry to the root, as the server applied it."""
     from game.table import action_from_json
     from server import play
-    from server.root import TableConfig, add_player, add_table
+    from server.root import TableConfig, add_player, add_table, forget_player
 
     kind = entry["k"]
     if kind == "act":
@@ -91,6 +91,8 @@ def apply_entry(root, entry: dict) -> None:
                             bankroll=entry["bankroll"])
         if player.id != entry["id"]:
             raise ValueError(f"player created as {player.id}, journal says {entry['id']}")
+    elif kind == "forget":
+        forget_player(root, root.players[entry["id"]])
     elif kind == "chat":
         room = root.tables[entry["t"]]
         room.chat.append({"name": entry["name"], "text": entry["text"]})

@@ -15,10 +15,10 @@ import logging
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
                         SitOut, StandUp, TopUp)
 from server import conn as conns
-from server import durable, lobby, play
+from server import config, durable, lobby, play
 from server.protocol import (Act, Chat, Hello, Leave, Ping, ProtocolError, Sit, SitInMsg,
                              SitOutMsg, Tables, TopUpMsg, Unwatch, Watch, encode, error, parse)
-from server.root import Room, Root, add_player
+from server.root import Room, Root, add_player, forget_player
 
 log = logging.getLogger("server.handlers")
 
@@ -99,6 +99,7 @@ def hello(root: Root, c, msg: Hello) -> None:
         if player is None:
             raise Refused("bad_token", "unknown token: say hello with a name to start afresh")
     c.player = player.id
+    player.gone_since = None
     came_back = not player.conns
     player.conns.add(c.id)
     reply(c, {"type": "welcome", "player": player.id, "name": player.name,
@@ -134,7 +135,32 @@ def goodbye(root: Root, c) -> None:
     if player is not None and c.id in player.conns:
         player.conns.discard(c.id)
         if not player.conns:
+            player.gone_since = play.now()
             presence(root, player, False)
+
+
+def forget_gone_players(root: Root, t: float | None = None) -> int:
+    """Forget the players with no seat who have had no connection for ``player_ttl``
+    seconds (``forget_player``: the token stops working, the bankroll leaves the
+    game). Without this every guest and every load-test bot would stay in the
+    root, and in every snapshot, forever. Returns how many were forgotten.
+
+    A player not seen since the server started counts as gone from its first sweep.
+    """
+    t = play.now() if t is None else t
+    ttl = config.settings.player_ttl
+    gone = []
+    for player in root.players.values():
+        if player.conns or player.seats:
+            continue
+        if player.gone_since is None:
+            player.gone_since = t
+        elif t - player.gone_since >= ttl:
+            gone.append(player)
+    for player in gone:
+        forget_player(root, player)
+        durable.record({"k": "forget", "id": player.id})
+    return len(gone)
 
 
 # ---------------------------------------------------------------------------

@@ -89,8 +89,10 @@ class Player:
     token: str
     bankroll: int
     seats: dict[str, int] = field(default_factory=dict)  # table id -> seat index
-    # Not serialised: ids of the open connections of this player.
+    # Not serialised: ids of the open connections of this player, and when the
+    # last one closed (None while connected, or not yet seen since the start).
     conns: set[int] = field(default_factory=set, repr=False, compare=False)
+    gone_since: float | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -184,6 +186,17 @@ def add_player(root: Root, name: str, token: str | None = None,
     root.tokens[token] = player_id
     root.chips_issued += bankroll
     return player
+
+
+def forget_player(root: Root, player: Player) -> None:
+    """Remove a player who holds no seat: their token stops working and their
+    bankroll leaves the game (``chips_issued`` goes down by as much, so chips
+    still add up)."""
+    if player.seats:
+        raise ValueError(f"player {player.id} still holds seats {player.seats}")
+    del root.players[player.id]
+    root.tokens.pop(player.token, None)
+    root.chips_issued -= player.bankroll
 
 
 # ---------------------------------------------------------------------------

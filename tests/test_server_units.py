@@ -397,3 +397,22 @@ def test_a_recovered_turn_gets_a_fresh_clock_and_keeps_its_bank(seeded):
     play.run_due(root, later)
     assert room.game.hand.to_act == seat and not any(
         e["type"] == "timeout" for _, e in room.history)
+
+
+def test_players_long_gone_without_a_seat_are_forgotten_and_chips_still_add_up(seeded):
+    from server import durable, handlers
+    root, room, ann, bob = two_players()
+    cid = add_player(root, "cid")
+    dee = add_player(root, "dee")
+    dee.conns.add(99)                                 # connected: kept
+    ttl = play.config.settings.player_ttl
+    assert handlers.forget_gone_players(root, 1000.0) == 0    # first sweep: gone from now
+    assert handlers.forget_gone_players(root, 1000.0 + ttl - 1) == 0
+    assert handlers.forget_gone_players(root, 1000.0 + ttl) == 1
+    assert set(root.players) == {ann.id, bob.id, dee.id}    # seated or connected: kept
+    assert cid.token not in root.tokens and check_root(root) == []
+    # The journal entry replays the same removal.
+    again = round_trip(root)
+    again_cid = add_player(again, "cid2")
+    durable.apply_entry(again, {"k": "forget", "id": again_cid.id})
+    assert again_cid.id not in again.players and check_root(again) == []
