@@ -207,6 +207,7 @@ def main(argv=None) -> int:
     server = app.serve(root, args.host, args.port, access_log=args.access_log)
     server.start()
     host, port = server.address[:2]
+    app.restart_house_bots(host, port)
     print(f"pokerserver listening on http://{host}:{port}/ (WebSocket ws://{host}:{port}/ws)",
           flush=True)
     server.serve_forever()

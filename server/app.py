@@ -201,19 +201,47 @@ def api_create_table():
 
 
 def seat_bots(room, n: int, environ) -> None:
-    """A lonely player's table: ``n`` bots join it as ordinary players.
+    """A lonely player's table: ``n`` house bots join it as ordinary players.
 
-    They run as greenlets of this process and talk to it over loopback, through the
-    same protocol as everyone else (``client.bots``), and leave when the server stops.
+    The server creates their players itself and keeps their ids in
+    ``room.house_bots`` (journaled), so that after a crash or a restart the same
+    bots come back to their seats (:func:`start_house_bots`).
+    """
+    players = [handlers.new_player(root, f"bot {i}") for i in range(n)]
+    room.house_bots = room.house_bots + [p.id for p in players]
+    durable.record({"k": "bots", "t": room.id, "players": [p.id for p in players]})
+    host = environ.get("SERVER_NAME", "127.0.0.1")
+    start_house_bots(room, f"ws://{_loopback(host)}:{environ['SERVER_PORT']}/ws", players)
+
+
+def _loopback(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else host
+
+
+def start_house_bots(room, url: str, players=None) -> int:
+    """Run ``room``'s house bots (or ``players``) as greenlets of this process.
+
+    They talk to the server over loopback, through the same protocol as everyone
+    else (``client.bots``), say hello with their players' tokens, and leave when
+    the server stops. Returns how many were started.
     """
     from client.bots.run import spawn_bots
-    host = environ.get("SERVER_NAME", "127.0.0.1")
-    if host in ("", "0.0.0.0", "::", "localhost"):
-        host = "127.0.0.1"
-    url = f"ws://{host}:{environ['SERVER_PORT']}/ws"
-    runtime.bot_groups.append(spawn_bots(url, room.id, n, "tight-aggressive",
-                                         think=config.settings.bot_think))
-    log.info("table %s: %d bots seated", room.id, n)
+    if players is None:
+        players = [root.players[pid] for pid in room.house_bots if pid in root.players]
+    if not players:
+        return 0
+    runtime.bot_groups.append(spawn_bots(url, room.id, len(players), "tight-aggressive",
+                                         think=config.settings.bot_think,
+                                         tokens=[p.token for p in players]))
+    log.info("table %s: %d bots seated", room.id, len(players))
+    return len(players)
+
+
+def restart_house_bots(host: str, port: int) -> int:
+    """At start: bring back every table's house bots (after a crash they still hold
+    their seats; after a graceful stop they left and sit down again)."""
+    url = f"ws://{_loopback(host)}:{port}/ws"
+    return sum(start_house_bots(room, url) for room in list(root.tables.values()))
 
 
 @app.get("/api/tables/<table_id>/hands")

@@ -91,6 +91,9 @@ def apply_entry(root, entry: dict) -> None:
                             bankroll=entry["bankroll"])
         if player.id != entry["id"]:
             raise ValueError(f"player created as {player.id}, journal says {entry['id']}")
+    elif kind == "bots":
+        room = root.tables[entry["t"]]
+        room.house_bots = room.house_bots + list(entry["players"])
     elif kind == "forget":
         forget_player(root, root.players[entry["id"]])
     elif kind == "chat":

@@ -87,13 +87,19 @@ def _my_seat(root: Root, c, room: Room) -> int:
 # Sessions
 
 
+def new_player(root: Root, name: str):
+    """A new player (a fresh token and bankroll), journaled."""
+    player = add_player(root, name)
+    durable.record({"k": "player", "id": player.id, "name": player.name,
+                    "token": player.token, "bankroll": player.bankroll})
+    return player
+
+
 def hello(root: Root, c, msg: Hello) -> None:
     if c.player is not None:
         raise Refused("bad_message", "this connection already said hello")
     if msg.name is not None:
-        player = add_player(root, msg.name)
-        durable.record({"k": "player", "id": player.id, "name": player.name,
-                        "token": player.token, "bankroll": player.bankroll})
+        player = new_player(root, msg.name)
     else:
         player = root.players.get(root.tokens.get(msg.token, ""))
         if player is None:

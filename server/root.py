@@ -121,6 +121,7 @@ class Room:
     hands_played: int = 0
     recent_pots: deque = field(default_factory=lambda: deque(maxlen=RECENT_POTS))
     chat: deque = field(default_factory=lambda: deque(maxlen=CHAT_LINES))
+    house_bots: list[str] = field(default_factory=list)   # players the server runs as bots
     # Not serialised: ids of the connections watching this table, and the time
     # of this table's entry in ``Root.wakeups`` (see server.play.wake).
     watchers: set[int] = field(default_factory=set, repr=False, compare=False)
@@ -231,6 +232,7 @@ def room_to_json(room: Room) -> dict:
         "next_hand_at": room.next_hand_at, "sat_out_since": list(room.sat_out_since),
         "hands_played": room.hands_played, "recent_pots": list(room.recent_pots),
         "chat": list(room.chat),
+        "house_bots": list(room.house_bots),
     }
 
 
@@ -246,6 +248,7 @@ def room_from_json(d: dict) -> Room:
         sat_out_since=list(d["sat_out_since"]), hands_played=d["hands_played"],
         recent_pots=deque(d["recent_pots"], maxlen=RECENT_POTS),
         chat=deque(d["chat"], maxlen=CHAT_LINES),
+        house_bots=list(d.get("house_bots", ())),
     )
 
 
@@ -291,6 +294,7 @@ def room_image(room: Room, fragments=None) -> dict:
         "clock": room.clock, "next_hand_at": room.next_hand_at,
         "sat_out_since": room.sat_out_since, "hands_played": room.hands_played,
         "recent_pots": list(room.recent_pots), "chat": list(room.chat),
+        "house_bots": room.house_bots,
     }
 
 

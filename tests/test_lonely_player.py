@@ -73,3 +73,60 @@ def test_a_table_with_bots_deals_a_person_in(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
+
+
+def watch_table(port, table_id):
+    """A spectator's first full view of the table."""
+    ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
+    try:
+        ws.send(json.dumps({"type": "hello", "name": "spectator"}))
+        ws.send(json.dumps({"type": "watch", "table": table_id}))
+        while True:
+            msg = json.loads(ws.recv())
+            if msg["type"] == "table":
+                return msg
+    finally:
+        ws.close()
+
+
+def test_house_bots_come_back_to_their_seats_after_kill_9(tmp_path):
+    folder = str(tmp_path / "state")
+    proc, port, _ = start_server(folder, "--journal", "everysec", "--bot-think", "0.05")
+    try:
+        status, table = post(port, {"name": "Solo", "seats": 6, "small_blind": 1,
+                                    "big_blind": 2, "bots": 3})
+        assert status == 201, table
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            entry = {t["id"]: t for t in json.loads(get(port, "/api/tables"))["tables"]}
+            if entry[table["id"]]["seats_taken"] == 3 and entry[table["id"]]["hands"] >= 2:
+                break
+            time.sleep(0.2)
+        assert entry[table["id"]]["hands"] >= 2, entry[table["id"]]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(20)
+    proc, port, _ = start_server(folder, "--journal", "everysec", "--bot-think", "0.05")
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            view = watch_table(port, table["id"])["view"]
+            bots = [s for s in view["seats"] if s is not None]
+            if len(bots) == 3 and all(s["connected"] for s in bots):
+                break
+            time.sleep(0.3)
+        assert len(bots) == 3 and all(s["connected"] for s in bots), bots
+        hands = json.loads(get(port, "/api/tables"))["tables"]
+        before = {t["id"]: t["hands"] for t in hands}[table["id"]]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            now = {t["id"]: t["hands"] for t in json.loads(get(port, "/api/tables"))["tables"]}
+            if now[table["id"]] > before:
+                break
+            time.sleep(0.2)
+        assert now[table["id"]] > before, "the bots did not play on after the restart"
+        m = get(port, "/metrics")
+        assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)

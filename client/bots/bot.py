@@ -97,7 +97,7 @@ class Bot:
                  seat: int | None = None, buy_in: int | None = None, chaos=(),
                  think: float = 0.0, rng: random.Random | None = None,
                  stop: gevent.event.Event | None = None, other_table: str | None = None,
-                 origin: str | None = None):
+                 origin: str | None = None, token: str | None = None):
         self.url, self.name, self.table, self.stats = url, name, table, stats
         # A strategy by name (see STRATEGIES) or any (turn, state) -> action function.
         self.strategy = STRATEGIES[strategy] if isinstance(strategy, str) else strategy
@@ -111,7 +111,7 @@ class Bot:
         self.origin = origin
         self.state = BotState(rng=self.rng)
         self.ws = None
-        self.token = None
+        self.token = token            # a player's session token: say hello as that player
         self.player = None
         self.v = None                 # last table version seen, in order
         self.limits = None            # (min_buy_in, max_buy_in) once the table is seen

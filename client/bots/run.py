@@ -72,8 +72,12 @@ def strategy_names(strategy: str) -> tuple[str, ...]:
 def make_bots(url: str, tables: list[str], n: int, strategy: str, stats: Stats,
               stop: gevent.event.Event, *, chaos=(), chaos_share: float = 0.25,
               think: float = 0.0, seed=None, fixed_seats: bool = True,
-              name_prefix: str = "bot", origin: str | None = None) -> list[Bot]:
+              name_prefix: str = "bot", origin: str | None = None,
+              tokens: list[str] | None = None) -> list[Bot]:
     """``n`` bots spread round-robin over ``tables``.
+
+    With ``tokens`` bot ``i`` is the player holding ``tokens[i]`` (its seat, if it
+    still has one, included) instead of a new player.
 
     With ``fixed_seats`` bot ``i`` asks for seat ``i // len(tables)`` (no
     races for seats at fresh tables); otherwise each takes a free seat.
@@ -94,7 +98,7 @@ def make_bots(url: str, tables: list[str], n: int, strategy: str, stats: Stats,
                         seat=seat if fixed_seats else None, chaos=misbehaves,
                         think=think, rng=random.Random(rng.random()), stop=stop,
                         other_table=tables[(i + 1) % len(tables)] if len(tables) > 1 else None,
-                        origin=origin))
+                        origin=origin, token=tokens[i] if tokens else None))
     return bots
 
 
@@ -164,8 +168,11 @@ def _progress(stats: Stats, n: int, stream) -> None:
 
 
 def spawn_bots(url: str, table_id: str, n: int, strategy: str = "tight-aggressive", *,
-               think: float = 1.0, seed=None) -> BotGroup:
+               think: float = 1.0, seed=None, tokens: list[str] | None = None) -> BotGroup:
     """Seat ``n`` bots at ``table_id`` and return at once; they play until ``stop()``.
+
+    With ``tokens`` (``n`` of them) the bots are those players: the server creates
+    its house bots' players itself, so that it can bring them back after a restart.
 
     Meant for the server's ``POST /api/tables`` with ``"bots": n``: the bots
     run as greenlets of the server process and talk to it over loopback
@@ -175,7 +182,7 @@ def spawn_bots(url: str, table_id: str, n: int, strategy: str = "tight-aggressiv
     """
     stats, stop = Stats(), gevent.event.Event()
     bots = make_bots(url, [table_id], n, strategy, stats, stop, think=think, seed=seed,
-                     fixed_seats=False, name_prefix="bot ")
+                     fixed_seats=False, name_prefix="bot ", tokens=tokens)
     greenlets = [gevent.spawn(bot.run) for bot in bots]
     return BotGroup(bots, greenlets, stats, stop)
 
