@@ -23,6 +23,8 @@ import logging
 import secrets
 import time
 
+import orjson
+
 from game.cards import DECK
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Raise, Show,
                         SitOut, StandUp, StartHand, Timeout, action_to_json, apply,
@@ -119,12 +121,13 @@ def publish(root: Root, room: Room, events: list[dict]) -> None:
     seats = None
     for event in events:
         room.v += 1
-        room.history.append((room.v, event))
         if event["type"] != "hole_cards":
             framed = conns.Raw(conns.frame(encode(event_message(room, room.v, event, None))))
+            room.history.append((room.v, framed))
             for c in watchers:
                 send(c, framed)
             continue
+        room.history.append((room.v, event))
         if seats is None:
             seats = [seat_of(root, room, c.player) for c in watchers]
         cache: dict = {}
@@ -144,11 +147,31 @@ def replay_since(root: Root, room: Room, c, v: int) -> bool:
     if v < room.v and (not room.history or room.history[0][0] > v + 1):
         return False
     seat = seat_of(root, room, c.player)
-    for ev_v, event in room.history:
+    for ev_v, item in room.history:
         if ev_v > v:
-            conns.send(c, encode(event_message(room, ev_v, event,
-                                               viewer_for(event, seat, c.player))))
+            if type(item) is conns.Raw:
+                conns.send(c, item)
+            else:
+                conns.send(c, encode(event_message(room, ev_v, item,
+                                                   viewer_for(item, seat, c.player))))
     return True
+
+
+def history_events(room: Room) -> list[tuple[int, dict]]:
+    """The kept events as ``(v, event)``.
+
+    ``room.history`` keeps what everyone sees alike as the frame sent (a
+    :class:`server.conn.Raw`: a few hundred bytes instead of a dict per
+    event, and a replay sends it as it is) and only ``hole_cards`` as dicts.
+    """
+    out = []
+    for v, item in room.history:
+        if type(item) is conns.Raw:
+            data = item.data
+            at = 2 if data[1] < 126 else 4 if data[1] == 126 else 10
+            item = orjson.loads(data[at:])["event"]
+        out.append((v, item))
+    return out
 
 
 def turn_message(room: Room) -> dict | None:

@@ -133,8 +133,8 @@ def test_sitting_down_moves_chips_from_the_bankroll(seeded):
     assert ann.seats == {room.id: 0} and bob.seats == {room.id: 1}
     assert total_chips(root) == root.chips_issued == 20_000
     assert room.next_hand_at is not None          # two players ready: a hand is coming
-    assert [e["type"] for _, e in room.history] == ["seated", "seated"]
-    assert room.history[0][1]["name"] == "ann"
+    assert [e["type"] for _, e in play.history_events(room)] == ["seated", "seated"]
+    assert play.history_events(room)[0][1]["name"] == "ann"
 
 
 def test_many_hands_keep_every_invariant_and_round_trip(seeded):
@@ -202,7 +202,7 @@ def test_the_clock_spends_the_bank_then_times_out_and_two_expiries_sit_out(seede
     play.tick(root, room, t)                   # the turn ran out: the bank starts
     assert clock.bank_started == t and clock.deadline == pytest.approx(t + 30.0)
     play.tick(root, room, clock.deadline + 0.01)   # the bank ran out: timed out
-    kinds = [e["type"] for _, e in list(room.history)[-6:]]
+    kinds = [e["type"] for _, e in play.history_events(room)[-6:]]
     assert "timeout" in kinds and clock.expiries[seat] == 1 and clock.bank[seat] == 0
     # Play on until that seat's clock runs out a second time in a row.
     for _ in range(40):
@@ -259,7 +259,7 @@ def test_the_showdown_is_settled_at_once_and_a_losing_hand_stays_hidden():
     while room.game.hand_running:
         legal = legal_actions(room.game)
         play.player_acts(root, room, legal.seat, Check(legal.seat))
-    events = [e for _, e in room.history]
+    events = [e for _, e in play.history_events(room)]
     assert {"type": "muck", "seat": 0} in events
     spectator = orjson.dumps(play.table_message(root, room, None)).decode()
     assert "2c" not in spectator and "7h" not in spectator and "As" in spectator
@@ -396,7 +396,7 @@ def test_a_recovered_turn_gets_a_fresh_clock_and_keeps_its_bank(seeded):
     assert clock.bank_started is None and clock.bank[seat] == 30.0
     play.run_due(root, later)
     assert room.game.hand.to_act == seat and not any(
-        e["type"] == "timeout" for _, e in room.history)
+        e["type"] == "timeout" for _, e in play.history_events(room))
 
 
 def test_players_long_gone_without_a_seat_are_forgotten_and_chips_still_add_up(seeded):
