@@ -52,6 +52,8 @@ FLAGS = [
     ("snapshot-dir", str, None, "write snapshots to DIR and recover from it (see docs)"),
     ("snapshot-every", float, 5.0, "seconds between snapshots"),
     ("snapshot-keep", int, 3, "snapshot generations kept"),
+    ("snapshot-fork", int, 1, "1: a forked child serialises and writes each image, the loop "
+     "is blocked only for fork(); 0: serialise on the loop (see docs/snapshots.md)"),
     ("journal", str, None, "also journal every change: fsync policy always, everysec or no "
      "(needs --snapshot-dir; see docs/snapshots.md)"),
     ("log-level", str, "INFO", "DEBUG, INFO, WARNING or ERROR"),
@@ -90,6 +92,7 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     except (snapshot.RecoveryError, OSError, ValueError) as e:
         print(f"pokerserver: {e}", file=sys.stderr)
         sys.exit(2)
+    snaps.fork = bool(args.snapshot_fork) and hasattr(os, "fork")
     root = loaded.data if loaded is not None else _fill(new_root(), args)
     recovered = loaded is not None
     if args.journal:
@@ -98,8 +101,11 @@ def open_snapshots(args: argparse.Namespace) -> Root:
         # Clients may hold versions the crash lost: make them all resync.
         durable.fresh_versions(root)
 
+    # A forked child starts with no cache worth keeping: fragments only serve the loop.
+    fragments = None if snaps.fork else snaps.fragments
+
     def dump():   # the same JSON as root_to_json(root), cheaper for the loop
-        return root_image(root, snaps.fragments)
+        return root_image(root, fragments)
 
     if args.journal:
         start_journal(args, snaps, dump)

@@ -39,6 +39,7 @@ import logging
 import math
 import os
 import re
+import signal
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -337,6 +338,9 @@ class Snapshots:
     failures: int = 0
     last_error: str | None = None
     lock_fd: int | None = None
+    fork: bool = False                    # serialise and write in a forked child (see take)
+    last_serialise_s: float = 0.0         # the child's serialisation, last forked image
+    child_pid: int | None = None          # the forked child writing an image, while it runs
     fragments: Fragments = field(default_factory=Fragments, repr=False)
     on_serialised: Callable[[int], None] | None = field(default=None, repr=False)
     on_written: Callable[[int], None] | None = field(default=None, repr=False)
@@ -386,6 +390,8 @@ def take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     and logged, never raised.
     """
     with snaps.busy:
+        if snaps.fork and hasattr(os, "fork"):
+            return _take_forked(snaps, dump)
         return _take(snaps, dump)
 
 
@@ -439,6 +445,198 @@ def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         except Exception:  # noqa: BLE001 - the image is durable whatever the hook does
             log.exception("snapshot: on_written hook failed")
     return True
+
+
+# ---------------------------------------------------------------------------
+# The forked way (Redis's BGSAVE): the loop is blocked only for fork()
+
+
+def _child_image(report_fd: int, directory: str, seq: int, when: float,
+                 dump: Callable[[], Any], parent: int) -> None:
+    """The forked child: serialise the copy-on-write root, write the image, report, exit.
+
+    Runs in a copy of the process taken at one instant: only the thread that
+    forked exists here, and any lock another thread held (gevent's hub,
+    logging's, the thread pool's) stays held forever. So this touches only
+    orjson, hashlib and plain ``os`` calls on its own file descriptors, never
+    logging or gevent, and always ends with ``os._exit`` (no atexit handlers,
+    no stdio flushes, no gevent shutdown). The outcome travels back as one
+    JSON object on ``report_fd``.
+    """
+    code = 1
+    try:
+        _die_with_parent(parent)
+        # Only the report pipe (and stdio) stay open: the listening socket, the
+        # clients' sockets, the journal, the folder lock all belong to the parent.
+        os.closerange(3, report_fd)
+        os.closerange(report_fd + 1, _MAX_FD)
+        gc.disable()   # a collection would touch (and so copy) every page of the heap
+        start = time.perf_counter()
+        try:
+            body = orjson.dumps(dump())
+        except Exception as e:  # noqa: BLE001 - reported: a bug in dump()
+            report = {"error": f"serialise: {e!r}", "serialise_s": 0.0}
+        else:
+            serialised = time.perf_counter() - start
+            try:
+                path = write_image(directory, seq, encode(body, seq, when))
+            except Exception as e:  # noqa: BLE001 - reported to the parent, which counts it
+                report = {"error": repr(e), "serialise_s": serialised}
+            else:
+                report = {"path": path, "bytes": len(body), "serialise_s": serialised}
+                code = 0
+        report["seconds"] = time.perf_counter() - start
+        _write_all(report_fd, orjson.dumps(report))
+    except BaseException:  # noqa: BLE001 - nothing may escape the child: no report means failure
+        code = 1
+    finally:
+        os._exit(code)
+
+
+_MAX_FD = 1 << 16
+try:
+    _MAX_FD = max(os.sysconf("SC_OPEN_MAX"), 256)
+except (OSError, ValueError):  # pragma: no cover
+    pass
+
+try:   # prctl(PR_SET_PDEATHSIG): Linux only, looked up once in the parent
+    import ctypes
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError, ImportError):  # pragma: no cover
+    _prctl = None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """A child that outlived a killed server could rename a stale image over a new
+    server's: the kernel kills it with its parent (Linux), else it gives up."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _read_report(fd: int) -> bytes:
+    """Thread side: everything the child writes on the pipe, until it exits."""
+    chunks = []
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _fork() -> int:
+    """``os.fork`` without gevent's re-initialisation in the child, with a child watcher
+    in the parent so that :func:`gevent.os.waitpid` waits cooperatively."""
+    import gevent.os
+    return gevent.os.fork_and_watch(fork=gevent.os._raw_fork)
+
+
+def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
+    """One image written by a forked child: the loop pays for ``fork()`` only.
+
+    The child's memory is the root at the instant of the fork (copy-on-write),
+    which is the consistent image: the child serialises and writes it while
+    the loop plays on. ``on_serialised`` runs just before the fork, in the
+    same loop turn and with no switch in between, so the journal's new
+    segment starts exactly where the image ends.
+    """
+    import gevent.os
+
+    start = time.perf_counter()
+    snaps.seq += 1  # used even if the attempt fails: a name is never reused
+    seq = snaps.seq
+    when = time.time()
+    if snaps.on_serialised is not None:
+        try:
+            snaps.on_serialised(seq)
+        except Exception as e:  # noqa: BLE001 - e.g. the journal could not start its segment
+            snaps.failures += 1
+            snaps.last_error = f"seq {seq}: on_serialised: {e!r}"
+            log.exception("snapshot %d abandoned: on_serialised hook failed", seq)
+            return False
+    parent = os.getpid()
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError as e:
+        return _forked_failed(snaps, seq, start, f"pipe: {e!r}")
+    # Signals wait until the child has closed everything it inherited: a handler
+    # (gevent's wakes its loop through a pipe) must never run in the child.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        pid = _fork()
+    except OSError as e:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        os.close(read_fd)
+        os.close(write_fd)
+        return _forked_failed(snaps, seq, start, f"fork: {e!r}")
+    if pid == 0:   # the child; never returns
+        os.close(read_fd)
+        _child_image(write_fd, snaps.directory, seq, when, dump, parent)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    os.close(write_fd)
+    blocked = time.perf_counter() - start
+    snaps.child_pid = pid
+    try:
+        raw = gevent.get_hub().threadpool.apply(_read_report, (read_fd,))
+    finally:
+        try:
+            _, status = gevent.os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped elsewhere: the report alone decides
+            status = None
+        snaps.child_pid = None
+    snaps.last_blocked_s = blocked
+    try:
+        report = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        how = (f"signal {os.WTERMSIG(status)}" if status is not None and os.WIFSIGNALED(status)
+               else f"status {status}")
+        report = {"error": f"the snapshot child died without a report ({how})"}
+        _remove_child_temp(snaps.directory, seq, pid)
+    snaps.last_serialise_s = report.get("serialise_s", 0.0)
+    snaps.last_write_s = report.get("seconds", time.perf_counter() - start - blocked)
+    snaps.last_duration_s = blocked + snaps.last_write_s
+    if "error" in report:
+        return _forked_failed(snaps, seq, None, report["error"])
+    try:
+        pruned = gevent.get_hub().threadpool.apply(prune, (snaps.directory, snaps.keep))
+    except OSError as e:  # the new image is durable: a failed cleanup is only logged
+        log.warning("snapshot: could not delete old generations: %s", e)
+        pruned = []
+    snaps.written += 1
+    snaps.last_ok_seq = seq
+    snaps.last_ok_time = when
+    snaps.last_bytes = report["bytes"]
+    log.debug("snapshot %d: %d bytes, loop blocked %.1f ms (fork), child %.1f ms; pruned %s",
+              seq, report["bytes"], blocked * 1e3, snaps.last_write_s * 1e3, pruned)
+    if snaps.on_written is not None:
+        try:
+            snaps.on_written(seq)
+        except Exception:  # noqa: BLE001 - the image is durable whatever the hook does
+            log.exception("snapshot: on_written hook failed")
+    return True
+
+
+def _forked_failed(snaps: Snapshots, seq: int, start: float | None, error: str) -> bool:
+    if start is not None:
+        snaps.last_blocked_s = time.perf_counter() - start
+    snaps.failures += 1
+    snaps.last_error = f"seq {seq}: {error}"
+    log.error("snapshot %d failed (older images kept, next attempt uses a fresh file): %s",
+              seq, error)
+    return False
+
+
+def _remove_child_temp(directory: str, seq: int, pid: int) -> None:
+    """A child killed mid-write leaves its temporary file: remove it (start would too)."""
+    try:
+        os.unlink(os.path.join(directory, f".snapshot-{seq:0{SEQ_DIGITS}d}-{pid}.tmp"))
+    except OSError:
+        pass
 
 
 def run_every(snaps: Snapshots, dump: Callable[[], Any], every: float) -> None:
@@ -571,6 +769,7 @@ def metrics(snaps: Snapshots, now: float | None = None) -> dict:
         "snapshot_last_duration_seconds": snaps.last_duration_s,
         "snapshot_last_blocked_seconds": snaps.last_blocked_s,
         "snapshot_last_write_seconds": snaps.last_write_s,
+        "snapshot_last_serialise_seconds": snaps.last_serialise_s,
         "snapshot_last_bytes": snaps.last_bytes,
         "snapshot_written_total": snaps.written,
         "snapshot_failures_total": snaps.failures,

@@ -74,10 +74,12 @@ def check(data) -> list[str]:
     return problems
 
 
-@pytest.fixture
-def folder(tmp_path):
+@pytest.fixture(params=["loop", "fork"])
+def folder(request, tmp_path):
+    """An open snapshot folder, once serialised on the loop and once by a forked child."""
     d = str(tmp_path / "snaps")
     s = snap.open_dir(d, keep=3)
+    s.fork = request.param == "fork"
     yield s
     snap.close_dir(s)
 
@@ -271,8 +273,10 @@ def test_write_and_fsync_failures_keep_old_images(folder, monkeypatch, name, n, 
     assert snap.recover(reopen(folder), check).data == root
 
 
-def test_failed_fsync_is_never_retried_on_the_same_file(folder, monkeypatch):
-    fsynced: list[int] = []
+def test_failed_fsync_is_never_retried_on_the_same_file(folder, monkeypatch, tmp_path):
+    # The record is a file: with fork=True the fsyncs happen in the child.
+    record = tmp_path / "fsynced.txt"
+    record.write_text("")
     opened: dict[int, str] = {}
     real_open, real_fsync = os.open, os.fsync
 
@@ -282,15 +286,17 @@ def test_failed_fsync_is_never_retried_on_the_same_file(folder, monkeypatch):
         return fd
 
     def failing_fsync(fd):
-        fsynced.append(opened.get(fd))
-        if len(fsynced) == 1:
+        with open(record, "a") as f:
+            f.write(f"{opened.get(fd)}\n")
+        if len(record.read_text().splitlines()) == 1:
             raise OSError(errno.EIO, "I/O error")
         return real_fsync(fd)
     monkeypatch.setattr(os, "open", spy_open)
     monkeypatch.setattr(os, "fsync", failing_fsync)
     assert not snap.take(folder, lambda: make_root(1))
     assert snap.take(folder, lambda: make_root(1))
-    temps = [f for f in fsynced if f and f.endswith(".tmp")]
+    fsynced = record.read_text().splitlines()
+    temps = [f for f in fsynced if f.endswith(".tmp")]
     assert len(temps) == 2 and temps[0] != temps[1]   # a second file, not a second fsync
     assert images(folder) == [snap.image_name(2)]
 
@@ -473,6 +479,8 @@ def test_hooks_run_in_order_and_a_failing_serialised_hook_abandons_the_image(fol
 
 
 def test_fragments_are_reused_while_the_value_lives_and_forgotten_after(folder):
+    if folder.fork:
+        pytest.skip("fragments serve serialisation on the loop; a forked child starts afresh")
     rng = random.Random(5)
     tables = [busy_table(rng, 3) for _ in range(4)]
 
@@ -516,3 +524,114 @@ def test_an_open_folder_is_reported(tmp_path, caplog):
     s = snap.open_dir(str(d))
     assert "can be read by other users" in caplog.text
     snap.close_dir(s)
+
+
+# -- the forked child (fork=True) ----------------------------------------------------------
+
+
+@pytest.fixture
+def forked(tmp_path):
+    s = snap.open_dir(str(tmp_path / "forked"), keep=3)
+    s.fork = True
+    yield s
+    snap.close_dir(s)
+
+
+def _sleepy_dump(root, marker):
+    """A dump that, in the child, says it started and then hangs: a child to kill."""
+    def dump():
+        open(marker, "w").close()
+        time.sleep(30)
+        return root
+    return dump
+
+
+def _wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        gevent.sleep(0.01)
+
+
+def test_a_killed_child_is_a_failure_that_keeps_the_old_images(forked, tmp_path):
+    root = make_root(2)
+    assert snap.take(forked, lambda: root)
+    before = images(forked)
+    marker = str(tmp_path / "child-started")
+    seen = {}
+
+    def kill_child():
+        _wait_for(lambda: os.path.exists(marker))
+        pid = seen["pid"] = forked.child_pid
+        # Only the report pipe and stdio are open in the child: not the folder's lock,
+        # not the server's sockets (a restarted server must be able to take them).
+        seen["fds"] = sorted(int(fd) for fd in os.listdir(f"/proc/{pid}/fd"))
+        os.kill(pid, 9)
+    killer = gevent.spawn(kill_child)
+    assert not snap.take(forked, _sleepy_dump(root, marker))
+    killer.get(timeout=5)
+    assert "died without a report (signal 9)" in forked.last_error
+    assert forked.failures == 1 and forked.last_ok_seq == 1
+    assert len(seen["fds"]) == 4 and seen["fds"][:3] == [0, 1, 2]
+    assert images(forked) == before and not any(n.endswith(".tmp") for n in names(forked))
+    assert snap.take(forked, lambda: root)    # the next one, a fresh number
+    assert images(forked)[-1] == snap.image_name(3)
+    assert snap.recover(reopen(forked), check).data == root
+
+
+def test_child_failures_are_reported_and_counted(forked, monkeypatch):
+    assert snap.take(forked, lambda: make_root(1))
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(
+        OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))))
+    assert not snap.take(forked, lambda: make_root(1, seed=2))
+    assert "No space left" in forked.last_error and forked.failures == 1
+    monkeypatch.undo()
+    assert not snap.take(forked, lambda: {"bad": object()})
+    assert "serialise" in forked.last_error and forked.failures == 2
+    assert images(forked) == [snap.image_name(1)]
+    assert names(forked) == [".lock", snap.image_name(1)]
+    m = snap.metrics(forked)
+    assert m["snapshot_failures_total"] == 2 and m["snapshot_seq"] == 1
+
+
+def test_the_child_dies_with_a_killed_parent(tmp_path):
+    """kill -9 of the server must not leave a child that renames a stale image later."""
+    import subprocess
+    import sys
+    marker = tmp_path / "child-started"
+    script = f"""
+import os, sys, time
+sys.path.insert(0, {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))!r})
+from persistence import snapshot as snap
+s = snap.open_dir({str(tmp_path / "d")!r})
+s.fork = True
+def dump():
+    open({str(marker)!r}, "w").write(str(os.getpid()))
+    time.sleep(30)
+    return {{}}
+snap.take(s, dump)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 20
+        while not (marker.exists() and marker.read_text()):
+            assert time.monotonic() < deadline and parent.poll() is None
+            time.sleep(0.02)
+        child = int(marker.read_text())
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{child}") and _state(child) != "Z":
+            assert time.monotonic() < deadline, "the child outlived its parent"
+            time.sleep(0.02)
+    finally:
+        parent.kill()
+    assert snap.list_images(str(tmp_path / "d")) == []
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
