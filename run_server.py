@@ -83,7 +83,7 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     import gevent
 
     from persistence import snapshot
-    from server.root import check_root, root_from_json, root_image
+    from server.root import check_root, lazy_image, root_from_json, root_image
 
     try:
         snaps = snapshot.open_dir(args.snapshot_dir, keep=args.snapshot_keep)
@@ -104,8 +104,8 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     # A forked child starts with no cache worth keeping: fragments only serve the loop.
     fragments = None if snaps.fork else snaps.fragments
 
-    def dump():   # the same JSON as root_to_json(root), cheaper for the loop
-        return root_image(root, fragments)
+    def dump():   # root_to_json(root), cheaper, with the finished hands apart
+        return snapshot.Image(root_image(root, fragments), lazy_image(root, fragments))
 
     if args.journal:
         start_journal(args, snaps, dump)

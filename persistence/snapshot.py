@@ -53,7 +53,8 @@ from gevent.lock import BoundedSemaphore
 log = logging.getLogger("persistence.snapshot")
 
 FORMAT = "pokerserver-snapshot"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)           # versions this code loads (1: no lazy member)
 SEQ_DIGITS = 12
 NAME_RE = re.compile(r"^snapshot-(\d{%d})\.json$" % SEQ_DIGITS)
 TEMP_RE = re.compile(r"^\.snapshot-.*\.tmp$")
@@ -61,6 +62,7 @@ LOCK_NAME = ".lock"
 
 _MAGIC = b'{"format":"%s",' % FORMAT.encode()
 _BODY_KEY = b',"body":'
+_LAZY_KEY = b',"lazy":'
 _SUM_KEY = b',"sha256":"'
 _TAIL = len(_SUM_KEY) + 64 + len(b'"}\n')  # ,"sha256":"<64 hex>"}\n
 
@@ -116,28 +118,46 @@ def remove_temps(directory: str) -> list[str]:
 # Encoding and decoding (pure)
 
 
-def encode(body: bytes, seq: int, when: float) -> tuple[bytes, bytes, bytes]:
-    """The image as three chunks (header, body, checksum tail), without copying ``body``.
+@dataclass
+class Image:
+    """What ``dump()`` may return instead of a plain value: the body, and the raw bytes of
+    the ``lazy`` member (one serialised JSON value): parts of the state a start need not
+    parse (the server's finished hands and chat lines)."""
 
-    ``body`` must be one serialised JSON value (``orjson.dumps`` output).
+    body: Any
+    lazy: bytes
+
+
+def encode(body: bytes, seq: int, when: float,
+           lazy: bytes | None = None) -> tuple[bytes, ...]:
+    """The image as chunks (header, body[, lazy key, lazy], checksum tail), without
+    copying ``body`` or ``lazy``.
+
+    ``body`` and ``lazy`` must each be one serialised JSON value (``orjson.dumps`` output).
 
     >>> b"".join(encode(b'{"a":1}', 7, 0.0))[:60]
-    b'{"format":"pokerserver-snapshot","version":1,"seq":7,"time":'
+    b'{"format":"pokerserver-snapshot","version":2,"seq":7,"time":'
     """
     utc = datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="milliseconds")
     header = orjson.dumps({"format": FORMAT, "version": VERSION, "seq": seq, "time": when,
-                           "utc": utc.replace("+00:00", "Z"), "body_bytes": len(body)})
+                           "utc": utc.replace("+00:00", "Z"), "body_bytes": len(body),
+                           "lazy_bytes": len(lazy) if lazy is not None else 0})
     head = header[:-1] + _BODY_KEY
-    digest = hashlib.sha256(head)
-    digest.update(body)  # releases the GIL for big buffers
+    chunks = (head, body) + ((_LAZY_KEY, lazy) if lazy is not None else ())
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)  # releases the GIL for big buffers
     tail = _SUM_KEY + digest.hexdigest().encode() + b'"}\n'
-    return head, body, tail
+    return chunks + (tail,)
 
 
 def decode(data: bytes, expect_seq: int | None = None, parse: bool = True) -> tuple[dict, Any]:
     """Check an image and return ``(header, root data)``; raise :class:`BadImage` if unusable.
 
     With ``parse=False`` the body is checked but not parsed (``None`` is returned for it).
+    An image with a ``lazy`` member (version 2) gives its raw bytes, unparsed, as
+    ``data["lazy"]`` (the body must then be an object): the server parses a table's
+    finished hands and chat only when they are used (``server.root.LazyDeque``).
 
     >>> header, body = decode(b"".join(encode(b'{"a":1}', 7, 0.0)))
     >>> header["seq"], body
@@ -166,10 +186,20 @@ def decode(data: bytes, expect_seq: int | None = None, parse: bool = True) -> tu
         raise BadImage(f"bad header: {e}") from None
     if header.get("format") != FORMAT:
         raise BadImage(f"not a snapshot: format {header.get('format')!r}")
-    if header.get("version") != VERSION:
+    if header.get("version") not in READS:
         raise BadImage(f"unsupported format version {header.get('version')!r} "
-                       f"(this server reads version {VERSION})")
-    body = view[at + len(_BODY_KEY):-_TAIL]
+                       f"(this server reads versions {', '.join(map(str, READS))})")
+    start, end = at + len(_BODY_KEY), len(data) - _TAIL
+    lazy_bytes = header.get("lazy_bytes", 0) if header["version"] >= 2 else 0
+    if type(lazy_bytes) is not int or lazy_bytes < 0:
+        raise BadImage(f"bad lazy_bytes {lazy_bytes!r}")
+    lazy = None
+    if lazy_bytes:
+        lazy_at = end - lazy_bytes - len(_LAZY_KEY)
+        if lazy_at < start or view[lazy_at:lazy_at + len(_LAZY_KEY)] != _LAZY_KEY:
+            raise BadImage("no lazy member where the header says")
+        lazy, end = view[lazy_at + len(_LAZY_KEY):end], lazy_at
+    body = view[start:end]
     if header.get("body_bytes") != len(body):
         raise BadImage(f"body is {len(body)} bytes, header says {header.get('body_bytes')}")
     if expect_seq is not None and header.get("seq") != expect_seq:
@@ -177,9 +207,14 @@ def decode(data: bytes, expect_seq: int | None = None, parse: bool = True) -> tu
     if not parse:
         return header, None
     try:
-        return header, orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as e:
         raise BadImage(f"body is not JSON: {e}") from None
+    if lazy is not None:
+        if not isinstance(parsed, dict) or "lazy" in parsed:
+            raise BadImage("a lazy member needs a body object without its own 'lazy'")
+        parsed["lazy"] = bytes(lazy)
+    return header, parsed
 
 
 # ---------------------------------------------------------------------------
@@ -243,7 +278,8 @@ def prune(directory: str, keep: int) -> list[str]:
     return removed
 
 
-def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int) -> dict:
+def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int,
+                   lazy: bytes | None = None) -> dict:
     """The thread-side job: checksum, write, fsync, rename, fsync dir, then prune.
 
     Never raises (the thread pool would print the traceback): returns
@@ -251,7 +287,7 @@ def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int
     """
     start = time.perf_counter()
     try:
-        path = write_image(directory, seq, encode(body, seq, when))
+        path = write_image(directory, seq, encode(body, seq, when, lazy))
     except Exception as e:  # noqa: BLE001 - reported to the loop, which counts it
         return {"error": e, "seconds": time.perf_counter() - start}
     try:
@@ -395,12 +431,18 @@ def take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         return _take(snaps, dump)
 
 
+def _serialise(value) -> tuple[bytes, bytes | None]:
+    if isinstance(value, Image):
+        return orjson.dumps(value.body), value.lazy
+    return orjson.dumps(value), None
+
+
 def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     start = time.perf_counter()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # a full collection in the middle would double the pause; nothing cycles here
     try:
-        body = orjson.dumps(dump())   # the consistent image: no I/O boundary in here
+        body, lazy = _serialise(dump())   # the consistent image: no I/O boundary in here
     except Exception as e:  # noqa: BLE001 - a bug in dump(): count it, keep serving
         snaps.failures += 1
         snaps.last_error = f"serialise: {e!r}"
@@ -423,7 +465,7 @@ def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
             return False
     blocked = time.perf_counter() - start
     result = gevent.get_hub().threadpool.apply(
-        write_snapshot, (snaps.directory, seq, when, body, snaps.keep))
+        write_snapshot, (snaps.directory, seq, when, body, snaps.keep, lazy))
     snaps.last_blocked_s = blocked
     snaps.last_write_s = result["seconds"]
     snaps.last_duration_s = blocked + result["seconds"]
@@ -436,8 +478,8 @@ def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     snaps.written += 1
     snaps.last_ok_seq = seq
     snaps.last_ok_time = when
-    snaps.last_bytes = len(body)
-    log.debug("snapshot %d: %d bytes, loop blocked %.1f ms, write %.1f ms", seq, len(body),
+    snaps.last_bytes = len(body) + (len(lazy) if lazy is not None else 0)
+    log.debug("snapshot %d: %d bytes, loop blocked %.1f ms, write %.1f ms", seq, snaps.last_bytes,
               blocked * 1e3, result["seconds"] * 1e3)
     if snaps.on_written is not None:
         try:
@@ -473,17 +515,18 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
         gc.disable()   # a collection would touch (and so copy) every page of the heap
         start = time.perf_counter()
         try:
-            body = orjson.dumps(dump())
+            body, lazy = _serialise(dump())
         except Exception as e:  # noqa: BLE001 - reported: a bug in dump()
             report = {"error": f"serialise: {e!r}", "serialise_s": 0.0}
         else:
             serialised = time.perf_counter() - start
             try:
-                path = write_image(directory, seq, encode(body, seq, when))
+                path = write_image(directory, seq, encode(body, seq, when, lazy))
             except Exception as e:  # noqa: BLE001 - reported to the parent, which counts it
                 report = {"error": repr(e), "serialise_s": serialised}
             else:
-                report = {"path": path, "bytes": len(body), "serialise_s": serialised}
+                size = len(body) + (len(lazy) if lazy is not None else 0)
+                report = {"path": path, "bytes": size, "serialise_s": serialised}
                 code = 0
         report["seconds"] = time.perf_counter() - start
         _write_all(report_fd, orjson.dumps(report))

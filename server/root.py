@@ -35,6 +35,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from game.table import (Table, action_from_json, apply, new_table, table_from_json,
                         table_to_json)
 
@@ -140,6 +142,55 @@ class Root:
     conns: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
+class LazyDeque(deque):
+    """``Room.finished`` and ``Room.chat`` after a recovery: raw JSON until first used.
+
+    A snapshot keeps each table's finished hands and chat lines apart from the
+    body (the image's ``lazy`` member, see docs/snapshots.md) so that a start
+    does not parse them: only ``GET /api/tables/<id>/hands``, PHH downloads and
+    full table views read them, and a later image copies the raw bytes as they
+    are. Any use as a deque parses them first (once); then it is a plain deque.
+    """
+
+    def __init__(self, raw: bytes, maxlen: int):
+        super().__init__((), maxlen)
+        self.raw: bytes | None = raw
+
+    def load(self) -> "LazyDeque":
+        raw, self.raw = self.raw, None
+        if raw is not None:
+            deque.extend(self, orjson.loads(raw))
+        return self
+
+    def copy(self) -> deque:
+        return deque(self.load(), self.maxlen)
+
+    __copy__ = copy
+
+    def __reduce__(self):
+        return deque, (list(self.load()), self.maxlen)
+
+
+def _loading(name: str):
+    method = getattr(deque, name)
+
+    def loaded_first(self, *args):
+        if self.raw is not None:
+            self.load()
+        return method(self, *args)
+    loaded_first.__name__ = name
+    return loaded_first
+
+
+for _name in ("__iter__", "__reversed__", "__len__", "__getitem__", "__setitem__",
+              "__delitem__", "__contains__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
+              "__ge__", "__repr__", "__add__", "__mul__", "__iadd__", "__imul__", "append",
+              "appendleft", "extend", "extendleft", "pop", "popleft", "clear", "count", "index",
+              "insert", "remove", "reverse", "rotate"):
+    setattr(LazyDeque, _name, _loading(_name))
+del _name
+
+
 # ---------------------------------------------------------------------------
 # Building a root
 
@@ -213,18 +264,26 @@ def room_to_json(room: Room) -> dict:
     }
 
 
-def room_from_json(d: dict) -> Room:
+def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
+    """A table from :func:`room_to_json` data; from a snapshot image, its finished hands
+    and chat come as raw JSON in ``lazy`` (field -> bytes) and are parsed when first used."""
+    lazy = lazy or {}
+    c = d["config"]
     return Room(
-        id=d["id"], name=d["name"], config=TableConfig(**d["config"]),
+        id=d["id"], name=d["name"],
+        config=TableConfig(c["seats"], c["small_blind"], c["big_blind"], c["ante"],
+                           c["min_buy_in"], c["max_buy_in"]),
         game=table_from_json(d["game"]), v=d["v"],
         history=deque(maxlen=d["history_max"]),
         hand_start=d["hand_start"], hand_actions=list(d["hand_actions"]),
         hand_names=dict(d["hand_names"]),
-        finished=deque(d["finished"], maxlen=FINISHED_HANDS),
+        finished=(LazyDeque(lazy["finished"], FINISHED_HANDS) if "finished" in lazy
+                  else deque(d["finished"], maxlen=FINISHED_HANDS)),
         clock=_clock_from_json(d["clock"]), next_hand_at=d["next_hand_at"],
         sat_out_since=list(d["sat_out_since"]), hands_played=d["hands_played"],
         recent_pots=deque(d["recent_pots"], maxlen=RECENT_POTS),
-        chat=deque(d["chat"], maxlen=CHAT_LINES),
+        chat=(LazyDeque(lazy["chat"], CHAT_LINES) if "chat" in lazy
+              else deque(d["chat"], maxlen=CHAT_LINES)),
     )
 
 
@@ -248,15 +307,18 @@ def root_to_json(root: Root) -> dict:
     }
 
 
+LAZY_FIELDS = ("finished", "chat")   # a table's fields an image keeps apart (lazy_image)
+
+
 def room_image(room: Room, fragments=None) -> dict:
-    """:func:`room_to_json` for a snapshot, made cheap for the loop.
+    """:func:`room_to_json` for a snapshot body, made cheap: everything but the
+    :data:`LAZY_FIELDS` (the image carries those apart, see :func:`lazy_image`).
 
     The same JSON once serialised, but orjson writes the frozen game table
-    and the clock dataclass itself (in C), and the parts that never change
-    once made -- a hand's starting table, a finished hand -- are orjson
-    fragments serialised once and reused by every later image
-    (:func:`persistence.snapshot.fragment`). No defensive copies: the image is
-    serialised on the loop before anything can change.
+    and the clock dataclass itself (in C), and a hand's starting table (which
+    never changes once made) is an orjson fragment serialised once and reused
+    by every later image (:func:`persistence.snapshot.fragment`). No
+    defensive copies: the image is serialised before anything can change.
     """
     from persistence.snapshot import fragment
     return {
@@ -266,16 +328,16 @@ def room_image(room: Room, fragments=None) -> dict:
         "hand_start": (fragment(fragments, room.hand_start)
                        if room.hand_start is not None else None),
         "hand_actions": room.hand_actions, "hand_names": room.hand_names,
-        "finished": [fragment(fragments, h) for h in room.finished],
         "clock": room.clock, "next_hand_at": room.next_hand_at,
         "sat_out_since": room.sat_out_since, "hands_played": room.hands_played,
-        "recent_pots": list(room.recent_pots), "chat": list(room.chat),
+        "recent_pots": list(room.recent_pots),
     }
 
 
 def root_image(root: Root, fragments=None):
-    """What a snapshot serialises: ``orjson.dumps(root_image(root))`` parses back to
-    exactly :func:`root_to_json` ``(root)``, at a fraction of the loop time."""
+    """A snapshot's body: ``orjson.loads(orjson.dumps(root_image(root)))`` is exactly
+    :func:`root_to_json` ``(root)`` without each table's :data:`LAZY_FIELDS`, at a
+    fraction of the cost."""
     return {
         "format": FORMAT,
         "tables": {tid: room_image(room, fragments) for tid, room in root.tables.items()},
@@ -288,12 +350,79 @@ def root_image(root: Root, fragments=None):
     }
 
 
+def lazy_image(root: Root, fragments=None) -> bytes:
+    """A snapshot's ``lazy`` member: each table's finished hands and chat, one a line.
+
+    ``{`` newline, then per table ``"<table id>/finished":[<hand>,...]`` and
+    ``"<table id>/chat":[<line>,...]``, a comma and a newline between lines, then
+    a newline and ``}``: one JSON object (orjson never writes a raw newline
+    inside a value), which :func:`split_lazy` cuts per line without parsing.
+    What is still raw since a recovery is copied as it is; a finished hand is an
+    orjson fragment, serialised once.
+    """
+    from persistence.snapshot import fragment
+    lines = []
+    for tid, room in root.tables.items():
+        for name in LAZY_FIELDS:
+            f = getattr(room, name)
+            if type(f) is LazyDeque and f.raw is not None:
+                part = f.raw
+            elif name == "finished":
+                part = orjson.dumps([fragment(fragments, h) for h in f])
+            else:
+                part = orjson.dumps(list(f))
+            lines.append(orjson.dumps(f"{tid}/{name}") + b":" + part)
+    return b"{\n" + b",\n".join(lines) + b"\n}" if lines else b"{}"
+
+
+def split_lazy(lazy: bytes) -> dict[str, dict[str, bytes]]:
+    """Table id -> field -> its raw JSON, from :func:`lazy_image` bytes."""
+    out: dict[str, dict[str, bytes]] = {}
+    lines = lazy.split(b"\n")
+    if len(lines) < 3:
+        if lazy.strip() not in (b"{}", b""):
+            raise ValueError("the lazy member is not one line per field")
+        return out
+    for line in lines[1:-1]:    # between "{" and "}"
+        if line[-1:] == b",":
+            line = line[:-1]
+        at = line.find(b'":')
+        if line[:1] == b'"' and at > 0 and b"\\" not in line[:at]:
+            key, part = line[1:at].decode(), line[at + 2:]
+        else:   # an unusual table id: let the parser read the key
+            (key, value), = orjson.loads(b"{" + line + b"}").items()
+            part = orjson.dumps(value)
+        tid, _, name = key.rpartition("/")
+        if name not in LAZY_FIELDS:
+            raise ValueError(f"unknown lazy field {key!r}")
+        out.setdefault(tid, {})[name] = part
+    return out
+
+
+def with_lazy(data: dict) -> dict:
+    """Image data as :func:`root_to_json` returns it: the raw ``lazy`` member (see
+    :func:`persistence.snapshot.decode`) parsed into each table's fields."""
+    raw = data.pop("lazy", None)
+    if raw is not None:
+        for tid, parts in split_lazy(raw).items():
+            for name, part in parts.items():
+                data["tables"][tid][name] = orjson.loads(part)
+    return data
+
+
 def root_from_json(data: dict) -> Root:
-    """Rebuild a root from :func:`root_to_json` data; raises on malformed data."""
+    """Rebuild a root from :func:`root_to_json` data, or from a snapshot's body with its
+    raw ``lazy`` member (finished hands and chat are then parsed when first used);
+    raises on malformed data."""
     if data.get("format") != FORMAT:
         raise ValueError(f"root format {data.get('format')!r}, this server reads {FORMAT}")
+    lazy = split_lazy(data["lazy"]) if data.get("lazy") is not None else None
+    if lazy is not None and (lazy.keys() != data["tables"].keys() or any(
+            len(parts) != len(LAZY_FIELDS) for parts in lazy.values())):
+        raise ValueError("the lazy member does not hold the same tables as the body")
     return Root(
-        tables={tid: room_from_json(d) for tid, d in data["tables"].items()},
+        tables={tid: room_from_json(d, lazy[tid] if lazy is not None else None)
+                for tid, d in data["tables"].items()},
         players={pid: Player(id=p["id"], name=p["name"], token=p["token"],
                              bankroll=p["bankroll"], seats=dict(p["seats"]))
                  for pid, p in data["players"].items()},
