@@ -359,19 +359,49 @@ def lazy_image(root: Root, fragments=None) -> bytes:
     What is still raw since a recovery is copied as it is; a finished hand is an
     orjson fragment, serialised once.
     """
-    from persistence.snapshot import fragment
-    lines = []
+    lines = [b"{"]
     for tid, room in root.tables.items():
+        key = orjson.dumps(tid)[:-1]
         for name in LAZY_FIELDS:
             f = getattr(room, name)
             if type(f) is LazyDeque and f.raw is not None:
                 part = f.raw
             elif name == "finished":
-                part = orjson.dumps([fragment(fragments, h) for h in f])
+                part = _finished_bytes(f, fragments)
             else:
                 part = orjson.dumps(list(f))
-            lines.append(orjson.dumps(f"{tid}/{name}") + b":" + part)
-    return b"{\n" + b",\n".join(lines) + b"\n}" if lines else b"{}"
+            lines.append(b'%s/%s":%s,' % (key, name.encode(), part))
+    if len(lines) == 1:
+        return b"{}"
+    lines[-1] = lines[-1][:-1]
+    lines.append(b"}")
+    return b"\n".join(lines)
+
+
+def _finished_bytes(hands: deque, fragments) -> bytes:
+    """A table's finished hands serialised, reused while the deque holds the same hands.
+
+    Hands are only appended (the oldest falling out), so the same deque with the
+    same first and last hand and length holds the same hands; the cache holds
+    them, so their ids cannot be reused meanwhile.
+    """
+    if fragments is None or not hands:
+        return orjson.dumps(list(hands))
+    key = ("finished", id(hands))
+    first, last = hands[0], hands[-1]
+    hit = fragments.new.get(key) or fragments.old.get(key)
+    if hit is None or hit[0] is not hands or hit[1] is not first or hit[2] is not last \
+            or hit[3] != len(hands):
+        from persistence.snapshot import fragment
+        hit = (hands, first, last, len(hands),
+               orjson.dumps([fragment(fragments, h) for h in hands]))
+    else:   # keep each hand's own fragment too, for when the next hand is appended
+        for h in hands:
+            one = fragments.old.get(id(h))
+            if one is not None:
+                fragments.new[id(h)] = one
+    fragments.new[key] = hit
+    return hit[4]
 
 
 def split_lazy(lazy: bytes) -> dict[str, dict[str, bytes]]:

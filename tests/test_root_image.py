@@ -73,6 +73,23 @@ def test_image_follows_changes():
     assert image_json(root, frags) == root_to_json(root)
 
 
+def test_finished_hands_are_serialised_once_per_table_until_one_is_added():
+    root = played_root(hands=3)
+    frags = Fragments()
+    first = lazy_image(root, frags)
+    turn_over(frags)
+    misses = frags.misses
+    assert lazy_image(root, frags) == first and frags.misses == misses   # all reused
+    turn_over(frags)
+    room = root.tables["t2"]
+    hands = len(room.finished)
+    play.act(root, room, Fold(legal_actions(room.game).seat))   # heads-up: the hand ends
+    assert len(room.finished) == hands + 1
+    raw = lazy_image(root, frags)
+    assert frags.misses == misses + 1          # only the new hand was serialised
+    assert orjson.loads(raw) == orjson.loads(lazy_image(root))
+
+
 def recovered(root):
     """The root as a start rebuilds it from an image: hands and chat raw, not parsed."""
     data = orjson.loads(orjson.dumps(root_image(root)))
