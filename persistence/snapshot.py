@@ -46,6 +46,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import gevent
+import greenlet
 import orjson
 from gevent.event import Event
 from gevent.lock import BoundedSemaphore
@@ -512,6 +513,11 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
         # clients' sockets, the journal, the folder lock all belong to the parent.
         os.closerange(3, report_fd)
         os.closerange(report_fd + 1, _MAX_FD)
+        # The hub's greenlets are the parent's: if anything in dump() tried to switch to
+        # one (a gevent call, a patched sleep), it would play the server's part in here.
+        # Any switch ends the child at once, reporting why.
+        greenlet.settrace(lambda event, args: _abort(report_fd, "a greenlet switch "
+                                                     f"({event}) in the snapshot child"))
         gc.disable()   # a collection would touch (and so copy) every page of the heap
         start = time.perf_counter()
         try:
@@ -534,6 +540,13 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
         code = 1
     finally:
         os._exit(code)
+
+
+def _abort(report_fd: int, why: str) -> None:
+    try:
+        _write_all(report_fd, orjson.dumps({"error": why}))
+    finally:
+        os._exit(1)
 
 
 _MAX_FD = 1 << 16

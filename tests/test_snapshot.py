@@ -466,9 +466,12 @@ def test_image_is_the_state_when_taken_and_the_loop_runs_during_the_write(folder
     real_fsync = os.fsync
     threads = set()
 
+    from gevent import monkey
+    real_sleep = monkey.get_original("time", "sleep")   # even if another test patched it
+
     def slow_fsync(fd):
         threads.add(threading.get_ident())
-        time.sleep(0.2)   # a real sleep in the worker thread: a slow disk
+        real_sleep(0.2)   # a real sleep in the worker thread (or the child): a slow disk
         return real_fsync(fd)
     monkeypatch.setattr(os, "fsync", slow_fsync)
     ticks = []
@@ -585,10 +588,16 @@ def forked(tmp_path):
 
 
 def _sleepy_dump(root, marker):
-    """A dump that, in the child, says it started and then hangs: a child to kill."""
+    """A dump that, in the child, says it started and then hangs: a child to kill.
+
+    The unpatched sleep: another test may have monkey-patched time.sleep, and a
+    greenlet switch in the child ends it (see the test after next)."""
+    from gevent import monkey
+    sleep = monkey.get_original("time", "sleep")
+
     def dump():
         open(marker, "w").close()
-        time.sleep(30)
+        sleep(30)
         return root
     return dump
 
@@ -639,6 +648,17 @@ def test_child_failures_are_reported_and_counted(forked, monkeypatch):
     assert names(forked) == [".lock", snap.image_name(1)]
     m = snap.metrics(forked)
     assert m["snapshot_failures_total"] == 2 and m["snapshot_seq"] == 1
+
+
+def test_a_greenlet_switch_in_the_child_ends_it(forked):
+    """The child must never run the parent's greenlets (they would serve its clients)."""
+    def dump():
+        gevent.sleep(0)
+        return make_root(1)
+    assert not snap.take(forked, dump)
+    assert "greenlet switch" in forked.last_error and forked.failures == 1
+    assert images(forked) == []
+    assert snap.take(forked, lambda: make_root(1))
 
 
 def test_the_child_dies_with_a_killed_parent(tmp_path):
