@@ -54,6 +54,8 @@ FLAGS = [
     ("snapshot-dir", str, None, "write snapshots to DIR and recover from it (see docs)"),
     ("snapshot-every", float, 5.0, "seconds between snapshots"),
     ("snapshot-keep", int, 3, "snapshot generations kept"),
+    ("snapshot-fork", int, 1, "1: a forked child serialises and writes each image, the loop "
+     "is blocked only for fork(); 0: serialise on the loop (see docs/snapshots.md)"),
     ("journal", str, None, "also journal every change: fsync policy always, everysec or no "
      "(needs --snapshot-dir; see docs/snapshots.md)"),
     ("log-level", str, "INFO", "DEBUG, INFO, WARNING or ERROR"),
@@ -83,7 +85,7 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     import gevent
 
     from persistence import snapshot
-    from server.root import check_root, root_from_json, root_image
+    from server.root import check_root, lazy_image, root_from_json, root_image
 
     try:
         snaps = snapshot.open_dir(args.snapshot_dir, keep=args.snapshot_keep)
@@ -92,6 +94,7 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     except (snapshot.RecoveryError, OSError, ValueError) as e:
         print(f"pokerserver: {e}", file=sys.stderr)
         sys.exit(2)
+    snaps.fork = bool(args.snapshot_fork) and hasattr(os, "fork")
     root = loaded.data if loaded is not None else _fill(new_root(), args)
     recovered = loaded is not None
     if args.journal:
@@ -101,8 +104,11 @@ def open_snapshots(args: argparse.Namespace) -> Root:
         durable.fresh_versions(root)
         play.restart_clocks(root)
 
-    def dump():   # the same JSON as root_to_json(root), cheaper for the loop
-        return root_image(root, snaps.fragments)
+    # A forked child starts with no cache worth keeping: fragments only serve the loop.
+    fragments = None if snaps.fork else snaps.fragments
+
+    def dump():   # root_to_json(root), cheaper, with the finished hands apart
+        return snapshot.Image(root_image(root, fragments), lazy_image(root, fragments))
 
     if args.journal:
         start_journal(args, snaps, dump)

@@ -48,19 +48,21 @@ from game.cards import DECK  # noqa: E402
 from game.table import (ACTION_TYPES, StartHand, SitDown, action_to_json, apply,  # noqa: E402
                         legal_actions, table_to_json)
 from persistence import snapshot as snap  # noqa: E402
+from server import play  # noqa: E402
 from server import root as R  # noqa: E402
 
 CONFIG = R.TableConfig(seats=6, small_blind=1, big_blind=2, ante=0, min_buy_in=40,
                        max_buy_in=200)
 
 
+_NOBODY = R.new_root()      # no connections: publish only versions and keeps the events
+
+
 def _act(room: R.Room, action, now: float) -> None:
     """Apply one action as a server handler would: state, events, journal of the hand."""
     room.game, events = apply(room.game, action)
     room.hand_actions.append(action_to_json(action))
-    for e in events:
-        room.v += 1
-        room.history.append((room.v, e))
+    play.publish(_NOBODY, room, events)     # versioned and kept as the server keeps them
     if not room.game.hand_running and room.hand_start is not None:
         room.finished.append({"number": room.game.hand_number, "start": room.hand_start,
                               "actions": room.hand_actions, "names": dict(room.hand_names),
@@ -143,10 +145,19 @@ def check_image(root: R.Root) -> None:
     frags = snap.Fragments()
     for _ in range(2):
         got = orjson.loads(orjson.dumps(R.root_image(root, frags)))
+        got["lazy"] = R.lazy_image(root, frags)
+        got = R.with_lazy(got)
         if got != R.root_to_json(root):
-            raise SystemExit("bench/snapshot.py: root_image no longer matches root_to_json")
+            raise SystemExit("bench/snapshot.py: root_image and lazy_image no longer match "
+                             "root_to_json")
         snap.turn_over(frags)
     assert R.root_to_json(R.root_from_json(got)) == got
+    # From a snapshot: the hands stay raw until used, and are written back as they were.
+    data = orjson.loads(orjson.dumps(R.root_image(root)))
+    data["lazy"] = R.lazy_image(root)
+    recovered = R.root_from_json(data)
+    assert R.lazy_image(recovered) == data["lazy"]
+    assert R.root_to_json(recovered) == R.root_to_json(root)
 
 
 def timed(fn, repeat: int, clock=time.perf_counter):
@@ -163,31 +174,50 @@ def timed(fn, repeat: int, clock=time.perf_counter):
 # figures are the process's CPU time (on a dedicated core, what the loop loses).
 CPU = time.process_time
 
-VARIANTS = {
-    "root_to_json": "plain root_to_json: Python builds every dict of every table",
-    "root_image": "what the server writes: the same JSON, game tables and clocks written by "
-                  "orjson itself, hand starts and finished hands cached as fragments",
+VARIANTS = {   # in the order measured: the fork first, before the others leave garbage behind
+    "fork": "what the server does (--snapshot-fork 1): the loop only forks; the child "
+            "serialises root_image and lazy_image and writes the image (loop blocked: wall "
+            "time of the fork, which grows with the process's memory, not with what changed)",
+    "root_image": "the same image serialised on the loop (--snapshot-fork 0): game tables and "
+                  "clocks written by orjson itself, hand starts and finished hands cached as "
+                  "fragments",
+    "root_to_json": "plain root_to_json in the body (version 1's layout): Python builds every "
+                    "dict of every table, on the loop",
 }
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 def measure(n_tables: int, repeat: int, directory: str, variants, history: int) -> list[dict]:
     t0 = time.perf_counter()
     root = busy_root(n_tables, history=history)
     build = time.perf_counter() - t0
-    problems = R.check_root(root)
+    gc.collect()
+    rows = []
+    if "fork" in variants:
+        # First, while the process holds the root and little else: a fork costs in
+        # proportion to the memory mapped, and the checks below leave garbage behind.
+        rows.append(measure_fork(root, n_tables, repeat, directory, build))
+        print(f"  {n_tables} tables, fork: done", file=sys.stderr)
+    problems = R.check_root(root, replay=True)
     assert not problems, problems[:3]
     check_image(root)
-    rows = []
     for variant in variants:
+        if variant == "fork":
+            continue
         frags = snap.Fragments()
 
         def dump():
             # What snapshot.take does on the loop (GC off, fragments turned over).
             gc.disable()
             try:
-                if variant == "root_to_json":
-                    return orjson.dumps(R.root_to_json(root))
-                return orjson.dumps(R.root_image(root, frags))
+                if variant == "root_to_json":   # the whole root in the body (version 1's way)
+                    return orjson.dumps(R.root_to_json(root)), None
+                return (orjson.dumps(R.root_image(root, frags)),
+                        R.lazy_image(root, frags))
             finally:
                 gc.enable()
                 snap.turn_over(frags)
@@ -207,32 +237,81 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
 
         def write():
             seq[0] += 1
-            result = snap.write_snapshot(directory, seq[0], time.time(), body, keep=1)
+            result = snap.write_snapshot(directory, seq[0], time.time(), body[0], keep=1,
+                                         lazy=body[1])
             assert "error" not in result, result
             return result
 
         write_best, write_median, _ = timed(write, max(1, min(repeat, 3)))
-
-        def load():
-            s = snap.open_dir(directory, keep=1)
-            try:
-                return snap.recover(s, R.check_root, R.root_from_json)
-            finally:
-                snap.close_dir(s)
-
-        load_best, load_median, loaded = timed(load, max(1, min(repeat, 3)), CPU)
-        assert isinstance(loaded.data, R.Root) and len(loaded.data.tables) == n_tables
-        del loaded
-        for name in os.listdir(directory):
-            os.unlink(os.path.join(directory, name))
+        size = len(body[0]) + len(body[1] or b"")
+        del body, frags, dump, write   # the next variant's process should not carry them
+        gc.collect()
+        rss = rss_mb()
+        load_best, load_median = measure_load(directory, n_tables, repeat)
         floor = None
-        rows.append({"tables": n_tables, "variant": variant, "bytes": len(body), "floor": floor,
+        rows.append({"tables": n_tables, "variant": variant, "bytes": size, "floor": floor,
+                     "rss_mb": rss,
                      "build_s": build, "idle_best": idle_best, "idle_median": idle_median,
                      "changed_best": min(changed), "changed_median": statistics.median(changed),
                      "write_best": write_best, "write_median": write_median,
                      "load_best": load_best, "load_median": load_median})
         print(f"  {n_tables} tables, {variant}: done", file=sys.stderr)
     return rows
+
+
+def measure_load(directory: str, n_tables: int, repeat: int) -> tuple[float, float]:
+    """Read, checksum, parse, check_root and root_from_json the image in ``directory``."""
+    def load():
+        s = snap.open_dir(directory, keep=1)
+        try:
+            return snap.recover(s, R.check_root, R.root_from_json)
+        finally:
+            snap.close_dir(s)
+
+    load_best, load_median, loaded = timed(load, max(1, min(repeat, 3)), CPU)
+    assert isinstance(loaded.data, R.Root) and len(loaded.data.tables) == n_tables
+    del loaded
+    for name in os.listdir(directory):
+        os.unlink(os.path.join(directory, name))
+    return load_best, load_median
+
+
+def measure_fork(root: R.Root, n_tables: int, repeat: int, directory: str, build: float) -> dict:
+    """What the server does: ``snapshot.take`` with ``fork=True`` (the loop blocks for the fork;
+    the child serialises and writes). Wall times: the fork is system time in the kernel."""
+    rss = rss_mb()   # what the fork copies the page tables of
+    snaps = snap.open_dir(directory, keep=1)
+    snaps.fork = True
+
+    def dump():   # what run_server.py gives snapshot.take
+        return snap.Image(R.root_image(root), R.lazy_image(root))
+
+    def one() -> tuple[float, float, float]:
+        assert snap.take(snaps, dump), snaps.last_error
+        return snaps.last_blocked_s, snaps.last_write_s, snaps.last_serialise_s
+
+    one()
+    idle = [one() for _ in range(repeat)]
+    rng = random.Random(2)
+    changed = []
+    for _ in range(repeat):
+        one_action_everywhere(root, rng)
+        changed.append(one())
+    assert not R.check_root(root)
+    size = snaps.last_bytes
+    snap.close_dir(snaps)
+    load_best, load_median = measure_load(directory, n_tables, repeat)
+    writes = [w for _, w, _ in idle + changed]
+    return {"tables": n_tables, "variant": "fork", "bytes": size, "floor": None,
+            "rss_mb": rss, "build_s": build,
+            "idle_best": min(b for b, _, _ in idle),
+            "idle_median": statistics.median(b for b, _, _ in idle),
+            "changed_best": min(b for b, _, _ in changed),
+            "changed_median": statistics.median(b for b, _, _ in changed),
+            "changed_max": max(b for b, _, _ in changed),
+            "serialise_median": statistics.median(s for _, _, s in idle + changed),
+            "write_best": min(writes), "write_median": statistics.median(writes),
+            "load_best": load_best, "load_median": load_median}
 
 
 def main() -> None:
@@ -260,9 +339,9 @@ def main() -> None:
         todo, history = variants, args.history
         if n > args.full_max:
             # The full images need the whole history in memory (10,000 tables: > 13 GB).
-            todo = [v for v in variants if v == "root_image"]
+            todo = [v for v in variants if v in ("root_image", "fork")]
             history = min(history, 64)
-            skipped += [(n, v) for v in variants if v != "root_image"]
+            skipped += [(n, v) for v in variants if v not in todo]
         try:
             gc.collect()
             rows += measure(n, args.repeat, directory, todo, history)
@@ -273,15 +352,20 @@ def main() -> None:
     for v in variants:
         print(f"- `{v}`: {VARIANTS[v]}")
     print()
-    print("| tables | image | image MB | loop blocked, nothing changed | loop blocked, every "
-          "table changed | same, per 1,000 tables | write + fsync | load + validate |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("| tables | image | image MB | process RSS MB | loop blocked, nothing changed "
+          "| loop blocked, every table changed | same, per 1,000 tables | write + fsync "
+          "| load + validate |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
+        write = f"{r['write_median'] * 1e3:.0f} ms"
+        if r["variant"] == "fork":
+            write += f" (child: serialise {r['serialise_median'] * 1e3:.0f} ms + write)"
         print(f"| {r['tables']:,} | {r['variant']} | {r['bytes'] / 1e6:.1f} "
+              f"| {r['rss_mb']:,.0f} "
               f"| {r['idle_best'] * 1e3:.1f} ms "
               f"| {r['changed_best'] * 1e3:.1f} ms "
               f"| {r['changed_best'] * 1e3 / r['tables'] * 1000:.1f} ms "
-              f"| {r['write_median'] * 1e3:.0f} ms "
+              f"| {write} "
               f"| {r['load_best'] * 1e3:.0f} ms |")
     for n, v in skipped:
         print(f"| {n:,} | {v} | skipped: above --full-max {args.full_max} tables | | | | | |")
@@ -292,7 +376,13 @@ def main() -> None:
                   f"change: {r['floor'] * 1e3:.1f} ms ({r['floor'] * 1e6 / r['tables']:.1f} ms "
                   "per 1,000 tables)")
     print(f"loop blocked and load: best of {args.repeat} (load: of up to 3), CPU time of the "
-          "process; write + fsync: median wall time")
+          "process, except fork: wall time of the fork (kernel time, best of "
+          f"{args.repeat}); write + fsync: median wall time")
+    for r in rows:
+        if r["variant"] == "fork":
+            print(f"fork, {r['tables']:,} tables: loop blocked median "
+                  f"{r['changed_median'] * 1e3:.1f} ms, worst {r['changed_max'] * 1e3:.1f} ms "
+                  f"({r['rss_mb'] / 1e3:.2f} GB resident)")
     print("targets: loop blocked <= 5 ms per 1,000 tables; 10,000 tables loaded in < 1 s")
 
 

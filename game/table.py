@@ -980,8 +980,61 @@ def _tuples(cls, data: dict) -> dict:
             for f in fields(cls)}
 
 
+def _compile_from_json(cls, namespace: dict, special: dict[str, str] | None = None):
+    """A constructor ``f(data) -> cls`` from JSON, written out field by field.
+
+    Recovery rebuilds every table of a snapshot (10,000 of them, six seats
+    each), and ``cls(**_tuples(cls, data))`` asks ``fields()`` and builds a
+    keyword dict every time: this compiles one function per class from the
+    dataclass's own fields (so it follows any change to them). A field
+    annotated as a tuple is converted from its JSON list; ``special`` maps a
+    field to an expression over ``v`` (its JSON value). A frozen class with
+    slots and no ``__post_init__`` gets its slots filled directly (the
+    generated ``__init__`` calls ``object.__setattr__`` once per field: twice
+    the time); any other class is called with positional arguments.
+    """
+    special = special or {}
+    values = []
+    for f in fields(cls):
+        get = f"d[{f.name!r}]"
+        if f.name in special:
+            values.append(special[f.name].replace("v", get))
+        elif str(f.type).startswith("tuple"):
+            values.append(f"_tuple({get})")
+        else:
+            values.append(get)
+    namespace = {**namespace, "_cls": cls, "_tuple": tuple, "_new": object.__new__}
+    names = [f.name for f in fields(cls)]
+    direct = ("__slots__" in cls.__dict__ and not hasattr(cls, "__post_init__")
+              and all(f.init for f in fields(cls)) and set(cls.__slots__) == set(names))
+    if direct:
+        body = "    o = _new(_cls)\n"
+        for i, (name, value) in enumerate(zip(names, values)):
+            namespace[f"_set{i}"] = getattr(cls, name).__set__
+            body += f"    _set{i}(o, {value})\n"
+        source = f"def make(d):\n{body}    return o\n"
+    else:
+        source = f"def make(d):\n    return _cls({', '.join(values)})\n"
+    exec(source, namespace)
+    return namespace["make"]
+
+
+def _table_from_json(data: dict) -> Table:
+    """Compiles the constructors on first use, then is replaced by the compiled one."""
+    global _table_from_json
+    seat = _compile_from_json(Seat, {})
+    hand = _compile_from_json(Hand, {})
+    _table_from_json = _compile_from_json(Table, {"_seat": seat, "_hand": hand}, {
+        "seats": "_tuple([_seat(s) if s else None for s in v])",
+        "hand": "(_hand(v) if v else None)"})
+    return _table_from_json(data)
+
+
 def table_from_json(data: dict) -> Table:
-    kwargs = _tuples(Table, {**data, "seats": None, "hand": None})
-    kwargs["seats"] = tuple(Seat(**_tuples(Seat, s)) if s else None for s in data["seats"])
-    kwargs["hand"] = Hand(**_tuples(Hand, data["hand"])) if data["hand"] else None
-    return Table(**kwargs)
+    """The inverse of :func:`table_to_json`.
+
+    >>> t = new_table(6, 1, 2)
+    >>> table_from_json(table_to_json(t)) == t
+    True
+    """
+    return _table_from_json(data)

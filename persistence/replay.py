@@ -41,8 +41,10 @@ from persistence import snapshot
 def load(path: str) -> tuple[dict, dict, str]:
     """``(header, root data, file path)`` of an image file or of the newest good one in a folder.
 
-    Damaged images are never shown: a folder falls back to an older generation.
+    Damaged images are never shown: a folder falls back to an older generation. The
+    data is as ``root_to_json`` gives it (finished hands inside their tables).
     """
+    from server.root import with_lazy
     if not os.path.exists(path):
         raise SystemExit(f"{path}: no such file or folder")
     if os.path.isdir(path):
@@ -51,14 +53,14 @@ def load(path: str) -> tuple[dict, dict, str]:
             print(f"note: skipped {name}: {why}", file=sys.stderr)
         if loaded is None:
             raise SystemExit(f"{path}: no readable snapshot")
-        return loaded.header, loaded.data, loaded.path
+        return loaded.header, with_lazy(loaded.data), loaded.path
     with open(path, "rb") as f:
         raw = f.read()
     try:
         header, data = snapshot.decode(raw)
     except snapshot.BadImage as e:
         raise SystemExit(f"{path}: {e}") from None
-    return header, data, path
+    return header, with_lazy(data), path
 
 
 # ---------------------------------------------------------------------------
@@ -109,7 +111,7 @@ def summary(header: dict, data: dict) -> str:
     lines.append(f"chips: bankrolls {c['bankrolls']} + stacks {c['stacks']} + pots {c['pots']}"
                  f" = {total}; issued {c['issued']} "
                  f"({'add up' if total == c['issued'] else 'DO NOT ADD UP'})")
-    problems = check_root(data)
+    problems = check_root(data, replay=True)
     lines += [f"problem: {p}" for p in problems] or ["invariants: ok"]
     return "\n".join(lines)
 

@@ -35,6 +35,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from game.table import (Table, action_from_json, apply, new_table, table_from_json,
                         table_to_json)
 
@@ -151,6 +153,55 @@ class Root:
     alarm: Any = field(default=None, repr=False, compare=False)
 
 
+class LazyDeque(deque):
+    """``Room.finished`` and ``Room.chat`` after a recovery: raw JSON until first used.
+
+    A snapshot keeps each table's finished hands and chat lines apart from the
+    body (the image's ``lazy`` member, see docs/snapshots.md) so that a start
+    does not parse them: only ``GET /api/tables/<id>/hands``, PHH downloads and
+    full table views read them, and a later image copies the raw bytes as they
+    are. Any use as a deque parses them first (once); then it is a plain deque.
+    """
+
+    def __init__(self, raw: bytes, maxlen: int):
+        super().__init__((), maxlen)
+        self.raw: bytes | None = raw
+
+    def load(self) -> "LazyDeque":
+        raw, self.raw = self.raw, None
+        if raw is not None:
+            deque.extend(self, orjson.loads(raw))
+        return self
+
+    def copy(self) -> deque:
+        return deque(self.load(), self.maxlen)
+
+    __copy__ = copy
+
+    def __reduce__(self):
+        return deque, (list(self.load()), self.maxlen)
+
+
+def _loading(name: str):
+    method = getattr(deque, name)
+
+    def loaded_first(self, *args):
+        if self.raw is not None:
+            self.load()
+        return method(self, *args)
+    loaded_first.__name__ = name
+    return loaded_first
+
+
+for _name in ("__iter__", "__reversed__", "__len__", "__getitem__", "__setitem__",
+              "__delitem__", "__contains__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
+              "__ge__", "__repr__", "__add__", "__mul__", "__iadd__", "__imul__", "append",
+              "appendleft", "extend", "extendleft", "pop", "popleft", "clear", "count", "index",
+              "insert", "remove", "reverse", "rotate"):
+    setattr(LazyDeque, _name, _loading(_name))
+del _name
+
+
 # ---------------------------------------------------------------------------
 # Building a root
 
@@ -211,8 +262,7 @@ def _clock_to_json(c: Clock) -> dict:
 
 def _clock_from_json(d: dict) -> Clock:
     return Clock(seat=d["seat"], hand=d["hand"], deadline=d["deadline"],
-                 bank_started=d["bank_started"], bank=list(d["bank"]),
-                 expiries=list(d["expiries"]))
+                 bank_started=d["bank_started"], bank=d["bank"], expiries=d["expiries"])
 
 
 def _config_to_json(c: TableConfig) -> dict:
@@ -236,18 +286,26 @@ def room_to_json(room: Room) -> dict:
     }
 
 
-def room_from_json(d: dict) -> Room:
+def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
+    """A table from :func:`room_to_json` data; from a snapshot image, its finished hands
+    and chat come as raw JSON in ``lazy`` (field -> bytes) and are parsed when first used."""
+    lazy = lazy or {}
+    c = d["config"]
     return Room(
-        id=d["id"], name=d["name"], config=TableConfig(**d["config"]),
+        id=d["id"], name=d["name"],
+        config=TableConfig(c["seats"], c["small_blind"], c["big_blind"], c["ante"],
+                           c["min_buy_in"], c["max_buy_in"]),
         game=table_from_json(d["game"]), v=d["v"],
         history=deque(maxlen=d["history_max"]),
-        hand_start=d["hand_start"], hand_actions=list(d["hand_actions"]),
-        hand_names=dict(d["hand_names"]),
-        finished=deque(d["finished"], maxlen=FINISHED_HANDS),
+        hand_start=d["hand_start"], hand_actions=d["hand_actions"],
+        hand_names=d["hand_names"],
+        finished=(LazyDeque(lazy["finished"], FINISHED_HANDS) if "finished" in lazy
+                  else deque(d["finished"], maxlen=FINISHED_HANDS)),
         clock=_clock_from_json(d["clock"]), next_hand_at=d["next_hand_at"],
-        sat_out_since=list(d["sat_out_since"]), hands_played=d["hands_played"],
+        sat_out_since=d["sat_out_since"], hands_played=d["hands_played"],
         recent_pots=deque(d["recent_pots"], maxlen=RECENT_POTS),
-        chat=deque(d["chat"], maxlen=CHAT_LINES),
+        chat=(LazyDeque(lazy["chat"], CHAT_LINES) if "chat" in lazy
+              else deque(d["chat"], maxlen=CHAT_LINES)),
         house_bots=list(d.get("house_bots", ())),
     )
 
@@ -272,15 +330,18 @@ def root_to_json(root: Root) -> dict:
     }
 
 
+LAZY_FIELDS = ("finished", "chat")   # a table's fields an image keeps apart (lazy_image)
+
+
 def room_image(room: Room, fragments=None) -> dict:
-    """:func:`room_to_json` for a snapshot, made cheap for the loop.
+    """:func:`room_to_json` for a snapshot body, made cheap: everything but the
+    :data:`LAZY_FIELDS` (the image carries those apart, see :func:`lazy_image`).
 
     The same JSON once serialised, but orjson writes the frozen game table
-    and the clock dataclass itself (in C), and the parts that never change
-    once made -- a hand's starting table, a finished hand -- are orjson
-    fragments serialised once and reused by every later image
-    (:func:`persistence.snapshot.fragment`). No defensive copies: the image is
-    serialised on the loop before anything can change.
+    and the clock dataclass itself (in C), and a hand's starting table (which
+    never changes once made) is an orjson fragment serialised once and reused
+    by every later image (:func:`persistence.snapshot.fragment`). No
+    defensive copies: the image is serialised before anything can change.
     """
     from persistence.snapshot import fragment
     return {
@@ -290,17 +351,16 @@ def room_image(room: Room, fragments=None) -> dict:
         "hand_start": (fragment(fragments, room.hand_start)
                        if room.hand_start is not None else None),
         "hand_actions": room.hand_actions, "hand_names": room.hand_names,
-        "finished": [fragment(fragments, h) for h in room.finished],
         "clock": room.clock, "next_hand_at": room.next_hand_at,
         "sat_out_since": room.sat_out_since, "hands_played": room.hands_played,
-        "recent_pots": list(room.recent_pots), "chat": list(room.chat),
-        "house_bots": room.house_bots,
+        "recent_pots": list(room.recent_pots), "house_bots": room.house_bots,
     }
 
 
 def root_image(root: Root, fragments=None):
-    """What a snapshot serialises: ``orjson.dumps(root_image(root))`` parses back to
-    exactly :func:`root_to_json` ``(root)``, at a fraction of the loop time."""
+    """A snapshot's body: ``orjson.loads(orjson.dumps(root_image(root)))`` is exactly
+    :func:`root_to_json` ``(root)`` without each table's :data:`LAZY_FIELDS`, at a
+    fraction of the cost."""
     return {
         "format": FORMAT,
         "tables": {tid: room_image(room, fragments) for tid, room in root.tables.items()},
@@ -313,16 +373,118 @@ def root_image(root: Root, fragments=None):
     }
 
 
+def lazy_image(root: Root, fragments=None) -> bytes:
+    """A snapshot's ``lazy`` member: each table's finished hands and chat, one a line.
+
+    ``{`` newline, then per table ``"<table id>/finished":[<hand>,...]`` and
+    ``"<table id>/chat":[<line>,...]``, a comma and a newline between lines, then
+    a newline and ``}``: one JSON object (orjson never writes a raw newline
+    inside a value), which :func:`split_lazy` cuts per line without parsing.
+    What is still raw since a recovery is copied as it is; a finished hand is an
+    orjson fragment, serialised once.
+    """
+    lines = [b"{"]
+    for tid, room in root.tables.items():
+        key = orjson.dumps(tid)[:-1]
+        for name in LAZY_FIELDS:
+            f = getattr(room, name)
+            if type(f) is LazyDeque and f.raw is not None:
+                part = f.raw
+            elif name == "finished":
+                part = _finished_bytes(f, fragments)
+            else:
+                part = orjson.dumps(list(f))
+            lines.append(b'%s/%s":%s,' % (key, name.encode(), part))
+    if len(lines) == 1:
+        return b"{}"
+    lines[-1] = lines[-1][:-1]
+    lines.append(b"}")
+    return b"\n".join(lines)
+
+
+def _finished_bytes(hands: deque, fragments) -> bytes:
+    """A table's finished hands serialised, reused while the deque holds the same hands.
+
+    Hands are only appended (the oldest falling out), so the same deque with the
+    same first and last hand and length holds the same hands; the cache holds
+    them, so their ids cannot be reused meanwhile.
+    """
+    if fragments is None or not hands:
+        return orjson.dumps(list(hands))
+    key = ("finished", id(hands))
+    first, last = hands[0], hands[-1]
+    hit = fragments.new.get(key) or fragments.old.get(key)
+    if hit is None or hit[0] is not hands or hit[1] is not first or hit[2] is not last \
+            or hit[3] != len(hands):
+        from persistence.snapshot import fragment
+        hit = (hands, first, last, len(hands),
+               orjson.dumps([fragment(fragments, h) for h in hands]))
+    else:   # keep each hand's own fragment too, for when the next hand is appended
+        for h in hands:
+            one = fragments.old.get(id(h))
+            if one is not None:
+                fragments.new[id(h)] = one
+    fragments.new[key] = hit
+    return hit[4]
+
+
+def split_lazy(lazy: bytes) -> dict[str, dict[str, bytes]]:
+    """Table id -> field -> its raw JSON, from :func:`lazy_image` bytes."""
+    out: dict[str, dict[str, bytes]] = {}
+    lines = lazy.split(b"\n")
+    if len(lines) < 3:
+        if lazy.strip() not in (b"{}", b""):
+            raise ValueError("the lazy member is not one line per field")
+        return out
+    for line in lines[1:-1]:    # between "{" and "}"
+        if line[-1:] == b",":
+            line = line[:-1]
+        at = line.find(b'":')
+        if line[:1] == b'"' and at > 0 and b"\\" not in line[:at]:
+            key, part = line[1:at].decode(), line[at + 2:]
+        else:   # an unusual table id: let the parser read the key
+            (key, value), = orjson.loads(b"{" + line + b"}").items()
+            part = orjson.dumps(value)
+        tid, _, name = key.rpartition("/")
+        if name not in LAZY_FIELDS:
+            raise ValueError(f"unknown lazy field {key!r}")
+        out.setdefault(tid, {})[name] = part
+    return out
+
+
+def with_lazy(data: dict) -> dict:
+    """Image data as :func:`root_to_json` returns it: the raw ``lazy`` member (see
+    :func:`persistence.snapshot.decode`) parsed into each table's fields."""
+    raw = data.pop("lazy", None)
+    if raw is not None:
+        for tid, parts in split_lazy(raw).items():
+            for name, part in parts.items():
+                data["tables"][tid][name] = orjson.loads(part)
+    return data
+
+
 def root_from_json(data: dict) -> Root:
-    """Rebuild a root from :func:`root_to_json` data; raises on malformed data."""
+    """Rebuild a root from :func:`root_to_json` data, or from a snapshot's body with its
+    raw ``lazy`` member (finished hands and chat are then parsed when first used);
+    raises on malformed data.
+
+    The root takes over the lists and dicts of ``data`` (copying them was a tenth of
+    a 10,000-table start): pass data nobody else changes, such as freshly parsed JSON
+    or :func:`root_to_json`'s own copies.
+    """
     if data.get("format") != FORMAT:
         raise ValueError(f"root format {data.get('format')!r}, this server reads {FORMAT}")
+    lazy = split_lazy(data["lazy"]) if data.get("lazy") is not None else None
+    if lazy is not None and (lazy.keys() != data["tables"].keys() or any(
+            len(parts) != len(LAZY_FIELDS) for parts in lazy.values())):
+        raise ValueError("the lazy member does not hold the same tables as the body")
     return Root(
-        tables={tid: room_from_json(d) for tid, d in data["tables"].items()},
+        tables={tid: room_from_json(d, lazy[tid] if lazy is not None else None)
+                for tid, d in data["tables"].items()},
         players={pid: Player(id=p["id"], name=p["name"], token=p["token"],
-                             bankroll=p["bankroll"], seats=dict(p["seats"]))
+                             bankroll=p["bankroll"], seats=p["seats"])
                  for pid, p in data["players"].items()},
-        tokens=dict(data["tokens"]),
+        tokens=data["tokens"],
         chips_issued=data["chips_issued"],
         next_player=data["next_player"],
         next_table=data["next_table"],
@@ -348,7 +510,7 @@ def total_chips(root: Root) -> int:
             + sum(room.game.chips() for room in root.tables.values()))
 
 
-def check_root(data_or_root: Root | dict) -> list[str]:
+def check_root(data_or_root: Root | dict, replay: bool = False) -> list[str]:
     """The invariant problems of a root (or of its JSON data); empty when it is sound.
 
     - every running hand's deck, hole cards and board are the 52 distinct cards;
@@ -356,48 +518,64 @@ def check_root(data_or_root: Root | dict) -> list[str]:
       bankroll and a stack inside one handler, so none are ever in transit);
     - no negative chips; every token names a player; every seat a player
       claims holds that player;
-    - the current hand's start plus its recorded actions replay to the table.
+    - with ``replay``: the current hand's start plus its recorded actions
+      replay to the table. That is most of the cost of a check (every table's
+      hand through the rules), so recovery leaves it to
+      ``python -m persistence.replay DIR --verify`` and the tests.
 
     Never raises: malformed data is reported as a problem.
     """
     data = root_to_json(data_or_root) if isinstance(data_or_root, Root) else data_or_root
     problems: list[str] = []
     try:
-        _check(data, problems)
+        _check(data, problems, replay)
     except Exception as e:  # noqa: BLE001 - malformed data is a problem, not a crash
         problems.append(f"malformed root: {e!r}")
     return problems
 
 
-def _check(data: dict, problems: list[str]) -> None:
+def _check(data: dict, problems: list[str], replay: bool) -> None:
+    # Runs over every table at each start (10,000 tables: keep it lean).
     total = 0
     players = data["players"]
+    tables = data["tables"]
     for pid, p in players.items():
-        if type(p["bankroll"]) is not int or p["bankroll"] < 0:
-            problems.append(f"player {pid}: bad bankroll {p['bankroll']!r}")
-        total += p["bankroll"]
+        bankroll = p["bankroll"]
+        if type(bankroll) is not int or bankroll < 0:
+            problems.append(f"player {pid}: bad bankroll {bankroll!r}")
+        total += bankroll
         for tid, seat in p["seats"].items():
-            table = data["tables"].get(tid)
-            s = table["game"]["seats"][seat] if table and 0 <= seat < len(
-                table["game"]["seats"]) else None
+            table = tables.get(tid)
+            seats = table["game"]["seats"] if table else ()
+            s = seats[seat] if 0 <= seat < len(seats) else None
             if s is None or s["player"] != pid:
                 problems.append(f"player {pid}: claims seat {seat} at {tid} but does not hold it")
     for token, pid in data["tokens"].items():
         if pid not in players or players[pid]["token"] != token:
             problems.append(f"token for {pid!r} does not match a player")
-    for tid, table in data["tables"].items():
+    for tid, table in tables.items():
         game = table["game"]
+        hand = game["hand"]
+        running = hand is not None and hand["street"] != "complete"
+        cards = [*hand["deck"], *hand["board"]] if running else None
         for i, s in enumerate(game["seats"]):
             if s is None:
                 continue
-            if s["stack"] < 0 or s["total"] < 0:
+            stack, put_in, pid = s["stack"], s["total"], s["player"]
+            if stack < 0 or put_in < 0:
                 problems.append(f"{tid} seat {i}: negative chips")
-            if s["player"] not in players:
-                problems.append(f"{tid} seat {i}: unknown player {s['player']!r}")
-            elif not s["leaving"] and players[s["player"]]["seats"].get(tid) != i:
-                problems.append(f"{tid} seat {i}: {s['player']} does not know it sits here")
-        total += table_chips(game)
-        if table["hand_start"] is not None:
+            p = players.get(pid)
+            if p is None:
+                problems.append(f"{tid} seat {i}: unknown player {pid!r}")
+            elif not s["leaving"] and p["seats"].get(tid) != i:
+                problems.append(f"{tid} seat {i}: {pid} does not know it sits here")
+            if running:
+                total += stack + put_in    # what is in the pot is still at the table
+                if s["in_hand"]:
+                    cards += s["cards"]
+            else:
+                total += stack
+        if replay and table["hand_start"] is not None:
             # The recorded hand must replay to the table as it stands.
             replayed = table_from_json(table["hand_start"])
             for action in table["hand_actions"]:
@@ -405,14 +583,8 @@ def _check(data: dict, problems: list[str]) -> None:
             if table_to_json(replayed) != game:
                 problems.append(f"{tid}: replaying the current hand's actions does not give "
                                 "the table as stored")
-        hand = game["hand"]
-        if hand is not None and hand["street"] != "complete":
-            cards = list(hand["deck"]) + list(hand["board"])
-            for s in game["seats"]:
-                if s and s["in_hand"]:
-                    cards += s["cards"]
-            if len(cards) != 52 or len(set(cards)) != 52:
-                problems.append(f"{tid}: hand {hand['number']} has {len(set(cards))} distinct "
-                                f"cards of {len(cards)}, not the 52")
+        if running and (len(cards) != 52 or len(set(cards)) != 52):
+            problems.append(f"{tid}: hand {hand['number']} has {len(set(cards))} distinct "
+                            f"cards of {len(cards)}, not the 52")
     if total != data["chips_issued"]:
         problems.append(f"chips: {total} in play but {data['chips_issued']} issued")

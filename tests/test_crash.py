@@ -180,7 +180,7 @@ def newest_good(folder: str):
 
 def check_image(loaded) -> dict:
     data = loaded.data
-    assert check_root(data) == [], check_root(data)   # cards and chips
+    assert check_root(data, replay=True) == [], check_root(data, replay=True)   # cards, chips, hands
     # No chip was made or lost: every chip came from a new player's bankroll.
     assert data["chips_issued"] == STARTING_BANKROLL * len(data["players"])
     root_from_json(data)                                  # and it rebuilds

@@ -104,3 +104,49 @@ def _newcomer_token(port):
         return json.loads(ws.recv())["token"]
     finally:
         ws.close()
+
+
+def test_kept_hands_and_their_phh_survive_a_kill_9(tmp_path):
+    """Images carry finished hands in their lazy member: after a kill -9 and a restart
+    the list and the downloads are the same (parsed only when asked for)."""
+    folder = str(tmp_path / "state")
+    proc, port, _ = start_server(folder)
+    bots = [{"name": f"k{i}", "table": "t1", "seat": i, "token": None} for i in range(3)]
+    stop, threads = start_bots(port, bots)
+    try:
+        deadline = time.monotonic() + 20
+        hands = []
+        while time.monotonic() < deadline and len(hands) < 3:
+            time.sleep(0.3)
+            hands = json.loads(fetch(port, "/api/tables/t1/hands")[1])["hands"]
+        assert len(hands) >= 3, "the bots did not finish hands"
+        stop.set()
+        for t in threads:
+            t.join(5)
+        time.sleep(1.5)    # images every 0.13 s: the newest holds every hand listed now
+        before = json.loads(fetch(port, "/api/tables/t1/hands")[1])["hands"]
+        number = before[0]["number"]
+        status, phh_before = fetch(port, f"/api/tables/t1/hands/{number}.phh", bots[0]["token"])
+        assert status == 200, phh_before
+    finally:
+        stop.set()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    newest = sorted(n for n in os.listdir(folder) if n.startswith("snapshot-"))[-1]
+    with open(os.path.join(folder, newest), "rb") as f:
+        image = json.loads(f.read())
+    assert image["version"] == 2 and "finished" not in image["body"]["tables"]["t1"]
+    assert [h["number"] for h in image["lazy"]["t1/finished"]][-1] >= number
+
+    proc, port, _ = start_server(folder)
+    try:
+        after = json.loads(fetch(port, "/api/tables/t1/hands")[1])["hands"]
+        numbers = {h["number"] for h in after}
+        assert {h["number"] for h in before} <= numbers
+        assert [h for h in after if h["number"] == number] == \
+            [h for h in before if h["number"] == number]
+        status, phh_after = fetch(port, f"/api/tables/t1/hands/{number}.phh", bots[0]["token"])
+        assert status == 200 and phh_after == phh_before
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)

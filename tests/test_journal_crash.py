@@ -22,6 +22,7 @@ import pytest
 import websocket
 
 from game.table import action_from_json, apply, table_from_json
+from server.root import with_lazy
 from test_crash import check_image, newest_good, start_bots, start_server
 
 TABLES = ("t1", "t2")
@@ -66,7 +67,7 @@ def spectator(port: int, seen: dict, stop: threading.Event) -> None:
 def recovered_actions(data: dict) -> dict:
     """(table, hand number) -> the action events of that hand, replayed from the image."""
     out = {}
-    for tid, room in data["tables"].items():
+    for tid, room in with_lazy(data)["tables"].items():
         hands = list(room["finished"])
         if room["hand_start"] is not None:
             hands.append({"start": room["hand_start"], "actions": room["hand_actions"]})

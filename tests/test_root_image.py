@@ -7,8 +7,16 @@ import orjson
 from game.table import ACTION_TYPES, Fold, SitDown, legal_actions
 from persistence.snapshot import Fragments, turn_over
 from server import play
-from server.root import (TableConfig, add_player, add_table, new_root, root_from_json,
-                         root_image, root_to_json)
+from server.root import (CHAT_LINES, FINISHED_HANDS, LazyDeque, TableConfig, add_player,
+                         add_table, lazy_image, new_root, root_from_json, root_image,
+                         root_to_json, split_lazy, with_lazy)
+
+
+def image_json(root, frags=None) -> dict:
+    """What a snapshot holds, parsed back: the body plus the finished hands apart."""
+    data = orjson.loads(orjson.dumps(root_image(root, frags)))
+    data["lazy"] = lazy_image(root, frags)
+    return with_lazy(data)
 
 
 def played_root(hands=6, seed=3):
@@ -44,7 +52,9 @@ def test_image_is_root_to_json_and_round_trips():
     frags = Fragments()
     expected = root_to_json(root)
     for _ in range(3):   # fresh, then from the fragment cache
-        assert orjson.loads(orjson.dumps(root_image(root, frags))) == expected
+        assert image_json(root, frags) == expected
+        body = orjson.loads(orjson.dumps(root_image(root, frags)))
+        assert "finished" not in body["tables"]["t1"] and "chat" not in body["tables"]["t1"]
         turn_over(frags)
     assert frags.hits > 0
     assert "history" not in expected["tables"]["t1"]   # every recovery drops it anyway
@@ -55,9 +65,76 @@ def test_image_is_root_to_json_and_round_trips():
 def test_image_follows_changes():
     root = played_root(hands=2)
     frags = Fragments()
-    orjson.dumps(root_image(root, frags))
+    image_json(root, frags)
     turn_over(frags)
     room = root.tables["t2"]
     legal = legal_actions(room.game)
     play.act(root, room, Fold(legal.seat))
-    assert orjson.loads(orjson.dumps(root_image(root, frags))) == root_to_json(root)
+    assert image_json(root, frags) == root_to_json(root)
+
+
+def test_finished_hands_are_serialised_once_per_table_until_one_is_added():
+    root = played_root(hands=3)
+    frags = Fragments()
+    first = lazy_image(root, frags)
+    turn_over(frags)
+    misses = frags.misses
+    assert lazy_image(root, frags) == first and frags.misses == misses   # all reused
+    turn_over(frags)
+    room = root.tables["t2"]
+    hands = len(room.finished)
+    play.act(root, room, Fold(legal_actions(room.game).seat))   # heads-up: the hand ends
+    assert len(room.finished) == hands + 1
+    raw = lazy_image(root, frags)
+    assert frags.misses == misses + 1          # only the new hand was serialised
+    assert orjson.loads(raw) == orjson.loads(lazy_image(root))
+
+
+def recovered(root):
+    """The root as a start rebuilds it from an image: hands and chat raw, not parsed."""
+    data = orjson.loads(orjson.dumps(root_image(root)))
+    data["lazy"] = lazy_image(root)
+    return data, root_from_json(data)
+
+
+def test_recovered_hands_and_chat_stay_raw_until_used_and_are_written_back_as_they_were():
+    root = played_root()
+    root.tables["t1"].chat.extend({"name": "ann", "text": f"gl {i} \n\"],["} for i in range(30))
+    data, back = recovered(root)
+    for room in back.tables.values():
+        for f in (room.finished, room.chat):
+            assert type(f) is LazyDeque and f.raw is not None
+    assert lazy_image(back) == data["lazy"]               # copied, never parsed
+    assert all(r.finished.raw is not None and r.chat.raw is not None
+               for r in back.tables.values())
+    assert root_to_json(back) == root_to_json(root)      # parsed when used
+    room = back.tables["t1"]
+    assert room.finished.raw is None and room.chat.raw is None
+    assert list(reversed(room.finished)) == list(reversed(root.tables["t1"].finished))
+    assert list(room.chat) == list(root.tables["t1"].chat) and len(room.chat) == CHAT_LINES
+    # the uses of the server: a search by number, len, reversed, append past maxlen
+    duel, original = back.tables["t2"], root.tables["t2"]
+    number = original.finished[-1]["number"]
+    assert next(h for h in duel.finished if h["number"] == number) == original.finished[-1]
+    assert len(duel.finished) == len(original.finished)
+    duel2 = recovered(root)[1].tables["t2"]
+    for i in range(FINISHED_HANDS):
+        duel2.finished.append({"number": 1000 + i})
+    assert len(duel2.finished) == FINISHED_HANDS and duel2.finished[0] == {"number": 1000}
+    assert duel2.finished.copy() == duel2.finished and type(duel2.finished.copy()) is not LazyDeque
+    chat = recovered(root)[1].tables["t1"].chat
+    chat.append({"name": "bob", "text": "last"})
+    assert len(chat) == CHAT_LINES and chat[-1]["text"] == "last"
+
+
+def test_lazy_member_is_one_json_object_cut_per_line_without_parsing():
+    root = played_root(hands=2)
+    raw = lazy_image(root)
+    assert orjson.loads(raw) == {f"{tid}/{name}": list(getattr(r, name))
+                                 for tid, r in root.tables.items()
+                                 for name in ("finished", "chat")}
+    assert {f"{t}/{n}": orjson.loads(p) for t, parts in split_lazy(raw).items()
+            for n, p in parts.items()} == orjson.loads(raw)
+    odd = b'{\n"t\\"x/chat":[1],\n"t2/finished":[]\n}'       # an id a line cut cannot trust
+    assert split_lazy(odd) == {'t"x': {"chat": b"[1]"}, "t2": {"finished": b"[]"}}
+    assert split_lazy(lazy_image(new_root())) == {}

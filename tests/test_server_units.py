@@ -159,13 +159,13 @@ def test_many_hands_keep_every_invariant_and_round_trip(seeded):
         else:
             action = {"fold": Fold, "check": Check, "call": Call, "all_in": AllIn}[verb](legal.seat)
         play.player_acts(root, room, legal.seat, action)
-        assert check_root(root) == []
+        assert check_root(root, replay=True) == []
         if step % 25 == 0:
             root = round_trip(root)
             room = root.tables[room.id]
     assert room.hands_played > 10
     assert len(room.finished) == min(room.hands_played, 20)
-    assert check_root(round_trip(root)) == []
+    assert check_root(round_trip(root), replay=True) == []
 
 
 def test_versions_grow_by_one_per_event_and_history_is_bounded(seeded):
@@ -286,7 +286,8 @@ def test_check_root_finds_broken_chips_cards_tokens_and_replays(seeded):
     assert any("token" in p for p in check_root(broken))
     broken = orjson.loads(orjson.dumps(data))
     broken["tables"][room.id]["hand_actions"].pop()
-    assert any("replay" in p for p in check_root(broken))
+    assert check_root(broken) == []     # replaying is left to --verify: it costs the most
+    assert any("replay" in p for p in check_root(broken, replay=True))
     assert check_root({"tables": 5}) != []
 
 

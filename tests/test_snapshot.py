@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import errno
+import hashlib
 import os
 import random
 import stat
@@ -74,10 +75,12 @@ def check(data) -> list[str]:
     return problems
 
 
-@pytest.fixture
-def folder(tmp_path):
+@pytest.fixture(params=["loop", "fork"])
+def folder(request, tmp_path):
+    """An open snapshot folder, once serialised on the loop and once by a forked child."""
     d = str(tmp_path / "snaps")
     s = snap.open_dir(d, keep=3)
+    s.fork = request.param == "fork"
     yield s
     snap.close_dir(s)
 
@@ -124,13 +127,59 @@ def test_check_and_convert_are_applied(folder):
 
 
 def _two_generations(folder, n_tables=2):
+    """Two images with a lazy member (damage tests cover it too); the older one's data."""
     old, new = make_root(n_tables, seed=1), make_root(n_tables, seed=2)
-    assert snap.take(folder, lambda: old)
-    assert snap.take(folder, lambda: new)
+    lazy = b'{\n"t1/finished":[{"number":1,"actions":[{"type":"fold","seat":2}]}]\n}'
+    assert snap.take(folder, lambda: snap.Image(old, lazy))
+    assert snap.take(folder, lambda: snap.Image(new, lazy.replace(b"1", b"2")))
     newest = os.path.join(folder.directory, snap.image_name(2))
     with open(newest, "rb") as f:
         good = f.read()
-    return old, newest, good
+    return {**old, "lazy": lazy}, newest, good
+
+
+def test_lazy_member_is_checked_but_not_parsed(folder):
+    root = make_root(2)
+    lazy = b'{\n"t1/finished":[{"number":7}],\n"t2/chat":[]\n}'
+    assert snap.take(folder, lambda: snap.Image(root, lazy))
+    path = os.path.join(folder.directory, images(folder)[0])
+    with open(path, "rb") as f:
+        raw = f.read()
+    whole = orjson.loads(raw)   # still one JSON document
+    assert whole["version"] == 2 and whole["lazy_bytes"] == len(lazy)
+    assert whole["body"] == root and whole["lazy"] == {"t1/finished": [{"number": 7}],
+                                                       "t2/chat": []}
+    header, data = snap.decode(raw)
+    assert data == {**root, "lazy": lazy} and type(data["lazy"]) is bytes
+    # the header's lazy_bytes must match where the member is
+    image = b"".join(snap.encode(orjson.dumps(root), 1, 0.0, lazy))
+    wrong = image.replace(b'"lazy_bytes":%d' % len(lazy), b'"lazy_bytes":%d' % (len(lazy) + 1))
+    wrong = wrong[:-_TAIL] + b',"sha256":"' + \
+        hashlib.sha256(wrong[:-_TAIL]).hexdigest().encode() + b'"}\n'
+    with pytest.raises(snap.BadImage, match="no lazy member|body is"):
+        snap.decode(wrong)
+
+
+def test_version_1_images_still_load_and_unknown_versions_are_refused(folder):
+    """Images written before the hands member (version 1: the body only) are still read."""
+    root = make_root(2)
+    body = orjson.dumps(root)
+    head = orjson.dumps({"format": snap.FORMAT, "version": 1, "seq": 1, "time": 1.5,
+                         "utc": "1970-01-01T00:00:01.500Z", "body_bytes": len(body)})
+    image = head[:-1] + b',"body":' + body
+    image += b',"sha256":"' + hashlib.sha256(image).hexdigest().encode() + b'"}\n'
+    with open(os.path.join(folder.directory, snap.image_name(1)), "wb") as f:
+        f.write(image)
+    loaded = snap.recover(reopen(folder), check)
+    assert loaded.seq == 1 and loaded.data == root and loaded.header["version"] == 1
+    future = image.replace(b'"version":1', b'"version":3')
+    future = future[:-_TAIL] + b',"sha256":"' + \
+        hashlib.sha256(future[:-_TAIL]).hexdigest().encode() + b'"}\n'
+    with pytest.raises(snap.BadImage, match="unsupported format version 3"):
+        snap.decode(future)
+
+
+_TAIL = len(',"sha256":"') + 64 + len('"}\n')
 
 
 def _load(folder):
@@ -271,8 +320,10 @@ def test_write_and_fsync_failures_keep_old_images(folder, monkeypatch, name, n, 
     assert snap.recover(reopen(folder), check).data == root
 
 
-def test_failed_fsync_is_never_retried_on_the_same_file(folder, monkeypatch):
-    fsynced: list[int] = []
+def test_failed_fsync_is_never_retried_on_the_same_file(folder, monkeypatch, tmp_path):
+    # The record is a file: with fork=True the fsyncs happen in the child.
+    record = tmp_path / "fsynced.txt"
+    record.write_text("")
     opened: dict[int, str] = {}
     real_open, real_fsync = os.open, os.fsync
 
@@ -282,15 +333,17 @@ def test_failed_fsync_is_never_retried_on_the_same_file(folder, monkeypatch):
         return fd
 
     def failing_fsync(fd):
-        fsynced.append(opened.get(fd))
-        if len(fsynced) == 1:
+        with open(record, "a") as f:
+            f.write(f"{opened.get(fd)}\n")
+        if len(record.read_text().splitlines()) == 1:
             raise OSError(errno.EIO, "I/O error")
         return real_fsync(fd)
     monkeypatch.setattr(os, "open", spy_open)
     monkeypatch.setattr(os, "fsync", failing_fsync)
     assert not snap.take(folder, lambda: make_root(1))
     assert snap.take(folder, lambda: make_root(1))
-    temps = [f for f in fsynced if f and f.endswith(".tmp")]
+    fsynced = record.read_text().splitlines()
+    temps = [f for f in fsynced if f.endswith(".tmp")]
     assert len(temps) == 2 and temps[0] != temps[1]   # a second file, not a second fsync
     assert images(folder) == [snap.image_name(2)]
 
@@ -413,9 +466,12 @@ def test_image_is_the_state_when_taken_and_the_loop_runs_during_the_write(folder
     real_fsync = os.fsync
     threads = set()
 
+    from gevent import monkey
+    real_sleep = monkey.get_original("time", "sleep")   # even if another test patched it
+
     def slow_fsync(fd):
         threads.add(threading.get_ident())
-        time.sleep(0.2)   # a real sleep in the worker thread: a slow disk
+        real_sleep(0.2)   # a real sleep in the worker thread (or the child): a slow disk
         return real_fsync(fd)
     monkeypatch.setattr(os, "fsync", slow_fsync)
     ticks = []
@@ -473,6 +529,8 @@ def test_hooks_run_in_order_and_a_failing_serialised_hook_abandons_the_image(fol
 
 
 def test_fragments_are_reused_while_the_value_lives_and_forgotten_after(folder):
+    if folder.fork:
+        pytest.skip("fragments serve serialisation on the loop; a forked child starts afresh")
     rng = random.Random(5)
     tables = [busy_table(rng, 3) for _ in range(4)]
 
@@ -516,3 +574,131 @@ def test_an_open_folder_is_reported(tmp_path, caplog):
     s = snap.open_dir(str(d))
     assert "can be read by other users" in caplog.text
     snap.close_dir(s)
+
+
+# -- the forked child (fork=True) ----------------------------------------------------------
+
+
+@pytest.fixture
+def forked(tmp_path):
+    s = snap.open_dir(str(tmp_path / "forked"), keep=3)
+    s.fork = True
+    yield s
+    snap.close_dir(s)
+
+
+def _sleepy_dump(root, marker):
+    """A dump that, in the child, says it started and then hangs: a child to kill.
+
+    The unpatched sleep: another test may have monkey-patched time.sleep, and a
+    greenlet switch in the child ends it (see the test after next)."""
+    from gevent import monkey
+    sleep = monkey.get_original("time", "sleep")
+
+    def dump():
+        open(marker, "w").close()
+        sleep(30)
+        return root
+    return dump
+
+
+def _wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        gevent.sleep(0.01)
+
+
+def test_a_killed_child_is_a_failure_that_keeps_the_old_images(forked, tmp_path):
+    root = make_root(2)
+    assert snap.take(forked, lambda: root)
+    before = images(forked)
+    marker = str(tmp_path / "child-started")
+    seen = {}
+
+    def kill_child():
+        _wait_for(lambda: os.path.exists(marker))
+        pid = seen["pid"] = forked.child_pid
+        # Only the report pipe and stdio are open in the child: not the folder's lock,
+        # not the server's sockets (a restarted server must be able to take them).
+        seen["fds"] = sorted(int(fd) for fd in os.listdir(f"/proc/{pid}/fd"))
+        os.kill(pid, 9)
+    killer = gevent.spawn(kill_child)
+    assert not snap.take(forked, _sleepy_dump(root, marker))
+    killer.get(timeout=5)
+    assert "died without a report (signal 9)" in forked.last_error
+    assert forked.failures == 1 and forked.last_ok_seq == 1
+    assert len([fd for fd in seen["fds"] if fd > 2]) == 1, seen["fds"]   # the report pipe
+    assert images(forked) == before and not any(n.endswith(".tmp") for n in names(forked))
+    assert snap.take(forked, lambda: root)    # the next one, a fresh number
+    assert images(forked)[-1] == snap.image_name(3)
+    assert snap.recover(reopen(forked), check).data == root
+
+
+def test_child_failures_are_reported_and_counted(forked, monkeypatch):
+    assert snap.take(forked, lambda: make_root(1))
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(
+        OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))))
+    assert not snap.take(forked, lambda: make_root(1, seed=2))
+    assert "No space left" in forked.last_error and forked.failures == 1
+    monkeypatch.undo()
+    assert not snap.take(forked, lambda: {"bad": object()})
+    assert "serialise" in forked.last_error and forked.failures == 2
+    assert images(forked) == [snap.image_name(1)]
+    assert names(forked) == [".lock", snap.image_name(1)]
+    m = snap.metrics(forked)
+    assert m["snapshot_failures_total"] == 2 and m["snapshot_seq"] == 1
+
+
+def test_a_greenlet_switch_in_the_child_ends_it(forked):
+    """The child must never run the parent's greenlets (they would serve its clients)."""
+    def dump():
+        gevent.sleep(0)
+        return make_root(1)
+    assert not snap.take(forked, dump)
+    assert "greenlet switch" in forked.last_error and forked.failures == 1
+    assert images(forked) == []
+    assert snap.take(forked, lambda: make_root(1))
+
+
+def test_the_child_dies_with_a_killed_parent(tmp_path):
+    """kill -9 of the server must not leave a child that renames a stale image later."""
+    import subprocess
+    import sys
+    marker = tmp_path / "child-started"
+    script = f"""
+import os, sys, time
+sys.path.insert(0, {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))!r})
+from persistence import snapshot as snap
+s = snap.open_dir({str(tmp_path / "d")!r})
+s.fork = True
+def dump():
+    open({str(marker)!r}, "w").write(str(os.getpid()))
+    time.sleep(30)
+    return {{}}
+snap.take(s, dump)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 20
+        while not (marker.exists() and marker.read_text()):
+            assert time.monotonic() < deadline and parent.poll() is None
+            time.sleep(0.02)
+        child = int(marker.read_text())
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{child}") and _state(child) != "Z":
+            assert time.monotonic() < deadline, "the child outlived its parent"
+            time.sleep(0.02)
+    finally:
+        parent.kill()
+    assert snap.list_images(str(tmp_path / "d")) == []
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
