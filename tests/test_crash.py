@@ -140,6 +140,9 @@ def bot(port: int, me: dict, stop: threading.Event) -> None:
                 if mine is not None and mine["sitting_out"]:
                     send({"type": "sit_in", "table": me["table"]})
             elif kind == "turn":
+                # A few ms of thought: hands then last long enough that the kills and
+                # images often find one in progress (instantly played hands rarely are).
+                time.sleep(rng.uniform(0.002, 0.01))
                 legal = msg["legal"]
                 actions = legal["actions"]
                 weights = {"fold": 1, "check": 6, "call": 6, "bet": 2, "raise": 1, "all_in": 0.2,

@@ -125,7 +125,9 @@ def test_kept_hands_and_their_phh_survive_a_kill_9(tmp_path):
             t.join(5)
         time.sleep(1.5)    # images every 0.13 s: the newest holds every hand listed now
         before = json.loads(fetch(port, "/api/tables/t1/hands")[1])["hands"]
-        number = before[0]["number"]
+        # The newest hand k0 was dealt into (busted, it may have waited out some).
+        number = next(h["number"] for h in before
+                      if any(p["name"] == "k0" for p in h["players"]))
         status, phh_before = fetch(port, f"/api/tables/t1/hands/{number}.phh", bots[0]["token"])
         assert status == 200, phh_before
     finally:
