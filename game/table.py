@@ -946,15 +946,26 @@ def action_to_json(action: Action) -> dict:
     Raise(seat=3, amount=40)
     """
     data = {"type": ACTION_NAMES[type(action)]}
-    for f in fields(action):
-        value = getattr(action, f.name)
-        data[f.name] = list(value) if isinstance(value, tuple) else value
+    for name in _names(type(action)):
+        value = getattr(action, name)
+        data[name] = list(value) if isinstance(value, tuple) else value
     return data
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls) -> tuple[str, ...]:
+    """A dataclass's field names, looked up once (``fields()`` is slow per call)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def action_from_json(data: dict) -> Action:
     cls = ACTION_TYPES[data["type"]]
-    kwargs = {f.name: data[f.name] for f in fields(cls)}
+    kwargs = {name: data[name] for name in _names(cls)}
     if cls is StartHand:
         kwargs["deck"] = tuple(kwargs["deck"])
     return cls(**kwargs)
@@ -962,9 +973,9 @@ def action_from_json(data: dict) -> Action:
 
 def _value_to_json(value) -> dict:
     data = {}
-    for f in fields(value):
-        v = getattr(value, f.name)
-        data[f.name] = list(v) if isinstance(v, tuple) else v
+    for name in _names(type(value)):
+        v = getattr(value, name)
+        data[name] = list(v) if isinstance(v, tuple) else v
     return data
 
 
