@@ -188,12 +188,14 @@ def flush() -> None:
         pending, conn.pending = conn.pending, []
         if conn.closing is not None or conn.broken or not pending:
             continue
-        data = _frames(pending)
         try:
+            data = _frames(pending)
             sent = conn.sock._sock.send(data)
         except BlockingIOError:
             sent = 0
-        except OSError as e:
+        except Exception as e:  # noqa: BLE001 - one socket's failure must not stop the flush
+            if not isinstance(e, OSError):
+                log.exception("conn %d: flush failed", conn.id)
             log.debug("conn %d: send failed: %r", conn.id, e)
             conn.broken = True
             shutdown(conn)          # the reader's receive ends: goodbye as usual
