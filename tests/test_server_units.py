@@ -417,3 +417,22 @@ def test_players_long_gone_without_a_seat_are_forgotten_and_chips_still_add_up(s
     again_cid = add_player(again, "cid2")
     durable.apply_entry(again, {"k": "forget", "id": again_cid.id})
     assert again_cid.id not in again.players and check_root(again) == []
+
+
+def test_a_dead_socket_does_not_stop_the_flush_of_the_others():
+    import gevent
+    import gevent.socket
+    a1, b1 = gevent.socket.socketpair()
+    a2, b2 = gevent.socket.socketpair()
+    dead = conns.open_conn({}, ws=None, sock=a1)
+    live = conns.open_conn({}, ws=None, sock=a2)
+    b1.close()                                   # the peer is gone: send fails
+    a1.shutdown(2)
+    assert conns.send(dead, b'{"n":1}') and conns.send(live, b'{"n":2}')
+    gevent.sleep(0)
+    assert dead.broken and not live.broken
+    assert _read_frames(b2, 1) == [b'{"n":2}']
+    for c in (dead, live):
+        c.writer.kill()
+    for s in (a1, a2, b2):
+        s.close()
