@@ -40,6 +40,7 @@ FLAGS = [
      "seconds a player with no seat and no connection is kept (then their token expires)"),
     ("tick", float, 0.05, "seconds between clock checks"),
     ("send-queue", int, 256, "messages queued per socket before it is closed with 4000"),
+    ("send-queue-bytes", int, 1 << 20, "bytes queued per socket before it is closed with 4000"),
     ("socket-sndbuf", int, 0, "SO_SNDBUF for WebSocket sockets in bytes (0: the kernel's)"),
     ("rate", float, 20.0, "messages per second per socket"),
     ("burst", float, 40.0, "message burst per socket"),
@@ -195,7 +196,7 @@ def main(argv=None) -> int:
     config.configure(
         turn_seconds=args.turn_seconds, time_bank=args.time_bank, hand_pause=args.hand_pause,
         sit_out_remove=args.sit_out_remove, player_ttl=args.player_ttl, tick=args.tick,
-        send_queue=args.send_queue,
+        send_queue=args.send_queue, send_queue_bytes=args.send_queue_bytes,
         socket_sndbuf=args.socket_sndbuf, rate=args.rate, burst=args.burst, flood=args.flood,
         chat_rate=args.chat_rate, chat_burst=args.chat_burst, history=args.history,
         origins=tuple(o.strip() for o in args.origins.split(",") if o.strip()),

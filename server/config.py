@@ -21,7 +21,8 @@ class Settings:
     player_ttl: float = 7 * 86400.0  # a player with no seat and no connection this long is forgotten
     expiries_to_sit_out: int = 2    # consecutive clock expiries that sit a player out
     tick: float = 0.05              # how often the clock greenlet looks at the tables
-    send_queue: int = 256           # outbound messages queued per socket before 4000
+    send_queue: int = 256           # outbound messages queued per socket before 4000 ...
+    send_queue_bytes: int = 1 << 20  # ... or bytes (a table view is kilobytes)
     socket_sndbuf: int = 0          # SO_SNDBUF for WebSocket sockets (0: the kernel's)
     rate: float = 20.0              # messages per second per socket (token bucket) ...
     burst: float = 40.0             # ... with this burst; over it: error rate_limited

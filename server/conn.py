@@ -14,8 +14,8 @@ connection's writer greenlet, which owns the socket from then on (the
 connection is *backlogged*: everything else is queued behind it) until its
 queue is empty again. So one greenlet at a time writes a socket, frames are
 never interleaved, and a slow client stalls only its own queue. A queue that
-overflows means the client is not reading: it is closed with 4000 (its seats are
-kept and its clocks run).
+overflows (``send_queue`` messages or ``send_queue_bytes`` bytes) means the client
+is not reading: it is closed with 4000 (its seats are kept and its clocks run).
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ class Conn:
     writer: Any = None                  # the writer greenlet
     closing: int | None = None          # the close code, once closing
     pending: list = field(default_factory=list)   # frames for the next flush
+    queued_bytes: int = 0               # what the writer's queue holds (bounded too)
     backlog: bool = False               # the writer owns the socket (see the module doc)
     broken: bool = False                # a send failed: the reader will see it and end
     # Rate limits: a token bucket per socket, a separate one for chat, and a
@@ -142,8 +143,12 @@ def _put(conn: Conn, text) -> bool:
             _schedule_flush()
         conn.pending.append(text)
         return True
+    size = _size(text)
     try:
+        if conn.queued_bytes + size > config.settings.send_queue_bytes and conn.queued_bytes:
+            raise Full
         conn.queue.put_nowait(text)
+        conn.queued_bytes += size
         return True
     except Full:
         global dropped
@@ -152,6 +157,17 @@ def _put(conn: Conn, text) -> bool:
                  CLOSE_NOT_READING)
         close(conn, CLOSE_NOT_READING, "not reading")
         return False
+
+
+def _size(item) -> int:
+    kind = type(item)
+    if kind is bytes or kind is str:
+        return len(item)
+    if kind is Raw:
+        return len(item.data)
+    if kind is Pong:
+        return len(item.payload)
+    return 0
 
 
 def send_pong(conn: Conn, payload: bytes) -> None:
@@ -202,7 +218,9 @@ def flush() -> None:
             continue
         if sent < len(data):
             conn.backlog = True     # the writer finishes this frame before anything else
-            conn.queue.put_nowait(Raw(data[sent:]))
+            rest = Raw(data[sent:])
+            conn.queue.put_nowait(rest)
+            conn.queued_bytes += len(rest.data)
 
 
 def _frames(items) -> bytes:
@@ -232,6 +250,7 @@ def close(conn: Conn, code: int, reason: str = "") -> None:
     conn.pending = []
     conn.backlog = True         # the close frame goes through the writer
     conn.queue.queue.clear()
+    conn.queued_bytes = 0
     conn.queue.put_nowait(Close(code, reason))
     gevent.spawn_later(FORCE_AFTER, shutdown, conn)
 
@@ -289,6 +308,7 @@ def _write_loop(conn: Conn) -> None:
                 item = queue.get_nowait()
             if items:
                 write(_frames(items))
+                conn.queued_bytes -= sum(_size(i) for i in items)
             if last is None and not queue.qsize() and conn.closing is None:
                 conn.backlog = not raw      # caught up: flush writes again
             if last is not None:

@@ -436,3 +436,27 @@ def test_a_dead_socket_does_not_stop_the_flush_of_the_others():
         c.writer.kill()
     for s in (a1, a2, b2):
         s.close()
+
+
+def test_a_socket_that_does_not_read_is_closed_once_its_queue_holds_too_many_bytes(monkeypatch):
+    import dataclasses
+    import socket
+
+    import gevent
+    import gevent.socket
+    from server import config
+    monkeypatch.setattr(config, "settings",
+                        dataclasses.replace(config.settings, send_queue_bytes=64 * 1024))
+    a, b = gevent.socket.socketpair()
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    c = conns.open_conn({}, ws=None, sock=a)
+    view = b"{" + b"x" * 8000 + b"}"                # a table view's size, not read by the peer
+    sent = 0
+    while c.closing is None and sent < 200:        # far fewer than send_queue (256) messages
+        conns.send(c, view)
+        sent += 1
+        gevent.sleep(0)
+    assert c.closing == conns.CLOSE_NOT_READING and sent < 40
+    c.writer.kill()
+    a.close()
+    b.close()
