@@ -123,11 +123,11 @@ def publish(root: Root, room: Room, events: list[dict]) -> None:
         room.v += 1
         if event["type"] != "hole_cards":
             framed = conns.Raw(conns.frame(encode(event_message(room, room.v, event, None))))
-            room.history.append((room.v, framed))
+            room.history.append(framed.data)
             for c in watchers:
                 send(c, framed)
             continue
-        room.history.append((room.v, event))
+        room.history.append(event)
         if seats is None:
             seats = [seat_of(root, room, c.player) for c in watchers]
         cache: dict = {}
@@ -144,32 +144,38 @@ def replay_since(root: Root, room: Room, c, v: int) -> bool:
     """Queue the events after ``v`` to connection ``c``; False if they are not all kept."""
     if v > room.v:
         return False
-    if v < room.v and (not room.history or room.history[0][0] > v + 1):
+    first = first_kept(room)
+    if v < room.v and (not room.history or first > v + 1):
         return False
     seat = seat_of(root, room, c.player)
-    for ev_v, item in room.history:
+    for ev_v, item in enumerate(room.history, first):
         if ev_v > v:
-            if type(item) is conns.Raw:
-                conns.send(c, item)
+            if type(item) is bytes:
+                conns.send(c, conns.Raw(item))
             else:
                 conns.send(c, encode(event_message(room, ev_v, item,
                                                    viewer_for(item, seat, c.player))))
     return True
 
 
+def first_kept(room: Room) -> int:
+    """The version of ``room.history[0]``: the history always ends with ``room.v``."""
+    return room.v - len(room.history) + 1
+
+
 def history_events(room: Room) -> list[tuple[int, dict]]:
     """The kept events as ``(v, event)``.
 
-    ``room.history`` keeps what everyone sees alike as the frame sent (a
-    :class:`server.conn.Raw`: a few hundred bytes instead of a dict per
-    event, and a replay sends it as it is) and only ``hole_cards`` as dicts.
+    ``room.history`` holds the last events in order, ending with version
+    ``room.v`` (so versions are not stored): what everyone sees alike as the
+    frame sent (bytes: a replay sends it as it is, and it is a fraction of a
+    dict's memory), only ``hole_cards`` as dicts, to be redacted per viewer.
     """
     out = []
-    for v, item in room.history:
-        if type(item) is conns.Raw:
-            data = item.data
-            at = 2 if data[1] < 126 else 4 if data[1] == 126 else 10
-            item = orjson.loads(data[at:])["event"]
+    for v, item in enumerate(room.history, first_kept(room)):
+        if type(item) is bytes:
+            at = 2 if item[1] < 126 else 4 if item[1] == 126 else 10
+            item = orjson.loads(item[at:])["event"]
         out.append((v, item))
     return out
 

@@ -112,7 +112,7 @@ class Room:
     config: TableConfig
     game: Table
     v: int = 0
-    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))  # (v, event)
+    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))  # see play.history_events
     hand_start: dict | None = None
     hand_actions: list[dict] = field(default_factory=list)
     hand_names: dict[str, str] = field(default_factory=dict)   # player id -> name, this hand

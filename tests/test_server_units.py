@@ -176,7 +176,7 @@ def test_versions_grow_by_one_per_event_and_history_is_bounded(seeded):
         play.act(root, room, SitDown(0, ann.id, 100))
         play.act(root, room, StandUp(0))
     assert room.v == 20 and len(room.history) == 8
-    assert [v for v, _ in room.history] == list(range(13, 21))
+    assert [v for v, _ in play.history_events(room)] == list(range(13, 21))
     assert ann.bankroll == 10_000 and check_root(root) == []
 
 
