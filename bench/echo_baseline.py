@@ -212,8 +212,16 @@ def run_load(port, pid, connections=100, messages=200, duration=10.0, size=200,
             sock.close()
 
     greenlets = [gevent.spawn(conn) for _ in range(connections)]
+    return _measure(pid, greenlets, connections, 1, ready, samples, errors, go, deadline,
+                    duration)
+
+
+def _measure(pid, greenlets, expected, per_ready, ready, samples, errors, go, deadline,
+             duration):
+    """Wait for the load greenlets to be ready, run them for ``duration`` and measure:
+    the figures as a dict (``per_ready`` connections for each entry of ``ready``)."""
     t_setup = time.perf_counter() + 60
-    while len(ready) < connections and time.perf_counter() < t_setup:
+    while len(ready) < expected and time.perf_counter() < t_setup:
         gevent.sleep(0.01)
     server = CpuMeter(pid).start()
     client = CpuMeter(os.getpid()).start()
@@ -227,7 +235,7 @@ def run_load(port, pid, connections=100, messages=200, duration=10.0, size=200,
     n = len(samples)
     pct = percentiles(samples, (50, 99)) if samples else {50: float('nan'), 99: float('nan')}
     return {
-        'connections': sum(1 for r in ready if r),
+        'connections': per_ready * sum(1 for r in ready if r),
         'round_trips': n,
         'seconds': server.wall,
         'rt_per_s': n / server.wall if server.wall else 0.0,
@@ -278,29 +286,8 @@ def _run_fanout(port, pid, connections, messages, duration, size, warmup, fanout
                 s.close()
 
     greenlets = [gevent.spawn(table, g) for g in range(groups)]
-    t_setup = time.perf_counter() + 60
-    while len(ready) < groups and time.perf_counter() < t_setup:
-        gevent.sleep(0.01)
-    server = CpuMeter(pid).start()
-    client = CpuMeter(os.getpid()).start()
-    busy0 = machine_busy_seconds()
-    deadline[0] = time.perf_counter() + duration
-    go.set()
-    gevent.joinall(greenlets)
-    server.stop()
-    client.stop()
-    others = machine_busy_seconds() - busy0 - server.cpu - client.cpu
-    n = len(samples)
-    pct = percentiles(samples, (50, 99)) if samples else {50: float('nan'), 99: float('nan')}
-    return {
-        'connections': fanout * sum(1 for r in ready if r), 'round_trips': n,
-        'seconds': server.wall, 'rt_per_s': n / server.wall if server.wall else 0.0,
-        'p50_ms': pct[50] * 1e3, 'p99_ms': pct[99] * 1e3,
-        'server_cpu_us_per_rt': server.per(n),
-        'server_cpu_pct': 100 * server.cpu / server.wall,
-        'client_cpu_pct': 100 * client.cpu / client.wall,
-        'others_cpu_pct': max(0.0, 100 * others / server.wall), 'errors': errors,
-    }
+    return _measure(pid, greenlets, groups, fanout, ready, samples, errors, go, deadline,
+                    duration)
 
 
 def run_config(wsfix, fanout=1, **load):

@@ -476,12 +476,18 @@ def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         log.error("snapshot %d failed (older images kept, next attempt uses a fresh file): %s",
                   seq, result["error"])
         return False
+    size = len(body) + (len(lazy) if lazy is not None else 0)
+    log.debug("snapshot %d: %d bytes, loop blocked %.1f ms, write %.1f ms", seq, size,
+              blocked * 1e3, result["seconds"] * 1e3)
+    return _written(snaps, seq, when, size)
+
+
+def _written(snaps: Snapshots, seq: int, when: float, size: int) -> bool:
+    """Image ``seq`` is durable: count it, then the ``on_written`` hook."""
     snaps.written += 1
     snaps.last_ok_seq = seq
     snaps.last_ok_time = when
-    snaps.last_bytes = len(body) + (len(lazy) if lazy is not None else 0)
-    log.debug("snapshot %d: %d bytes, loop blocked %.1f ms, write %.1f ms", seq, snaps.last_bytes,
-              blocked * 1e3, result["seconds"] * 1e3)
+    snaps.last_bytes = size
     if snaps.on_written is not None:
         try:
             snaps.on_written(seq)
@@ -663,18 +669,9 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     except OSError as e:  # the new image is durable: a failed cleanup is only logged
         log.warning("snapshot: could not delete old generations: %s", e)
         pruned = []
-    snaps.written += 1
-    snaps.last_ok_seq = seq
-    snaps.last_ok_time = when
-    snaps.last_bytes = report["bytes"]
     log.debug("snapshot %d: %d bytes, loop blocked %.1f ms (fork), child %.1f ms; pruned %s",
               seq, report["bytes"], blocked * 1e3, snaps.last_write_s * 1e3, pruned)
-    if snaps.on_written is not None:
-        try:
-            snaps.on_written(seq)
-        except Exception:  # noqa: BLE001 - the image is durable whatever the hook does
-            log.exception("snapshot: on_written hook failed")
-    return True
+    return _written(snaps, seq, when, report["bytes"])
 
 
 def _forked_failed(snaps: Snapshots, seq: int, start: float | None, error: str) -> bool:
