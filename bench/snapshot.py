@@ -64,9 +64,9 @@ def _act(room: R.Room, action, now: float) -> None:
     room.hand_actions.append(action_to_json(action))
     play.publish(_NOBODY, room, events)     # versioned and kept as the server keeps them
     if not room.game.hand_running and room.hand_start is not None:
-        room.finished.append({"number": room.game.hand_number, "start": room.hand_start,
-                              "actions": room.hand_actions, "names": dict(room.hand_names),
-                              "ended": now})
+        room.finished.append(R.packed({
+            "number": room.game.hand_number, "start": room.hand_start,
+            "actions": room.hand_actions, "names": dict(room.hand_names), "ended": now}))
         room.recent_pots.append(sum(e["amount"] for e in events if e["type"] == "award"))
         room.hands_played += 1
         room.hand_start, room.hand_actions = None, []

@@ -31,7 +31,7 @@ from geventwebsocket.exceptions import WebSocketError
 from server import config, durable, handlers, lobby, play
 from server import conn as conns
 from server.protocol import MAX_BYTES, ProtocolError, parse_json
-from server.root import Root, new_root, total_chips
+from server.root import Root, finished_hands, new_root, total_chips
 
 log = logging.getLogger("server.app")
 
@@ -266,7 +266,7 @@ def api_hand_phh(table_id, number):
     room = root.tables.get(table_id)
     if room is None:
         return _json({"error": f"no table {table_id!r}"}, 404)
-    record = next((h for h in room.finished if h["number"] == number), None)
+    record = next((h for h in finished_hands(room) if h["number"] == number), None)
     if record is None:
         return _json({"error": f"hand {number} is not among the hands this table keeps"}, 404)
     text = lobby.finished_hand_phh(record, room.id, player_id)

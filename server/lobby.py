@@ -13,7 +13,7 @@ import dataclasses
 from game.table import action_from_json, apply, table_from_json
 from server import config, durable
 from server.protocol import ProtocolError, whole_number
-from server.root import Room, Root, TableConfig, add_table
+from server.root import Room, Root, TableConfig, add_table, finished_hands
 
 MAX_STAKE = 1_000_000
 
@@ -127,7 +127,7 @@ def hand_summary(room: Room, record: dict) -> dict:
 
 def recent_hands(room: Room) -> list[dict]:
     """The table's recent finished hands, newest first."""
-    return [hand_summary(room, r) for r in reversed(room.finished)]
+    return [hand_summary(room, r) for r in reversed(finished_hands(room))]
 
 
 def finished_hand_phh(record: dict, table_id: str, player_id: str | None = None,

@@ -33,7 +33,7 @@ from game.views import event_view, table_view
 from server import config, durable
 from server import conn as conns
 from server.protocol import encode
-from server.root import Player, Room, Root
+from server.root import Player, Room, Root, packed
 
 log = logging.getLogger("server.play")
 
@@ -299,10 +299,10 @@ def _book(root: Root, room: Room, events: list[dict], t: float) -> list[Player]:
             room.hands_played += 1
             root.counters["hands"] = root.counters.get("hands", 0) + 1
             room.recent_pots.append(awards)
-            room.finished.append({
+            room.finished.append(packed({
                 "number": e["hand"], "start": room.hand_start,
-                "actions": list(room.hand_actions), "names": dict(room.hand_names),
-                "stacks": dict(e["stacks"]), "ended": t})
+                "actions": room.hand_actions, "names": room.hand_names,
+                "stacks": e["stacks"], "ended": t}))
             room.next_hand_at = t + config.settings.hand_pause
     return changed
 

@@ -116,6 +116,9 @@ class Room:
     hand_start: dict | None = None
     hand_actions: list[dict] = field(default_factory=list)
     hand_names: dict[str, str] = field(default_factory=dict)   # player id -> name, this hand
+    # Each finished hand as its JSON bytes (finished_hands() parses them): a busy
+    # table's kept hands are most of its memory as dicts, and a forked snapshot's
+    # pause grows with the server's memory.
     finished: deque = field(default_factory=lambda: deque(maxlen=FINISHED_HANDS))
     clock: Clock = field(default_factory=Clock)
     next_hand_at: float | None = None
@@ -156,6 +159,8 @@ class Root:
 class LazyDeque(deque):
     """``Room.finished`` and ``Room.chat`` after a recovery: raw JSON until first used.
 
+    (``Room.finished`` holds each hand as its JSON bytes: see :func:`finished_hands`.)
+
     A snapshot keeps each table's finished hands and chat lines apart from the
     body (the image's ``lazy`` member, see docs/snapshots.md) so that a start
     does not parse them: only ``GET /api/tables/<id>/hands``, PHH downloads and
@@ -163,14 +168,16 @@ class LazyDeque(deque):
     are. Any use as a deque parses them first (once); then it is a plain deque.
     """
 
-    def __init__(self, raw: bytes, maxlen: int):
+    def __init__(self, raw: bytes, maxlen: int, as_bytes: bool = False):
         super().__init__((), maxlen)
         self.raw: bytes | None = raw
+        self.as_bytes = as_bytes    # items are kept as their JSON bytes (finished hands)
 
     def load(self) -> "LazyDeque":
         raw, self.raw = self.raw, None
         if raw is not None:
-            deque.extend(self, orjson.loads(raw))
+            items = orjson.loads(raw)
+            deque.extend(self, map(packed, items) if self.as_bytes else items)
         return self
 
     def copy(self) -> deque:
@@ -251,6 +258,17 @@ def forget_player(root: Root, player: Player) -> None:
     root.chips_issued -= player.bankroll
 
 
+def packed(value) -> bytes:
+    """``value`` as compact JSON bytes to keep: orjson's output carries its whole
+    work buffer (8 KB and more), so what is kept is copied to its exact size."""
+    return bytes(memoryview(orjson.dumps(value)))
+
+
+def finished_hands(room: Room) -> list[dict]:
+    """The table's kept finished hands, oldest first, as dicts."""
+    return [orjson.loads(h) for h in room.finished]
+
+
 # ---------------------------------------------------------------------------
 # JSON round trip
 
@@ -278,7 +296,7 @@ def room_to_json(room: Room) -> dict:
         "history_max": room.history.maxlen,
         "hand_start": room.hand_start, "hand_actions": list(room.hand_actions),
         "hand_names": dict(room.hand_names),
-        "finished": list(room.finished), "clock": _clock_to_json(room.clock),
+        "finished": finished_hands(room), "clock": _clock_to_json(room.clock),
         "next_hand_at": room.next_hand_at, "sat_out_since": list(room.sat_out_since),
         "hands_played": room.hands_played, "recent_pots": list(room.recent_pots),
         "chat": list(room.chat),
@@ -299,8 +317,8 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
         history=deque(maxlen=d["history_max"]),
         hand_start=d["hand_start"], hand_actions=d["hand_actions"],
         hand_names=d["hand_names"],
-        finished=(LazyDeque(lazy["finished"], FINISHED_HANDS) if "finished" in lazy
-                  else deque(d["finished"], maxlen=FINISHED_HANDS)),
+        finished=(LazyDeque(lazy["finished"], FINISHED_HANDS, as_bytes=True) if "finished" in lazy
+                  else deque(map(packed, d["finished"]), maxlen=FINISHED_HANDS)),
         clock=_clock_from_json(d["clock"]), next_hand_at=d["next_hand_at"],
         sat_out_since=d["sat_out_since"], hands_played=d["hands_played"],
         recent_pots=deque(d["recent_pots"], maxlen=RECENT_POTS),
@@ -380,8 +398,8 @@ def lazy_image(root: Root, fragments=None) -> bytes:
     ``"<table id>/chat":[<line>,...]``, a comma and a newline between lines, then
     a newline and ``}``: one JSON object (orjson never writes a raw newline
     inside a value), which :func:`split_lazy` cuts per line without parsing.
-    What is still raw since a recovery is copied as it is; a finished hand is an
-    orjson fragment, serialised once.
+    What is still raw since a recovery is copied as it is; finished hands are
+    kept as JSON bytes and only joined.
     """
     lines = [b"{"]
     for tid, room in root.tables.items():
@@ -391,7 +409,7 @@ def lazy_image(root: Root, fragments=None) -> bytes:
             if type(f) is LazyDeque and f.raw is not None:
                 part = f.raw
             elif name == "finished":
-                part = _finished_bytes(f, fragments)
+                part = b"[" + b",".join(f) + b"]"   # kept as JSON bytes already
             else:
                 part = orjson.dumps(list(f))
             lines.append(b'%s/%s":%s,' % (key, name.encode(), part))
@@ -400,32 +418,6 @@ def lazy_image(root: Root, fragments=None) -> bytes:
     lines[-1] = lines[-1][:-1]
     lines.append(b"}")
     return b"\n".join(lines)
-
-
-def _finished_bytes(hands: deque, fragments) -> bytes:
-    """A table's finished hands serialised, reused while the deque holds the same hands.
-
-    Hands are only appended (the oldest falling out), so the same deque with the
-    same first and last hand and length holds the same hands; the cache holds
-    them, so their ids cannot be reused meanwhile.
-    """
-    if fragments is None or not hands:
-        return orjson.dumps(list(hands))
-    key = ("finished", id(hands))
-    first, last = hands[0], hands[-1]
-    hit = fragments.new.get(key) or fragments.old.get(key)
-    if hit is None or hit[0] is not hands or hit[1] is not first or hit[2] is not last \
-            or hit[3] != len(hands):
-        from persistence.snapshot import fragment
-        hit = (hands, first, last, len(hands),
-               orjson.dumps([fragment(fragments, h) for h in hands]))
-    else:   # keep each hand's own fragment too, for when the next hand is appended
-        for h in hands:
-            one = fragments.old.get(id(h))
-            if one is not None:
-                fragments.new[id(h)] = one
-    fragments.new[key] = hit
-    return hit[4]
 
 
 def split_lazy(lazy: bytes) -> dict[str, dict[str, bytes]]:

@@ -8,8 +8,8 @@ from game.table import ACTION_TYPES, Fold, SitDown, legal_actions
 from persistence.snapshot import Fragments, turn_over
 from server import play
 from server.root import (CHAT_LINES, FINISHED_HANDS, LazyDeque, TableConfig, add_player,
-                         add_table, lazy_image, new_root, root_from_json, root_image,
-                         root_to_json, split_lazy, with_lazy)
+                         add_table, finished_hands, lazy_image, new_root, root_from_json,
+                         root_image, root_to_json, split_lazy, with_lazy)
 
 
 def image_json(root, frags=None) -> dict:
@@ -73,21 +73,18 @@ def test_image_follows_changes():
     assert image_json(root, frags) == root_to_json(root)
 
 
-def test_finished_hands_are_serialised_once_per_table_until_one_is_added():
+def test_finished_hands_are_kept_as_json_and_the_image_only_joins_them():
     root = played_root(hands=3)
-    frags = Fragments()
-    first = lazy_image(root, frags)
-    turn_over(frags)
-    misses = frags.misses
-    assert lazy_image(root, frags) == first and frags.misses == misses   # all reused
-    turn_over(frags)
     room = root.tables["t2"]
     hands = len(room.finished)
     play.act(root, room, Fold(legal_actions(room.game).seat))   # heads-up: the hand ends
     assert len(room.finished) == hands + 1
-    raw = lazy_image(root, frags)
-    assert frags.misses == misses + 1          # only the new hand was serialised
-    assert orjson.loads(raw) == orjson.loads(lazy_image(root))
+    assert all(type(h) is bytes for h in room.finished)
+    last = finished_hands(room)[-1]
+    assert last["number"] == room.game.hand_number and last["actions"][0]["type"] == "start_hand"
+    lazy = split_lazy(lazy_image(root))
+    assert lazy["t2"]["finished"] == b"[" + b",".join(room.finished) + b"]"
+    assert orjson.loads(lazy["t2"]["finished"]) == finished_hands(room)
 
 
 def recovered(root):
@@ -111,16 +108,18 @@ def test_recovered_hands_and_chat_stay_raw_until_used_and_are_written_back_as_th
     room = back.tables["t1"]
     assert room.finished.raw is None and room.chat.raw is None
     assert list(reversed(room.finished)) == list(reversed(root.tables["t1"].finished))
+    assert all(type(h) is bytes for h in room.finished)   # loaded: JSON bytes again
     assert list(room.chat) == list(root.tables["t1"].chat) and len(room.chat) == CHAT_LINES
     # the uses of the server: a search by number, len, reversed, append past maxlen
     duel, original = back.tables["t2"], root.tables["t2"]
-    number = original.finished[-1]["number"]
-    assert next(h for h in duel.finished if h["number"] == number) == original.finished[-1]
+    number = finished_hands(original)[-1]["number"]
+    assert next(h for h in finished_hands(duel) if h["number"] == number) == \
+        finished_hands(original)[-1]
     assert len(duel.finished) == len(original.finished)
     duel2 = recovered(root)[1].tables["t2"]
     for i in range(FINISHED_HANDS):
-        duel2.finished.append({"number": 1000 + i})
-    assert len(duel2.finished) == FINISHED_HANDS and duel2.finished[0] == {"number": 1000}
+        duel2.finished.append(orjson.dumps({"number": 1000 + i}))
+    assert len(duel2.finished) == FINISHED_HANDS and duel2.finished[0] == b'{"number":1000}'
     assert duel2.finished.copy() == duel2.finished and type(duel2.finished.copy()) is not LazyDeque
     chat = recovered(root)[1].tables["t1"].chat
     chat.append({"name": "bob", "text": "last"})
@@ -130,7 +129,8 @@ def test_recovered_hands_and_chat_stay_raw_until_used_and_are_written_back_as_th
 def test_lazy_member_is_one_json_object_cut_per_line_without_parsing():
     root = played_root(hands=2)
     raw = lazy_image(root)
-    assert orjson.loads(raw) == {f"{tid}/{name}": list(getattr(r, name))
+    assert orjson.loads(raw) == {f"{tid}/{name}": (finished_hands(r) if name == "finished"
+                                                   else list(r.chat))
                                  for tid, r in root.tables.items()
                                  for name in ("finished", "chat")}
     assert {f"{t}/{n}": orjson.loads(p) for t, parts in split_lazy(raw).items()
