@@ -341,8 +341,10 @@ def fragment(cache: Fragments | None, value, to_json: Callable[[Any], Any] | Non
         cache.hits += 1
     else:
         cache.misses += 1
-        hit = (value, orjson.Fragment(orjson.dumps(to_json(value) if to_json is not None
-                                                   else value)))
+        # Copied to size: orjson's output carries its whole work buffer (8 KB and more),
+        # and the cache keeps fragments from one image to the next.
+        data = orjson.dumps(to_json(value) if to_json is not None else value)
+        hit = (value, orjson.Fragment(bytes(memoryview(data))))
     cache.new[key] = hit   # holding the value keeps its id from being reused
     return hit[1]
 
