@@ -208,8 +208,9 @@ def seat_bots(room, n: int, environ) -> None:
     bots come back to their seats (:func:`start_house_bots`).
     """
     players = [handlers.new_player(root, f"bot {i}") for i in range(n)]
-    room.house_bots = room.house_bots + [p.id for p in players]
-    durable.record({"k": "bots", "t": room.id, "players": [p.id for p in players]})
+    ids = [p.id for p in players]
+    room.house_bots.extend(ids)
+    durable.record({"k": "bots", "t": room.id, "players": ids})
     host = environ.get("SERVER_NAME", "127.0.0.1")
     start_house_bots(room, f"ws://{_loopback(host)}:{environ['SERVER_PORT']}/ws", players)
 

@@ -284,6 +284,16 @@ def frame(payload: bytes, opcode: int = OPCODE_TEXT) -> bytes:
     return struct.pack("!BBQ", 0x80 | opcode, 127, n) + payload
 
 
+def unframe(data: bytes) -> bytes:
+    """The payload of one :func:`frame`.
+
+    >>> unframe(frame(b'{}')), unframe(frame(b'x' * 200)) == b'x' * 200
+    (b'{}', True)
+    """
+    n = data[1] & 0x7F
+    return data[2:] if n < 126 else data[4:] if n == 126 else data[10:]
+
+
 def _write_loop(conn: Conn) -> None:
     """Writes this socket while it is backlogged (and the close frame).
 

@@ -92,8 +92,7 @@ def apply_entry(root, entry: dict) -> None:
         if player.id != entry["id"]:
             raise ValueError(f"player created as {player.id}, journal says {entry['id']}")
     elif kind == "bots":
-        room = root.tables[entry["t"]]
-        room.house_bots = room.house_bots + list(entry["players"])
+        root.tables[entry["t"]].house_bots.extend(entry["players"])
     elif kind == "forget":
         forget_player(root, root.players[entry["id"]])
     elif kind == "chat":

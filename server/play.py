@@ -122,7 +122,7 @@ def publish(root: Root, room: Room, events: list[dict]) -> None:
     for event in events:
         room.v += 1
         if event["type"] != "hole_cards":
-            framed = conns.Raw(conns.frame(encode(event_message(room, room.v, event, None))))
+            framed = _framed(event_message(room, room.v, event, None))
             room.history.append(framed.data)
             for c in watchers:
                 send(c, framed)
@@ -135,9 +135,13 @@ def publish(root: Root, room: Room, events: list[dict]) -> None:
             viewer = viewer_for(event, seat, c.player)
             framed = cache.get(viewer)
             if framed is None:
-                framed = cache[viewer] = conns.Raw(conns.frame(
-                    encode(event_message(room, room.v, event, viewer))))
+                framed = cache[viewer] = _framed(event_message(room, room.v, event, viewer))
             send(c, framed)
+
+
+def _framed(message: dict) -> conns.Raw:
+    """``message`` encoded and framed once, to be sent to several connections."""
+    return conns.Raw(conns.frame(encode(message)))
 
 
 def replay_since(root: Root, room: Room, c, v: int) -> bool:
@@ -174,8 +178,7 @@ def history_events(room: Room) -> list[tuple[int, dict]]:
     out = []
     for v, item in enumerate(room.history, first_kept(room)):
         if type(item) is bytes:
-            at = 2 if item[1] < 126 else 4 if item[1] == 126 else 10
-            item = orjson.loads(item[at:])["event"]
+            item = orjson.loads(conns.unframe(item))["event"]
         out.append((v, item))
     return out
 
