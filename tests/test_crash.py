@@ -88,6 +88,18 @@ def metric(text: str, name: str) -> float:
 # The bots: hello (by token when they have one), sit, answer turns
 
 
+def received(ws, stop: threading.Event):
+    """The messages ``ws`` receives (its timeout set short), until ``stop`` or a close."""
+    while not stop.is_set():
+        try:
+            raw = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            continue
+        if not raw:
+            return
+        yield json.loads(raw)
+
+
 def bot(port: int, me: dict, stop: threading.Event) -> None:
     try:
         ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
@@ -108,14 +120,7 @@ def bot(port: int, me: dict, stop: threading.Event) -> None:
 
     try:
         hello()
-        while not stop.is_set():
-            try:
-                raw = ws.recv()
-            except websocket.WebSocketTimeoutException:
-                continue
-            if not raw:
-                return
-            msg = json.loads(raw)
+        for msg in received(ws, stop):
             kind = msg["type"]
             if kind == "welcome":
                 me["token"] = msg["token"]

@@ -23,7 +23,7 @@ import websocket
 
 from game.table import action_from_json, apply, table_from_json
 from server.root import with_lazy
-from test_crash import check_image, newest_good, start_bots, start_server
+from test_crash import check_image, newest_good, received, start_bots, start_server
 
 TABLES = ("t1", "t2")
 
@@ -40,14 +40,7 @@ def spectator(port: int, seen: dict, stop: threading.Event) -> None:
         ws.send(json.dumps({"type": "hello", "name": "watcher"}))
         for t in TABLES:
             ws.send(json.dumps({"type": "watch", "table": t}))
-        while not stop.is_set():
-            try:
-                raw = ws.recv()
-            except websocket.WebSocketTimeoutException:
-                continue
-            if not raw:
-                return
-            msg = json.loads(raw)
+        for msg in received(ws, stop):
             if msg["type"] == "table" and msg["view"]["hand"]:
                 hand[msg["table"]] = None   # mid-hand: skip until the next hand starts
             if msg["type"] != "event":

@@ -11,6 +11,7 @@ import urllib.request
 import websocket
 
 from test_crash import get, metric, start_server
+from test_server_helpers import wait_for
 
 
 def post(port, body):
@@ -24,6 +25,11 @@ def post(port, body):
         return e.code, json.loads(e.read())
 
 
+def lobby_entry(port, table_id):
+    """The table's line in the lobby (``GET /api/tables``)."""
+    return {t["id"]: t for t in json.loads(get(port, "/api/tables"))["tables"]}[table_id]
+
+
 def test_a_table_with_bots_deals_a_person_in(tmp_path):
     proc, port, _ = start_server(str(tmp_path / "state"), "--turn-seconds", "10",
                                  "--bot-think", "0.05")
@@ -34,13 +40,8 @@ def test_a_table_with_bots_deals_a_person_in(tmp_path):
         status, table = post(port, {"name": "Solo", "seats": 6, "small_blind": 1,
                                     "big_blind": 2, "bots": 3})
         assert status == 201, table
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            lobby = {t["id"]: t for t in json.loads(get(port, "/api/tables"))["tables"]}
-            if lobby[table["id"]]["seats_taken"] == 3:
-                break
-            time.sleep(0.2)
-        assert lobby[table["id"]]["seats_taken"] == 3, lobby[table["id"]]
+        wait_for(lambda: lobby_entry(port, table["id"])["seats_taken"] == 3, 15,
+                 "the 3 bots to sit", step=0.2)
         ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
         try:
             ws.send(json.dumps({"type": "hello", "name": "solo"}))
@@ -96,35 +97,20 @@ def test_house_bots_come_back_to_their_seats_after_kill_9(tmp_path):
         status, table = post(port, {"name": "Solo", "seats": 6, "small_blind": 1,
                                     "big_blind": 2, "bots": 3})
         assert status == 201, table
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            entry = {t["id"]: t for t in json.loads(get(port, "/api/tables"))["tables"]}
-            if entry[table["id"]]["seats_taken"] == 3 and entry[table["id"]]["hands"] >= 2:
-                break
-            time.sleep(0.2)
-        assert entry[table["id"]]["hands"] >= 2, entry[table["id"]]
+        wait_for(lambda: (e := lobby_entry(port, table["id"]))["seats_taken"] == 3
+                 and e["hands"] >= 2, 20, "3 bots seated and 2 hands played", step=0.2)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(20)
     proc, port, _ = start_server(folder, "--journal", "everysec", "--bot-think", "0.05")
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            view = watch_table(port, table["id"])["view"]
-            bots = [s for s in view["seats"] if s is not None]
-            if len(bots) == 3 and all(s["connected"] for s in bots):
-                break
-            time.sleep(0.3)
-        assert len(bots) == 3 and all(s["connected"] for s in bots), bots
-        hands = json.loads(get(port, "/api/tables"))["tables"]
-        before = {t["id"]: t["hands"] for t in hands}[table["id"]]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            now = {t["id"]: t["hands"] for t in json.loads(get(port, "/api/tables"))["tables"]}
-            if now[table["id"]] > before:
-                break
-            time.sleep(0.2)
-        assert now[table["id"]] > before, "the bots did not play on after the restart"
+        def bots_back():
+            bots = [s for s in watch_table(port, table["id"])["view"]["seats"] if s is not None]
+            return len(bots) == 3 and all(s["connected"] for s in bots)
+        wait_for(bots_back, 20, "the 3 house bots connected in their seats again", step=0.3)
+        before = lobby_entry(port, table["id"])["hands"]
+        wait_for(lambda: lobby_entry(port, table["id"])["hands"] > before, 20,
+                 "the bots to play on after the restart", step=0.2)
         m = get(port, "/metrics")
         assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
     finally:
