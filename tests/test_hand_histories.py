@@ -14,6 +14,7 @@ import urllib.request
 
 from game import phh
 from test_crash import REPO, start_bots, start_server
+from test_server_helpers import wait_for
 
 
 def fetch(port, path, token=None):
@@ -27,6 +28,14 @@ def fetch(port, path, token=None):
         return e.code, e.read().decode()
 
 
+def played_hands(port, at_least: int) -> list[dict]:
+    """Table t1's kept hands, once the bots have finished ``at_least`` of them."""
+    def enough():
+        hands = json.loads(fetch(port, "/api/tables/t1/hands")[1])["hands"]
+        return hands if len(hands) >= at_least else None
+    return wait_for(enough, 20, f"the bots to finish {at_least} hands", step=0.3)
+
+
 def replay_tool(*args):
     return subprocess.run([sys.executable, "-m", "persistence.replay", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
@@ -38,12 +47,7 @@ def test_hand_histories_phh_and_the_replay_tool(tmp_path):
     bots = [{"name": f"h{i}", "table": "t1", "seat": i, "token": None} for i in range(3)]
     stop, threads = start_bots(port, bots)
     try:
-        deadline = time.monotonic() + 20
-        hands = []
-        while time.monotonic() < deadline and len(hands) < 4:
-            time.sleep(0.3)
-            hands = json.loads(fetch(port, "/api/tables/t1/hands")[1])["hands"]
-        assert len(hands) >= 4, "the bots did not finish hands"
+        hands = played_hands(port, 4)
         number = hands[0]["number"]
         me = bots[0]
 
@@ -114,12 +118,7 @@ def test_kept_hands_and_their_phh_survive_a_kill_9(tmp_path):
     bots = [{"name": f"k{i}", "table": "t1", "seat": i, "token": None} for i in range(3)]
     stop, threads = start_bots(port, bots)
     try:
-        deadline = time.monotonic() + 20
-        hands = []
-        while time.monotonic() < deadline and len(hands) < 3:
-            time.sleep(0.3)
-            hands = json.loads(fetch(port, "/api/tables/t1/hands")[1])["hands"]
-        assert len(hands) >= 3, "the bots did not finish hands"
+        hands = played_hands(port, 3)
         stop.set()
         for t in threads:
             t.join(5)
