@@ -109,7 +109,7 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     fragments = None if snaps.fork else snaps.fragments
 
     def dump():   # root_to_json(root), cheaper, with the finished hands apart
-        return snapshot.Image(root_image(root, fragments), lazy_image(root, fragments))
+        return snapshot.Image(root_image(root, fragments), lazy_image(root))
 
     if args.journal:
         start_journal(args, snaps, dump)

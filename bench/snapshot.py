@@ -145,7 +145,7 @@ def check_image(root: R.Root) -> None:
     frags = snap.Fragments()
     for _ in range(2):
         got = orjson.loads(orjson.dumps(R.root_image(root, frags)))
-        got["lazy"] = R.lazy_image(root, frags)
+        got["lazy"] = R.lazy_image(root)
         got = R.with_lazy(got)
         if got != R.root_to_json(root):
             raise SystemExit("bench/snapshot.py: root_image and lazy_image no longer match "
@@ -217,7 +217,7 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
                 if variant == "root_to_json":   # the whole root in the body (version 1's way)
                     return orjson.dumps(R.root_to_json(root)), None
                 return (orjson.dumps(R.root_image(root, frags)),
-                        R.lazy_image(root, frags))
+                        R.lazy_image(root))
             finally:
                 gc.enable()
                 snap.turn_over(frags)

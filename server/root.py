@@ -391,7 +391,7 @@ def root_image(root: Root, fragments=None):
     }
 
 
-def lazy_image(root: Root, fragments=None) -> bytes:
+def lazy_image(root: Root) -> bytes:
     """A snapshot's ``lazy`` member: each table's finished hands and chat, one a line.
 
     ``{`` newline, then per table ``"<table id>/finished":[<hand>,...]`` and

@@ -15,7 +15,7 @@ from server.root import (CHAT_LINES, FINISHED_HANDS, LazyDeque, TableConfig, add
 def image_json(root, frags=None) -> dict:
     """What a snapshot holds, parsed back: the body plus the finished hands apart."""
     data = orjson.loads(orjson.dumps(root_image(root, frags)))
-    data["lazy"] = lazy_image(root, frags)
+    data["lazy"] = lazy_image(root)
     return with_lazy(data)
 
 

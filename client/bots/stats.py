@@ -149,7 +149,7 @@ def format_report(report: dict) -> str:
         *(f"  {code}: {' | '.join(m)}" for code, m in report["error_samples"].items()),
         f"closes by code: {report['closes'] or 'none'}",
         f"reconnects {report['reconnects']} (resumes {report['resumes'] or 'none'}),"
-        f" gaps {report['gaps']}, overtaken acts {report.get('overtaken', 0)}, clock timeouts {report['timeouts']},"
+        f" gaps {report['gaps']}, overtaken acts {report['overtaken']}, clock timeouts {report['timeouts']},"
         f" failed connects {report['connect_failures']}",
     ]
     for name, probe in report["probes"].items():
