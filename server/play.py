@@ -152,13 +152,12 @@ def replay_since(root: Root, room: Room, c, v: int) -> bool:
     if v < room.v and (not room.history or first > v + 1):
         return False
     seat = seat_of(root, room, c.player)
-    for ev_v, item in enumerate(room.history, first):
-        if ev_v > v:
-            if type(item) is bytes:
-                conns.send(c, conns.Raw(item))
-            else:
-                conns.send(c, encode(event_message(room, ev_v, item,
-                                                   viewer_for(item, seat, c.player))))
+    for ev_v, item in enumerate(room.history.last(room.v - v), v + 1):
+        if type(item) is bytes:
+            conns.send(c, conns.Raw(item))
+        else:
+            conns.send(c, encode(event_message(room, ev_v, item,
+                                               viewer_for(item, seat, c.player))))
     return True
 
 
@@ -170,10 +169,10 @@ def first_kept(room: Room) -> int:
 def history_events(room: Room) -> list[tuple[int, dict]]:
     """The kept events as ``(v, event)``.
 
-    ``room.history`` holds the last events in order, ending with version
-    ``room.v`` (so versions are not stored): what everyone sees alike as the
-    frame sent (bytes: a replay sends it as it is, and it is a fraction of a
-    dict's memory), only ``hole_cards`` as dicts, to be redacted per viewer.
+    ``room.history`` (:class:`server.history.History`) holds the last events
+    in order, ending with version ``room.v`` (so versions are not stored): what
+    everyone sees alike as the frame sent (bytes: a replay sends it as it is),
+    only ``hole_cards`` as dicts, to be redacted per viewer.
     """
     out = []
     for v, item in enumerate(room.history, first_kept(room)):

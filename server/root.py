@@ -39,6 +39,7 @@ import orjson
 
 from game.table import (Table, action_from_json, apply, new_table, table_from_json,
                         table_to_json)
+from server.history import History
 
 FORMAT = 1               # bump when root_to_json's layout changes incompatibly
 HISTORY = 512            # events kept per table for reconnects (v -> event)
@@ -112,7 +113,7 @@ class Room:
     config: TableConfig
     game: Table
     v: int = 0
-    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))  # see play.history_events
+    history: History = field(default_factory=lambda: History(HISTORY))  # see play.history_events
     hand_start: dict | None = None
     hand_actions: list[dict] = field(default_factory=list)
     hand_names: dict[str, str] = field(default_factory=dict)   # player id -> name, this hand
@@ -227,7 +228,7 @@ def add_table(root: Root, name: str, config: TableConfig, history: int = HISTORY
     root.next_table += 1
     game = new_table(config.seats, config.small_blind, config.big_blind, config.ante)
     room = Room(id=table_id, name=name, config=config, game=game,
-                history=deque(maxlen=history),
+                history=History(history),
                 clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats),
                 sat_out_since=[None] * config.seats)
     root.tables[table_id] = room
@@ -293,7 +294,7 @@ def room_to_json(room: Room) -> dict:
     return {
         "id": room.id, "name": room.name, "config": _config_to_json(room.config),
         "game": table_to_json(room.game), "v": room.v,
-        "history_max": room.history.maxlen,
+        "history_max": room.history.keep,
         "hand_start": room.hand_start, "hand_actions": list(room.hand_actions),
         "hand_names": dict(room.hand_names),
         "finished": finished_hands(room), "clock": _clock_to_json(room.clock),
@@ -314,7 +315,7 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
         config=TableConfig(c["seats"], c["small_blind"], c["big_blind"], c["ante"],
                            c["min_buy_in"], c["max_buy_in"]),
         game=table_from_json(d["game"]), v=d["v"],
-        history=deque(maxlen=d["history_max"]),
+        history=History(d["history_max"]),
         hand_start=d["hand_start"], hand_actions=d["hand_actions"],
         hand_names=d["hand_names"],
         finished=(LazyDeque(lazy["finished"], FINISHED_HANDS, as_bytes=True) if "finished" in lazy
@@ -365,7 +366,7 @@ def room_image(room: Room, fragments=None) -> dict:
     return {
         "id": room.id, "name": room.name, "config": fragment(fragments, room.config),
         "game": fragment(fragments, room.game), "v": room.v,
-        "history_max": room.history.maxlen,
+        "history_max": room.history.keep,
         "hand_start": (fragment(fragments, room.hand_start)
                        if room.hand_start is not None else None),
         "hand_actions": room.hand_actions, "hand_names": room.hand_names,

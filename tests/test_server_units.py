@@ -3,6 +3,8 @@ the table flow without sockets, the lobby, the Origin rule and the rate limits."
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import random
 
 import orjson
@@ -16,6 +18,7 @@ from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, Sit
 from server import conn as conns
 from server import lobby, play, protocol
 from server.app import origin_allowed
+from server.history import History
 from server.protocol import ProtocolError, parse
 from server.root import (TableConfig, add_player, add_table, check_root, new_root,
                          root_from_json, root_to_json, total_chips)
@@ -99,6 +102,44 @@ def test_any_object_is_a_message_or_a_protocol_error(kind, fields):
         parse(raw)
     except ProtocolError:
         pass
+
+
+# ---------------------------------------------------------------------------
+# Docstrings, and the event history
+
+
+@pytest.mark.parametrize("module", ["server.conn", "server.history", "server.lobby",
+                                    "server.protocol", "server.root", "persistence.journal"])
+def test_doctests(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
+
+
+_EVENTS = st.one_of(st.binary(max_size=300),
+                    st.fixed_dictionaries({"type": st.just("hole_cards"), "seat": st.integers(0, 9),
+                                           "cards": st.lists(st.sampled_from(DECK), max_size=2)}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(keep=st.integers(0, 40), block=st.integers(1, 70),
+       events=st.lists(_EVENTS, max_size=200), clear_at=st.none() | st.integers(0, 200),
+       n=st.integers(0, 250))
+def test_the_history_keeps_the_latest_events_in_order(keep, block, events, clear_at, n):
+    history, model = History(keep, block), []
+    for i, event in enumerate(events):
+        if i == clear_at:
+            history.clear()
+            model = []
+        history.append(event)
+        model.append(event)
+        kept = len(history)
+        if len(model) <= keep:
+            assert kept == len(model)
+        else:               # whole blocks go, and a block is at most an eighth of keep
+            assert keep <= kept < keep + max(1, keep // 8)
+        assert list(history) == (model[-kept:] if kept else [])
+    kept = len(history)
+    assert history.last(n) == (model[-min(n, kept):] if min(n, kept) else [])
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,110 @@
+"""A table's event history for clients that come back: the latest events, compact.
+
+A client that reconnects says the last version it saw, and gets the events
+after it if they are still kept (``server.play.replay_since``), a full table
+otherwise. A busy table's history is most of what it holds in memory, and a
+forked snapshot's pause grows with the server's memory (docs/benchmarks.md),
+so the events are kept as the frames sent (bytes; only ``hole_cards`` stay
+dicts, redacted per viewer at replay), and every ``block`` of them is joined
+and compressed (zlib, level 1: about a fifth of the size). Only a replay that
+reaches back into a block reads it again.
+
+At least ``keep`` of the latest events are kept (fewer than ``keep + block``,
+and a block is at most an eighth of ``keep``: whole blocks go, oldest first):
+
+>>> h = History(keep=16)           # in blocks of two events
+>>> for i in range(40):
+...     h.append(b"frame %d" % i)
+>>> len(h), h.last(3)
+(16, [b'frame 37', b'frame 38', b'frame 39'])
+>>> h.append({"type": "hole_cards", "seat": 0})
+>>> len(h), h.last(2), len(h.blocks), h.tail
+(17, [b'frame 39', {'type': 'hole_cards', 'seat': 0}], 8, [{'type': 'hole_cards', 'seat': 0}])
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections import deque
+
+import orjson
+
+BLOCK = 64                        # events compressed together (64: about 5x smaller)
+_ITEM = struct.Struct("<BI")      # in a block, before each item: its kind and length
+_BYTES, _DICT = 0, 1
+
+
+class History:
+    """The latest events of one table, oldest first: frames (bytes) and dicts."""
+
+    __slots__ = ("keep", "block", "blocks", "tail", "sealed")
+
+    def __init__(self, keep: int = 512, block: int = BLOCK):
+        self.keep = keep
+        self.block = max(1, min(block, keep // 8))   # so at most 1/8 more are kept
+        self.blocks: deque[tuple[int, bytes]] = deque()   # (events, compressed), oldest first
+        self.tail: list = []                               # the latest events, as they came
+        self.sealed = 0                                    # events in blocks
+
+    def __len__(self) -> int:
+        return self.sealed + len(self.tail)
+
+    def append(self, item: bytes | dict) -> None:
+        if self.keep <= 0:
+            return
+        self.tail.append(item)
+        if len(self.tail) >= self.block:
+            self._seal()
+
+    def _seal(self) -> None:
+        parts = []
+        for item in self.tail:
+            kind, data = (_BYTES, item) if type(item) is bytes else (_DICT, orjson.dumps(item))
+            parts += (_ITEM.pack(kind, len(data)), data)
+        self.blocks.append((len(self.tail), zlib.compress(b"".join(parts), 1)))
+        self.sealed += len(self.tail)
+        self.tail = []
+        while len(self) - self.blocks[0][0] >= self.keep:
+            self.sealed -= self.blocks.popleft()[0]
+
+    def clear(self) -> None:
+        self.blocks.clear()
+        self.tail = []
+        self.sealed = 0
+
+    def __iter__(self):
+        for _, packed in self.blocks:
+            yield from _unpack(packed)
+        yield from self.tail
+
+    def last(self, n: int) -> list:
+        """The latest ``n`` events (all of them if fewer are kept), oldest first."""
+        skip = max(0, len(self) - n)
+        out = []
+        for count, packed in self.blocks:
+            if skip >= count:
+                skip -= count
+                continue
+            out += list(_unpack(packed))[skip:]
+            skip = 0
+        out += self.tail[skip:]
+        return out
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, History):
+            return NotImplemented
+        return self.keep == other.keep and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"History(keep={self.keep}, {len(self)} events)"
+
+
+def _unpack(packed: bytes):
+    data = zlib.decompress(packed)
+    at, end, head = 0, len(data), _ITEM.size
+    while at < end:
+        kind, n = _ITEM.unpack_from(data, at)
+        item = data[at + head:at + head + n]
+        yield item if kind == _BYTES else orjson.loads(item)
+        at += head + n
