@@ -14,6 +14,7 @@ import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+from functools import partial  # noqa: E402
 
 from persistence import journal  # noqa: E402
 from server import app, config, durable, play  # noqa: E402
@@ -86,7 +87,7 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     import gevent
 
     from persistence import snapshot
-    from server.root import check_root, lazy_image, root_from_json, root_image
+    from server.root import check_root, join_lazy, lazy_parts, root_from_json, root_image
 
     try:
         snaps = snapshot.open_dir(args.snapshot_dir, keep=args.snapshot_keep)
@@ -109,7 +110,8 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     fragments = None if snaps.fork else snaps.fragments
 
     def dump():   # root_to_json(root), cheaper, with the finished hands apart
-        return snapshot.Image(root_image(root, fragments), lazy_image(root))
+        # The kept hands are decompressed and joined off the loop (lazy_parts).
+        return snapshot.Image(root_image(root, fragments), partial(join_lazy, lazy_parts(root)))
 
     if args.journal:
         start_journal(args, snaps, dump)

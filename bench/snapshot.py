@@ -38,6 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -64,7 +65,7 @@ def _act(room: R.Room, action, now: float) -> None:
     room.hand_actions.append(action_to_json(action))
     play.publish(_NOBODY, room, events)     # versioned and kept as the server keeps them
     if not room.game.hand_running and room.hand_start is not None:
-        room.finished.append(R.packed({
+        room.finished.append(R.pack_hand({
             "number": room.game.hand_number, "start": room.hand_start,
             "actions": room.hand_actions, "names": dict(room.hand_names), "ended": now}))
         room.recent_pots.append(sum(e["amount"] for e in events if e["type"] == "award"))
@@ -216,8 +217,9 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
             try:
                 if variant == "root_to_json":   # the whole root in the body (version 1's way)
                     return orjson.dumps(R.root_to_json(root)), None
+                # As run_server.py: the kept hands are joined by the writer's thread.
                 return (orjson.dumps(R.root_image(root, frags)),
-                        R.lazy_image(root))
+                        partial(R.join_lazy, R.lazy_parts(root)))
             finally:
                 gc.enable()
                 snap.turn_over(frags)
@@ -242,8 +244,8 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
             assert "error" not in result, result
             return result
 
-        write_best, write_median, _ = timed(write, max(1, min(repeat, 3)))
-        size = len(body[0]) + len(body[1] or b"")
+        write_best, write_median, written = timed(write, max(1, min(repeat, 3)))
+        size = written["bytes"]
         del body, frags, dump, write   # the next variant's process should not carry them
         gc.collect()
         rss = rss_mb()
@@ -284,7 +286,7 @@ def measure_fork(root: R.Root, n_tables: int, repeat: int, directory: str, build
     snaps.fork = True
 
     def dump():   # what run_server.py gives snapshot.take
-        return snap.Image(R.root_image(root), R.lazy_image(root))
+        return snap.Image(R.root_image(root), partial(R.join_lazy, R.lazy_parts(root)))
 
     def one() -> tuple[float, float, float]:
         assert snap.take(snaps, dump), snaps.last_error

@@ -123,10 +123,18 @@ def remove_temps(directory: str) -> list[str]:
 class Image:
     """What ``dump()`` may return instead of a plain value: the body, and the raw bytes of
     the ``lazy`` member (one serialised JSON value): parts of the state a start need not
-    parse (the server's finished hands and chat lines)."""
+    parse (the server's finished hands and chat lines).
+
+    ``lazy`` may also be a function that makes those bytes from values that no
+    longer change (``server.root.join_lazy``): it is then called off the loop,
+    in the thread pool or the forked child, with the write."""
 
     body: Any
-    lazy: bytes
+    lazy: bytes | Callable[[], bytes]
+
+
+def _made(lazy):
+    return lazy() if callable(lazy) else lazy
 
 
 def encode(body: bytes, seq: int, when: float,
@@ -288,6 +296,7 @@ def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int
     """
     start = time.perf_counter()
     try:
+        lazy = _made(lazy)
         path = write_image(directory, seq, encode(body, seq, when, lazy))
     except Exception as e:  # noqa: BLE001 - reported to the loop, which counts it
         return {"error": e, "seconds": time.perf_counter() - start}
@@ -296,7 +305,8 @@ def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int
     except OSError as e:  # the new image is durable: a failed cleanup is only logged
         log.warning("snapshot: could not delete old generations: %s", e)
         pruned = []
-    return {"path": path, "pruned": pruned, "seconds": time.perf_counter() - start}
+    return {"path": path, "pruned": pruned, "seconds": time.perf_counter() - start,
+            "bytes": len(body) + (len(lazy) if lazy is not None else 0)}
 
 
 # ---------------------------------------------------------------------------
@@ -434,7 +444,7 @@ def take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         return _take(snaps, dump)
 
 
-def _serialise(value) -> tuple[bytes, bytes | None]:
+def _serialise(value) -> tuple[bytes, bytes | Callable[[], bytes] | None]:
     if isinstance(value, Image):
         return orjson.dumps(value.body), value.lazy
     return orjson.dumps(value), None
@@ -478,7 +488,7 @@ def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         log.error("snapshot %d failed (older images kept, next attempt uses a fresh file): %s",
                   seq, result["error"])
         return False
-    size = len(body) + (len(lazy) if lazy is not None else 0)
+    size = result["bytes"]
     log.debug("snapshot %d: %d bytes, loop blocked %.1f ms, write %.1f ms", seq, size,
               blocked * 1e3, result["seconds"] * 1e3)
     return _written(snaps, seq, when, size)
@@ -530,6 +540,7 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
         start = time.perf_counter()
         try:
             body, lazy = _serialise(dump())
+            lazy = _made(lazy)
         except Exception as e:  # noqa: BLE001 - reported: a bug in dump()
             report = {"error": f"serialise: {e!r}", "serialise_s": 0.0}
         else:

@@ -33,7 +33,7 @@ from game.views import event_view, table_view
 from server import config, durable
 from server import conn as conns
 from server.protocol import encode
-from server.root import Player, Room, Root, packed
+from server.root import Player, Room, Root, pack_hand
 
 log = logging.getLogger("server.play")
 
@@ -301,7 +301,7 @@ def _book(root: Root, room: Room, events: list[dict], t: float) -> list[Player]:
             room.hands_played += 1
             root.counters["hands"] = root.counters.get("hands", 0) + 1
             room.recent_pots.append(awards)
-            room.finished.append(packed({
+            room.finished.append(pack_hand({
                 "number": e["hand"], "start": room.hand_start,
                 "actions": room.hand_actions, "names": room.hand_names,
                 "stacks": e["stacks"], "ended": t}))

@@ -31,6 +31,7 @@ True
 from __future__ import annotations
 
 import secrets
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,7 +161,7 @@ class Root:
 class LazyDeque(deque):
     """``Room.finished`` and ``Room.chat`` after a recovery: raw JSON until first used.
 
-    (``Room.finished`` holds each hand as its JSON bytes: see :func:`finished_hands`.)
+    (``Room.finished`` holds each hand compressed: see :func:`pack_hand`.)
 
     A snapshot keeps each table's finished hands and chat lines apart from the
     body (the image's ``lazy`` member, see docs/snapshots.md) so that a start
@@ -172,13 +173,13 @@ class LazyDeque(deque):
     def __init__(self, raw: bytes, maxlen: int, as_bytes: bool = False):
         super().__init__((), maxlen)
         self.raw: bytes | None = raw
-        self.as_bytes = as_bytes    # items are kept as their JSON bytes (finished hands)
+        self.as_bytes = as_bytes    # items are kept packed (finished hands: pack_hand)
 
     def load(self) -> "LazyDeque":
         raw, self.raw = self.raw, None
         if raw is not None:
             items = orjson.loads(raw)
-            deque.extend(self, map(packed, items) if self.as_bytes else items)
+            deque.extend(self, map(pack_hand, items) if self.as_bytes else items)
         return self
 
     def copy(self) -> deque:
@@ -259,15 +260,22 @@ def forget_player(root: Root, player: Player) -> None:
     root.chips_issued -= player.bankroll
 
 
-def packed(value) -> bytes:
-    """``value`` as compact JSON bytes to keep: orjson's output carries its whole
-    work buffer (8 KB and more), so what is kept is copied to its exact size."""
-    return bytes(memoryview(orjson.dumps(value)))
+def pack_hand(record: dict | bytes) -> bytes:
+    """A finished hand as a table keeps it: its JSON, compressed (zlib level 1,
+    about a third of the size; :func:`finished_hands` reads them back). A busy
+    table's kept hands are most of what it holds once its event history is
+    compressed too, and a forked snapshot's pause grows with the server's memory.
+
+    >>> kept = pack_hand({"number": 7, "actions": []})
+    >>> zlib.decompress(kept)
+    b'{"number":7,"actions":[]}'
+    """
+    return zlib.compress(record if type(record) is bytes else orjson.dumps(record), 1)
 
 
 def finished_hands(room: Room) -> list[dict]:
     """The table's kept finished hands, oldest first, as dicts."""
-    return [orjson.loads(h) for h in room.finished]
+    return [orjson.loads(zlib.decompress(h)) for h in room.finished]
 
 
 # ---------------------------------------------------------------------------
@@ -319,7 +327,7 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
         hand_start=d["hand_start"], hand_actions=d["hand_actions"],
         hand_names=d["hand_names"],
         finished=(LazyDeque(lazy["finished"], FINISHED_HANDS, as_bytes=True) if "finished" in lazy
-                  else deque(map(packed, d["finished"]), maxlen=FINISHED_HANDS)),
+                  else deque(map(pack_hand, d["finished"]), maxlen=FINISHED_HANDS)),
         clock=_clock_from_json(d["clock"]), next_hand_at=d["next_hand_at"],
         sat_out_since=d["sat_out_since"], hands_played=d["hands_played"],
         recent_pots=deque(d["recent_pots"], maxlen=RECENT_POTS),
@@ -399,23 +407,40 @@ def lazy_image(root: Root) -> bytes:
     ``"<table id>/chat":[<line>,...]``, a comma and a newline between lines, then
     a newline and ``}``: one JSON object (orjson never writes a raw newline
     inside a value), which :func:`split_lazy` cuts per line without parsing.
-    What is still raw since a recovery is copied as it is; finished hands are
-    kept as JSON bytes and only joined.
+    ``join_lazy(lazy_parts(root))``: see those for who does what where.
     """
-    lines = [b"{"]
+    return join_lazy(lazy_parts(root))
+
+
+def lazy_parts(root: Root) -> list[tuple[str, str, bytes | tuple[bytes, ...]]]:
+    """What :func:`lazy_image` is made of, taken in one go (on the loop): ``(table id,
+    field, part)``, where the part is JSON (a chat, or what is still raw since a
+    recovery) or a table's kept hands as the immutable bytes they are kept in.
+    Nothing in it changes later, so :func:`join_lazy` may run anywhere, later:
+    a snapshot's thread or forked child, not the loop, decompresses the hands."""
+    parts = []
     for tid, room in root.tables.items():
-        key = orjson.dumps(tid)[:-1]
         for name in LAZY_FIELDS:
             f = getattr(room, name)
             if type(f) is LazyDeque and f.raw is not None:
                 part = f.raw
             elif name == "finished":
-                part = b"[" + b",".join(f) + b"]"   # kept as JSON bytes already
+                part = tuple(f)
             else:
                 part = orjson.dumps(list(f))
-            lines.append(b'%s/%s":%s,' % (key, name.encode(), part))
-    if len(lines) == 1:
+            parts.append((tid, name, part))
+    return parts
+
+
+def join_lazy(parts: list[tuple[str, str, bytes | tuple[bytes, ...]]]) -> bytes:
+    """:func:`lazy_image` bytes from :func:`lazy_parts`."""
+    if not parts:
         return b"{}"
+    lines = [b"{"]
+    for tid, name, part in parts:
+        if type(part) is tuple:     # kept hands: each one's JSON, joined
+            part = b"[" + b",".join(map(zlib.decompress, part)) + b"]"
+        lines.append(b'%s/%s":%s,' % (orjson.dumps(tid)[:-1], name.encode(), part))
     lines[-1] = lines[-1][:-1]
     lines.append(b"}")
     return b"\n".join(lines)
