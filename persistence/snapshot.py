@@ -37,6 +37,7 @@ import gc
 import hashlib
 import logging
 import math
+import mmap
 import os
 import re
 import signal
@@ -176,10 +177,10 @@ def decode(data: bytes, expect_seq: int | None = None, parse: bool = True) -> tu
     ...
     persistence.snapshot.BadImage: truncated or damaged end (no checksum)
     """
-    view = memoryview(data)
-    if not data.startswith(_MAGIC):
-        raise BadImage("not a snapshot (bad start)" if data else "empty file")
-    if len(data) < len(_MAGIC) + _TAIL or not data.endswith(b'"}\n') \
+    view = memoryview(data)       # bytes, or a file's mmap (load_newest)
+    if view[:len(_MAGIC)] != _MAGIC:
+        raise BadImage("not a snapshot (bad start)" if len(data) else "empty file")
+    if len(data) < len(_MAGIC) + _TAIL or view[-3:] != b'"}\n' \
             or view[-_TAIL:-_TAIL + len(_SUM_KEY)] != _SUM_KEY:
         raise BadImage("truncated or damaged end (no checksum)")
     stored = bytes(view[-_TAIL + len(_SUM_KEY):-3])
@@ -739,6 +740,23 @@ class Loaded:
     rejected: list[tuple[str, str]]   # (file name, reason), newest first
 
 
+def _decode_file(path: str, seq: int) -> tuple[dict, Any]:
+    """:func:`decode` of the file at ``path``, read through ``mmap``: the page cache's
+    pages are checked and parsed where they are, not first copied (92 MB for 10,000
+    tables: a copy and some 20,000 page faults of a start)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return decode(b"", expect_seq=seq)
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        return decode(mapped, expect_seq=seq)
+    finally:
+        try:
+            mapped.close()
+        except BufferError:   # a view still held by an exception's traceback: freed with it
+            pass
+
+
 def load_newest(directory: str, check: Callable[[Any], list[str]] | None = None,
                 convert: Callable[[Any], Any] | None = None) -> tuple[Loaded | None, list]:
     """The newest image that decodes, matches its checksum and passes ``check``.
@@ -752,10 +770,7 @@ def load_newest(directory: str, check: Callable[[Any], list[str]] | None = None,
     for seq, path in list_images(directory):
         name = os.path.basename(path)
         try:
-            with open(path, "rb") as f:
-                raw = f.read()
-            header, data = decode(raw, expect_seq=seq)
-            del raw
+            header, data = _decode_file(path, seq)
             if check is not None:
                 try:
                     problems = check(data)

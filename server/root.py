@@ -447,26 +447,42 @@ def join_lazy(parts: list[tuple[str, str, bytes | tuple[bytes, ...]]]) -> bytes:
 
 
 def split_lazy(lazy: bytes) -> dict[str, dict[str, bytes]]:
-    """Table id -> field -> its raw JSON, from :func:`lazy_image` bytes."""
+    r"""Table id -> field -> its raw JSON, from :func:`lazy_image` bytes.
+
+    Each part is cut out of ``lazy`` once (a start cuts 10,000 tables' worth).
+
+    >>> split_lazy(b'{\n"t1/finished":[],\n"t1/chat":[{"text":"gg"}]\n}')
+    {'t1': {'finished': b'[]', 'chat': b'[{"text":"gg"}]'}}
+    """
     out: dict[str, dict[str, bytes]] = {}
-    lines = lazy.split(b"\n")
-    if len(lines) < 3:
+    first = lazy.find(b"\n")
+    end = len(lazy) - 2                   # the last line is "}"
+    if first < 0 or first >= end:
         if lazy.strip() not in (b"{}", b""):
             raise ValueError("the lazy member is not one line per field")
         return out
-    for line in lines[1:-1]:    # between "{" and "}"
-        if line[-1:] == b",":
-            line = line[:-1]
-        at = line.find(b'":')
-        if line[:1] == b'"' and at > 0 and b"\\" not in line[:at]:
-            key, part = line[1:at].decode(), line[at + 2:]
+    if lazy[end:] != b"\n}":
+        raise ValueError("the lazy member does not end with its own line '}'")
+    at = first + 1
+    while at < end:                       # one "<table id>/<field>":<json> line each
+        nl = lazy.find(b"\n", at, end)
+        stop = nl if nl >= 0 else end
+        nxt = stop + 1
+        if nl >= 0:
+            if lazy[stop - 1:stop] != b",":
+                raise ValueError("the lazy member is not one line per field")
+            stop -= 1
+        colon = lazy.find(b'":', at, stop)
+        if lazy[at:at + 1] == b'"' and colon > at and lazy.find(b"\\", at, colon) < 0:
+            key, part = lazy[at + 1:colon].decode(), lazy[colon + 2:stop]
         else:   # an unusual table id: let the parser read the key
-            (key, value), = orjson.loads(b"{" + line + b"}").items()
+            (key, value), = orjson.loads(b"{" + lazy[at:stop] + b"}").items()
             part = orjson.dumps(value)
         tid, _, name = key.rpartition("/")
         if name not in LAZY_FIELDS:
             raise ValueError(f"unknown lazy field {key!r}")
         out.setdefault(tid, {})[name] = part
+        at = nxt
     return out
 
 
