@@ -147,7 +147,7 @@ class Journal:
     pending: list[bytes] = field(default_factory=list)
     waiting: list[Callable[[], None]] = field(default_factory=list)
     scheduled: bool = False
-    syncing: bool = False        # an ``always`` fsync is in flight
+    syncing: bool = False        # an fsync is in flight in the thread pool
     failed: BaseException | None = None
     on_failure: Callable[[BaseException], None] | None = None
     entries: int = 0             # counters for /metrics
@@ -155,6 +155,7 @@ class Journal:
     failures: int = 0
     last_fsync: float = 0.0
     dirty: bool = False          # written but not fsynced (everysec)
+    retired: list[int] = field(default_factory=list)   # old segments to close after the fsync in flight
 
 
 def open_journal(directory: str, policy: str, seq: int,
@@ -237,15 +238,15 @@ def _commit(j: Journal) -> None:
     j.syncing = True
     try:
         _write_pending(j)
+        j.dirty = False      # before: a line written during the fsync makes it dirty again
         gevent.get_hub().threadpool.apply(os.fsync, (j.fd,))
         j.fsyncs += 1
         j.last_fsync = time.time()
-        j.dirty = False
     except BaseException as e:  # noqa: BLE001 - nothing is acknowledged after a failure
         _fail(j, e)
         return
     finally:
-        j.syncing = False
+        _synced(j)
     for then in waiting:
         then()
     if j.pending or j.waiting:  # entries that arrived during the fsync: the next batch
@@ -265,21 +266,31 @@ def _fail(j: Journal, error: BaseException) -> None:
         j.on_failure(error)
 
 
+def _synced(j: Journal) -> None:
+    """The fsync in flight returned: close the segments rotated away meanwhile."""
+    j.syncing = False
+    while j.retired:
+        os.close(j.retired.pop())
+
+
 def sync(j: Journal) -> None:
     """Fsync what was written (the ``everysec`` tick, and before a clean stop)."""
     import gevent
-    if j.failed is not None or j.fd < 0:
+    if j.failed is not None or j.fd < 0 or j.syncing:
         return
     _write_pending(j)
     if not j.dirty:
         return
+    j.syncing = True
+    j.dirty = False          # before: a line written during the fsync makes it dirty again
     try:
         gevent.get_hub().threadpool.apply(os.fsync, (j.fd,))
         j.fsyncs += 1
         j.last_fsync = time.time()
-        j.dirty = False
     except OSError as e:
         _fail(j, e)
+    finally:
+        _synced(j)
 
 
 def run_everysec(j: Journal) -> None:
@@ -306,7 +317,13 @@ def rotate(j: Journal, seq: int) -> None:
             if j.policy != "no":
                 os.fsync(old)
         finally:
-            os.close(old)
+            # A thread may still have an fsync of it to run (a group commit, the
+            # everysec tick): closing it now could make that fsync fail (EBADF) or,
+            # once the number is reused, sync another file. The fsync closes it.
+            if j.syncing:
+                j.retired.append(old)
+            else:
+                os.close(old)
 
 
 def close(j: Journal) -> None:
@@ -320,7 +337,10 @@ def close(j: Journal) -> None:
                 os.fsync(j.fd)
             except OSError as e:
                 _fail(j, e)
-    os.close(j.fd)
+    if j.syncing:           # see rotate
+        j.retired.append(j.fd)
+    else:
+        os.close(j.fd)
     j.fd = -1
 
 

@@ -4,6 +4,7 @@ import errno
 import os
 
 import gevent
+import gevent.monkey
 import orjson
 import pytest
 
@@ -104,6 +105,44 @@ def test_rotate_splits_segments_and_prune_follows_the_images(tmp_path):
     assert oct(os.stat(tmp_path / journal.segment_name(2)).st_mode & 0o777) == "0o600"
     journal.prune(str(tmp_path), 2)
     assert [s for s, _ in journal.list_segments(str(tmp_path))] == [2]
+
+
+@pytest.mark.parametrize("policy", ["always", "everysec"])
+def test_rotate_while_an_fsync_is_in_flight_closes_the_old_segment_after_it(tmp_path, monkeypatch,
+                                                                          policy):
+    # The thread pool's fsync of the old segment is held until the loop has rotated:
+    # closing the old descriptor under it would fail it (EBADF) and stop the server.
+    main = gevent.monkey.get_original("_thread", "get_ident")()
+    gate = gevent.monkey.get_original("_thread", "allocate_lock")()
+    gate.acquire()
+    real_fsync = os.fsync
+
+    def held_in_threads(fd):
+        if gevent.monkey.get_original("_thread", "get_ident")() != main:
+            if gate.acquire(timeout=5):   # a turnstile: once open, every fsync passes
+                gate.release()
+        return real_fsync(fd)
+    failures = []
+    j = journal.open_journal(str(tmp_path), policy, 1, on_failure=failures.append)
+    monkeypatch.setattr(os, "fsync", held_in_threads)
+    told = []
+    journal.append(j, {"n": 1}, then=lambda: told.append(1))
+    syncing = gevent.spawn(journal.sync, j) if policy == "everysec" else None
+    assert wait_until(lambda: j.syncing)
+    old = j.fd
+    journal.rotate(j, 2)
+    journal.append(j, {"n": 2}, then=lambda: told.append(2))
+    assert j.retired == [old] and os.fstat(old)       # still open under the fsync
+    gate.release()
+    assert wait_until(lambda: not j.syncing and told == [1, 2] and not j.retired)
+    if syncing is not None:
+        syncing.join(5)
+    with pytest.raises(OSError):
+        os.fstat(old)
+    journal.close(j)
+    assert failures == [] and j.failures == 0
+    assert [[e["n"] for e in s.entries] for s in journal.entries_after(str(tmp_path), 1)] \
+        == [[1], [2]]
 
 
 def test_unknown_policy_is_refused(tmp_path):
