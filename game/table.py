@@ -986,17 +986,12 @@ def table_to_json(table: Table) -> dict:
     return data
 
 
-def _tuples(cls, data: dict) -> dict:
-    return {f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
-            for f in fields(cls)}
-
-
 def _compile_from_json(cls, namespace: dict, special: dict[str, str] | None = None):
     """A constructor ``f(data) -> cls`` from JSON, written out field by field.
 
     Recovery rebuilds every table of a snapshot (10,000 of them, six seats
-    each), and ``cls(**_tuples(cls, data))`` asks ``fields()`` and builds a
-    keyword dict every time: this compiles one function per class from the
+    each), and building a keyword dict from ``fields()`` for every value
+    (as it once did) was most of the cost: this compiles one function per class from the
     dataclass's own fields (so it follows any change to them). A field
     annotated as a tuple is converted from its JSON list; ``special`` maps a
     field to an expression over ``v`` (its JSON value). A frozen class with

@@ -289,7 +289,7 @@ def prune(directory: str, keep: int) -> list[str]:
 
 
 def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int,
-                   lazy: bytes | None = None) -> dict:
+                   lazy: bytes | Callable[[], bytes] | None = None) -> dict:
     """The thread-side job: checksum, write, fsync, rename, fsync dir, then prune.
 
     Never raises (the thread pool would print the traceback): returns

@@ -20,7 +20,7 @@ class Settings:
     sit_out_remove: float = 300.0   # a player sitting out this long is stood up
     player_ttl: float = 7 * 86400.0  # a player with no seat and no connection this long is forgotten
     expiries_to_sit_out: int = 2    # consecutive clock expiries that sit a player out
-    tick: float = 0.05              # how often the clock greenlet looks at the tables
+    tick: float = 0.05              # the clock greenlet's granularity (see app.run_clock)
     send_queue: int = 256           # outbound messages queued per socket before 4000 ...
     send_queue_bytes: int = 1 << 20  # ... or bytes (a table view is kilobytes)
     socket_sndbuf: int = 0          # SO_SNDBUF for WebSocket sockets (0: the kernel's)

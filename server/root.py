@@ -118,9 +118,8 @@ class Room:
     hand_start: dict | None = None
     hand_actions: list[dict] = field(default_factory=list)
     hand_names: dict[str, str] = field(default_factory=dict)   # player id -> name, this hand
-    # Each finished hand as its JSON bytes (finished_hands() parses them): a busy
-    # table's kept hands are most of its memory as dicts, and a forked snapshot's
-    # pause grows with the server's memory.
+    # Each finished hand as its compressed JSON (pack_hand; finished_hands() reads
+    # them): a forked snapshot's pause grows with the server's memory.
     finished: deque = field(default_factory=lambda: deque(maxlen=FINISHED_HANDS))
     clock: Clock = field(default_factory=Clock)
     next_hand_at: float | None = None
@@ -170,16 +169,16 @@ class LazyDeque(deque):
     are. Any use as a deque parses them first (once); then it is a plain deque.
     """
 
-    def __init__(self, raw: bytes, maxlen: int, as_bytes: bool = False):
+    def __init__(self, raw: bytes, maxlen: int, packed: bool = False):
         super().__init__((), maxlen)
         self.raw: bytes | None = raw
-        self.as_bytes = as_bytes    # items are kept packed (finished hands: pack_hand)
+        self.packed = packed        # items are kept as pack_hand makes them (finished hands)
 
     def load(self) -> "LazyDeque":
         raw, self.raw = self.raw, None
         if raw is not None:
             items = orjson.loads(raw)
-            deque.extend(self, map(pack_hand, items) if self.as_bytes else items)
+            deque.extend(self, map(pack_hand, items) if self.packed else items)
         return self
 
     def copy(self) -> deque:
@@ -326,7 +325,7 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
         history=History(d["history_max"]),
         hand_start=d["hand_start"], hand_actions=d["hand_actions"],
         hand_names=d["hand_names"],
-        finished=(LazyDeque(lazy["finished"], FINISHED_HANDS, as_bytes=True) if "finished" in lazy
+        finished=(LazyDeque(lazy["finished"], FINISHED_HANDS, packed=True) if "finished" in lazy
                   else deque(map(pack_hand, d["finished"]), maxlen=FINISHED_HANDS)),
         clock=_clock_from_json(d["clock"]), next_hand_at=d["next_hand_at"],
         sat_out_since=d["sat_out_since"], hands_played=d["hands_played"],
@@ -529,13 +528,6 @@ def root_from_json(data: dict) -> Root:
 
 # ---------------------------------------------------------------------------
 # Invariants
-
-
-def table_chips(game_json: dict) -> int:
-    """Chips at a table (JSON form): stacks, plus what is in the pot while a hand runs."""
-    hand = game_json["hand"]
-    running = hand is not None and hand["street"] != "complete"
-    return sum(s["stack"] + (s["total"] if running else 0) for s in game_json["seats"] if s)
 
 
 def total_chips(root: Root) -> int:
