@@ -71,7 +71,7 @@ def _act(room: R.Room, action, now: float) -> None:
         room.finished.append(R.pack_hand({
             "number": room.game.hand_number, "start": room.hand_start,
             "actions": room.hand_actions, "names": dict(room.hand_names), "ended": now}))
-        room.recent_pots.append(sum(e["amount"] for e in events if e["type"] == "award"))
+        room.recent_pots.append(sum(e.amount for e in events if e.type == "award"))
         room.hands_played += 1
         room.hand_start, room.hand_actions = None, []
 

@@ -52,6 +52,7 @@ import tomllib
 from dataclasses import dataclass, replace
 
 from game.cards import DECK, Card, CardError, parse_card
+from game.events import Acted, HandStarted, HoleCards, Left, Mucked, Shown, Street, TimedOut
 from game.pots import clockwise_from
 from game.table import (MAX_SEATS, AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Raise,
                         Show, SitDown, StandUp, StartHand, Table, Timeout, apply, legal_actions,
@@ -345,8 +346,8 @@ class _Replay:
     def apply(self, action) -> None:
         table, events = apply(self.table, action)
         for e in events:
-            if e["type"] == "show" and self.player_of[e["seat"]] in self.unknown:
-                who = self.label(e["seat"])
+            if type(e) is Shown and self.player_of[e.seat] in self.unknown:
+                who = self.label(e.seat)
                 raise PHHError(f"{who}'s hole cards are unknown but the showdown needs them, "
                                f"and no '{who} sm CARDS' line shows them")
         self.table = table
@@ -526,8 +527,8 @@ class _Recorder:
                                                   if s and s.in_hand], len(seats))
         self.player = {seat: k for k, seat in enumerate(self.order)}
         self.names = {seat: seats[seat].player for seat in self.order}
-        self.starting = {int(k): v for e in events if e["type"] == "hand_started"
-                         for k, v in e["stacks"].items()}
+        self.starting = {int(k): v for e in events if type(e) is HandStarted
+                         for k, v in e.stacks.items()}
         self.lines: list = []   # strings, or ("dh", seat) to fill in at the end
         self.pending: set[int] = set()  # left the table, to fold on their turn
         self.gone: dict[int, int] = {}  # left while all in: the stack they took
@@ -535,32 +536,32 @@ class _Recorder:
         self.shown: set[int] = set()
         self.note(events)
 
-    def note(self, events: list[dict], comment: str | None = None) -> None:
+    def note(self, events: list, comment: str | None = None) -> None:
         for e in events:
-            kind = e["type"]
-            p = f"p{self.player.get(e.get('seat'), -1) + 1}"  # for the kinds that name one
-            if kind == "timeout":
-                comment = "timed out"
-            elif kind == "hole_cards":
-                self.cards[e["seat"]] = "".join(e["cards"])
-                self.lines.append(("dh", e["seat"]))
-            elif kind == "street":
-                self.lines.append("d db " + "".join(e["cards"]))
-            elif kind == "action":
-                verb = _VERBS[e["action"]]
-                line = f"{p} {verb} {e['to']}" if verb == "cbr" else f"{p} {verb}"
-                self.lines.append(line + (f" # {comment}" if comment else ""))
-                comment = None
-            elif kind == "show":
-                self.shown.add(e["seat"])
-                self.lines.append(f"{p} sm " + "".join(e["cards"]))
-            elif kind == "muck":
-                self.lines.append(f"{p} sm" + (f" # {comment}" if comment else ""))
-                comment = None
+            p = f"p{self.player.get(getattr(e, 'seat', None), -1) + 1}"  # for those that name one
+            match e:
+                case TimedOut():
+                    comment = "timed out"
+                case HoleCards(seat=seat, cards=cards):
+                    self.cards[seat] = "".join(cards)
+                    self.lines.append(("dh", seat))
+                case Street(cards=cards):
+                    self.lines.append("d db " + "".join(cards))
+                case Acted(action=action, to=to):
+                    verb = _VERBS[action]
+                    line = f"{p} {verb} {to}" if verb == "cbr" else f"{p} {verb}"
+                    self.lines.append(line + (f" # {comment}" if comment else ""))
+                    comment = None
+                case Shown(seat=seat, cards=cards):
+                    self.shown.add(seat)
+                    self.lines.append(f"{p} sm " + "".join(cards))
+                case Mucked():
+                    self.lines.append(f"{p} sm" + (f" # {comment}" if comment else ""))
+                    comment = None
 
     def shadow_apply(self, action, comment: str | None = None) -> None:
         table, events = apply(self.shadow, action)
-        tabled = {e["seat"] for e in events if e["type"] == "show"} & self.pending
+        tabled = {e.seat for e in events if type(e) is Shown} & self.pending
         if tabled and not isinstance(action, (Show, Timeout)):
             # The betting is over with someone all in, so every hand is turned
             # up, a leaver's too, and their turn to fold will never come. Our
@@ -581,7 +582,7 @@ class _Recorder:
         self.pending.discard(seat)
         self.shadow, events = apply(self.shadow, StandUp(seat))
         self.note([e for e in events
-                   if e.get("seat") != seat or e["type"] not in ("action", "left")])
+                   if getattr(e, "seat", None) != seat or type(e) not in (Acted, Left)])
 
     def check_or_call(self, seat: int, comment: str | None = None) -> None:
         legal = legal_actions(self.shadow)
@@ -629,20 +630,20 @@ class _Recorder:
             return  # seat changes of players not in the hand
         seat = action.seat
         done = next(e for e in events
-                    if e.get("seat") == seat and e["type"] in ("action", "show", "muck"))
+                    if type(e) in (Acted, Shown, Mucked) and e.seat == seat)
         comment = "timed out" if isinstance(action, Timeout) else None
         self.flush(until=seat)
         if not self.shadow.hand_running or self.shadow.hand.to_act != seat:
             return
         try:
             match done:
-                case {"type": "show"}:
+                case Shown():
                     self.shadow_apply(Show(seat))
-                case {"type": "muck"}:
+                case Mucked():
                     self.shadow_apply(Muck(seat), comment)
-                case {"action": "fold"}:
+                case Acted(action="fold"):
                     self.shadow_apply(Fold(seat), comment)
-                case {"action": "bet" | "raise", "to": to}:
+                case Acted(action="bet" | "raise", to=to):
                     cls = Raise if self.shadow.hand.current_bet else Bet
                     self.shadow_apply(cls(seat, to), comment)
                 case _:

@@ -7,6 +7,7 @@ spectator.
 
 from __future__ import annotations
 
+from game.events import Event, HoleCards
 from game.pots import side_pots
 from game.table import Table, legal_actions
 
@@ -53,14 +54,17 @@ def collected_pots(table: Table) -> list:
                      {i for i, s in enumerate(table.seats) if s and s.live})
 
 
-def event_view(event: dict, viewer: int | None = None) -> dict:
-    """The event as ``viewer`` may see it (the same dict when nothing is hidden).
+def event_view(event: Event, viewer: int | None = None) -> Event:
+    """The event as ``viewer`` may see it (the same value when nothing is hidden).
 
-    >>> event_view({"type": "hole_cards", "seat": 2, "cards": ["As", "Kd"]}, viewer=3)
-    {'type': 'hole_cards', 'seat': 2}
-    >>> event_view({"type": "hole_cards", "seat": 2, "cards": ["As", "Kd"]}, viewer=2)
-    {'type': 'hole_cards', 'seat': 2, 'cards': ['As', 'Kd']}
+    Only hole cards are private: another viewer learns that the seat got its
+    cards, not which, nor whose they were.
+
+    >>> event_view(HoleCards(2, "p7", ("As", "Kd")), viewer=3)
+    HoleCards(seat=2, player=None, cards=None)
+    >>> event_view(HoleCards(2, "p7", ("As", "Kd")), viewer=2)
+    HoleCards(seat=2, player='p7', cards=('As', 'Kd'))
     """
-    if event["type"] == "hole_cards" and event["seat"] != viewer:
-        return {"type": "hole_cards", "seat": event["seat"]}
+    if type(event) is HoleCards and event.seat != viewer:
+        return HoleCards(event.seat, None, None)
     return event

@@ -78,6 +78,7 @@ def wait_durable(timeout: float = 5.0) -> bool:
 
 def apply_entry(root, entry: dict) -> None:
     """Re-apply one journal entry to the root, as the server applied it."""
+    from game.events import Chat
     from game.table import action_from_json
     from server import play
     from server.root import TableConfig, add_player, add_table, forget_player
@@ -98,8 +99,7 @@ def apply_entry(root, entry: dict) -> None:
     elif kind == "chat":
         room = root.tables[entry["t"]]
         room.chat.append({"name": entry["name"], "text": entry["text"]})
-        play.publish(root, room, [{"type": "chat", "player": entry["player"],
-                                   "name": entry["name"], "text": entry["text"]}])
+        play.publish(root, room, [Chat(entry["player"], entry["name"], entry["text"])])
     elif kind == "table":
         room = add_table(root, entry["name"], TableConfig(**entry["config"]))
         if room.id != entry["id"]:

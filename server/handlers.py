@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from game.events import Chat as ChatEvent
+from game.events import Presence
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
                         SitOut, StandUp, TopUp)
 from server import conn as conns
@@ -125,8 +127,7 @@ def presence(root: Root, player, connected: bool) -> None:
     for table_id, seat in list(player.seats.items()):
         room = root.tables.get(table_id)
         if room is not None:
-            play.publish(root, room, [{"type": "presence", "seat": seat,
-                                       "connected": connected}])
+            play.publish(root, room, [Presence(seat, connected)])
 
 
 def goodbye(root: Root, c) -> None:
@@ -215,7 +216,7 @@ def sit(root: Root, c, msg: Sit) -> None:
                       f"{cfg.max_buy_in}, not {msg.buy_in}")
     if msg.buy_in > player.bankroll:
         raise Refused("buy_in", f"your bankroll is {player.bankroll}, less than {msg.buy_in}")
-    play.act(root, room, SitDown(msg.seat, player.id, msg.buy_in))  # moves the chips
+    play.act(root, room, SitDown(msg.seat, player.id, msg.buy_in, player.name))  # moves the chips
     room.watchers.add(c.id)
     c.watching.add(room.id)
     reply(c, play.table_message(root, room, c.player), msg.rid)
@@ -280,8 +281,7 @@ def chat(root: Root, c, msg: Chat) -> None:
     room.chat.append({"name": player.name, "text": msg.text})
     durable.record({"k": "chat", "t": room.id, "player": player.id, "name": player.name,
                     "text": msg.text})
-    play.publish(root, room, [{"type": "chat", "player": player.id, "name": player.name,
-                               "text": msg.text}])
+    play.publish(root, room, [ChatEvent(player.id, player.name, msg.text)])
 
 
 def ping(root: Root, c, msg: Ping) -> None:

@@ -30,6 +30,8 @@ from collections import deque
 
 import orjson
 
+from game.events import from_json
+
 BLOCK = 64                        # events compressed together (64: about 5x smaller)
 _ITEM = struct.Struct("<BI")      # in a block, before each item: its kind and length
 _BYTES, _DICT = 0, 1
@@ -106,5 +108,5 @@ def _unpack(packed: bytes):
     while at < end:
         kind, n = _ITEM.unpack_from(data, at)
         item = data[at + head:at + head + n]
-        yield item if kind == _BYTES else orjson.loads(item)
+        yield item if kind == _BYTES else from_json(orjson.loads(item))
         at += head + n

@@ -103,23 +103,23 @@ def hand_summary(room: Room, record: dict) -> dict:
     for data in record["actions"]:
         table, events = apply(table, action_from_json(data))
         for e in events:
-            kind = e["type"]
+            kind = e.type
             if kind == "hand_started":
                 players = [{"seat": i, "name": names.get(table.seats[i].player, "?"),
-                            "stack": e["stacks"][str(i)]} for i in e["seats"]]
+                            "stack": e.stacks[str(i)]} for i in e.seats]
             elif kind == "award":
                 awards.append(e)
             elif kind == "show":
-                shown.append({"seat": e["seat"], "cards": e["cards"], "hand": e["hand"]})
+                shown.append({"seat": e.seat, "cards": list(e.cards), "hand": e.hand})
             elif kind == "street":
-                board = e["board"]
+                board = list(e.board)
     by_seat = {p["seat"]: p["name"] for p in players}
     winners: dict[int, int] = {}
     for a in awards:
-        for w in a["winners"]:
-            winners[w["seat"]] = winners.get(w["seat"], 0) + w["amount"]
+        for w in a.winners:
+            winners[w.seat] = winners.get(w.seat, 0) + w.amount
     return {"number": record["number"], "players": players, "board": board,
-            "pot": sum(a["amount"] for a in awards),
+            "pot": sum(a.amount for a in awards),
             "winners": [{"seat": s, "name": by_seat.get(s, "?"), "amount": amt}
                         for s, amt in winners.items()],
             "shown": shown, "ended": record.get("ended")}
@@ -144,7 +144,7 @@ def finished_hand_phh(record: dict, table_id: str, player_id: str | None = None,
     viewer = None
     if not everything:
         _, events = apply(start, actions[0])
-        dealt = next(e["seats"] for e in events if e["type"] == "hand_started")
+        dealt = next(e.seats for e in events if e.type == "hand_started")
         seat = next((i for i in dealt if start.seats[i].player == player_id), None)
         if seat is None:
             return None

@@ -26,6 +26,9 @@ import time
 import orjson
 
 from game.cards import DECK
+from game.events import Clock as ClockEvent
+from game.events import HoleCards
+from game.events import from_json as events_from_json
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Raise, Show,
                         SitOut, StandUp, StartHand, Timeout, action_to_json, apply,
                         legal_actions, table_to_json)
@@ -97,7 +100,7 @@ def event_message(room: Room, v: int, event: dict, viewer: int | None) -> dict:
 def viewer_for(event: dict, seat: int | None, player_id: str | None) -> int | None:
     """The seat to redact ``event`` for. Hole cards were dealt to a *player*: a later
     occupant of the same seat replaying old events must not see them."""
-    if event["type"] == "hole_cards" and event.get("player") != player_id:
+    if type(event) is HoleCards and event.player != player_id:
         return None
     return seat
 
@@ -121,7 +124,7 @@ def publish(root: Root, room: Room, events: list[dict]) -> None:
     seats = None
     for event in events:
         room.v += 1
-        if event["type"] != "hole_cards":
+        if type(event) is not HoleCards:
             framed = _framed(event_message(room, room.v, event, None))
             room.history.append(framed.data)
             for c in watchers:
@@ -177,7 +180,7 @@ def history_events(room: Room) -> list[tuple[int, dict]]:
     out = []
     for v, item in enumerate(room.history, first_kept(room)):
         if type(item) is bytes:
-            item = orjson.loads(conns.unframe(item))["event"]
+            item = events_from_json(orjson.loads(conns.unframe(item))["event"])
         out.append((v, item))
     return out
 
@@ -265,46 +268,43 @@ def _book(root: Root, room: Room, events: list[dict], t: float) -> list[Player]:
     clock = room.clock
     awards = 0
     for e in events:
-        kind = e["type"]
+        kind = e.type
         if kind == "seated":
             # The buy-in leaves the bankroll in the same step as it lands on the table.
-            player = root.players[e["player"]]
-            player.bankroll -= e["stack"]
-            player.seats[room.id] = e["seat"]
+            player = root.players[e.player]
+            player.bankroll -= e.stack
+            player.seats[room.id] = e.seat
             changed.append(player)
-            e["name"] = player.name
             room.hand_names[player.id] = player.name
-            clock.bank[e["seat"]] = config.settings.time_bank
-            clock.expiries[e["seat"]] = 0
-            room.sat_out_since[e["seat"]] = None
+            clock.bank[e.seat] = config.settings.time_bank
+            clock.expiries[e.seat] = 0
+            room.sat_out_since[e.seat] = None
         elif kind == "left":
             # The stack leaves the table with the player, in the same step.
-            player = root.players[e["player"]]
-            player.bankroll += e["stack"]
+            player = root.players[e.player]
+            player.bankroll += e.stack
             player.seats.pop(room.id, None)
-            room.sat_out_since[e["seat"]] = None
+            room.sat_out_since[e.seat] = None
             changed.append(player)
         elif kind == "top_up":
-            player = root.players[room.game.seats[e["seat"]].player]
-            player.bankroll -= e["amount"]
+            player = root.players[room.game.seats[e.seat].player]
+            player.bankroll -= e.amount
             changed.append(player)
-        elif kind == "hole_cards":
-            e["player"] = room.game.seats[e["seat"]].player
         elif kind == "sat_out":
-            room.sat_out_since[e["seat"]] = t
+            room.sat_out_since[e.seat] = t
         elif kind == "sat_in":
-            room.sat_out_since[e["seat"]] = None
-            clock.expiries[e["seat"]] = 0
+            room.sat_out_since[e.seat] = None
+            clock.expiries[e.seat] = 0
         elif kind == "award":
-            awards += e["amount"]
+            awards += e.amount
         elif kind == "hand_ended":
             room.hands_played += 1
             root.counters["hands"] = root.counters.get("hands", 0) + 1
             room.recent_pots.append(awards)
             room.finished.append(pack_hand({
-                "number": e["hand"], "start": room.hand_start,
+                "number": e.hand, "start": room.hand_start,
                 "actions": room.hand_actions, "names": room.hand_names,
-                "stacks": e["stacks"], "ended": t}))
+                "stacks": e.stacks, "ended": t}))
             room.next_hand_at = t + config.settings.hand_pause
     return changed
 
@@ -365,7 +365,7 @@ def _update_clock(root: Root, room: Room, new_turn: bool) -> None:
     clock.seat, clock.hand = hand.to_act, hand.number
     clock.deadline = now() + config.settings.turn_seconds
     clock.bank_started = None
-    publish(root, room, [{"type": "clock", **clock_json(room)}])
+    publish(root, room, [ClockEvent(**clock_json(room))])
     send_turn(root, room)
 
 
@@ -504,8 +504,7 @@ def expire(root: Root, room: Room, t: float) -> None:
     if clock.bank_started is None and clock.bank[seat] > 0:
         clock.bank_started = t
         clock.deadline = t + clock.bank[seat]
-        publish(root, room, [{"type": "clock", "seat": seat,
-                              "deadline_ms": int(clock.deadline * 1000), "time_bank_ms": 0}])
+        publish(root, room, [ClockEvent(seat, int(clock.deadline * 1000), 0)])
         send_turn(root, room)
         return
     if clock.bank_started is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from game.events import to_json
 from game.cards import DECK, parse_cards
 from game.pots import clockwise_from
 from game.table import (AllIn, Bet, Call, Check, Fold, Muck, Raise, Show, SitDown, StartHand,
@@ -76,4 +77,5 @@ def stacks(t: Table) -> list[int | None]:
 
 
 def of_type(events, kind: str) -> list[dict]:
-    return [e for e in events if e["type"] == kind]
+    """The events of one kind, as the wire carries them (JSON data)."""
+    return [to_json(e) for e in events if e.type == kind]

@@ -70,10 +70,10 @@ def recovered_actions(data: dict) -> dict:
             for a in h["actions"]:
                 table, evs = apply(table, action_from_json(a))
                 for e in evs:
-                    if e["type"] == "hand_started":
-                        number, events = e["hand"], []
-                    elif e["type"] == "action":
-                        events.append((e["seat"], e["action"], e.get("to")))
+                    if e.type == "hand_started":
+                        number, events = e.hand, []
+                    elif e.type == "action":
+                        events.append((e.seat, e.action, e.to))
             if number is not None:
                 out[(tid, number)] = events
     return out

@@ -338,7 +338,7 @@ def random_session(seed: int, hands: int = 5, leave_rate: float = 0.0):
 
 def real_stacks(phh: dict, end, events) -> list[int]:
     """Each PHH player's stack at the end of the real hand (a leaver's: what they took)."""
-    left = {e["seat"]: e["stack"] for e in events if e["type"] == "left"}
+    left = {e.seat: e.stack for e in events if e.type == "left"}
     return [left[s - 1] if s - 1 in left else end.seats[s - 1].stack for s in phh["seats"]]
 
 
@@ -390,8 +390,8 @@ def test_redacted_exports_hide_unshown_cards_and_still_replay():
     checked = 0
     for seed in range(60):
         for start, actions, end, events in random_session(seed, hands=3):
-            shown = {e["seat"] for e in events if e["type"] == "show"}
-            holes = {e["seat"]: e["cards"] for e in events if e["type"] == "hole_cards"}
+            shown = {e.seat for e in events if e.type == "show"}
+            holes = {e.seat: e.cards for e in events if e.type == "hole_cards"}
             for viewer in [*holes, SPECTATOR]:
                 phh = hand_to_phh(start, actions, viewer=viewer)
                 text = dumps_phh(phh)

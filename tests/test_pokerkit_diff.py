@@ -34,6 +34,7 @@ import pytest
 from pokerkit import Automation, Mode, NoLimitTexasHoldem
 
 from game.cards import DECK
+from game.events import to_json
 from game.table import (STREETS, AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown,
                         StartHand, Timeout, apply, legal_actions, new_table)
 
@@ -228,8 +229,8 @@ def play_one(rng: random.Random, tally: Tally) -> None:
         raise Divergence(f"stacks: ours {[s.stack for s in table.seats]} (as pokerkit pays "
                          f"odd chips: {expected}), pokerkit {list(state.stacks)}")
     tally.hands += 1
-    tally.showdowns += any(e["type"] == "show" for e in events)
-    tally.side_pots += sum(1 for e in events if e["type"] == "award") > 1
+    tally.showdowns += any(e.type == "show" for e in events)
+    tally.side_pots += sum(1 for e in events if e.type == "award") > 1
 
 
 def pokerkit_stacks(stacks: list[int], events, order: list[int], tally: Tally | None = None):
@@ -242,8 +243,8 @@ def pokerkit_stacks(stacks: list[int], events, order: list[int], tally: Tally | 
     its own and give odd chips one at a time from the left of the button
     (rule case 6), so a split pot can pay a chip or two differently.
     """
-    awards = [e for e in events if e["type"] == "award"]
-    pots = [e for e in events if e["type"] == "pots"]
+    awards = [to_json(e) for e in events if e.type == "award"]
+    pots = [to_json(e) for e in events if e.type == "pots"]
     if len(awards) < 2 and all(len(a["winners"]) < 2 for a in awards):
         return list(stacks)
     survivors = {w["seat"] for a in awards for w in a["winners"]}

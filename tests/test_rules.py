@@ -112,7 +112,7 @@ def test_uncalled_part_of_an_all_in_goes_back():
     t, events = deal([1000, 300], blinds=(1, 2), button=0,
                      holes={0: "AsAh", 1: "KsKh"}, board="2c7d9h3s4c")
     t, events = play(t, "0 allin, 1 allin")
-    assert {"type": "uncalled", "seat": 0, "amount": 700} in events
+    assert {"type": "uncalled", "seat": 0, "amount": 700} in of_type(events, "uncalled")
     assert stacks(t) == [1300, 0]
 
 
@@ -123,7 +123,7 @@ def test_side_pots_four_way_all_in():
     t, _ = deal([1000, 2501, 4000, 10000], blinds=(50, 100), button=3, holes=holes,
                 board="2c7d9h3s4c")
     t, events = play(t, "2 allin, 3 allin, 0 allin, 1 allin")
-    assert {"type": "uncalled", "seat": 3, "amount": 6000} in events
+    assert {"type": "uncalled", "seat": 3, "amount": 6000} in of_type(events, "uncalled")
     assert of_type(events, "pots")[-1]["pots"] == [
         {"amount": 4000, "eligible": [0, 1, 2, 3]},
         {"amount": 4503, "eligible": [1, 2, 3]},
@@ -296,7 +296,7 @@ def test_everyone_all_in_runs_out_the_board():
     t, _ = deal([100, 100, 100], button=0)
     t, events = play(t, "0 allin, 1 call, 2 call")
     assert [e["street"] for e in of_type(events, "street")] == ["flop", "turn", "river"]
-    flop = events.index(of_type(events, "street")[0])
+    flop = next(i for i, e in enumerate(events) if e.type == "street")
     assert not of_type(events[flop:], "to_act")
     assert t.hand.street == "complete" and len(t.hand.board) == 5
     assert sum(stacks(t)) == 300
@@ -307,7 +307,7 @@ def test_all_but_one_all_in_deals_without_betting():
     t, events = play(t, "0 call, 1 allin, 2 call, 0 call")
     assert t.hand.street == "flop" and t.hand.to_act == 2  # two can still bet
     t, events = play(t, "2 bet 100, 0 allin")   # 70 behind: a call for less
-    assert {"type": "uncalled", "seat": 2, "amount": 30} in events
+    assert {"type": "uncalled", "seat": 2, "amount": 30} in of_type(events, "uncalled")
     assert t.hand.street == "complete"
 
 
@@ -398,7 +398,8 @@ def test_timeout_checks_when_it_can_and_folds_otherwise():
     t, ev = play(t, "0 timeout")
     assert of_type(ev, "action")[0]["action"] == "fold"
     t, ev = play(t, "1 call, 2 timeout")
-    assert of_type(ev, "action")[-1] == {"type": "action", "seat": 2, "action": "check"}
+    assert of_type(ev, "action")[-1] == {"type": "action", "seat": 2, "action": "check",
+                                         "amount": 0, "to": 2, "stack": 98, "all_in": False}
 
 
 def test_view_pots_are_collected_pots_and_a_leaver_is_marked():

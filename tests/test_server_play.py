@@ -133,7 +133,7 @@ def check_no_leak(c: Client, table: str, my_seat: int | None) -> None:
             e = msg["event"]
             if e["type"] == "hand_started":
                 allowed = set()
-            elif e["type"] == "hole_cards" and "cards" in e:
+            elif e["type"] == "hole_cards" and e.get("cards") is not None:
                 assert e["seat"] == my_seat and e["player"] == c.player, \
                     f"{c.name} got seat {e['seat']}'s hole cards"
                 allowed |= set(e["cards"])

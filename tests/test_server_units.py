@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from game.cards import DECK
+from game.events import HoleCards, Mucked
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
                         SitOut, StandUp, StartHand, TopUp, legal_actions)
 from server import conn as conns
@@ -116,8 +117,8 @@ def test_doctests(module):
 
 
 _EVENTS = st.one_of(st.binary(max_size=300),
-                    st.fixed_dictionaries({"type": st.just("hole_cards"), "seat": st.integers(0, 9),
-                                           "cards": st.lists(st.sampled_from(DECK), max_size=2)}))
+                    st.builds(HoleCards, st.integers(0, 9), st.sampled_from(["p1", "p2"]),
+                              st.lists(st.sampled_from(DECK), max_size=2).map(tuple)))
 
 
 @settings(max_examples=200, deadline=None)
@@ -156,8 +157,8 @@ def two_players():
     root = new_root()
     room = add_table(root, "hu", HEADS_UP)
     ann, bob = add_player(root, "ann"), add_player(root, "bob")
-    play.act(root, room, SitDown(0, ann.id, 100))
-    play.act(root, room, SitDown(1, bob.id, 150))
+    play.act(root, room, SitDown(0, ann.id, 100, ann.name))
+    play.act(root, room, SitDown(1, bob.id, 150, bob.name))
     return root, room, ann, bob
 
 
@@ -174,8 +175,8 @@ def test_sitting_down_moves_chips_from_the_bankroll(seeded):
     assert ann.seats == {room.id: 0} and bob.seats == {room.id: 1}
     assert total_chips(root) == root.chips_issued == 20_000
     assert room.next_hand_at is not None          # two players ready: a hand is coming
-    assert [e["type"] for _, e in play.history_events(room)] == ["seated", "seated"]
-    assert play.history_events(room)[0][1]["name"] == "ann"
+    assert [e.type for _, e in play.history_events(room)] == ["seated", "seated"]
+    assert play.history_events(room)[0][1].name == "ann"
 
 
 def test_many_hands_keep_every_invariant_and_round_trip(seeded):
@@ -214,7 +215,7 @@ def test_versions_grow_by_one_per_event_and_history_is_bounded(seeded):
     room = add_table(root, "hu", HEADS_UP, history=8)
     ann = add_player(root, "ann")
     for _ in range(10):
-        play.act(root, room, SitDown(0, ann.id, 100))
+        play.act(root, room, SitDown(0, ann.id, 100, ann.name))
         play.act(root, room, StandUp(0))
     assert room.v == 20 and len(room.history) == 8
     assert [v for v, _ in play.history_events(room)] == list(range(13, 21))
@@ -243,7 +244,7 @@ def test_the_clock_spends_the_bank_then_times_out_and_two_expiries_sit_out(seede
     play.tick(root, room, t)                   # the turn ran out: the bank starts
     assert clock.bank_started == t and clock.deadline == pytest.approx(t + 30.0)
     play.tick(root, room, clock.deadline + 0.01)   # the bank ran out: timed out
-    kinds = [e["type"] for _, e in play.history_events(room)[-6:]]
+    kinds = [e.type for _, e in play.history_events(room)[-6:]]
     assert "timeout" in kinds and clock.expiries[seat] == 1 and clock.bank[seat] == 0
     # Play on until that seat's clock runs out a second time in a row.
     for _ in range(40):
@@ -301,7 +302,7 @@ def test_the_showdown_is_settled_at_once_and_a_losing_hand_stays_hidden():
         legal = legal_actions(room.game)
         play.player_acts(root, room, legal.seat, Check(legal.seat))
     events = [e for _, e in play.history_events(room)]
-    assert {"type": "muck", "seat": 0} in events
+    assert Mucked(0) in events
     spectator = orjson.dumps(play.table_message(root, room, None)).decode()
     assert "2c" not in spectator and "7h" not in spectator and "As" in spectator
     summary = lobby.recent_hands(room)[0]
@@ -438,7 +439,7 @@ def test_a_recovered_turn_gets_a_fresh_clock_and_keeps_its_bank(seeded):
     assert clock.bank_started is None and clock.bank[seat] == 30.0
     play.run_due(root, later)
     assert room.game.hand.to_act == seat and not any(
-        e["type"] == "timeout" for _, e in play.history_events(room))
+        e.type == "timeout" for _, e in play.history_events(room))
 
 
 def test_players_long_gone_without_a_seat_are_forgotten_and_chips_still_add_up(seeded):

@@ -68,8 +68,8 @@ class TableSessions(RuleBasedStateMachine):
     def apply(self, action) -> list[dict]:
         table, events = apply(self.table, action)
         for e in events:
-            if e["type"] == "left":
-                self.taken_away += e["stack"]
+            if e.type == "left":
+                self.taken_away += e.stack
         self.table = table
         if self.table.hand is not None:
             self.events += events
@@ -264,7 +264,7 @@ class TableSessions(RuleBasedStateMachine):
         # action per player plus one per raise.
         players = len(self.hand_log[-1]["dealt"])
         raises = sum(1 for e in self.events
-                     if e["type"] == "action" and e["action"] in ("bet", "raise"))
+                     if e.type == "action" and e.action in ("bet", "raise"))
         assert self.steps <= 4 * players * (raises + 2) + players
 
     @invariant()
@@ -272,21 +272,20 @@ class TableSessions(RuleBasedStateMachine):
         hand = self.table.hand
         if hand is None or hand.running or not getattr(self, "events", None):
             return
-        if not any(e["type"] == "hand_ended" for e in self.events):
+        if not any(e.type == "hand_ended" for e in self.events):
             return
-        put_in = sum(e["amount"] for e in self.events
-                     if e["type"] == "blind" or (e["type"] == "action" and "amount" in e))
-        back = sum(e["amount"] for e in self.events if e["type"] == "uncalled")
-        awards = [e for e in self.events if e["type"] == "award"]
+        put_in = sum(e.amount for e in self.events if e.type in ("blind", "action"))
+        back = sum(e.amount for e in self.events if e.type == "uncalled")
+        awards = [e for e in self.events if e.type == "award"]
         event(f"hand ended: {len(awards)} pot(s)")
-        if any(e["type"] == "show" for e in self.events):
+        if any(e.type == "show" for e in self.events):
             event("hand ended: showdown")
-        assert sum(a["amount"] for a in awards) == put_in - back
+        assert sum(a.amount for a in awards) == put_in - back
         for a in awards:
             # (An award can be 0: everyone folds to a big blind with a dead
             # small blind and no ante; the blind comes back as uncalled.)
-            assert a["amount"] >= 0
-            assert sum(w["amount"] for w in a["winners"]) == a["amount"]
+            assert a.amount >= 0
+            assert sum(w.amount for w in a.winners) == a.amount
         assert all(s.bet == 0 for s in self.table.seats if s)
 
     @invariant()
@@ -308,8 +307,9 @@ class TableSessions(RuleBasedStateMachine):
             seen = set(strings(table_view(table, viewer)))
             assert not seen & hidden
             for e in getattr(self, "events", [])[-12:]:
-                if e["type"] == "hole_cards":
-                    assert ("cards" in event_view(e, viewer)) == (e["seat"] == viewer)
+                if e.type == "hole_cards":
+                    assert (event_view(e, viewer).cards is not None) == (e.seat == viewer)
+                    assert (event_view(e, viewer).player is not None) == (e.seat == viewer)
 
 
 TableSessions.TestCase.settings = settings(

@@ -1,0 +1,306 @@
+"""Table events: what happened at a table, as small frozen values with one schema.
+
+The rules return them (``apply(table, action) -> (table, events)``); the
+server versions them and sends them to every viewer, redacted by
+:func:`game.views.event_view`; the browser client, the bots, the lobby and
+the PHH writer all read the same fields. Nobody changes an event once made.
+
+Each class has a ``type`` (its name on the wire) and plain fields; a value
+serialises to JSON as ``{"type": ..., <fields in order>}`` (orjson writes
+these dataclasses natively; :func:`to_json` is the same in pure Python).
+``docs/protocol.md`` lists every event with its fields.
+
+>>> Acted(3, "raise", 40, 60, 140, False)
+Acted(seat=3, action='raise', amount=40, to=60, stack=140, all_in=False)
+>>> to_json(Acted(3, "raise", 40, 60, 140, False))
+{'type': 'action', 'seat': 3, 'action': 'raise', 'amount': 40, 'to': 60, 'stack': 140, 'all_in': False}
+>>> from_json(to_json(Acted(3, "raise", 40, 60, 140, False))) == Acted(3, "raise", 40, 60, 140, False)
+True
+
+The server's own events (the turn clock, chat, presence) are here too, so
+that every event on a table's versioned stream has its schema in one place;
+the rules never make those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from game.cards import Card
+from game.pots import Pot
+
+
+def _type(name: str):
+    """The ``type`` field: the event's name on the wire, first in its JSON."""
+    return field(default=name, init=False, repr=False)
+
+
+# -- seats --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Seated:
+    """A player sat down with ``stack`` chips (they wait for the big blind)."""
+
+    type: str = _type("seated")
+    seat: int
+    player: str
+    name: str
+    stack: int
+
+
+@dataclass(frozen=True, slots=True)
+class Left:
+    """A player left, taking ``stack`` chips; mid-hand their hand is folded first."""
+
+    type: str = _type("left")
+    seat: int
+    player: str
+    stack: int
+
+
+@dataclass(frozen=True, slots=True)
+class SatOut:
+    type: str = _type("sat_out")
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class SatIn:
+    type: str = _type("sat_in")
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class ToppedUp:
+    """``amount`` chips added to a stack between hands; ``stack`` is the new stack."""
+
+    type: str = _type("top_up")
+    seat: int
+    amount: int
+    stack: int
+
+
+# -- a hand -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HandStarted:
+    """A new hand: who is dealt in (``seats``) and their stacks before the forced bets.
+
+    ``small_blind`` is ``None`` when the small blind is dead.
+    """
+
+    type: str = _type("hand_started")
+    hand: int
+    button: int
+    small_blind: int | None
+    big_blind: int
+    seats: tuple[int, ...]
+    stacks: dict[str, int]          # str(seat) -> chips (JSON keys are strings)
+
+
+@dataclass(frozen=True, slots=True)
+class HoleCards:
+    """Two cards dealt to ``player`` at ``seat``. Private: every other viewer gets
+    ``player`` and ``cards`` as ``None`` (:func:`game.views.event_view`)."""
+
+    type: str = _type("hole_cards")
+    seat: int
+    player: str | None
+    cards: tuple[Card, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Blind:
+    """A forced bet: ``kind`` is ``"ante"``, ``"small"`` or ``"big"``."""
+
+    type: str = _type("blind")
+    seat: int
+    kind: str
+    amount: int
+    all_in: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ToAct:
+    """Whose turn it is (to bet, or to show or muck at showdown)."""
+
+    type: str = _type("to_act")
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class Acted:
+    """A betting action: ``fold``, ``check``, ``call``, ``bet`` or ``raise``.
+
+    ``amount`` is the chips it added, ``to`` the seat's bet in front after it,
+    ``stack`` what is left behind.
+    """
+
+    type: str = _type("action")
+    seat: int
+    action: str
+    amount: int
+    to: int
+    stack: int
+    all_in: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TimedOut:
+    """The seat's clock ran out: an :class:`Acted` check or fold follows (at showdown,
+    a :class:`Shown` or :class:`Mucked`)."""
+
+    type: str = _type("timeout")
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class Uncalled:
+    """The part of a bet nobody matched went back to its owner."""
+
+    type: str = _type("uncalled")
+    seat: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pots:
+    """The pots after a betting round (this round's bets collected)."""
+
+    type: str = _type("pots")
+    pots: tuple[Pot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Street:
+    """The flop, turn or river: the new ``cards`` and the whole ``board``."""
+
+    type: str = _type("street")
+    street: str
+    cards: tuple[Card, ...]
+    board: tuple[Card, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """Cards shown at showdown, and the hand they make (``"Two Pair, Kings and Fives"``)."""
+
+    type: str = _type("show")
+    seat: int
+    cards: tuple[Card, ...]
+    hand: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mucked:
+    """A hand thrown away unseen at showdown."""
+
+    type: str = _type("muck")
+    seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class Winner:
+    seat: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    """Pot number ``pot`` (0: the main pot) paid to its winners; ``hand`` names the
+    winning hand, ``None`` when nobody had to show."""
+
+    type: str = _type("award")
+    pot: int
+    amount: int
+    winners: tuple[Winner, ...]
+    hand: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HandEnded:
+    """The hand is over: every seat's stack after it."""
+
+    type: str = _type("hand_ended")
+    hand: int
+    stacks: dict[str, int]
+
+
+# -- the server's own ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The turn clock: ``deadline_ms`` (server time, epoch ms), and the time bank left
+    after it (0 once the bank is running: the deadline is then the bank's end)."""
+
+    type: str = _type("clock")
+    seat: int
+    deadline_ms: int
+    time_bank_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    type: str = _type("chat")
+    player: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """A seated player's connections dropped to zero, or came back."""
+
+    type: str = _type("presence")
+    seat: int
+    connected: bool
+
+
+Event = (Seated | Left | SatOut | SatIn | ToppedUp | HandStarted | HoleCards | Blind | ToAct
+         | Acted | TimedOut | Uncalled | Pots | Street | Shown | Mucked | Award | HandEnded
+         | Clock | Chat | Presence)
+
+EVENT_TYPES: dict[str, type] = {
+    cls.__dataclass_fields__["type"].default: cls for cls in (
+        Seated, Left, SatOut, SatIn, ToppedUp, HandStarted, HoleCards, Blind, ToAct, Acted,
+        TimedOut, Uncalled, Pots, Street, Shown, Mucked, Award, HandEnded, Clock, Chat,
+        Presence)}
+
+# Fields holding other values: read back by from_json.
+_NESTED = {(Pots, "pots"): Pot, (Award, "winners"): Winner}
+
+
+def to_json(value):
+    """An event (or any value inside one) as plain JSON data, as the wire carries it."""
+    kind = type(value)
+    if kind is tuple or kind is list:
+        return [to_json(v) for v in value]
+    if kind is dict:
+        return {k: to_json(v) for k, v in value.items()}
+    slots = getattr(kind, "__slots__", None)
+    if slots is None:
+        return value
+    return {f.name: to_json(getattr(value, f.name)) for f in fields(kind)}
+
+
+def from_json(data: dict) -> Event:
+    """The inverse of :func:`to_json` for an event; raises ``ValueError`` on unknown data."""
+    try:
+        cls = EVENT_TYPES[data["type"]]
+    except (KeyError, TypeError):
+        raise ValueError(f"not an event: {data!r}") from None
+    args = {}
+    for f in fields(cls):
+        if not f.init:
+            continue
+        v = data[f.name]
+        nested = _NESTED.get((cls, f.name))
+        if nested is not None:
+            v = tuple(nested(**x) for x in v)
+        elif type(v) is list:
+            v = tuple(v)
+        args[f.name] = v
+    return cls(**args)
