@@ -360,6 +360,50 @@ def _pots(seats) -> list[Pot]:
                      {i for i, s in enumerate(seats) if s and s.live})
 
 
+def dealable(table: Table) -> list[int]:
+    """The seats that could be dealt into the next hand: chips, not sitting out, not leaving.
+
+    (Whether one of them must wait for the big blind is :func:`apply`'s call.)
+
+    >>> t = new_table(3, 1, 2)
+    >>> t, _ = apply(t, SitDown(0, "ann", 100))
+    >>> t, _ = apply(t, SitDown(2, "bob", 100))
+    >>> dealable(t), can_start_hand(t)
+    ([0, 2], True)
+    """
+    return [i for i, s in enumerate(table.seats)
+            if s is not None and s.stack > 0 and not s.sitting_out and not s.leaving]
+
+
+def can_start_hand(table: Table) -> bool:
+    """No hand is running and at least two players could be dealt in."""
+    return not table.hand_running and len(dealable(table)) >= 2
+
+
+def automatic_action(table: Table) -> Action | None:
+    """The action the rules take by themselves now, if any (apply it, then ask again):
+
+    - at showdown, the seat to show or muck does the default at once (a hand that
+      wins or ties some pot is shown, any other mucked: :class:`Timeout`);
+    - a player sitting out who is to act is timed out (checked, else folded);
+    - once the hand is over, a player left with no chips sits out (they may top up
+      and sit in again).
+
+    The server applies these as it applies a player's action; a clock running
+    out is the server's to decide (:class:`Timeout`), not the rules'.
+    """
+    hand = table.hand
+    if table.hand_running:
+        if hand.to_act is not None and (hand.street == "showdown"
+                                        or table.seats[hand.to_act].sitting_out):
+            return Timeout(hand.to_act)
+        return None
+    for i, s in enumerate(table.seats):
+        if s is not None and s.stack == 0 and not s.sitting_out and not s.leaving:
+            return SitOut(i)
+    return None
+
+
 def pots(table: Table) -> list[Pot]:
     """The main pot and side pots as they stand (bets on this street included)."""
     if not table.hand_running:
@@ -477,8 +521,7 @@ def _previous_clockwise(index: int, candidates, size: int) -> int:
 def _positions(table: Table) -> tuple[list[int], int, int, int]:
     """Players dealt in, button, small blind position, big blind seat (dead button rule)."""
     size = len(table.seats)
-    eligible = [i for i, s in enumerate(table.seats)
-                if s and s.stack > 0 and not s.sitting_out and not s.leaving]
+    eligible = dealable(table)
     if len(eligible) < 2:
         raise IllegalAction("a hand needs at least two players with chips who are not sitting out")
     ready = [i for i in eligible if not table.seats[i].waiting]

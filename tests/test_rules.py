@@ -2,7 +2,7 @@
 
 import pytest
 
-from game.table import (AllIn, Bet, Call, Check, IllegalAction, Raise, SitDown, SitIn, SitOut,
+from game.table import (AllIn, automatic_action, can_start_hand, dealable, Bet, Call, Check, IllegalAction, Raise, SitDown, SitIn, SitOut,
                         StandUp, StartHand, Timeout, TopUp, apply, legal_actions, new_table,
                         table_from_json, table_to_json)
 from game.views import table_view
@@ -428,3 +428,33 @@ def test_new_table_rejects_bad_sizes_and_stakes():
 def _deck():
     from game.cards import DECK
     return DECK
+
+
+# -- what the rules do by themselves ---------------------------------------------------
+
+def test_automatic_actions_time_out_a_sitting_out_player_to_act():
+    t, _ = deal([100, 100, 100], button=0)
+    assert automatic_action(t) is None                 # seat 0 is to act and present
+    t, _ = apply(t, SitOut(0))
+    assert automatic_action(t) == Timeout(0)
+
+
+def test_automatic_actions_settle_the_showdown_by_the_default():
+    t, _ = deal([100, 100], blinds=(1, 2), button=0, holes={0: "2c7h", 1: "AsAd"},
+                board="Kc9s5h3d8c")
+    t, _ = play(t, "0 call, 1 check, 1 check, 0 check, 1 check, 0 check, 1 check, 0 check")
+    assert t.hand.street == "showdown"
+    while (a := automatic_action(t)) is not None:
+        assert type(a) is Timeout
+        t, _ = apply(t, a)
+    assert not t.hand_running and t.seats[0].mucked and t.seats[1].shown
+
+
+def test_automatic_actions_sit_out_a_busted_player_after_the_hand():
+    t, _ = deal([50, 100], blinds=(1, 2), button=0, holes={0: "2c7h", 1: "AsAd"},
+                board="Kc9s5h3d8c")
+    t, _ = play(t, "0 allin, 1 call")
+    assert not t.hand_running and t.seats[0].stack == 0
+    assert automatic_action(t) == SitOut(0) and not can_start_hand(t)
+    t, _ = apply(t, SitOut(0))
+    assert automatic_action(t) is None and dealable(t) == [1]
