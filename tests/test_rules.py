@@ -2,9 +2,10 @@
 
 import pytest
 
-from game.table import (AllIn, automatic_action, can_start_hand, dealable, Bet, Call, Check, IllegalAction, Raise, SitDown, SitIn, SitOut,
-                        StandUp, StartHand, Timeout, TopUp, apply, legal_actions, new_table,
-                        table_from_json, table_to_json)
+from game.table import (AllIn, Bet, Call, Check, IllegalAction, Raise, SitDown, SitIn, SitOut,
+                        StandUp, StartHand, Timeout, TopUp, apply, automatic_action,
+                        can_start_hand, dealable, legal_actions, new_table, table_from_json,
+                        table_to_json)
 from game.views import table_view
 from hands import deal, of_type, play, seated, stacks
 
