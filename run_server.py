@@ -15,9 +15,10 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from functools import partial  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 from persistence import journal  # noqa: E402
-from server import app, config, durable, play  # noqa: E402
+from server import app, config, play, recovery  # noqa: E402
 from server.root import Root, TableConfig, add_table, new_root  # noqa: E402
 
 DEFAULT_TABLES = [
@@ -88,7 +89,7 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     import gevent
 
     from persistence import snapshot
-    from server.root import check_root, join_lazy, lazy_parts, root_from_json, root_image
+    from persistence.layout import check_root, join_lazy, lazy_parts, root_from_json, root_image
 
     try:
         snaps = snapshot.open_dir(args.snapshot_dir, keep=args.snapshot_keep)
@@ -104,8 +105,8 @@ def open_snapshots(args: argparse.Namespace) -> Root:
         recovered |= replay_journal(root, snaps, loaded)
     if recovered:
         # Clients may hold versions the crash lost: make them all resync.
-        durable.fresh_versions(root)
-        play.restart_clocks(root)
+        recovery.fresh_versions(root)
+        play.restart_clocks(root, app.now())
 
     # A forked child starts with no cache worth keeping: fragments only serve the loop.
     fragments = None if snaps.fork else snaps.fragments
@@ -119,10 +120,20 @@ def open_snapshots(args: argparse.Namespace) -> Root:
     gevent.spawn(snapshot.run_every, snaps, dump, args.snapshot_every)
     app.runtime.shutdown_hooks.append(lambda: snapshot.final(snaps, dump))
     if args.journal:
-        app.runtime.shutdown_hooks.append(lambda: journal.close(durable.JOURNAL))
-        app.runtime.metrics_hooks.append(lambda: journal.metrics_lines(durable.JOURNAL))
+        app.runtime.shutdown_hooks.append(lambda: journal.close(JOURNAL))
+        app.runtime.metrics_hooks.append(lambda: journal.metrics_lines(JOURNAL))
     app.runtime.metrics_hooks.append(lambda: snapshot.metrics_lines(snaps))
     return root
+
+
+# The open journal (--journal), once the first image is written.
+JOURNAL: journal.Journal | None = None
+
+
+def journal_port(j: journal.Journal):
+    """The journal as :func:`server.effects.commit` uses it."""
+    return SimpleNamespace(append=partial(journal.append, j),
+                           when_durable=partial(journal.when_durable, j))
 
 
 def replay_journal(root: Root, snaps, loaded) -> bool:
@@ -141,7 +152,7 @@ def replay_journal(root: Root, snaps, loaded) -> bool:
             print(f"pokerserver: ignoring {len(segments)} journal segment(s) in {args_dir}: "
                   "no snapshot image to apply them to", file=sys.stderr)
         return False
-    applied, notes = durable.replay(root, journal.entries_after(args_dir, loaded.seq))
+    applied, notes = recovery.replay(root, journal.entries_after(args_dir, loaded.seq))
     for note in notes:
         print(f"pokerserver: journal: {note}", file=sys.stderr)
     print(f"pokerserver: recovered snapshot {loaded.seq} + {applied} journal entries",
@@ -164,11 +175,13 @@ def start_journal(args: argparse.Namespace, snaps, dump) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     def on_serialised(seq):
-        if durable.JOURNAL is None:
-            durable.JOURNAL = journal.open_journal(snaps.directory, args.journal, seq,
-                                                   on_failure=on_failure)
+        global JOURNAL
+        if JOURNAL is None:
+            JOURNAL = journal.open_journal(snaps.directory, args.journal, seq,
+                                           on_failure=on_failure)
+            app.ports.journal = journal_port(JOURNAL)
         else:
-            journal.rotate(durable.JOURNAL, seq)
+            journal.rotate(JOURNAL, seq)
 
     def on_written(seq):
         images = snapshot.list_images(snaps.directory)
@@ -177,18 +190,18 @@ def start_journal(args: argparse.Namespace, snaps, dump) -> None:
 
     snaps.on_serialised = on_serialised
     snaps.on_written = on_written
-    if not snapshot.take(snaps, dump) and durable.JOURNAL is None:
+    if not snapshot.take(snaps, dump) and JOURNAL is None:
         print(f"pokerserver: cannot start the journal: {snaps.last_error}", file=sys.stderr)
         sys.exit(2)
     if args.journal == "everysec":
-        gevent.spawn(journal.run_everysec, durable.JOURNAL)
+        gevent.spawn(journal.run_everysec, JOURNAL)
 
 
 def _fill(root: Root, args: argparse.Namespace) -> Root:
     """A fresh root gets the default tables (unless --no-default-tables)."""
     if not args.no_default_tables:
         for name, cfg in DEFAULT_TABLES:
-            add_table(root, name, cfg, history=args.history)
+            add_table(root, name, cfg)
     return root
 
 

@@ -52,21 +52,29 @@ from game.cards import DECK  # noqa: E402
 from game.table import (ACTION_TYPES, StartHand, SitDown, action_to_json, apply,  # noqa: E402
                         legal_actions, table_to_json)
 from persistence import snapshot as snap  # noqa: E402
+from persistence import layout as L  # noqa: E402
 from server import play  # noqa: E402
 from server import root as R  # noqa: E402
+from server.effects import Effects  # noqa: E402
+from server.fanout import Fanout  # noqa: E402
 
 CONFIG = R.TableConfig(seats=6, small_blind=1, big_blind=2, ante=0, min_buy_in=40,
                        max_buy_in=200)
 
 
-_NOBODY = R.new_root()      # no connections: publish only versions and keeps the events
+HISTORY = 512               # events a server keeps per table (--history)
+# The transport, with nobody connected: it keeps every table's events as the server
+# does (its memory is part of what a fork copies), and sends them to nobody.
+FAN = Fanout(HISTORY)
 
 
 def _act(room: R.Room, action, now: float) -> None:
     """Apply one action as a server handler would: state, events, journal of the hand."""
     room.game, events = apply(room.game, action)
     room.hand_actions.append(action_to_json(action))
-    play.publish(_NOBODY, room, events)     # versioned and kept as the server keeps them
+    fx = Effects()
+    play.publish(room, events, fx)      # versioned and kept as the server keeps them
+    FAN.prepare(fx)
     if not room.game.hand_running and room.hand_start is not None:
         room.finished.append(R.pack_hand({
             "number": room.game.hand_number, "start": room.hand_start,
@@ -96,7 +104,7 @@ def _start(room: R.Room, rng: random.Random, now: float) -> None:
     _act(room, StartHand(tuple(deck)), now)
 
 
-def busy_root(n_tables: int, seed: int = 1, history: int = R.HISTORY) -> R.Root:
+def busy_root(n_tables: int, seed: int = 1, history: int = HISTORY) -> R.Root:
     """``n_tables`` six-seat tables mid-hand with ``history`` events behind them; chips add up."""
     rng = random.Random(seed)
     root = R.new_root()
@@ -108,16 +116,16 @@ def busy_root(n_tables: int, seed: int = 1, history: int = R.HISTORY) -> R.Root:
             buy_in = rng.randint(CONFIG.min_buy_in, CONFIG.max_buy_in)
             p.bankroll -= buy_in
             p.seats[room.id] = seat
-            _act(room, SitDown(seat, p.id, buy_in), now)
+            _act(room, SitDown(seat, p.id, buy_in, p.name), now)
         room.chat.extend({"player": "p1", "name": "bot1", "text": "nice hand " * rng.randint(1, 5)}
                          for _ in range(R.CHAT_LINES))
         # Enough finished hands to fill the event history, then stop mid-hand.
-        while len(room.history) < history or not room.game.hand_running:
+        while len(FAN.history(room.id)) < history or not room.game.hand_running:
             if not room.game.hand_running:
                 if sum(1 for s in room.game.seats if s and s.stack) < 2:
                     break
                 _start(room, rng, now)
-                if len(room.history) >= history:
+                if len(FAN.history(room.id)) >= history:
                     break
             else:
                 _act(room, _random_action(rng, room.game), now)
@@ -148,20 +156,20 @@ def check_image(root: R.Root) -> None:
     """The server's image encoder writes exactly what root_to_json describes."""
     frags = snap.Fragments()
     for _ in range(2):
-        got = orjson.loads(orjson.dumps(R.root_image(root, frags)))
-        got["lazy"] = R.lazy_image(root)
-        got = R.with_lazy(got)
-        if got != R.root_to_json(root):
+        got = orjson.loads(orjson.dumps(L.root_image(root, frags)))
+        got["lazy"] = L.lazy_image(root)
+        got = L.with_lazy(got)
+        if got != L.root_to_json(root):
             raise SystemExit("bench/snapshot.py: root_image and lazy_image no longer match "
                              "root_to_json")
         snap.turn_over(frags)
-    assert R.root_to_json(R.root_from_json(got)) == got
+    assert L.root_to_json(L.root_from_json(got)) == got
     # From a snapshot: the hands stay raw until used, and are written back as they were.
-    data = orjson.loads(orjson.dumps(R.root_image(root)))
-    data["lazy"] = R.lazy_image(root)
-    recovered = R.root_from_json(data)
-    assert R.lazy_image(recovered) == data["lazy"]
-    assert R.root_to_json(recovered) == R.root_to_json(root)
+    data = orjson.loads(orjson.dumps(L.root_image(root)))
+    data["lazy"] = L.lazy_image(root)
+    recovered = L.root_from_json(data)
+    assert L.lazy_image(recovered) == data["lazy"]
+    assert L.root_to_json(recovered) == L.root_to_json(root)
 
 
 def timed(fn, repeat: int, clock=time.perf_counter):
@@ -206,7 +214,7 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
         # proportion to the memory mapped, and the checks below leave garbage behind.
         rows.append(measure_fork(root, n_tables, repeat, directory, build))
         print(f"  {n_tables} tables, fork: done", file=sys.stderr)
-    problems = R.check_root(root, replay=True)
+    problems = L.check_root(root, replay=True)
     assert not problems, problems[:3]
     check_image(root)
     for variant in variants:
@@ -219,10 +227,10 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
             gc.disable()
             try:
                 if variant == "root_to_json":   # the whole root in the body (version 1's way)
-                    return orjson.dumps(R.root_to_json(root)), None
+                    return orjson.dumps(L.root_to_json(root)), None
                 # As run_server.py: the kept hands are joined by the writer's thread.
-                return (orjson.dumps(R.root_image(root, frags)),
-                        partial(R.join_lazy, R.lazy_parts(root)))
+                return (orjson.dumps(L.root_image(root, frags)),
+                        partial(L.join_lazy, L.lazy_parts(root)))
             finally:
                 gc.enable()
                 snap.turn_over(frags)
@@ -236,7 +244,7 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
             start = CPU()
             body = dump()
             changed.append(CPU() - start)
-        assert not R.check_root(root)
+        assert not L.check_root(root)
 
         seq = [0]
 
@@ -285,7 +293,7 @@ def load_once(directory: str) -> None:
     start = CPU()
     s = snap.open_dir(directory, keep=1)
     try:
-        loaded = snap.recover(s, R.check_root, R.root_from_json)
+        loaded = snap.recover(s, L.check_root, L.root_from_json)
     finally:
         snap.close_dir(s)
     cpu = CPU() - start
@@ -301,7 +309,7 @@ def measure_fork(root: R.Root, n_tables: int, repeat: int, directory: str, build
     snaps.fork = True
 
     def dump():   # what run_server.py gives snapshot.take
-        return snap.Image(R.root_image(root), partial(R.join_lazy, R.lazy_parts(root)))
+        return snap.Image(L.root_image(root), partial(L.join_lazy, L.lazy_parts(root)))
 
     def one() -> tuple[float, float, float]:
         assert snap.take(snaps, dump), snaps.last_error
@@ -314,7 +322,7 @@ def measure_fork(root: R.Root, n_tables: int, repeat: int, directory: str, build
     for _ in range(repeat):
         one_action_everywhere(root, rng)
         changed.append(one())
-    assert not R.check_root(root)
+    assert not L.check_root(root)
     size = snaps.last_bytes
     snap.close_dir(snaps)
     load_best, load_median = measure_load(directory, n_tables, repeat)
@@ -339,7 +347,7 @@ def main() -> None:
     parser.add_argument("--full-max", type=int, default=1000,
                         help="above this many tables only root_image is measured, on "
                              "tables played for at most 64 events (memory)")
-    parser.add_argument("--history", type=int, default=R.HISTORY,
+    parser.add_argument("--history", type=int, default=HISTORY,
                         help="events played per table before measuring (default: a full "
                              "history); images do not hold the history")
     parser.add_argument("--dir", default=None, help="folder for the images (default: ./.bench-*)")
@@ -352,7 +360,7 @@ def main() -> None:
     variants = args.variants.split(",")
     print(f"python {sys.version.split()[0]}, orjson {orjson.__version__}, "
           f"{os.cpu_count()} CPUs; tables played for {args.history} events (history keeps "
-          f"{R.HISTORY}), up to {R.FINISHED_HANDS} finished hands kept per table")
+          f"{HISTORY}), up to {R.FINISHED_HANDS} finished hands kept per table")
     rows = []
     skipped = []
     for n in sizes:

@@ -208,6 +208,19 @@ def append(j: Journal, entry: dict, then: Callable[[], None] | None = None) -> N
         _schedule(j)
 
 
+def when_durable(j: Journal, then: Callable[[], None]) -> None:
+    """Run ``then`` once everything appended so far is durable, in the order asked.
+
+    At once unless the policy is ``always`` and lines are waiting for (or in) their
+    fsync; after a failure never (nothing more is acknowledged: the server stops).
+    """
+    if j.policy != "always" or not (j.pending or j.waiting or j.syncing or j.scheduled):
+        then()
+        return
+    if j.failed is None:
+        j.waiting.append(then)
+
+
 def _schedule(j: Journal) -> None:
     # A new greenlet starts only when the current one yields to the loop, so
     # every entry appended in this loop turn joins the same commit. (Not a

@@ -44,7 +44,7 @@ def load(path: str) -> tuple[dict, dict, str]:
     Damaged images are never shown: a folder falls back to an older generation. The
     data is as ``root_to_json`` gives it (finished hands inside their tables).
     """
-    from server.root import with_lazy
+    from persistence.layout import with_lazy
     if not os.path.exists(path):
         raise SystemExit(f"{path}: no such file or folder")
     if os.path.isdir(path):
@@ -91,7 +91,7 @@ def chip_totals(data: dict) -> dict:
 
 def summary(header: dict, data: dict) -> str:
     """The one-screen overview of a snapshot."""
-    from server.root import check_root
+    from persistence.layout import check_root
     lines = [f"snapshot seq {header.get('seq')} written {_when(header)}",
              f"{len(data['tables'])} tables, {len(data['players'])} players"]
     running = 0
@@ -311,8 +311,8 @@ def write_phh(data: dict, out: str) -> int:
 def apply_journal(path: str, header: dict, data: dict, table: str | None) -> dict:
     """The root after the journal entries written after this image, listing each entry."""
     from persistence import journal
-    from server import durable
-    from server.root import root_from_json, root_to_json
+    from server import recovery
+    from persistence.layout import root_from_json, root_to_json
     if not os.path.isdir(path):
         raise SystemExit("--journal needs the snapshot folder, not one image file")
     root = root_from_json(data)
@@ -325,7 +325,7 @@ def apply_journal(path: str, header: dict, data: dict, table: str | None) -> dic
             count += 1
             print(f"  j{count} {_describe_entry(entry)}")
             try:
-                durable.apply_entry(root, entry)
+                recovery.apply_entry(root, entry)
             except Exception as e:  # noqa: BLE001 - show where the journal stops making sense
                 print(f"  j{count} cannot be applied: {e!r}; the rest is ignored")
                 return root_to_json(root)

@@ -127,7 +127,7 @@ class Image:
     parse (the server's finished hands and chat lines).
 
     ``lazy`` may also be a function that makes those bytes from values that no
-    longer change (``server.root.join_lazy``): it is then called off the loop,
+    longer change (``persistence.layout.join_lazy``): it is then called off the loop,
     in the thread pool or the forked child, with the write."""
 
     body: Any
@@ -167,7 +167,7 @@ def decode(data: bytes, expect_seq: int | None = None, parse: bool = True) -> tu
     With ``parse=False`` the body is checked but not parsed (``None`` is returned for it).
     An image with a ``lazy`` member (version 2) gives its raw bytes, unparsed, as
     ``data["lazy"]`` (the body must then be an object): the server parses a table's
-    finished hands and chat only when they are used (``server.root.LazyDeque``).
+    finished hands and chat only when they are used (``persistence.layout.LazyDeque``).
 
     >>> header, body = decode(b"".join(encode(b'{"a":1}', 7, 0.0)))
     >>> header["seq"], body

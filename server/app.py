@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from types import SimpleNamespace
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -28,8 +30,13 @@ import gevent.event
 import orjson
 from geventwebsocket.exceptions import WebSocketError
 
-from server import config, durable, handlers, lobby, play
+from game.cards import DECK
+from server import config, handlers, lobby, play
 from server import conn as conns
+from server import timers as timing
+from server.bots import HouseBots
+from server.effects import NO_JOURNAL, Effects, commit
+from server.fanout import Fanout
 from server.protocol import MAX_BYTES, ProtocolError, parse_json
 from server.root import Root, finished_hands, new_root, total_chips
 
@@ -42,7 +49,40 @@ NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>pokerserver</title>
 The server is running: <a href="/api/tables">/api/tables</a>, WebSocket at <code>/ws</code>.</p>
 """
 
+# The running server's state, set by serve(): the root, the transport, the timers,
+# and the ports that commit() carries effects out through (run_server.py replaces
+# the journal port once the journal is open).
 root: Root = new_root()
+fan = Fanout()
+timers = timing.Timers()
+ports = SimpleNamespace(journal=NO_JOURNAL, transport=fan,
+                        timers=SimpleNamespace(schedule=partial(timing.schedule, timers)))
+_shuffler = secrets.SystemRandom()
+
+
+def now() -> float:
+    """Wall-clock epoch seconds: deadlines are absolute so that they survive a restart."""
+    return time.time()
+
+
+def shuffled() -> tuple:
+    """A freshly shuffled deck (``secrets.SystemRandom``): randomness enters the rules
+    only as this input to ``StartHand``."""
+    deck = list(DECK)
+    _shuffler.shuffle(deck)
+    return tuple(deck)
+
+
+def run(fx: Effects) -> None:
+    """Carry out what a change caused (:func:`server.effects.commit`)."""
+    commit(fx, ports)
+
+
+def wait_durable(timeout: float = 5.0) -> bool:
+    """Block this greenlet until what was journaled so far is durable (HTTP replies)."""
+    done = gevent.event.Event()
+    ports.journal.when_durable(done.set)
+    return done.wait(timeout)
 
 
 @dataclass
@@ -58,7 +98,7 @@ class Runtime:
     shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
     metrics_hooks: list[Callable[[], list[str]]] = field(default_factory=list)
     greenlets: list = field(default_factory=list)
-    bot_groups: list = field(default_factory=list)   # POST /api/tables with "bots": N
+    house_bots: HouseBots | None = None   # POST /api/tables with "bots": N
 
 
 runtime = Runtime()
@@ -105,7 +145,8 @@ def serve_socket(ws, environ) -> None:
     if sock is not None:
         sock.settimeout(None)   # the handshake is done (see with_handshake_timeout)
     address = environ.get("REMOTE_ADDR", "")
-    c = conns.open_conn(root.conns, ws, sock, address)
+    c = conns.open_conn(ws, sock, address)
+    fan.add(c)
     try:
         ws.on_ping = partial(conns.send_pong, c)   # the writer sends the pong
     except AttributeError:
@@ -125,7 +166,7 @@ def serve_socket(ws, environ) -> None:
     except Exception:  # noqa: BLE001 - one broken connection must not affect the others
         log.exception("conn %d: reader failed", c.id)
     finally:
-        handlers.goodbye(root, c)
+        run(handlers.goodbye(root, fan, c, now()))
         conns.stop_writer(c)
         conns.linger(c)
 
@@ -138,14 +179,15 @@ def handle_frame(c, raw) -> bool:
         conns.close(c, conns.CLOSE_POLICY, "message flood")
         return False
     if verdict == "limited":
-        handlers.reply_error(root, c, "rate_limited", "too many messages: slow down")
+        run(handlers.refusal(root, c.id, "rate_limited", "too many messages: slow down"))
     elif not isinstance(raw, str):
-        handlers.reply_error(root, c, "binary", "binary frames are not accepted: send JSON text")
+        run(handlers.refusal(root, c.id, "binary",
+                             "binary frames are not accepted: send JSON text"))
     elif len(raw) > MAX_BYTES:   # only without server.wsfix, which stops it earlier
         conns.close(c, conns.CLOSE_TOO_BIG, "message too big")
         return False
     else:
-        handlers.dispatch(root, c, raw)
+        run(handlers.dispatch(root, fan, c, raw, now()))
     return True
 
 
@@ -183,59 +225,49 @@ def api_create_table():
     length = bottle.request.content_length
     if length < 0 or length > MAX_BYTES:
         return _json({"error": f"the body must be JSON of at most {MAX_BYTES} bytes"}, 400)
+    fx = Effects()
     try:
         data = parse_json(bottle.request.body.read(length))
-        room = lobby.create_table(root, data)
+        room = lobby.create_table(root, data, fx)
     except ProtocolError as e:
         return _json({"error": e.message}, 400)
     except ValueError as e:
         return _json({"error": str(e)}, 400)
     log.info("table %s created: %s %r", room.id, room.name, room.config)
     bots = data.get("bots", 0) if isinstance(data, dict) else 0
-    if bots:
-        seat_bots(room, bots, bottle.request.environ)
+    players = [handlers.new_player(root, f"bot {i}", fx) for i in range(bots)]
+    if players:
+        room.house_bots.extend(p.id for p in players)
+        fx.journal.append({"k": "bots", "t": room.id, "players": [p.id for p in players]})
     entry = lobby.lobby_entry(root, room)
-    if not durable.wait_durable():   # 'always' journal: reply once the table is on disk
+    run(fx)
+    if not wait_durable():   # 'always' journal: reply once the table is on disk
         return _json({"error": "the table could not be made durable"}, 503)
+    if players:
+        environ = bottle.request.environ
+        start_house_bots(room, f"ws://{_loopback(environ.get('SERVER_NAME', '127.0.0.1'))}:"
+                               f"{environ['SERVER_PORT']}/ws")
     return _json(entry, 201)
-
-
-def seat_bots(room, n: int, environ) -> None:
-    """A lonely player's table: ``n`` house bots join it as ordinary players.
-
-    The server creates their players itself and keeps their ids in
-    ``room.house_bots`` (journaled), so that after a crash or a restart the same
-    bots come back to their seats (:func:`start_house_bots`).
-    """
-    players = [handlers.new_player(root, f"bot {i}") for i in range(n)]
-    ids = [p.id for p in players]
-    room.house_bots.extend(ids)
-    durable.record({"k": "bots", "t": room.id, "players": ids})
-    host = environ.get("SERVER_NAME", "127.0.0.1")
-    start_house_bots(room, f"ws://{_loopback(host)}:{environ['SERVER_PORT']}/ws", players)
 
 
 def _loopback(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else host
 
 
-def start_house_bots(room, url: str, players=None) -> int:
-    """Run ``room``'s house bots (or ``players``) as greenlets of this process.
-
-    They talk to the server over loopback, through the same protocol as everyone
-    else (``client.bots``), say hello with their players' tokens, and leave when
-    the server stops. Returns how many were started.
-    """
-    from client.bots.run import spawn_bots
-    if players is None:
-        players = [root.players[pid] for pid in room.house_bots if pid in root.players]
-    if not players:
+def start_house_bots(room, url: str) -> int:
+    """Seat ``room``'s house bots (a lonely player's table): the server created their
+    players itself and keeps their ids in ``room.house_bots`` (journaled), so that
+    after a crash or a restart the same bots come back to their seats. They run in
+    a child process (:mod:`server.bots`) and talk to the server over loopback like
+    everyone else. Returns how many were seated."""
+    tokens = [root.players[pid].token for pid in room.house_bots if pid in root.players]
+    if not tokens:
         return 0
-    runtime.bot_groups.append(spawn_bots(url, room.id, len(players), "tight-aggressive",
-                                         think=config.settings.bot_think,
-                                         tokens=[p.token for p in players]))
-    log.info("table %s: %d bots seated", room.id, len(players))
-    return len(players)
+    if runtime.house_bots is None:
+        runtime.house_bots = HouseBots(url, config.settings.bot_think)
+    runtime.house_bots.seat(room.id, tokens)
+    log.info("table %s: %d bots seated", room.id, len(tokens))
+    return len(tokens)
 
 
 def restart_house_bots(host: str, port: int) -> int:
@@ -280,7 +312,7 @@ def api_hand_phh(table_id, number):
 @app.get("/healthz")
 def healthz():
     return _json({"ok": not runtime.stopping, "tables": len(root.tables),
-                  "connections": len(root.conns)}, 503 if runtime.stopping else 200)
+                  "connections": len(fan.conns)}, 503 if runtime.stopping else 200)
 
 
 @app.get("/metrics")
@@ -292,9 +324,9 @@ def metrics():
 def metrics_lines() -> list[str]:
     """Prometheus text lines for the whole server."""
     counters = root.counters
-    online = sum(1 for p in root.players.values() if p.conns)
+    online = len(fan.sockets)
     lines = [
-        "# TYPE poker_connections gauge", f"poker_connections {len(root.conns)}",
+        "# TYPE poker_connections gauge", f"poker_connections {len(fan.conns)}",
         "# TYPE poker_players gauge", f"poker_players {len(root.players)}",
         "# TYPE poker_players_online gauge", f"poker_players_online {online}",
         "# TYPE poker_tables gauge", f"poker_tables {len(root.tables)}",
@@ -335,27 +367,44 @@ CLOCK_IDLE = 1.0    # seconds the clock sleeps at most when nothing is due
 def run_clock() -> None:
     """Tick the tables whose clock, next hand or sat-out removal is due, when it is due.
 
-    Tables are found through ``root.wakeups`` (:func:`server.play.wake`): the
-    greenlet sleeps until the earliest due time (rounded up to ``tick``, so that
-    tables due close together are ticked in one go), and a table that becomes due
-    sooner wakes it through ``root.alarm``. An idle server does not wake.
+    Tables are found through the timers (:mod:`server.timers`, fed by every
+    commit's ``wake``): the greenlet sleeps until the earliest due time (rounded
+    up to ``tick``, so that tables due close together are ticked in one go), and
+    a table that becomes due sooner wakes it through the timers' alarm. An idle
+    server does not wake.
     """
     alarm = gevent.event.Event()
-    root.alarm = alarm.set
+    timers.alarm = alarm.set
     for room in list(root.tables.values()):    # recovered tables: their times
-        room.wake_at = None
-        play.wake(root, room)
+        timing.schedule(timers, room.id, play.due(room))
     tick = config.settings.tick
     while True:
-        t = play.now()
-        heap = root.wakeups
-        delay = min(CLOCK_IDLE, max(tick, heap[0][0] - t + tick / 2)) if heap else CLOCK_IDLE
-        root.clock_at = t + delay
+        t = now()
+        at = timing.next_at(timers)
+        delay = min(CLOCK_IDLE, max(tick, at - t + tick / 2)) if at is not None else CLOCK_IDLE
+        timers.looks_at = t + delay
         alarm.clear()
         if alarm.wait(delay):
             gevent.sleep(tick)      # something came due sooner: at the tick's granularity
-        root.clock_at = float("inf")    # busy ticking: nobody needs to ring
-        play.run_due(root)
+        timers.looks_at = float("inf")    # busy ticking: nobody needs to ring
+        run_due(now())
+
+
+def run_due(t: float) -> int:
+    """Tick every table whose time has come; returns how many were ticked."""
+    ticked = 0
+    for table_id in timing.due_now(timers, t):
+        room = root.tables.get(table_id)
+        if room is None:
+            continue
+        ticked += 1
+        try:
+            fx = play.tick(root, room, t, shuffled)
+        except Exception:  # noqa: BLE001 - one broken table must not stop the others
+            log.exception("table %s: tick failed", room.id)
+            fx = Effects(wake={room.id: play.due(room)})
+        run(fx)
+    return ticked
 
 
 def measure_lag(interval: float = 0.1) -> None:
@@ -372,12 +421,14 @@ def forget_players() -> None:
     while True:
         gevent.sleep(min(60.0, config.settings.player_ttl / 2))
         try:
-            n = handlers.forget_gone_players(root)
+            fx = handlers.forget_gone_players(root, fan, now())
         except Exception:  # noqa: BLE001 - keep sweeping later
             log.exception("forgetting players failed")
             continue
-        if n:
-            log.info("forgot %d player(s) gone for over %g s", n, config.settings.player_ttl)
+        run(fx)
+        if fx.journal:
+            log.info("forgot %d player(s) gone for over %g s", len(fx.journal),
+                     config.settings.player_ttl)
 
 
 def start_background() -> None:
@@ -391,14 +442,14 @@ def stop(server, grace: float = 2.0) -> None:
     if runtime.stopping:
         return
     runtime.stopping = True
-    for group in runtime.bot_groups:   # bots leave first: their chips go back to bankrolls
-        group.stop(timeout=1.0)
-    log.info("stopping: closing %d connection(s)", len(root.conns))
+    if runtime.house_bots is not None:   # bots leave first: their chips go back to bankrolls
+        runtime.house_bots.stop(timeout=3.0)
+    log.info("stopping: closing %d connection(s)", len(fan.conns))
     server.stop_accepting()   # not close(): that would end serve_forever before the hooks run
-    for c in list(root.conns.values()):
+    for c in list(fan.conns.values()):
         conns.close(c, conns.CLOSE_AWAY, "server shutting down")
     deadline = time.monotonic() + grace
-    while root.conns and time.monotonic() < deadline:
+    while fan.conns and time.monotonic() < deadline:
         gevent.sleep(0.02)
     gevent.killall(runtime.greenlets, timeout=1)
     for hook in runtime.shutdown_hooks:
@@ -431,6 +482,7 @@ def serve(the_root: Root, host: str, port: int, access_log: bool = False):
 
     global root
     root = the_root
+    fan.keep = config.settings.history
     try:
         from server import wsfix
     except ImportError:

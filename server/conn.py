@@ -30,7 +30,7 @@ from typing import Any
 import gevent
 from gevent.queue import Full, Queue
 
-from server import config, durable
+from server import config
 
 log = logging.getLogger("server.conn")
 
@@ -93,8 +93,8 @@ _next_id = 0
 dropped = 0     # connections closed for not reading (4000), for /metrics
 
 
-def open_conn(conns: dict, ws, sock, address: str = "") -> Conn:
-    """Register a new connection in ``conns`` and start its writer greenlet."""
+def open_conn(ws, sock, address: str = "") -> Conn:
+    """A new connection, its writer greenlet started."""
     global _next_id
     _next_id += 1
     s = config.settings
@@ -115,26 +115,14 @@ def open_conn(conns: dict, ws, sock, address: str = "") -> Conn:
         except OSError:
             pass
     conn.backlog = not _has_raw(sock)   # no raw socket to write without switching: the writer does
-    conns[conn.id] = conn
     conn.writer = gevent.spawn(_write_loop, conn)
     return conn
 
 
 def send(conn: Conn, text) -> bool:
-    """Send one text frame (its payload, or a :class:`Raw` frame shared by several
-    connections); never blocks. False when the client was dropped for not reading.
-
-    With the ``always`` journal the frame is queued once the journal entries
-    before it are fsynced (:func:`server.durable.deliver`), in order.
-    """
-    if durable.JOURNAL is not None and durable.JOURNAL.policy == "always":
-        durable.deliver(lambda: _put(conn, text))
-        return conn.closing is None
-    return _put(conn, text)
-
-
-def _put(conn: Conn, text) -> bool:
-    """Send one frame's payload (``bytes``) or a :class:`Pong`, in order; never switches."""
+    """Send one text frame's payload (``bytes``), a :class:`Raw` frame shared by several
+    connections, or a :class:`Pong`, in order; never blocks or switches greenlets.
+    False when the connection is closing (or was dropped for not reading)."""
     if conn.closing is not None:
         return False
     if not conn.backlog:
@@ -172,7 +160,7 @@ def _size(item) -> int:
 
 def send_pong(conn: Conn, payload: bytes) -> None:
     """``ws.on_ping``: the pong goes out in order with everything else."""
-    _put(conn, Pong(payload))
+    send(conn, Pong(payload))
 
 
 def _has_raw(sock) -> bool:

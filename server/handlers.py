@@ -4,22 +4,28 @@ A handler checks what only the server knows (which table, which seat this
 player holds, the bankroll, the buy-in limits) and raises :class:`Refused`
 with the protocol's error code; the rules themselves are the engine's, whose
 :class:`~game.table.IllegalAction` is caught here, in :func:`dispatch` and
-nowhere else. Either way nothing has changed. Every change to a table goes
-through :mod:`server.play`.
+nowhere else. Either way nothing has changed. A handler that accepts a
+message changes the root (every change to a table goes through
+:mod:`server.play`) and the transport's bookkeeping (who the socket is, what
+it watches), and returns everything that follows as an
+:class:`~server.effects.Effects`; it never sends anything itself.
+
+Every handler is ``handler(root, fan, c, msg, now) -> Effects``: the root,
+the transport (:class:`server.fanout.Fanout`), the connection, the parsed
+message and the time.
 """
 
 from __future__ import annotations
 
 import logging
 
-from game.events import Chat as ChatEvent
-from game.events import Presence
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
                         SitOut, StandUp, TopUp)
-from server import conn as conns
-from server import config, durable, lobby, play
+from server import config, lobby, play
+from server.conn import admit_chat
+from server.effects import Effects
 from server.protocol import (Act, Chat, Hello, Leave, Ping, ProtocolError, Sit, SitInMsg,
-                             SitOutMsg, Tables, TopUpMsg, Unwatch, Watch, encode, error, parse)
+                             SitOutMsg, Tables, TopUpMsg, Unwatch, Watch, error, parse)
 from server.root import Room, Root, add_player, forget_player
 
 log = logging.getLogger("server.handlers")
@@ -34,37 +40,33 @@ class Refused(Exception):
         self.message = message
 
 
-def reply(c, message: dict, rid=None) -> None:
-    if rid is not None:
-        message["rid"] = rid
-    conns.send(c, encode(message))
-
-
-def reply_error(root: Root, c, code: str, message: str, rid=None) -> None:
-    """Send an error to one connection and count it for /metrics."""
+def refusal(root: Root, conn_id: int, code: str, message: str, rid=None,
+            fx: Effects | None = None) -> Effects:
+    """An ``error`` answer to one socket (added to ``fx``), counted for /metrics."""
     errors = root.counters.setdefault("errors", {})
     errors[code] = errors.get(code, 0) + 1
-    conns.send(c, encode(error(code, message, rid)))
+    fx = Effects() if fx is None else fx
+    fx.reply(conn_id, error(code, message, rid))
+    return fx
 
 
-def dispatch(root: Root, c, raw) -> None:
-    """Handle one text frame from connection ``c``. Never raises."""
+def dispatch(root: Root, fan, c, raw, now: float) -> Effects:
+    """Handle one text frame from connection ``c``; never raises."""
     try:
         msg = parse(raw)
     except ProtocolError as e:
-        reply_error(root, c, e.code, e.message, e.rid)
-        return
+        return refusal(root, c.id, e.code, e.message, e.rid)
     try:
         if c.player is None and type(msg) is not Hello:
             raise Refused("hello_first", "say hello first")
-        HANDLERS[type(msg)](root, c, msg)
+        return HANDLERS[type(msg)](root, fan, c, msg, now)
     except Refused as e:
-        reply_error(root, c, e.code, e.message, msg.rid)
+        return refusal(root, c.id, e.code, e.message, msg.rid)
     except IllegalAction as e:
-        reply_error(root, c, "illegal", str(e), msg.rid)
+        return refusal(root, c.id, "illegal", str(e), msg.rid)
     except Exception:  # noqa: BLE001 - one bad handler must not take the connection down
         log.exception("handler for %s failed (conn %d)", type(msg).__name__, c.id)
-        reply_error(root, c, "internal", "internal error", msg.rid)
+        return refusal(root, c.id, "internal", "internal error", msg.rid)
 
 
 # ---------------------------------------------------------------------------
@@ -89,121 +91,104 @@ def _my_seat(root: Root, c, room: Room) -> int:
 # Sessions
 
 
-def new_player(root: Root, name: str):
+def new_player(root: Root, name: str, fx: Effects):
     """A new player (a fresh token and bankroll), journaled."""
     player = add_player(root, name)
-    durable.record({"k": "player", "id": player.id, "name": player.name,
-                    "token": player.token, "bankroll": player.bankroll})
+    fx.journal.append({"k": "player", "id": player.id, "name": player.name,
+                       "token": player.token, "bankroll": player.bankroll})
     return player
 
 
-def hello(root: Root, c, msg: Hello) -> None:
+def hello(root: Root, fan, c, msg: Hello, now: float) -> Effects:
     if c.player is not None:
         raise Refused("bad_message", "this connection already said hello")
+    fx = Effects()
     if msg.name is not None:
-        player = new_player(root, msg.name)
+        player = new_player(root, msg.name, fx)
     else:
         player = root.players.get(root.tokens.get(msg.token, ""))
         if player is None:
             raise Refused("bad_token", "unknown token: say hello with a name to start afresh")
-    c.player = player.id
-    player.gone_since = None
-    came_back = not player.conns
-    player.conns.add(c.id)
-    reply(c, {"type": "welcome", "player": player.id, "name": player.name,
-              "token": player.token, "bankroll": player.bankroll,
-              "seats": dict(player.seats)}, msg.rid)
+    came_back = fan.bind(c, player.id)
+    fx.reply(c.id, {"type": "welcome", "player": player.id, "name": player.name,
+                    "token": player.token, "bankroll": player.bankroll,
+                    "seats": dict(player.seats)}, msg.rid)
     if came_back:
-        presence(root, player, True)
+        play.presence(root, player, True, fx)
     for table_id, v in msg.tables:
-        try:
-            watch(root, c, Watch(table_id, v))
-        except Refused as e:
-            reply_error(root, c, e.code, e.message, msg.rid)
-
-
-def presence(root: Root, player, connected: bool) -> None:
-    """A seated player's connections dropped to zero, or came back: tell their tables."""
-    for table_id, seat in list(player.seats.items()):
         room = root.tables.get(table_id)
-        if room is not None:
-            play.publish(root, room, [Presence(seat, connected)])
+        if room is None:
+            refusal(root, c.id, "no_table", f"no table {table_id!r}", msg.rid, fx)
+        else:
+            _watch(root, fan, c, room, v, None, fx)
+    return fx
 
 
-def goodbye(root: Root, c) -> None:
+def goodbye(root: Root, fan, c, now: float) -> Effects:
     """A connection ended: forget it (the player's seats stay, and so do their clocks)."""
-    root.conns.pop(c.id, None)
-    for table_id in c.watching:
-        room = root.tables.get(table_id)
-        if room is not None:
-            room.watchers.discard(c.id)
-    c.watching.clear()
-    player = root.players.get(c.player) if c.player else None
-    if player is not None and c.id in player.conns:
-        player.conns.discard(c.id)
-        if not player.conns:
-            player.gone_since = play.now()
-            presence(root, player, False)
+    fx = Effects()
+    if fan.remove(c, now):
+        player = root.players.get(c.player)
+        if player is not None:
+            play.presence(root, player, False, fx)
+    return fx
 
 
-def forget_gone_players(root: Root, t: float | None = None) -> int:
+def forget_gone_players(root: Root, fan, now: float) -> Effects:
     """Forget the players with no seat who have had no connection for ``player_ttl``
     seconds (``forget_player``: the token stops working, the bankroll leaves the
     game). Without this every guest and every load-test bot would stay in the
-    root, and in every snapshot, forever. Returns how many were forgotten.
+    root, and in every snapshot, forever.
 
     A player not seen since the server started counts as gone from its first sweep.
     """
-    t = play.now() if t is None else t
     ttl = config.settings.player_ttl
-    gone = []
-    for player in root.players.values():
-        if player.conns or player.seats:
-            continue
-        if player.gone_since is None:
-            player.gone_since = t
-        elif t - player.gone_since >= ttl:
-            gone.append(player)
-    for player in gone:
-        forget_player(root, player)
-        durable.record({"k": "forget", "id": player.id})
-    return len(gone)
+    fx = Effects()
+    for player in [p for p in root.players.values() if not p.seats and not fan.online(p.id)]:
+        since = fan.gone_since.setdefault(player.id, now)
+        if now - since >= ttl:
+            forget_player(root, player)
+            fan.gone_since.pop(player.id, None)
+            fx.journal.append({"k": "forget", "id": player.id})
+    return fx
 
 
 # ---------------------------------------------------------------------------
 # Lobby and watching
 
 
-def tables(root: Root, c, msg: Tables) -> None:
-    reply(c, {"type": "tables", "tables": lobby.lobby(root)}, msg.rid)
+def tables(root: Root, fan, c, msg: Tables, now: float) -> Effects:
+    fx = Effects()
+    fx.reply(c.id, {"type": "tables", "tables": lobby.lobby(root)}, msg.rid)
+    return fx
 
 
-def watch(root: Root, c, msg: Watch) -> None:
-    room = _room(root, msg.table)
-    room.watchers.add(c.id)
-    c.watching.add(room.id)
-    if msg.v is None or not play.replay_since(root, room, c, msg.v):
-        reply(c, play.table_message(root, room, c.player), msg.rid)
-    _turn_if_mine(root, c, room)
+def watch(root: Root, fan, c, msg: Watch, now: float) -> Effects:
+    fx = Effects()
+    _watch(root, fan, c, _room(root, msg.table), msg.v, msg.rid, fx)
+    return fx
 
 
-def _turn_if_mine(root: Root, c, room: Room) -> None:
+def _watch(root: Root, fan, c, room: Room, v: int | None, rid, fx: Effects) -> None:
+    """Follow ``room``: the events after ``v`` if still kept, else a full table (the
+    transport decides, in turn with the rest of ``fx``); then the socket's ``turn`` if
+    it is its player's."""
+    fx.watch(c.id, room.id, v, play.table_message(root, room, c.player, fan.online), rid)
     turn = play.turn_message(room)
     if turn is not None and turn["seat"] == play.seat_of(root, room, c.player):
-        reply(c, turn)
+        fx.reply(c.id, turn)
 
 
-def unwatch(root: Root, c, msg: Unwatch) -> None:
-    room = _room(root, msg.table)
-    room.watchers.discard(c.id)
-    c.watching.discard(room.id)
+def unwatch(root: Root, fan, c, msg: Unwatch, now: float) -> Effects:
+    fan.unwatch(c, _room(root, msg.table).id)
+    return Effects()
 
 
 # ---------------------------------------------------------------------------
 # Seats and chips
 
 
-def sit(root: Root, c, msg: Sit) -> None:
+def sit(root: Root, fan, c, msg: Sit, now: float) -> Effects:
     room = _room(root, msg.table)
     player = root.players[c.player]
     if room.id in player.seats:
@@ -216,13 +201,13 @@ def sit(root: Root, c, msg: Sit) -> None:
                       f"{cfg.max_buy_in}, not {msg.buy_in}")
     if msg.buy_in > player.bankroll:
         raise Refused("buy_in", f"your bankroll is {player.bankroll}, less than {msg.buy_in}")
-    play.act(root, room, SitDown(msg.seat, player.id, msg.buy_in, player.name))  # moves the chips
-    room.watchers.add(c.id)
-    c.watching.add(room.id)
-    reply(c, play.table_message(root, room, c.player), msg.rid)
+    # The buy-in moves from the bankroll to the table in the same step.
+    fx = play.step(root, room, SitDown(msg.seat, player.id, msg.buy_in, player.name), now)
+    fx.watch(c.id, room.id, None, play.table_message(root, room, c.player, fan.online), msg.rid)
+    return fx
 
 
-def top_up(root: Root, c, msg: TopUpMsg) -> None:
+def top_up(root: Root, fan, c, msg: TopUpMsg, now: float) -> Effects:
     room = _room(root, msg.table)
     seat = _my_seat(root, c, room)
     player = root.players[c.player]
@@ -232,22 +217,23 @@ def top_up(root: Root, c, msg: TopUpMsg) -> None:
     if stack + msg.amount > room.config.max_buy_in:
         raise Refused("buy_in", f"a top-up may bring your stack to at most "
                       f"{room.config.max_buy_in}; you have {stack}")
-    play.act(root, room, TopUp(seat, msg.amount))  # moves the chips
+    return play.step(root, room, TopUp(seat, msg.amount), now)   # moves the chips
 
 
-def leave(root: Root, c, msg: Leave) -> None:
+def leave(root: Root, fan, c, msg: Leave, now: float) -> Effects:
     room = _room(root, msg.table)
-    play.act(root, room, StandUp(_my_seat(root, c, room)))  # the stack goes back to the bankroll
+    # The stack goes back to the bankroll in the same step.
+    return play.step(root, room, StandUp(_my_seat(root, c, room)), now)
 
 
-def sit_out(root: Root, c, msg: SitOutMsg) -> None:
+def sit_out(root: Root, fan, c, msg: SitOutMsg, now: float) -> Effects:
     room = _room(root, msg.table)
-    play.act(root, room, SitOut(_my_seat(root, c, room)))
+    return play.step(root, room, SitOut(_my_seat(root, c, room)), now)
 
 
-def sit_in(root: Root, c, msg: SitInMsg) -> None:
+def sit_in(root: Root, fan, c, msg: SitInMsg, now: float) -> Effects:
     room = _room(root, msg.table)
-    play.act(root, room, SitIn(_my_seat(root, c, room)))
+    return play.step(root, room, SitIn(_my_seat(root, c, room)), now)
 
 
 # ---------------------------------------------------------------------------
@@ -257,7 +243,7 @@ def sit_in(root: Root, c, msg: SitInMsg) -> None:
 _VERBS = {"fold": Fold, "check": Check, "call": Call, "all_in": AllIn}
 
 
-def act(root: Root, c, msg: Act) -> None:
+def act(root: Root, fan, c, msg: Act, now: float) -> Effects:
     room = _room(root, msg.table)
     seat = _my_seat(root, c, room)
     if msg.action == "bet":
@@ -266,26 +252,26 @@ def act(root: Root, c, msg: Act) -> None:
         action = Raise(seat, msg.amount)
     else:
         action = _VERBS[msg.action](seat)
-    play.player_acts(root, room, seat, action)
+    return play.player_acts(root, room, seat, action, now)
 
 
 # ---------------------------------------------------------------------------
 # Chat and ping
 
 
-def chat(root: Root, c, msg: Chat) -> None:
+def chat(root: Root, fan, c, msg: Chat, now: float) -> Effects:
     room = _room(root, msg.table)
-    if not conns.admit_chat(c):
+    if not admit_chat(c):
         raise Refused("rate_limited", "too many chat messages: slow down")
-    player = root.players[c.player]
-    room.chat.append({"name": player.name, "text": msg.text})
-    durable.record({"k": "chat", "t": room.id, "player": player.id, "name": player.name,
-                    "text": msg.text})
-    play.publish(root, room, [ChatEvent(player.id, player.name, msg.text)])
+    fx = Effects()
+    play.chat(root, room, root.players[c.player], msg.text, fx)
+    return fx
 
 
-def ping(root: Root, c, msg: Ping) -> None:
-    reply(c, {"type": "pong"}, msg.rid)
+def ping(root: Root, fan, c, msg: Ping, now: float) -> Effects:
+    fx = Effects()
+    fx.reply(c.id, {"type": "pong"}, msg.rid)
+    return fx
 
 
 HANDLERS = {

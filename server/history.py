@@ -1,25 +1,29 @@
 """A table's event history for clients that come back: the latest events, compact.
 
 A client that reconnects says the last version it saw, and gets the events
-after it if they are still kept (``server.play.replay_since``), a full table
-otherwise. A busy table's history is most of what it holds in memory, and a
-forked snapshot's pause grows with the server's memory (docs/benchmarks.md),
+after it if they are still kept (``server.fanout.Fanout.replay``), a full table
+otherwise. A busy table's history is most of what a table costs in memory, and
+a forked snapshot's pause grows with the server's memory (docs/benchmarks.md),
 so the events are kept as the frames sent (bytes; only ``hole_cards`` stay
-dicts, redacted per viewer at replay), and every ``block`` of them is joined
+values, redacted per viewer at replay), and every ``block`` of them is joined
 and compressed (zlib, level 1: about a fifth of the size). Only a replay that
 reaches back into a block reads it again.
+
+The history knows the version of its newest event (``v``): versions grow by
+one per event, so the others follow. An event that does not follow (the
+table's versions jumped after a recovery) starts the history afresh.
 
 At least ``keep`` of the latest events are kept (fewer than ``keep + block``,
 and a block is at most an eighth of ``keep``: whole blocks go, oldest first):
 
 >>> h = History(keep=16)           # in blocks of two events
->>> for i in range(40):
-...     h.append(b"frame %d" % i)
->>> len(h), h.last(3)
-(16, [b'frame 37', b'frame 38', b'frame 39'])
->>> h.append({"type": "hole_cards", "seat": 0})
->>> len(h), h.last(2), len(h.blocks), h.tail
-(17, [b'frame 39', {'type': 'hole_cards', 'seat': 0}], 8, [{'type': 'hole_cards', 'seat': 0}])
+>>> for v in range(1, 41):
+...     h.append(b"frame %d" % v, v)
+>>> len(h), h.v, h.first, h.last(3)
+(16, 40, 25, [b'frame 38', b'frame 39', b'frame 40'])
+>>> h.append(b"after a jump", 1_000_041)
+>>> len(h), h.first, h.last(2)
+(1, 1000041, [b'after a jump'])
 """
 
 from __future__ import annotations
@@ -38,9 +42,9 @@ _BYTES, _DICT = 0, 1
 
 
 class History:
-    """The latest events of one table, oldest first: frames (bytes) and dicts."""
+    """The latest events of one table, oldest first: frames (bytes) and event values."""
 
-    __slots__ = ("keep", "block", "blocks", "tail", "sealed")
+    __slots__ = ("keep", "block", "blocks", "tail", "sealed", "v")
 
     def __init__(self, keep: int = 512, block: int = BLOCK):
         self.keep = keep
@@ -48,11 +52,21 @@ class History:
         self.blocks: deque[tuple[int, bytes]] = deque()   # (events, compressed), oldest first
         self.tail: list = []                               # the latest events, as they came
         self.sealed = 0                                    # events in blocks
+        self.v = 0                                         # the newest event's version
 
     def __len__(self) -> int:
         return self.sealed + len(self.tail)
 
-    def append(self, item: bytes | dict) -> None:
+    @property
+    def first(self) -> int:
+        """The version of the oldest event kept (``v + 1`` when none is)."""
+        return self.v - len(self) + 1
+
+    def append(self, item, v: int) -> None:
+        """Keep ``item``, the event of version ``v``."""
+        if v != self.v + 1:
+            self.clear()
+        self.v = v
         if self.keep <= 0:
             return
         self.tail.append(item)
@@ -96,10 +110,10 @@ class History:
     def __eq__(self, other) -> bool:
         if not isinstance(other, History):
             return NotImplemented
-        return self.keep == other.keep and list(self) == list(other)
+        return self.keep == other.keep and self.v == other.v and list(self) == list(other)
 
     def __repr__(self) -> str:
-        return f"History(keep={self.keep}, {len(self)} events)"
+        return f"History(keep={self.keep}, {len(self)} events to v{self.v})"
 
 
 def _unpack(packed: bytes):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 
 from game.table import action_from_json, apply, table_from_json
-from server import config, durable
+from server import config
+from server.effects import Effects
 from server.protocol import ProtocolError, whole_number
 from server.root import Room, Root, TableConfig, add_table, finished_hands
 
@@ -84,14 +85,15 @@ def table_config(data) -> tuple[str, TableConfig]:
     return name.strip(), TableConfig(seats, small, big, ante, min_buy_in, max_buy_in)
 
 
-def create_table(root: Root, data) -> Room:
-    """A new table from a validated body; ``ValueError`` for a bad body or too many tables."""
+def create_table(root: Root, data, fx: Effects) -> Room:
+    """A new table from a validated body, journaled in ``fx``; ``ValueError`` for a bad
+    body or too many tables."""
     name, cfg = table_config(data)
     if len(root.tables) >= config.settings.max_tables:
         raise ValueError(f"there are already {len(root.tables)} tables")
-    room = add_table(root, name, cfg, history=config.settings.history)
-    durable.record({"k": "table", "id": room.id, "name": room.name,
-                    "config": dataclasses.asdict(cfg)})
+    room = add_table(root, name, cfg)
+    fx.journal.append({"k": "table", "id": room.id, "name": room.name,
+                       "config": dataclasses.asdict(cfg)})
     return room
 
 

@@ -27,7 +27,8 @@ import pytest
 import websocket  # websocket-client
 
 from persistence import snapshot
-from server.root import STARTING_BANKROLL, check_root, root_from_json
+from persistence.layout import check_root, root_from_json
+from server.root import STARTING_BANKROLL
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "10"))

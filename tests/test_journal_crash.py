@@ -22,7 +22,7 @@ import pytest
 import websocket
 
 from game.table import action_from_json, apply, table_from_json
-from server.root import with_lazy
+from persistence.layout import with_lazy
 from test_crash import check_image, newest_good, received, start_bots, start_server
 
 TABLES = ("t1", "t2")

@@ -9,7 +9,8 @@ from game.cards import DECK
 from game.table import (Call, Raise, SitDown, StartHand, action_to_json, apply, legal_actions,
                         table_to_json)
 from persistence import replay, snapshot
-from server.root import TableConfig, add_player, add_table, new_root, root_to_json
+from persistence.layout import root_to_json
+from server.root import TableConfig, add_player, add_table, new_root
 
 
 def busy_root():
