@@ -58,7 +58,7 @@ import orjson  # noqa: E402
 
 import echo_baseline  # noqa: E402
 from _measure import CpuMeter, machine_busy_seconds, rss_kib  # noqa: E402
-from client.bots import bot as botmod  # noqa: E402
+from client.bots import wire  # noqa: E402
 from client.bots.run import create_tables, run_bots  # noqa: E402
 
 SEATS = 6
@@ -198,10 +198,10 @@ def load(conns: int, duration: float, warmup: float, think: float, echo_us: floa
 
 
 def _idle_connection(url: str, sockets: list) -> None:
-    ws = botmod.connect(url, timeout=30)
-    botmod.send(ws, {"type": "hello", "name": "idle"})
+    ws = wire.connect(url, timeout=30)
+    wire.send(ws, {"type": "hello", "name": "idle"})
     ws.settimeout(30)
-    welcome = botmod.read(ws)
+    welcome = wire.read(ws)
     if type(welcome) is tuple or welcome.get("type") != "welcome":
         raise RuntimeError(f"no welcome: {welcome}")
     sockets.append(ws)

@@ -20,7 +20,7 @@ import gevent.event
 import orjson
 import websocket
 
-from client.bots import bot as botmod
+from client.bots import wire
 
 _BINARY = websocket.ABNF.OPCODE_BINARY
 _TEXT = websocket.ABNF.OPCODE_TEXT
@@ -93,7 +93,7 @@ def _side_answer(ws, until: float, until_close: bool = False) -> str:
     try:
         while True:
             ws.settimeout(max(0.05, until - time.monotonic()))
-            msg = botmod.read(ws)
+            msg = wire.read(ws)
             if type(msg) is tuple:
                 return f"close {msg[1]}"
             kind = msg.get("type")
@@ -116,7 +116,7 @@ def _side(bot, first: list, after_welcome: list | None = None, origin=None,
     welcomed), and return the server's answer (see :func:`_side_answer`)."""
     until = time.monotonic() + ANSWER_WITHIN
     try:
-        ws = botmod.connect(bot.url, origin=origin or bot.origin, timeout=ANSWER_WITHIN)
+        ws = wire.connect(bot.url, origin=origin or bot.origin, timeout=ANSWER_WITHIN)
     except websocket.WebSocketBadHandshakeException as exc:
         return f"http {getattr(exc, 'status_code', '?')}"
     except (OSError, websocket.WebSocketException):
@@ -124,14 +124,14 @@ def _side(bot, first: list, after_welcome: list | None = None, origin=None,
     try:
         try:
             for msg in first:
-                botmod.send(ws, msg)
+                wire.send(ws, msg)
             if after_welcome is not None:
                 ws.settimeout(ANSWER_WITHIN)
-                welcome = botmod.read(ws)
+                welcome = wire.read(ws)
                 if type(welcome) is tuple or welcome.get("type") != "welcome":
                     return f"no welcome: {welcome}"
                 for msg in after_welcome:
-                    botmod.send(ws, msg)
+                    wire.send(ws, msg)
         except (OSError, websocket.WebSocketException):
             pass    # the server closed while we sent (a flood): its close frame may be waiting
         return _side_answer(ws, until, until_close)
