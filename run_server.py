@@ -9,8 +9,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402 - after patch_all, as gevent asks
-import logging  # noqa: E402
+import logging  # noqa: E402 - after patch_all, as gevent asks
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -30,59 +29,13 @@ DEFAULT_TABLES = [
                                   min_buy_in=200, max_buy_in=1000)),
 ]
 
-# (flag, type, default, help); the environment variable is POKER_ + the flag in capitals.
-FLAGS = [
-    ("host", str, "127.0.0.1", "address to listen on"),
-    ("port", int, 8080, "port to listen on"),
-    ("turn-seconds", float, 20.0, "seconds per turn before the time bank is used"),
-    ("time-bank", float, 30.0, "time bank per seat, in seconds"),
-    ("hand-pause", float, 3.0, "pause between hands, in seconds"),
-    ("sit-out-remove", float, 300.0, "seconds sitting out before a player is stood up"),
-    ("player-ttl", float, 7 * 86400.0,
-     "seconds a player with no seat and no connection is kept (then their token expires)"),
-    ("tick", float, 0.05,
-     "the clock's granularity in seconds (tables due within it tick together)"),
-    ("send-queue", int, 256, "messages queued per socket before it is closed with 4000"),
-    ("send-queue-bytes", int, 1 << 20, "bytes queued per socket before it is closed with 4000"),
-    ("socket-sndbuf", int, 0, "SO_SNDBUF for WebSocket sockets in bytes (0: the kernel's)"),
-    ("rate", float, 20.0, "messages per second per socket"),
-    ("burst", float, 40.0, "message burst per socket"),
-    ("flood", int, 100, "messages within one second that close a socket with 1008"),
-    ("chat-rate", float, 1.0, "chat lines per second per socket"),
-    ("chat-burst", float, 5.0, "chat line burst per socket"),
-    ("history", int, 512, "events kept per table for reconnecting clients"),
-    ("origins", str, "", "comma-separated allowed Origin values (default: same host)"),
-    ("max-tables", int, 200, "most tables POST /api/tables may reach"),
-    ("handshake-timeout", float, 10.0, "seconds a socket may take to send its HTTP request"),
-    ("bot-think", float, 1.0, "mean thinking seconds of bots seated by POST /api/tables"),
-    ("snapshot-dir", str, None, "write snapshots to DIR and recover from it (see docs)"),
-    ("snapshot-every", float, 5.0, "seconds between snapshots"),
-    ("snapshot-keep", int, 3, "snapshot generations kept"),
-    ("snapshot-fork", int, 1, "1: a forked child serialises and writes each image, the loop "
-     "is blocked only for fork(); 0: serialise on the loop (see docs/snapshots.md)"),
-    ("journal", str, None, "also journal every change: fsync policy always, everysec or no "
-     "(needs --snapshot-dir; see docs/snapshots.md)"),
-    ("log-level", str, "INFO", "DEBUG, INFO, WARNING or ERROR"),
-]
+
+def parse_args(argv=None) -> config.Settings:
+    """The settings from the command line and the environment (see ``server.config``)."""
+    return config.parse_args(argv)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="The No-Limit Hold'em server.")
-    for flag, kind, default, text in FLAGS:
-        env = "POKER_" + flag.upper().replace("-", "_")
-        value = os.environ.get(env, default)
-        parser.add_argument("--" + flag, type=kind, default=kind(value) if value is not None
-                            else None, help=f"{text} (env {env}; default {default})")
-    parser.add_argument("--no-default-tables", action="store_true",
-                        default=bool(os.environ.get("POKER_NO_DEFAULT_TABLES")),
-                        help="start with no tables (env POKER_NO_DEFAULT_TABLES)")
-    parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
-    parser.add_argument("--snapshot-allow-empty", action="store_true",
-                        help="start empty when snapshots exist but none is valid")
-    return parser.parse_args(argv)
-
-
-def open_snapshots(args: argparse.Namespace) -> Root:
+def open_snapshots(args: config.Settings) -> Root:
     """Recover the root from ``args.snapshot_dir`` (a fresh one if it holds no image) and
     start writing snapshots: periodically, a final one on stop, figures in /metrics.
     Exits with a message when images exist but none is valid. See docs/snapshots.md."""
@@ -160,7 +113,7 @@ def replay_journal(root: Root, snaps, loaded) -> bool:
     return applied > 0
 
 
-def start_journal(args: argparse.Namespace, snaps, dump) -> None:
+def start_journal(args: config.Settings, snaps, dump) -> None:
     """Take an image of the recovered root now and open the journal in the same loop turn.
 
     Each later image starts a new segment (``on_serialised``) and old segments
@@ -197,7 +150,7 @@ def start_journal(args: argparse.Namespace, snaps, dump) -> None:
         gevent.spawn(journal.run_everysec, JOURNAL)
 
 
-def _fill(root: Root, args: argparse.Namespace) -> Root:
+def _fill(root: Root, args: config.Settings) -> Root:
     """A fresh root gets the default tables (unless --no-default-tables)."""
     if not args.no_default_tables:
         for name, cfg in DEFAULT_TABLES:
@@ -209,15 +162,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config.configure(
-        turn_seconds=args.turn_seconds, time_bank=args.time_bank, hand_pause=args.hand_pause,
-        sit_out_remove=args.sit_out_remove, player_ttl=args.player_ttl, tick=args.tick,
-        send_queue=args.send_queue, send_queue_bytes=args.send_queue_bytes,
-        socket_sndbuf=args.socket_sndbuf, rate=args.rate, burst=args.burst, flood=args.flood,
-        chat_rate=args.chat_rate, chat_burst=args.chat_burst, history=args.history,
-        origins=tuple(o.strip() for o in args.origins.split(",") if o.strip()),
-        max_tables=args.max_tables, handshake_timeout=args.handshake_timeout,
-        bot_think=args.bot_think)
+    config.configure(args)
     if args.journal and (args.journal not in ("always", "everysec", "no")
                          or not args.snapshot_dir):
         print("pokerserver: --journal needs --snapshot-dir and one of always, everysec, no",
