@@ -59,13 +59,21 @@ class Server:
         return self.proc.returncode
 
 
-def start_server(tmp_dir: str, *flags: str, timeout: float = 10.0) -> Server:
-    """Start ``run_server.py --port 0`` with ``flags``; wait until /healthz answers."""
+def start_server(tmp_dir: str, *flags: str, timeout: float = 10.0, prelude: str = "") -> Server:
+    """Start ``run_server.py --port 0`` with ``flags``; wait until /healthz answers.
+
+    ``prelude`` is Python run in the server's process first (to inject a fault at a
+    call of the real server, such as a slow fsync).
+    """
     log_path = os.path.join(tmp_dir, f"server-{time.monotonic_ns()}.log")
     out = open(log_path, "w")
     env = {k: v for k, v in os.environ.items() if not k.startswith("POKER_")}
-    proc = subprocess.Popen([PYTHON, "run_server.py", "--host", "127.0.0.1", "--port", "0",
-                             *flags], cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
+    command = [PYTHON, "run_server.py"]
+    if prelude:
+        command = [PYTHON, "-c", prelude + "\nimport runpy, sys\nsys.argv[0] = 'run_server.py'"
+                   "\nrunpy.run_path('run_server.py', run_name='__main__')"]
+    proc = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", "0", *flags], cwd=REPO,
+                            stdout=out, stderr=subprocess.STDOUT, env=env)
     out.close()
     deadline = time.monotonic() + timeout
     port = None
