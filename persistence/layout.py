@@ -127,6 +127,8 @@ def room_to_json(room: Room) -> dict:
         "hands_played": room.hands_played, "recent_pots": list(room.recent_pots),
         "chat": list(room.chat),
         "house_bots": list(room.house_bots),
+        "creator": room.creator, "owner": room.owner, "created": room.created,
+        "closing": room.closing,
     }
 
 
@@ -150,6 +152,8 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
         chat=(LazyDeque(lazy["chat"], CHAT_LINES) if "chat" in lazy
               else deque(d["chat"], maxlen=CHAT_LINES)),
         house_bots=list(d.get("house_bots", ())),
+        creator=d.get("creator"), owner=d.get("owner"), created=d.get("created"),
+        closing=d.get("closing", False),
     )
 
 
@@ -195,6 +199,8 @@ def room_image(room: Room, fragments=None) -> dict:
         "clock": room.clock, "next_hand_at": room.next_hand_at,
         "sat_out_since": room.sat_out_since, "hands_played": room.hands_played,
         "recent_pots": list(room.recent_pots), "house_bots": room.house_bots,
+        "creator": room.creator, "owner": room.owner, "created": room.created,
+        "closing": room.closing,
     }
 
 

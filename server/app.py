@@ -31,7 +31,7 @@ import orjson
 from geventwebsocket.exceptions import WebSocketError
 
 from game.cards import DECK
-from server import config, handlers, lobby, play
+from server import config, handlers, lobby, play, quotas
 from server import conn as conns
 from server import timers as timing
 from server.bots import HouseBots
@@ -226,11 +226,15 @@ def api_create_table():
     if length < 0 or length > MAX_BYTES:
         return _json({"error": f"the body must be JSON of at most {MAX_BYTES} bytes"}, 400)
     fx = Effects()
+    owner = root.tokens.get(_bearer())   # a player who says who they are
     try:
         data = parse_json(bottle.request.body.read(length))
-        room = lobby.create_table(root, data, fx)
+        room = lobby.create_table(root, data, fx, now(),
+                                  creator=bottle.request.environ.get("REMOTE_ADDR"), owner=owner)
     except ProtocolError as e:
         return _json({"error": e.message}, 400)
+    except quotas.OverQuota as e:
+        return _json({"error": str(e)}, 429)
     except ValueError as e:
         return _json({"error": str(e)}, 400)
     log.info("table %s created: %s %r", room.id, room.name, room.config)
@@ -291,9 +295,7 @@ def api_hand_phh(table_id, number):
 
     The session token comes as ``Authorization: Bearer <token>`` (or ``?token=``).
     """
-    header = bottle.request.get_header("Authorization", "")
-    token = header[7:] if header.startswith("Bearer ") else bottle.request.query.get("token", "")
-    player_id = root.tokens.get(token)
+    player_id = root.tokens.get(_bearer() or bottle.request.query.get("token", ""))
     if player_id is None:
         return _json({"error": "a valid session token is needed"}, 401)
     room = root.tables.get(table_id)
@@ -307,6 +309,33 @@ def api_hand_phh(table_id, number):
         return _json({"error": "you were not dealt into that hand"}, 403)
     bottle.response.content_type = "application/toml; charset=utf-8"
     return text
+
+
+def _bearer() -> str:
+    """The session token of an ``Authorization: Bearer <token>`` header, or ""."""
+    header = bottle.request.get_header("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else ""
+
+
+@app.post("/api/admin/tables/<table_id>/close")
+def api_close_table(table_id):
+    """An operator closes a table (``Authorization: Bearer $POKER_ADMIN_TOKEN``; the route
+    does not exist when that variable is unset): no new hand starts, and once the hand
+    being played is over every player stands up with their chips and the table goes."""
+    token = os.environ.get("POKER_ADMIN_TOKEN", "")
+    if not token:
+        return _json({"error": "no admin token is set: POKER_ADMIN_TOKEN"}, 404)
+    if not secrets.compare_digest(_bearer().encode(), token.encode()):
+        return _json({"error": "the admin token is needed"}, 401)
+    room = root.tables.get(table_id)
+    if room is None:
+        return _json({"error": f"no table {table_id!r}"}, 404)
+    run(play.close_table(root, room, now()))
+    if not wait_durable():
+        return _json({"error": "the close could not be made durable"}, 503)
+    closed = table_id not in root.tables
+    log.info("table %s %s by an operator", table_id, "closed" if closed else "closing")
+    return _json({"table": table_id, "closed": closed}, 200 if closed else 202)
 
 
 @app.get("/healthz")

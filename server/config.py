@@ -49,6 +49,15 @@ class Settings:
                         "tick together)")
     history: int = _knob(512, "events kept per table for reconnecting clients")
     max_tables: int = _knob(200, "most tables POST /api/tables may reach")
+    tables_per_address: int = _knob(10, "open tables created from one address at once")
+    tables_per_player: int = _knob(3, "open tables one player (by its token) may have created")
+    empty_table_ttl: float = _knob(600.0, "seconds a created table nobody ever sat at is kept")
+    players_per_minute: float = _knob(10.0, "new players (hello with a name) per minute from "
+                                      "one address, with as many at once")
+    guest_ttl: float = _knob(3600.0, "seconds a player who holds no seat and still has the "
+                             "starting bankroll is kept once their last socket closed")
+    quota_exempt: tuple[str, ...] = _knob(("127.0.0.1", "::1"), "comma-separated addresses "
+                                          "the creation quotas do not apply to (local bots)")
     no_default_tables: bool = _knob(False, "start with no tables")
     bot_think: float = _knob(1.0, "mean thinking seconds of bots seated by POST /api/tables")
     # -- sockets

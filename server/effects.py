@@ -61,7 +61,9 @@ class Effects:
     - ``("reply", connection id, message)``: an answer to one socket;
     - ``("watch", connection id, table id, since, full, rid)``: the socket follows
       the table from here on: it gets the events after version ``since`` if they
-      are still kept, else ``full`` (the table message as of this change).
+      are still kept, else ``full`` (the table message as of this change);
+    - ``("close", table id, message)``: the table is gone: its watchers get
+      ``message`` and stop watching.
     """
 
     journal: list[dict] = field(default_factory=list)    # entries (server.recovery)

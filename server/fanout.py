@@ -142,6 +142,12 @@ class Fanout:
                 if c is not None:
                     message = item[2]
                     out.append((c, message if type(message) is conns.Raw else encode(message)))
+            elif kind == "close":       # the table is gone: tell its watchers, forget it
+                _, table_id, message = item
+                text = encode(message)
+                out += [(c, text) for cid in self.watchers.get(table_id, ())
+                        if (c := found(cid))]
+                self.forget_table(table_id)
             else:   # "watch"
                 _, cid, table_id, since, full = item
                 c = found(cid)

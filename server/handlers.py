@@ -21,12 +21,12 @@ import logging
 
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
                         SitOut, StandUp, TopUp)
-from server import config, lobby, play
+from server import config, lobby, play, quotas
 from server.conn import admit_chat
 from server.effects import Effects
 from server.protocol import (Act, Chat, Hello, Leave, Ping, ProtocolError, Sit, SitInMsg,
                              SitOutMsg, Tables, TopUpMsg, Unwatch, Watch, error, parse)
-from server.root import Room, Root, add_player, forget_player
+from server.root import STARTING_BANKROLL, Room, Root, add_player, forget_player
 
 log = logging.getLogger("server.handlers")
 
@@ -104,6 +104,9 @@ def hello(root: Root, fan, c, msg: Hello, now: float) -> Effects:
         raise Refused("bad_message", "this connection already said hello")
     fx = Effects()
     if msg.name is not None:
+        if not quotas.new_player_allowed(None, c.address, now):
+            raise Refused("rate_limited", "too many new players from your address: "
+                          "try again in a minute, or say hello with your token")
         player = new_player(root, msg.name, fx)
     else:
         player = root.players.get(root.tokens.get(msg.token, ""))
@@ -136,16 +139,18 @@ def goodbye(root: Root, fan, c, now: float) -> Effects:
 
 def forget_gone_players(root: Root, fan, now: float) -> Effects:
     """Forget the players with no seat who have had no connection for ``player_ttl``
-    seconds (``forget_player``: the token stops working, the bankroll leaves the
-    game). Without this every guest and every load-test bot would stay in the
-    root, and in every snapshot, forever.
+    seconds, or ``guest_ttl`` for those who still have the starting bankroll (nothing
+    won or lost: guests who only looked) (``forget_player``: the token stops working,
+    the bankroll leaves the game). Without this every guest and every load-test bot
+    would stay in the root, and in every snapshot, for long.
 
     A player not seen since the server started counts as gone from its first sweep.
     """
-    ttl = config.settings.player_ttl
+    s = config.settings
     fx = Effects()
     for player in [p for p in root.players.values() if not p.seats and not fan.online(p.id)]:
         since = fan.gone_since.setdefault(player.id, now)
+        ttl = s.guest_ttl if player.bankroll == STARTING_BANKROLL else s.player_ttl
         if now - since >= ttl:
             forget_player(root, player)
             fan.gone_since.pop(player.id, None)

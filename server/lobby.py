@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from game.table import action_from_json, apply, table_from_json
-from server import config
+from server import config, play, quotas
 from server.effects import Effects
 from server.protocol import ProtocolError, whole_number
 from server.root import Room, Root, TableConfig, add_table, finished_hands
@@ -85,15 +85,23 @@ def table_config(data) -> tuple[str, TableConfig]:
     return name.strip(), TableConfig(seats, small, big, ante, min_buy_in, max_buy_in)
 
 
-def create_table(root: Root, data, fx: Effects) -> Room:
+def create_table(root: Root, data, fx: Effects, now: float, creator: str | None = None,
+                 owner: str | None = None) -> Room:
     """A new table from a validated body, journaled in ``fx``; ``ValueError`` for a bad
-    body or too many tables."""
+    body, too many tables, or a creator over its quota (``creator`` is the address,
+    ``owner`` the player when the request said who it was: see ``server.quotas``)."""
     name, cfg = table_config(data)
     if len(root.tables) >= config.settings.max_tables:
         raise ValueError(f"there are already {len(root.tables)} tables")
+    refusal = quotas.table_refusal(root, creator, owner)
+    if refusal is not None:
+        raise quotas.OverQuota(refusal)
     room = add_table(root, name, cfg)
+    room.creator, room.owner, room.created = creator, owner, now
     fx.journal.append({"k": "table", "id": room.id, "name": room.name,
-                       "config": dataclasses.asdict(cfg)})
+                       "config": dataclasses.asdict(cfg), "creator": creator, "owner": owner,
+                       "created": now})
+    fx.wake[room.id] = play.due(room)       # an unused table expires
     return room
 
 

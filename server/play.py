@@ -229,13 +229,17 @@ def _turn_key(room: Room):
 
 
 def settle(root: Root, room: Room, now: float, fx: Effects, new_turn: bool) -> None:
-    """After a change: the rules' automatic actions, the clock, the next hand, the wake-up."""
+    """After a change: the rules' automatic actions, the clock, the next hand, the wake-up
+    (or, at a table being closed whose hand is over, the close)."""
     for _ in range(AUTOMATIC_STEPS):
         action = automatic_action(room.game)
         if action is None:
             break
         _internal(root, room, action, now, fx)
         new_turn = True
+    if room.closing and not room.game.hand_running:
+        _close(root, room, now, fx)
+        return
     _update_clock(root, room, now, fx, new_turn)
     _schedule_next_hand(room, now)
     fx.wake[room.id] = due(room)
@@ -271,10 +275,41 @@ def _update_clock(root: Root, room: Room, now: float, fx: Effects, new_turn: boo
 
 def _schedule_next_hand(room: Room, now: float) -> None:
     # Whether the hand can really start is the rules' call when StartHand is applied.
-    if not can_start_hand(room.game):
+    if not can_start_hand(room.game) or room.closing:
         room.next_hand_at = None
     elif room.next_hand_at is None:
         room.next_hand_at = now + config.settings.hand_pause
+
+
+# ---------------------------------------------------------------------------
+# Closing a table
+
+
+def close_table(root: Root, room: Room, now: float) -> Effects:
+    """An operator closes ``room``: no new hand starts; once the hand being played (if
+    any) is over, every player stands up with their chips and the table goes."""
+    fx = Effects()
+    if not room.closing:
+        room.closing = True
+        fx.journal.append({"k": "closing", "t": room.id})
+    settle(root, room, now, fx, new_turn=False)
+    return fx
+
+
+def _close(root: Root, room: Room, now: float, fx: Effects) -> None:
+    for i, seat in enumerate(room.game.seats):
+        if seat is not None:
+            _internal(root, room, StandUp(i), now, fx)     # the chips go home
+    del root.tables[room.id]
+    fx.journal.append({"k": "close", "t": room.id})
+    fx.out.append(("close", room.id, {"type": "table_closed", "table": room.id}))
+    fx.wake[room.id] = None
+
+
+def expired(room: Room, now: float) -> bool:
+    """A table someone created and nobody ever sat at, past ``--empty-table-ttl``."""
+    return (room.created is not None and not room.used
+            and now >= room.created + config.settings.empty_table_ttl)
 
 
 # ---------------------------------------------------------------------------
@@ -330,6 +365,8 @@ def due(room: Room) -> float | None:
             return 0.0                      # a turn with no clock: at once
     elif room.next_hand_at is not None:
         times.append(room.next_hand_at)
+    if room.created is not None and not room.used:
+        times.append(room.created + config.settings.empty_table_ttl)
     limit = config.settings.sit_out_remove
     times += [since + limit for since in room.sat_out_since if since is not None]
     return min(times, default=None)
@@ -341,6 +378,9 @@ def tick(root: Root, room: Room, now: float, shuffled: Callable[[], tuple]) -> E
     ``shuffled()`` gives a freshly shuffled deck when a hand is to be dealt.
     """
     fx = Effects()
+    if expired(room, now):
+        _close(root, room, now, fx)
+        return fx
     clock, game = room.clock, room.game
     if game.hand_running and clock.deadline is not None and now >= clock.deadline:
         _expire(root, room, now, fx)
@@ -351,6 +391,8 @@ def tick(root: Root, room: Room, now: float, shuffled: Callable[[], tuple]) -> E
         if can_start_hand(room.game):
             _internal(root, room, StartHand(shuffled()), now, fx)
         settle(root, room, now, fx, new_turn=True)
+    if room.id not in root.tables:
+        return fx                           # it was being closed, and its hand is over
     limit = config.settings.sit_out_remove
     for i, since in enumerate(room.sat_out_since):
         if since is not None and now - since >= limit:

@@ -9,7 +9,10 @@ Each :class:`~server.effects.Effects` carries its journal entries, which
 - ``{"k": "player", "id", "name", "token", "bankroll"}`` -- a new player (``hello``);
 - ``{"k": "forget", "id"}`` -- a player long gone, forgotten;
 - ``{"k": "chat", "t", "player", "name", "text"}``;
-- ``{"k": "table", "id", "name", "config"}`` -- a table created with ``POST /api/tables``;
+- ``{"k": "table", "id", "name", "config", "creator", "owner", "created"}`` -- a table
+  created with ``POST /api/tables`` (the last three: who and when, for the quotas);
+- ``{"k": "closing", "t"}`` -- an operator closed a table: it goes when its hand is over;
+- ``{"k": "close", "t"}`` -- a table went (its players stood up first, journaled as actions);
 - ``{"k": "bots", "t", "players"}`` -- house bots seated by ``POST /api/tables``.
 
 Recovery re-applies the entries through the same functions, and throws their
@@ -62,6 +65,14 @@ def apply_entry(root, entry: dict) -> None:
         room = add_table(root, entry["name"], TableConfig(**entry["config"]))
         if room.id != entry["id"]:
             raise ValueError(f"table created as {room.id}, journal says {entry['id']}")
+        room.creator, room.owner = entry.get("creator"), entry.get("owner")
+        room.created = entry.get("created")
+    elif kind == "closing":
+        root.tables[entry["t"]].closing = True
+    elif kind == "close":
+        room = root.tables.pop(entry["t"])
+        if any(room.game.seats):
+            raise ValueError(f"table {room.id} closed with players still seated")
     else:
         raise ValueError(f"unknown journal entry kind {kind!r}")
 

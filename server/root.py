@@ -106,6 +106,18 @@ class Room:
     recent_pots: deque = field(default_factory=lambda: deque(maxlen=RECENT_POTS))
     chat: deque = field(default_factory=lambda: deque(maxlen=CHAT_LINES))
     house_bots: list[str] = field(default_factory=list)   # players the server runs as bots
+    # Who made it with POST /api/tables, and when (None for the server's own tables):
+    # the address (quotas), the player if they said who they were, the time (a table
+    # nobody ever sat at expires).
+    creator: str | None = None
+    owner: str | None = None
+    created: float | None = None
+    closing: bool = False          # an operator closed it: it goes when its hand is over
+
+    @property
+    def used(self) -> bool:
+        """Somebody sat down here once (every seat change is recorded for replay)."""
+        return self.hand_start is not None or self.hands_played > 0
 
 
 @dataclass

@@ -59,15 +59,17 @@ class Server:
         return self.proc.returncode
 
 
-def start_server(tmp_dir: str, *flags: str, timeout: float = 10.0, prelude: str = "") -> Server:
+def start_server(tmp_dir: str, *flags: str, timeout: float = 10.0, prelude: str = "",
+                 env: dict | None = None) -> Server:
     """Start ``run_server.py --port 0`` with ``flags``; wait until /healthz answers.
 
     ``prelude`` is Python run in the server's process first (to inject a fault at a
-    call of the real server, such as a slow fsync).
+    call of the real server, such as a slow fsync); ``env`` adds environment variables
+    (the test's own ``POKER_*`` are never passed on).
     """
     log_path = os.path.join(tmp_dir, f"server-{time.monotonic_ns()}.log")
     out = open(log_path, "w")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POKER_")}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("POKER_")}, **(env or {})}
     command = [PYTHON, "run_server.py"]
     if prelude:
         command = [PYTHON, "-c", prelude + "\nimport runpy, sys\nsys.argv[0] = 'run_server.py'"

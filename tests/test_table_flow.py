@@ -370,6 +370,8 @@ def test_presence_is_a_count_of_sockets():
 def test_players_long_gone_without_a_seat_are_forgotten_and_chips_still_add_up():
     root, room, ann, bob, _ = two_players()
     cid, dee = add_player(root, "cid"), add_player(root, "dee")
+    cid.bankroll += 5                         # won something: kept for player_ttl
+    root.chips_issued += 5
     fan = Fanout()
     dee_conn = conn(99)
     fan.add(dee_conn)
@@ -441,3 +443,18 @@ def test_commit_journals_first_and_sends_only_once_it_is_durable_in_order():
     assert sent == ["one", "two"]
     commit(Effects(), ports)     # nothing to send: nothing waits
     assert len(held) == 2
+
+
+def test_guests_who_only_looked_are_forgotten_sooner():
+    root, room, ann, bob, _ = two_players()
+    guest, loser = add_player(root, "guest"), add_player(root, "loser")
+    loser.bankroll -= 1                     # won or lost something: a week, not an hour
+    root.chips_issued -= 1
+    fan = Fanout()
+    s = config.settings
+    handlers.forget_gone_players(root, fan, T0)
+    fx = handlers.forget_gone_players(root, fan, T0 + s.guest_ttl)
+    assert fx.journal == [{"k": "forget", "id": guest.id}]
+    assert loser.id in root.players and check_root(root) == []
+    assert handlers.forget_gone_players(root, fan, T0 + s.player_ttl).journal == [
+        {"k": "forget", "id": loser.id}]
