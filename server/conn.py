@@ -1,5 +1,5 @@
-"""One WebSocket connection: a bounded outbound queue, its one writer greenlet, closing,
-and the per-socket rate limits. No poker here.
+"""One WebSocket connection: a bounded outbound queue, a writer greenlet while it falls
+behind, closing, and the per-socket rate limits. No poker here.
 
 Handlers never write to a socket and never switch greenlets when they send: a
 handler can change the root and send messages in one go. What they send waits in
@@ -9,10 +9,11 @@ each connection's frames go out with one non-blocking ``send`` on the raw
 socket, with no greenlet switch, which is most of what an action costs (one
 action fans out to everyone at the table).
 
-When the kernel does not take everything (a slow reader), the rest goes to the
-connection's writer greenlet, which owns the socket from then on (the
-connection is *backlogged*: everything else is queued behind it) until its
-queue is empty again. So one greenlet at a time writes a socket, frames are
+When the kernel does not take everything (a slow reader), the rest goes to a
+writer greenlet started for the connection, which owns the socket from then on
+(the connection is *backlogged*: everything else is queued behind it) until its
+queue is empty again, and then ends: an idle connection has no greenlet but its
+reader. So one greenlet at a time writes a socket, frames are
 never interleaved, and a slow client stalls only its own queue. A queue that
 overflows (``send_queue`` messages or ``send_queue_bytes`` bytes) means the client
 is not reading: it is closed with 4000 (its seats are kept and its clocks run).
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
-from gevent.queue import Full, Queue
+from collections import deque
 
 from server import config
 
@@ -62,18 +63,18 @@ class Raw:
     data: bytes
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Conn:
     """One open WebSocket and what the server knows about it."""
 
     id: int
     ws: Any
     sock: Any                           # the raw socket, to shut it down
-    queue: Queue
+    queue: deque                        # what the writer greenlet is to write, in order
     address: str = ""
     player: str | None = None           # set by hello
     watching: set[str] = field(default_factory=set)
-    writer: Any = None                  # the writer greenlet
+    writer: Any = None                  # the writer greenlet, while there is one
     closing: int | None = None          # the close code, once closing
     pending: list = field(default_factory=list)   # frames for the next flush
     queued_bytes: int = 0               # what the writer's queue holds (bounded too)
@@ -94,12 +95,12 @@ dropped = 0     # connections closed for not reading (4000), for /metrics
 
 
 def open_conn(ws, sock, address: str = "") -> Conn:
-    """A new connection, its writer greenlet started."""
+    """A new connection (its writer greenlet starts only when the socket falls behind)."""
     global _next_id
     _next_id += 1
     s = config.settings
     now = time.monotonic()
-    conn = Conn(id=_next_id, ws=ws, sock=sock, queue=Queue(maxsize=s.send_queue),
+    conn = Conn(id=_next_id, ws=ws, sock=sock, queue=deque(),
                 address=address, tokens=s.burst, tokens_at=now, chat_tokens=s.chat_burst,
                 chat_at=now, window_start=now)
     if sock is not None:
@@ -115,7 +116,6 @@ def open_conn(ws, sock, address: str = "") -> Conn:
         except OSError:
             pass
     conn.backlog = not _has_raw(sock)   # no raw socket to write without switching: the writer does
-    conn.writer = gevent.spawn(_write_loop, conn)
     return conn
 
 
@@ -132,19 +132,19 @@ def send(conn: Conn, text) -> bool:
         conn.pending.append(text)
         return True
     size = _size(text)
-    try:
-        if conn.queued_bytes + size > config.settings.send_queue_bytes and conn.queued_bytes:
-            raise Full
-        conn.queue.put_nowait(text)
-        conn.queued_bytes += size
-        return True
-    except Full:
+    s = config.settings
+    if len(conn.queue) >= s.send_queue or (
+            conn.queued_bytes and conn.queued_bytes + size > s.send_queue_bytes):
         global dropped
         dropped += 1
         log.info("conn %d (%s): send queue full, closing with %d", conn.id, conn.address,
                  CLOSE_NOT_READING)
         close(conn, CLOSE_NOT_READING, "not reading")
         return False
+    conn.queue.append(text)
+    conn.queued_bytes += size
+    _wake_writer(conn)
+    return True
 
 
 def _size(item) -> int:
@@ -207,8 +207,9 @@ def flush() -> None:
         if sent < len(data):
             conn.backlog = True     # the writer finishes this frame before anything else
             rest = Raw(data[sent:])
-            conn.queue.put_nowait(rest)
+            conn.queue.append(rest)
             conn.queued_bytes += len(rest.data)
+            _wake_writer(conn)
 
 
 def _frames(items) -> bytes:
@@ -237,9 +238,10 @@ def close(conn: Conn, code: int, reason: str = "") -> None:
     conn.closing = code
     conn.pending = []
     conn.backlog = True         # the close frame goes through the writer
-    conn.queue.queue.clear()
+    conn.queue.clear()
     conn.queued_bytes = 0
-    conn.queue.put_nowait(Close(code, reason))
+    conn.queue.append(Close(code, reason))
+    _wake_writer(conn)
     gevent.spawn_later(FORCE_AFTER, shutdown, conn)
 
 
@@ -282,45 +284,48 @@ def unframe(data: bytes) -> bytes:
     return data[2:] if n < 126 else data[4:] if n == 126 else data[10:]
 
 
-def _write_loop(conn: Conn) -> None:
-    """Writes this socket while it is backlogged (and the close frame).
+def _wake_writer(conn: Conn) -> None:
+    if conn.writer is None:
+        conn.writer = gevent.spawn(_write_backlog, conn)
 
-    Whatever is queued when it wakes up goes out in one ``sendall``.
+
+def _write_backlog(conn: Conn) -> None:
+    """The writer greenlet: writes this socket while it is backlogged (and the close
+    frame), then ends. Only a socket that is not keeping up has one, so an idle
+    connection costs no greenlet.
+
+    Whatever is queued when it runs goes out in one ``sendall`` (at most ``BATCH``
+    frames at a time).
     """
-    ws = conn.ws
+    ws, queue = conn.ws, conn.queue
     write = conn.sock.sendall if conn.sock is not None else ws.raw_write
-    queue = conn.queue
-    raw = _has_raw(conn.sock)
-    how = socket.SHUT_RDWR
     try:
-        while True:
-            item = queue.get()
+        while queue:
             items, last = [], None
-            while True:
+            while queue and len(items) < BATCH:
+                item = queue.popleft()
                 if type(item) is Close:
                     last = item
                     break
                 items.append(item)
-                if len(items) >= BATCH or not queue.qsize():
-                    break
-                item = queue.get_nowait()
             if items:
                 write(_frames(items))
                 conn.queued_bytes -= sum(_size(i) for i in items)
-            if last is None and not queue.qsize() and conn.closing is None:
-                conn.backlog = not raw      # caught up: flush writes again
             if last is not None:
                 ws.close(last.code, last.reason)
                 # Only our half: the reader still reads until the client closes its
                 # half, so that the close frame is not destroyed by a reset (see linger).
-                how = socket.SHUT_WR
-                break
+                shutdown(conn, socket.SHUT_WR)
+                return
+        if conn.closing is None:
+            conn.backlog = not _has_raw(conn.sock)   # caught up: flush writes again
     except gevent.GreenletExit:
         raise
     except Exception as e:  # noqa: BLE001 - a dead socket ends this connection only
         log.debug("conn %d: writer stopped: %r", conn.id, e)
+        shutdown(conn)
     finally:
-        shutdown(conn, how)
+        conn.writer = None
 
 
 def linger(conn: Conn, seconds: float = FORCE_AFTER, limit: int = 1 << 20) -> None:
@@ -352,11 +357,12 @@ def stop_writer(conn: Conn) -> None:
     """
     conn.broken = True
     conn.pending = []
-    if conn.writer is None:
+    writer = conn.writer
+    if writer is None:
         return
     if conn.closing is not None:
-        conn.writer.join(timeout=FORCE_AFTER)
-    conn.writer.kill(block=True, timeout=1)
+        writer.join(timeout=FORCE_AFTER)
+    writer.kill(block=True, timeout=1)
 
 
 # ---------------------------------------------------------------------------

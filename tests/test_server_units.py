@@ -227,7 +227,7 @@ def test_what_the_kernel_does_not_take_goes_out_whole_and_in_order():
     assert conns.send(c, b"{}") and c.pending == [b"{}"]
     gevent.sleep(0)
     assert _read_frames(b, 1) == [b"{}"]
-    c.writer.kill()
+    conns.stop_writer(c)
     a.close()
     b.close()
 
@@ -246,7 +246,7 @@ def test_a_dead_socket_does_not_stop_the_flush_of_the_others():
     assert dead.broken and not live.broken
     assert _read_frames(b2, 1) == [b'{"n":2}']
     for c in (dead, live):
-        c.writer.kill()
+        conns.stop_writer(c)
     for s in (a1, a2, b2):
         s.close()
 
@@ -270,6 +270,6 @@ def test_a_socket_that_does_not_read_is_closed_once_its_queue_holds_too_many_byt
         sent += 1
         gevent.sleep(0)
     assert c.closing == conns.CLOSE_NOT_READING and sent < 40
-    c.writer.kill()
+    conns.stop_writer(c)
     a.close()
     b.close()
