@@ -93,6 +93,10 @@ class Runtime:
     loop_lag: float = 0.0           # the last measurement, seconds
     loop_lag_max: float = 0.0       # the largest since the last /metrics scrape
     stopping: bool = False
+    # Why play is paused (the server cannot write its durable state), or None; and
+    # what persistence/ gives to try again (True once state is saved again).
+    paused: str | None = None
+    resume_hook: Callable[[], bool] | None = None
     # Extension points for persistence/: called on graceful stop (after every
     # socket is closed, before exit), and extra Prometheus lines for /metrics.
     shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
@@ -187,7 +191,7 @@ def handle_frame(c, raw) -> bool:
         conns.close(c, conns.CLOSE_TOO_BIG, "message too big")
         return False
     else:
-        run(handlers.dispatch(root, fan, c, raw, now()))
+        run(handlers.dispatch(root, fan, c, raw, now(), runtime.paused))
     return True
 
 
@@ -225,6 +229,8 @@ def api_create_table():
     length = bottle.request.content_length
     if length < 0 or length > MAX_BYTES:
         return _json({"error": f"the body must be JSON of at most {MAX_BYTES} bytes"}, 400)
+    if runtime.paused is not None:
+        return _json({"error": f"play is paused: {runtime.paused}"}, 503)
     fx = Effects()
     owner = root.tokens.get(_bearer())   # a player who says who they are
     try:
@@ -330,6 +336,8 @@ def api_close_table(table_id):
     room = root.tables.get(table_id)
     if room is None:
         return _json({"error": f"no table {table_id!r}"}, 404)
+    if runtime.paused is not None:
+        return _json({"error": f"play is paused: {runtime.paused}"}, 503)
     run(play.close_table(root, room, now()))
     if not wait_durable():
         return _json({"error": "the close could not be made durable"}, 503)
@@ -340,8 +348,9 @@ def api_close_table(table_id):
 
 @app.get("/healthz")
 def healthz():
-    return _json({"ok": not runtime.stopping, "tables": len(root.tables),
-                  "connections": len(fan.conns)}, 503 if runtime.stopping else 200)
+    ok = not runtime.stopping and runtime.paused is None
+    return _json({"ok": ok, "paused": runtime.paused, "tables": len(root.tables),
+                  "connections": len(fan.conns)}, 200 if ok else 503)
 
 
 @app.get("/metrics")
@@ -376,6 +385,7 @@ def metrics_lines() -> list[str]:
         "# TYPE poker_chips_issued gauge", f"poker_chips_issued {root.chips_issued}",
         "# TYPE poker_uptime_seconds gauge",
         f"poker_uptime_seconds {time.time() - runtime.started:.3f}",
+        "# TYPE poker_paused gauge", f"poker_paused {int(runtime.paused is not None)}",
     ]
     runtime.loop_lag_max = runtime.loop_lag
     for hook in runtime.metrics_hooks:
@@ -416,7 +426,8 @@ def run_clock() -> None:
         if alarm.wait(delay):
             gevent.sleep(tick)      # something came due sooner: at the tick's granularity
         timers.looks_at = float("inf")    # busy ticking: nobody needs to ring
-        run_due(now())
+        if runtime.paused is None:
+            run_due(now())
 
 
 def run_due(t: float) -> int:
@@ -436,6 +447,59 @@ def run_due(t: float) -> int:
     return ticked
 
 
+RETRY_SAVE = 2.0    # seconds between attempts to save the state again while paused
+
+
+def pause(reason: str) -> None:
+    """The server cannot write its durable state (the journal or the images failed):
+    stop every change to the root (messages that would change it are refused with
+    ``paused``; no clock runs, no hand is dealt), keep serving reads, tell everyone,
+    and try to save again every :data:`RETRY_SAVE` seconds (``runtime.resume_hook``).
+
+    What changed the root up to here is whole (a step is applied entirely before it is
+    journaled), and it is in the next image once one is written."""
+    if runtime.paused is not None:
+        return
+    runtime.paused = reason
+    log.critical("play paused: %s", reason)
+    _tell_everyone({"type": "paused", "reason": reason})
+    runtime.greenlets.append(gevent.spawn(_retry_save))
+
+
+def resume() -> None:
+    """The state is saved again: play goes on. The clocks that stood still restart
+    (the outage is not the players' time), and everyone is told."""
+    if runtime.paused is None:
+        return
+    log.warning("play resumed (it was paused: %s)", runtime.paused)
+    runtime.paused = None
+    play.restart_clocks(root, now())
+    for room in list(root.tables.values()):
+        timing.schedule(timers, room.id, play.due(room))
+    _tell_everyone({"type": "resumed"})
+
+
+def _retry_save() -> None:
+    while runtime.paused is not None and not runtime.stopping:
+        gevent.sleep(RETRY_SAVE)
+        try:
+            saved = runtime.resume_hook() if runtime.resume_hook is not None else False
+        except Exception:  # noqa: BLE001 - still failing: try again later
+            log.exception("saving the state again failed")
+            saved = False
+        if saved:
+            resume()
+
+
+def _tell_everyone(message: dict) -> None:
+    """A notice about the server itself to every socket, at once: it acknowledges no
+    change, so it does not wait for the journal (which may be what failed)."""
+    fx = Effects()
+    for cid in list(fan.conns):
+        fx.reply(cid, dict(message))
+    fan.deliver(fan.prepare(fx))
+
+
 def measure_lag(interval: float = 0.1) -> None:
     """Sleep ``interval`` over and over; the overshoot is how late the loop runs."""
     while True:
@@ -449,6 +513,8 @@ def forget_players() -> None:
     """Now and then, forget the players long gone (``handlers.forget_gone_players``)."""
     while True:
         gevent.sleep(min(60.0, config.settings.player_ttl / 2))
+        if runtime.paused is not None:
+            continue
         try:
             fx = handlers.forget_gone_players(root, fan, now())
         except Exception:  # noqa: BLE001 - keep sweeping later

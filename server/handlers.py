@@ -50,8 +50,19 @@ def refusal(root: Root, conn_id: int, code: str, message: str, rid=None,
     return fx
 
 
-def dispatch(root: Root, fan, c, raw, now: float) -> Effects:
-    """Handle one text frame from connection ``c``; never raises."""
+def changes_state(msg) -> bool:
+    """Whether a message would change the root (and so needs the journal)."""
+    if type(msg) is Hello:
+        return msg.name is not None         # a new player; a token only resumes
+    return type(msg) not in (Tables, Watch, Unwatch, Ping)
+
+
+def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None) -> Effects:
+    """Handle one text frame from connection ``c``; never raises.
+
+    While ``paused`` (the server cannot write its durable state: the reason), a
+    message that would change the root is refused with ``paused``; reads are served.
+    """
     try:
         msg = parse(raw)
     except ProtocolError as e:
@@ -59,6 +70,9 @@ def dispatch(root: Root, fan, c, raw, now: float) -> Effects:
     try:
         if c.player is None and type(msg) is not Hello:
             raise Refused("hello_first", "say hello first")
+        if paused is not None and changes_state(msg):
+            raise Refused("paused", f"play is paused: {paused}; your seat and chips are safe, "
+                          "and play resumes by itself once the server can save again")
         return HANDLERS[type(msg)](root, fan, c, msg, now)
     except Refused as e:
         return refusal(root, c.id, e.code, e.message, msg.rid)

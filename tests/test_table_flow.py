@@ -458,3 +458,28 @@ def test_guests_who_only_looked_are_forgotten_sooner():
     assert loser.id in root.players and check_root(root) == []
     assert handlers.forget_gone_players(root, fan, T0 + s.player_ttl).journal == [
         {"k": "forget", "id": loser.id}]
+
+
+def test_while_paused_changes_are_refused_and_reads_are_served():
+    root, room, ann, bob, _ = two_players()
+    fan = Fanout()
+    c = conn(1)
+    fan.add(c)
+    fan.bind(c, ann.id)
+    why = "the disk is full"
+    for msg in ({"type": "sit_out", "table": room.id}, {"type": "chat", "table": room.id,
+                                                        "text": "hi"}):
+        fx = handlers.dispatch(root, fan, c, orjson.dumps(msg), T0, paused=why)
+        (_, reply), = fx.sent("reply")
+        assert reply["code"] == "paused" and why in reply["message"] and fx.journal == []
+    other = conn(2)
+    fan.add(other)
+    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "name": "new"}),
+                           T0, paused=why)
+    assert fx.sent("reply")[0][1]["code"] == "paused" and "p3" not in root.players
+    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "token": bob.token}),
+                           T0, paused=why)
+    assert fx.sent("reply")[0][1]["type"] == "welcome"
+    for msg in ({"type": "watch", "table": room.id}, {"type": "tables"}, {"type": "ping"}):
+        fx = handlers.dispatch(root, fan, other, orjson.dumps(msg), T0, paused=why)
+        assert fx.journal == [] and "error" not in orjson.dumps(fx.out).decode()
