@@ -243,6 +243,16 @@ class Clock:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeBank:
+    """What is left of a seat's time bank, when it changed (spent, refilled, on sitting
+    down)."""
+
+    type: str = _type("time_bank")
+    seat: int
+    time_bank_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Chat:
     type: str = _type("chat")
     player: str
@@ -261,13 +271,13 @@ class Presence:
 
 Event = (Seated | Left | SatOut | SatIn | ToppedUp | HandStarted | HoleCards | Blind | ToAct
          | Acted | TimedOut | Uncalled | Pots | Street | Shown | Mucked | Award | HandEnded
-         | Clock | Chat | Presence)
+         | Clock | TimeBank | Chat | Presence)
 
 EVENT_TYPES: dict[str, type] = {
     cls.__dataclass_fields__["type"].default: cls for cls in (
         Seated, Left, SatOut, SatIn, ToppedUp, HandStarted, HoleCards, Blind, ToAct, Acted,
-        TimedOut, Uncalled, Pots, Street, Shown, Mucked, Award, HandEnded, Clock, Chat,
-        Presence)}
+        TimedOut, Uncalled, Pots, Street, Shown, Mucked, Award, HandEnded, Clock, TimeBank,
+        Chat, Presence)}
 
 # Fields holding other values: read back by from_json.
 _NESTED = {(Pots, "pots"): Pot, (Award, "winners"): Winner}

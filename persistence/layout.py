@@ -102,12 +102,14 @@ del _name
 
 def _clock_to_json(c: Clock) -> dict:
     return {"seat": c.seat, "hand": c.hand, "deadline": c.deadline,
-            "bank_started": c.bank_started, "bank": list(c.bank), "expiries": list(c.expiries)}
+            "bank_started": c.bank_started, "bank": list(c.bank), "expiries": list(c.expiries),
+            "dealt": list(c.dealt)}
 
 
 def _clock_from_json(d: dict) -> Clock:
     return Clock(seat=d["seat"], hand=d["hand"], deadline=d["deadline"],
-                 bank_started=d["bank_started"], bank=d["bank"], expiries=d["expiries"])
+                 bank_started=d["bank_started"], bank=d["bank"], expiries=d["expiries"],
+                 dealt=d.get("dealt") or [0] * len(d["bank"]))
 
 
 def _config_to_json(c: TableConfig) -> dict:

@@ -39,7 +39,11 @@ class Settings:
     log_level: str = _knob("INFO", "DEBUG, INFO, WARNING or ERROR")
     # -- the table flow
     turn_seconds: float = _knob(20.0, "seconds per turn before the time bank is used")
-    time_bank: float = _knob(30.0, "time bank per seat, in seconds")
+    time_bank: float = _knob(30.0, "time bank per seat when it sits down, in seconds")
+    time_bank_refill: float = _knob(5.0, "seconds added to a seat's time bank every "
+                                    "--time-bank-every hands it is dealt")
+    time_bank_every: int = _knob(10, "hands dealt to a seat between time bank refills")
+    time_bank_max: float = _knob(60.0, "the most a time bank holds, in seconds")
     hand_pause: float = _knob(3.0, "pause between hands, in seconds")
     sit_out_remove: float = _knob(300.0, "seconds sitting out before a player is stood up")
     expiries_to_sit_out: int = _knob(2, "clock expiries in a row that sit a player out")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from game.events import Chat, Clock, HoleCards, Presence
+from game.events import Chat, Clock, HoleCards, Presence, TimeBank
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Raise, Show, SitOut,
                         StandUp, StartHand, Timeout, action_to_json, apply, automatic_action,
                         can_start_hand, legal_actions, table_to_json)
@@ -75,6 +75,7 @@ def table_message(root: Root, room: Room, player_id: str | None,
             p = root.players.get(s["player"])
             s["name"] = p.name if p else s["player"]
             s["connected"] = online(s["player"])
+            s["time_bank_ms"] = int(room.clock.bank[s["seat"]] * 1000)
     cfg = room.config
     return {"type": "table", "table": room.id, "v": room.v, "name": room.name, "you": seat,
             "min_buy_in": cfg.min_buy_in, "max_buy_in": cfg.max_buy_in,
@@ -134,6 +135,7 @@ def player_acts(root: Root, room: Room, seat: int, action, now: float) -> Effect
     fx = step(root, room, action, now)
     if used is not None:
         clock.bank[seat] = max(0.0, clock.bank[seat] - used)
+        publish(room, [TimeBank(seat, int(clock.bank[seat] * 1000))], fx)
     clock.expiries[seat] = 0
     return fx
 
@@ -147,8 +149,9 @@ def apply_action(root: Root, room: Room, action, now: float, fx: Effects) -> Non
     fx.journal.append({"k": "act", "t": room.id, "a": action_to_json(action), "at": now})
     _record(root, room, old, action)
     root.counters["actions"] = root.counters.get("actions", 0) + 1
-    bankrolls = _book(root, room, events, now)
+    bankrolls, banks = _book(root, room, events, now)
     publish(room, events, fx)
+    publish(room, [TimeBank(seat, int(room.clock.bank[seat] * 1000)) for seat in banks], fx)
     for player in bankrolls:
         fx.send(player.id, {"type": "bankroll", "bankroll": player.bankroll})
 
@@ -173,12 +176,13 @@ def _record(root: Root, room: Room, old, action) -> None:
     room.hand_actions.append(action_to_json(action))
 
 
-def _book(root: Root, room: Room, events, now: float) -> list[Player]:
+def _book(root: Root, room: Room, events, now: float) -> tuple[list[Player], list[int]]:
     """What the server keeps beside the rules: bankrolls, clocks, statistics, kept hands.
 
-    Returns the players whose bankroll changed.
+    Returns the players whose bankroll changed, and the seats whose time bank did.
     """
     changed: list[Player] = []
+    banks: list[int] = []
     clock = room.clock
     awards = 0
     for e in events:
@@ -191,7 +195,8 @@ def _book(root: Root, room: Room, events, now: float) -> list[Player]:
             changed.append(player)
             room.hand_names[player.id] = player.name
             clock.bank[e.seat] = config.settings.time_bank
-            clock.expiries[e.seat] = 0
+            clock.expiries[e.seat] = clock.dealt[e.seat] = 0
+            banks.append(e.seat)
             room.sat_out_since[e.seat] = None
         elif kind == "left":
             # The stack leaves the table with the player, in the same step.
@@ -220,7 +225,23 @@ def _book(root: Root, room: Room, events, now: float) -> list[Player]:
                 "actions": room.hand_actions, "names": room.hand_names,
                 "stacks": e.stacks, "ended": now}))
             room.next_hand_at = now + config.settings.hand_pause
-    return changed
+            banks += _refill_time_banks(room)
+    return changed, banks
+
+
+def _refill_time_banks(room: Room) -> list[int]:
+    """Every ``time_bank_every`` hands a seat is dealt, its time bank grows by
+    ``time_bank_refill`` seconds, up to ``time_bank_max``; returns the seats refilled."""
+    s, clock = config.settings, room.clock
+    refilled = []
+    for i, seat in enumerate(room.game.seats):
+        if seat is None or not seat.in_hand:
+            continue
+        clock.dealt[i] += 1
+        if clock.dealt[i] % s.time_bank_every == 0 and clock.bank[i] < s.time_bank_max:
+            clock.bank[i] = min(s.time_bank_max, clock.bank[i] + s.time_bank_refill)
+            refilled.append(i)
+    return refilled
 
 
 def _turn_key(room: Room):
@@ -421,6 +442,7 @@ def _expire(root: Root, room: Room, now: float, fx: Effects) -> None:
         return
     if clock.bank_started is not None:
         clock.bank[seat] = 0.0
+        publish(room, [TimeBank(seat, 0)], fx)
     clock.expiries[seat] += 1
     player = room.game.seats[seat].player
     _internal(root, room, Timeout(seat), now, fx)

@@ -65,6 +65,7 @@ class Clock:
     bank_started: float | None = None
     bank: list[float] = field(default_factory=list)     # seconds left per seat
     expiries: list[int] = field(default_factory=list)   # consecutive expiries per seat
+    dealt: list[int] = field(default_factory=list)      # hands dealt per seat since it sat
 
 
 @dataclass
@@ -150,7 +151,8 @@ def add_table(root: Root, name: str, config: TableConfig) -> Room:
     root.next_table += 1
     game = new_table(config.seats, config.small_blind, config.big_blind, config.ante)
     room = Room(id=table_id, name=name, config=config, game=game,
-                clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats),
+                clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats,
+                            dealt=[0] * config.seats),
                 sat_out_since=[None] * config.seats)
     root.tables[table_id] = room
     return room

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from game.cards import DECK
-from game.events import Acted, Clock, HoleCards, Mucked, Presence, Seated, TimedOut
+from game.events import Clock, HoleCards, Mucked, Presence, Seated, TimeBank, TimedOut
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
                         SitOut, StandUp, StartHand, TopUp, can_start_hand, legal_actions)
 from persistence.layout import check_root, root_from_json, root_to_json
@@ -69,7 +69,8 @@ def test_sitting_down_moves_chips_and_says_so_in_its_effects():
     assert fx.journal == [{"k": "act", "t": room.id, "at": T0,
                            "a": {"type": "sit_down", "seat": 1, "player": bob.id,
                                  "stack": 150, "name": "bob"}}]
-    assert fx.events() == [(room.id, 2, Seated(1, bob.id, "bob", 150))]
+    assert fx.events() == [(room.id, 3, Seated(1, bob.id, "bob", 150)),
+                           (room.id, 4, TimeBank(1, int(config.settings.time_bank * 1000)))]
     assert fx.sent("send") == [(bob.id, {"type": "bankroll", "bankroll": 9850})]
     assert room.next_hand_at == T0 + config.settings.hand_pause
     assert fx.wake == {room.id: room.next_hand_at}
@@ -483,3 +484,27 @@ def test_while_paused_changes_are_refused_and_reads_are_served():
     for msg in ({"type": "watch", "table": room.id}, {"type": "tables"}, {"type": "ping"}):
         fx = handlers.dispatch(root, fan, other, orjson.dumps(msg), T0, paused=why)
         assert fx.journal == [] and "error" not in orjson.dumps(fx.out).decode()
+
+
+def test_a_time_bank_refills_every_few_hands_dealt_up_to_its_cap():
+    s = config.settings
+    root, room, ann, bob, _ = two_players()
+    room.clock.bank = [s.time_bank_max - 1.0, 0.0]
+    deck = shuffled(5)
+    refills = []
+    for hand in range(1, 2 * s.time_bank_every + 1):
+        deal(root, room, deck())
+        while room.game.hand_running:
+            legal = legal_actions(room.game)
+            fx = play.player_acts(root, room, legal.seat, Fold(legal.seat), T0)
+            refills += [(hand, e) for _, _, e in fx.events() if type(e) is TimeBank]
+        for i, seat in enumerate(room.game.seats):     # keep both dealt in
+            if seat.stack < 10:
+                play.step(root, room, TopUp(i, 50), T0)
+    every = s.time_bank_every
+    assert refills == [(every, TimeBank(0, int(s.time_bank_max * 1000))),
+                       (every, TimeBank(1, int(s.time_bank_refill * 1000))),
+                       (2 * every, TimeBank(1, int(2 * s.time_bank_refill * 1000)))]
+    seats = play.table_message(root, room, None)["view"]["seats"]
+    assert [seat["time_bank_ms"] for seat in seats] == [int(s.time_bank_max * 1000),
+                                                         int(2 * s.time_bank_refill * 1000)]
