@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import orjson
@@ -276,10 +277,13 @@ def _table(data: dict) -> str:
 
 
 def player_name(value) -> str:
-    """A valid player name: 1-20 letters, digits, spaces and ``_-.``, trimmed.
+    """A valid player name: 1-20 letters (of any script), digits, spaces and ``_-.``,
+    trimmed and in Unicode's composed form (NFC: an accent typed as a separate mark
+    joins its letter). The browser client checks the same rule (``NAME_RULE`` in
+    client/static/ui.js, compared with this one by tests/test_names.py).
 
-    >>> player_name("  ann ")
-    'ann'
+    >>> player_name("  ann "), player_name("Jose\u0301"), player_name("李")
+    ('ann', 'José', '李')
     >>> player_name("<b>")
     Traceback (most recent call last):
     ...
@@ -287,7 +291,7 @@ def player_name(value) -> str:
     """
     if type(value) is not str:
         raise ProtocolError("bad_message", f"name must be a string, not {_describe(value)}")
-    name = value.strip()
+    name = unicodedata.normalize("NFC", value.strip())
     if not _NAME.fullmatch(name) or "\n" in name:
         raise ProtocolError("bad_message", "a name is 1-20 letters, digits, spaces and _-.")
     return name
