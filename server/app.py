@@ -149,6 +149,7 @@ def serve_socket(ws, environ) -> None:
     fan.add(c)
     try:
         ws.on_ping = partial(conns.send_pong, c)   # the writer sends the pong
+        ws.on_frame = partial(control_frame, c)
     except AttributeError:
         pass  # server.wsfix not installed: the library answers pings itself
     try:
@@ -171,12 +172,27 @@ def serve_socket(ws, environ) -> None:
         conns.linger(c)
 
 
+def control_frame(c, opcode: int) -> bool:
+    """``ws.on_frame`` (server.wsfix): a ping, a pong or a fragment counts in the rate
+    limit like a message, so a flood of them closes the socket too. False: stop reading."""
+    if c.closing is not None:
+        return False
+    if conns.admit(c) == "flood":
+        _flood(c, "frame")
+        return False
+    return True
+
+
+def _flood(c, what: str) -> None:
+    log.info("conn %d (%s): %s flood, closing", c.id, c.address, what)
+    conns.close(c, conns.CLOSE_POLICY, "message flood")
+
+
 def handle_frame(c, raw) -> bool:
     """One frame from the socket: rate limits, then the dispatcher. False: stop reading."""
     verdict = conns.admit(c)
     if verdict == "flood":
-        log.info("conn %d (%s): message flood, closing", c.id, c.address)
-        conns.close(c, conns.CLOSE_POLICY, "message flood")
+        _flood(c, "message")
         return False
     if verdict == "limited":
         run(handlers.refusal(root, c.id, "rate_limited", "too many messages: slow down"))

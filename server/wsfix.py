@@ -14,15 +14,19 @@ Everything else in the library is left as it is.
 * :class:`Utf8Validator` -- UTF-8 validation by the C codec instead of a Python DFA.
 * :func:`_handle_ping` -- ``ws.on_ping``: lets the server send pongs from its writer
   greenlet instead of having the reader write to the socket.
+* :func:`_between_frames` -- pings, pongs and fragments no longer hold the event loop:
+  ``read_message`` yields after each, and ``ws.on_frame`` lets the server count them.
 * :func:`_log_request` -- the access log line again.
 
 API: :func:`install`, :class:`MessageTooBig`, ``WebSocket.max_message`` (the cap, set by
-``install``), ``ws.close(code, reason)`` now sending its code, and ``ws.on_ping``::
+``install``), ``ws.close(code, reason)`` now sending its code, ``ws.on_ping`` and
+``ws.on_frame``::
 
     ws = environ['wsgi.websocket']
     ws.on_ping = lambda payload: outbox.put(('pong', payload))   # payload: bytes, <= 125
     ...                                    # writer greenlet, the only one that sends:
     ws.send_frame(payload, ws.OPCODE_PONG)
+    ws.on_frame = lambda opcode: admit(conn)   # every ping, pong and fragment; False: stop
 
 ``on_ping`` is called from inside ``ws.receive()`` (the reader greenlet); it must not
 block or write to the socket, and what it raises comes out of ``receive()``. Unset or
@@ -33,6 +37,7 @@ the library's WebSocket has no such attribute: setting it raises ``AttributeErro
 import codecs
 import struct
 
+import gevent
 from gevent.exceptions import ConcurrentObjectUseError
 from gevent.pywsgi import WSGIHandler
 import geventwebsocket.handler as _handler_mod
@@ -116,11 +121,17 @@ def _read_frame(self, received=0):
 
 
 def _read_message(self):
-    """``WebSocket.read_message`` telling ``read_frame`` how much of the message it has.
+    """``WebSocket.read_message`` telling ``read_frame`` how much of the message it has,
+    and letting the other greenlets run between the frames of one call.
 
     Wrong: only ``read_message`` knows the size of the fragments received so far, and it
-    did not pass it on, so the cap could not cover fragmented messages. Right: the one
-    change from the library's code is ``self.read_frame(len(message))``.
+    did not pass it on, so the cap could not cover fragmented messages. And it loops over
+    pings, pongs and fragments without returning, while the socket's buffer always has
+    the next frame ready, so no read ever blocked: a client sending pings (or empty
+    fragments) faster than they are read held the event loop for as long as it kept
+    sending, every other client stopped, and the answers piled up unsent. Right:
+    ``self.read_frame(len(message))``, and each frame that does not end the call
+    goes through :func:`_between_frames` (count it, maybe stop, yield).
     """
     opcode = None
     message = bytearray()
@@ -147,10 +158,14 @@ def _read_message(self):
                 raise ProtocolError("Unexpected frame with opcode=0")
 
         elif f_opcode == self.OPCODE_PING:
+            if not _between_frames(self, f_opcode):
+                return None
             self.handle_ping(header, payload)
             continue
 
         elif f_opcode == self.OPCODE_PONG:
+            if not _between_frames(self, f_opcode):
+                return None
             self.handle_pong(header, payload)
             continue
 
@@ -168,12 +183,31 @@ def _read_message(self):
 
         if header.fin:
             break
+        if not _between_frames(self, f_opcode):
+            return None
 
     if opcode == self.OPCODE_TEXT:
         self.validate_utf8(message)
         return self._decode_bytes(message)
     else:
         return message
+
+
+def _between_frames(self, opcode):
+    """After a ping, a pong or a fragment that does not end its message: False to stop.
+
+    ``self.on_frame(opcode)``, if set, is called first (the server counts the frame in
+    the socket's rate limit; returning ``False`` ends ``read_message`` with ``None``,
+    as a close does: the caller has closed, or is closing, the socket itself). Then
+    ``gevent.sleep(0)``: every other greenlet, and the loop's callbacks (the server's
+    flush of the pongs), run before the next frame is read. A message in one frame,
+    the usual case, costs nothing more.
+    """
+    on_frame = getattr(self, 'on_frame', None)
+    if on_frame is not None and on_frame(opcode) is False:
+        return False
+    gevent.sleep(0)
+    return True
 
 
 # --------------------------------------------------------------------------- close code
@@ -346,14 +380,14 @@ def _handle_ping(self, header, payload):
 
 
 class WebSocket(_BaseWebSocket):
-    """The library's WebSocket with one more slot, ``on_ping``.
+    """The library's WebSocket with two more slots, ``on_ping`` and ``on_frame``.
 
     The library's class has ``__slots__`` and no ``__dict__``, so ``ws.on_ping = f`` on
     it raises ``AttributeError``; :func:`install` makes the handler create these.
     All behaviour lives in the patched methods of the base class.
     """
 
-    __slots__ = ('on_ping',)
+    __slots__ = ('on_ping', 'on_frame')
 
 
 # --------------------------------------------------------------------------- access log

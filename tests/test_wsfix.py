@@ -371,6 +371,40 @@ def test_without_on_ping_the_library_pongs():
     assert stream.written == [b'\x8a\x02hi']
 
 
+def test_on_frame_sees_every_frame_that_does_not_end_a_message():
+    seen = []
+    ws, stream = memory_ws(frame(PING, b'a') + frame(TEXT, b'x', fin=False) + frame(PONG)
+                           + frame(CONT, b'', fin=False) + frame(CONT, b'y') + frame(TEXT, b'z'))
+    ws.on_ping = lambda payload: None
+    ws.on_frame = seen.append
+    assert ws.receive() == 'xy'
+    assert seen == [PING, TEXT, PONG, CONT]    # not the last fragment: that is the message
+    assert ws.receive() == 'z' and len(seen) == 4
+
+
+def test_on_frame_returning_false_stops_the_read():
+    ws, stream = memory_ws(frame(PING, b'a') + frame(TEXT, b'never read'))
+    pinged = []
+    ws.on_ping = pinged.append
+    ws.on_frame = lambda opcode: False
+    assert ws.receive() is None
+    assert pinged == [] and stream.written == []      # no pong, no close frame: the caller's
+    assert stream.pos < len(stream.data)
+
+
+def test_other_greenlets_run_between_the_frames_of_one_read():
+    """A ping flood already in the buffer must not hold the loop: each ping yields."""
+    import gevent
+    ran = []
+    ws, stream = memory_ws(frame(PING, b'a') * 3 + frame(TEXT, b'msg'))
+    ws.on_ping = lambda payload: ran.append('ping')
+    other = gevent.spawn(lambda: [ran.append('other') or gevent.sleep(0) for _ in range(3)])
+    assert ws.receive() == 'msg'
+    other.join()
+    assert ran.count('other') == 3 and ran.count('ping') == 3
+    assert ran.index('other') < len(ran) - 1 - ran[::-1].index('ping')   # not after them all
+
+
 def test_close_sends_the_code():
     ws, stream = memory_ws(b'')
     ws.close(4000, 'send queue overflow')
