@@ -34,7 +34,17 @@ class Settings:
     port: int = _knob(8080, "port to listen on")
     origins: tuple[str, ...] = _knob((), "comma-separated allowed Origin values "
                                      "(default: the same host as the Host header)")
-    handshake_timeout: float = _knob(10.0, "seconds a socket may take to send its HTTP request")
+    handshake_timeout: float = _knob(10.0, "seconds a socket may take to send its whole HTTP "
+                                     "request (line, headers, body), until the WebSocket "
+                                     "upgrade or the answer")
+    max_connections: int = _knob(10000, "sockets open at once in all (HTTP and WebSocket); "
+                                 "beyond, 503 (0: no limit)")
+    max_connections_per_address: int = _knob(64, "sockets open at once from one client "
+                                             "address; beyond, 503 (0: no limit)")
+    unlimited_addresses: tuple[str, ...] = _knob(("127.0.0.1", "::1"), "comma-separated "
+                                                 "client addresses exempt from "
+                                                 "--max-connections-per-address (the house "
+                                                 "bots, a reverse proxy)")
     access_log: bool = _knob(False, "log every HTTP request")
     log_level: str = _knob("INFO", "DEBUG, INFO, WARNING or ERROR")
     # -- the table flow

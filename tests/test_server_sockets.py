@@ -10,8 +10,11 @@ import socket
 import struct
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
+import websocket
 
 from test_server_helpers import connect, metrics, start_server, wait_for
 from test_wsfix import CLOSE, PING, PONG, Client as RawClient, frame
@@ -128,3 +131,136 @@ def test_pings_under_the_flood_limit_never_stop_the_loop(tmp_path):
         assert s.stop() == 0, s.log()
         flood.client.close()
     assert "Traceback" not in s.log(), s.log()
+
+
+# ---------------------------------------------------------------------------
+# Slow handshakes and too many connections
+
+
+def test_a_request_sent_one_byte_at_a_time_is_cut_off_at_the_deadline(tmp_path):
+    """--handshake-timeout is a deadline for the whole request, not a timeout per read:
+    a client sending its headers a byte every 0.2 s (each read well within the timeout)
+    is answered 408 and closed once the deadline passes, with one log line. (Cut off
+    within its request line, a socket is closed without a word, as before.)"""
+    s = start_server(str(tmp_path), "--handshake-timeout", "1")
+    try:
+        ws = connect(s, "idle")     # an open WebSocket is never cut off
+        slow = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        slow.sendall(b"GET /ws HTTP/1.1\r\n")
+        headers = (b"Host: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                   b"X-Padding: " + b"x" * 200 + b"\r\n\r\n")   # 50 s at this pace
+        started = time.monotonic()
+        answer, cut = b"", None
+        for byte in headers[:40]:   # at most 8 s
+            try:
+                slow.sendall(bytes([byte]))
+                slow.settimeout(0.2)
+                chunk = slow.recv(4096)
+            except (socket.timeout, TimeoutError):
+                continue
+            except OSError:
+                chunk = b""
+            answer += chunk
+            if not chunk:
+                cut = time.monotonic() - started
+                break
+        slow.close()
+        assert cut is not None, "the slow request was never cut off"
+        assert cut < 4.0
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert round_trip(ws) < GENEROUS
+        # A body that never arrives in full: 408 too, and one line.
+        post = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        post.sendall(b"POST /api/tables HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        answer = b""
+        while chunk := post.recv(4096):
+            answer += chunk
+        assert time.monotonic() - started < 4.0
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        post.close()
+        ws.close()
+        wait_for(lambda: "request not finished within 1 s" in s.log()
+                 and "the body did not arrive in time" in s.log(), 5, "the log lines")
+    finally:
+        assert s.stop() == 0, s.log()
+    assert "Traceback" not in s.log(), s.log()
+    assert s.log().count("not finished within") == 1
+
+
+def refused_503(s) -> bytes:
+    """A connection the server refuses: its whole answer (a 503), read to the end."""
+    raw = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+    raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    answer = b""
+    while chunk := raw.recv(4096):
+        answer += chunk
+    raw.close()
+    return answer
+
+
+def test_connections_are_capped_per_address(tmp_path):
+    s = start_server(str(tmp_path), "--max-connections-per-address", "4",
+                     "--unlimited-addresses", "")
+    try:
+        clients = [connect(s, f"p{i}") for i in range(3)]
+        m = metrics(s)                      # the fourth socket from 127.0.0.1: itself
+        assert m["poker_sockets_open"] == 4 and m["poker_sockets_per_address_max"] == 4
+        clients.append(connect(s, "p3"))
+        answer = refused_503(s)
+        assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer
+        assert answer.endswith(b"Too many connections from your address: close some and "
+                               b"try again.\n")
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            connect(s)
+        assert refused.value.status_code == 503
+        assert round_trip_ok(clients[0])    # those in are served as before
+        clients.pop().close()
+        m = wait_for(lambda: _metrics_if_in(s), 5, "a free slot")
+        assert m['poker_sockets_refused_total{reason="per_address"}'] == 2
+        for c in clients:
+            c.close()
+    finally:
+        assert s.stop() == 0, s.log()
+    assert "Traceback" not in s.log(), s.log()
+
+
+def test_connections_are_capped_in_all(tmp_path):
+    """Loopback is exempt from the per-address cap by default (the house bots), not
+    from the total."""
+    s = start_server(str(tmp_path), "--max-connections", "6",
+                     "--max-connections-per-address", "2")
+    try:
+        clients = [connect(s) for _ in range(5)]
+        assert metrics(s)["poker_sockets_open"] == 6
+        clients.append(connect(s))
+        answer = refused_503(s)
+        assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer
+        assert b"too many connections open" in answer
+        for c in clients:
+            c.close()
+        m = wait_for(lambda: _metrics_if_in(s), 5, "the sockets to close")
+        assert m['poker_sockets_refused_total{reason="max_connections"}'] == 1
+        assert m['poker_sockets_refused_total{reason="per_address"}'] == 0
+        text = urllib.request.urlopen(s.url + "/metrics", timeout=5).read().decode()
+        for name in ("poker_sockets_open", "poker_socket_addresses",
+                     "poker_sockets_per_address_max", "poker_sockets_refused_total",
+                     "poker_handshake_timeouts_total"):
+            assert f"# TYPE {name} " in text
+    finally:
+        assert s.stop() == 0, s.log()
+    assert "Traceback" not in s.log(), s.log()
+
+
+def round_trip_ok(c) -> bool:
+    return round_trip(c) < GENEROUS
+
+
+def _metrics_if_in(s):
+    try:
+        return metrics(s)
+    except urllib.error.HTTPError as e:
+        if e.code == 503:
+            return None
+        raise
