@@ -8,6 +8,8 @@ Everything else in the library is left as it is.
   announces more than ``max_message`` bytes, or a fragmented message that would grow
   past it, is answered with close 1009 and :class:`MessageTooBig`, before the payload is
   read.
+* :func:`_read_frame` -- an unmasked client frame is answered with close 1002
+  (:class:`Unmasked`), as RFC 6455 5.1 requires; the library read it.
 * :func:`_close` -- ``close(code)`` really sends ``code`` (the library dropped it, so every
   close frame it sent was empty: the 1007/1002 it means to send, and ours, never arrived).
 * :func:`_unmask` -- payload unmasking with one integer XOR instead of a Python loop.
@@ -47,7 +49,7 @@ from geventwebsocket.handler import WebSocketHandler
 from geventwebsocket.utf8validator import Utf8Validator as _DfaUtf8Validator
 from geventwebsocket.websocket import Header, WebSocket as _BaseWebSocket
 
-__all__ = ['install', 'MessageTooBig', 'WebSocket', 'Utf8Validator', 'DEFAULT_MAX_MESSAGE']
+__all__ = ['install', 'MessageTooBig', 'Unmasked', 'WebSocket', 'Utf8Validator', 'DEFAULT_MAX_MESSAGE']
 
 DEFAULT_MAX_MESSAGE = 16 * 1024
 
@@ -82,8 +84,20 @@ def _too_big(ws, size):
                         % (size, ws.max_message))
 
 
+class Unmasked(ProtocolError):
+    """A client frame without a mask (RFC 6455 5.1: the server must close the
+    connection; 7.4.1: 1002, a protocol error). Raised once close 1002 was sent; like
+    :class:`MessageTooBig`, ``ws.receive()`` turns it into ``None``."""
+
+
+def _unmasked(ws):
+    ws.close(1002, 'client frames must be masked')
+    raise Unmasked('an unmasked client frame')
+
+
 def _read_frame(self, received=0):
-    """``WebSocket.read_frame`` with a size check between the header and the payload.
+    """``WebSocket.read_frame`` with a size check between the header and the payload,
+    and no unmasked frames.
 
     Wrong: the library reads ``header.length`` bytes, whatever the header announces (up to
     2**63), so one client announcing 256 MiB made the server buffer 200 MiB, and a
@@ -91,12 +105,20 @@ def _read_frame(self, received=0):
     plus the ``received`` bytes of the message it continues, exceeds ``max_message`` is
     refused on the header alone -- close 1009 (RFC 6455 7.4.1, "message too big") and
     :class:`MessageTooBig` -- and the payload is never read. Control frames are already
-    limited to 125 bytes by ``Header.decode_header``. Otherwise the library's code.
+    limited to 125 bytes by ``Header.decode_header``.
+
+    Wrong too: a frame without a mask was read as if it were fine, while RFC 6455 5.1
+    says a server must close the connection when a client frame is not masked (the
+    mask keeps a page's script from choosing the bytes a proxy sees). Right: close 1002
+    and :class:`Unmasked`, on the header alone. Otherwise the library's code.
     """
     header = Header.decode_header(self.stream)
 
     if header.flags:
         raise ProtocolError
+
+    if not header.mask:
+        _unmasked(self)
 
     if header.opcode < 0x08:
         size = header.length + (received if header.opcode == self.OPCODE_CONTINUATION else 0)

@@ -17,7 +17,7 @@ import pytest
 import websocket
 
 from test_server_helpers import connect, metrics, start_server, wait_for
-from test_wsfix import CLOSE, PING, PONG, Client as RawClient, frame
+from test_wsfix import CLOSE, PING, PONG, TEXT, Client as RawClient, frame
 
 GENEROUS = 1.0   # seconds: a round trip on a loaded 2-core machine, far above the usual ms
 
@@ -264,3 +264,19 @@ def _metrics_if_in(s):
         if e.code == 503:
             return None
         raise
+
+
+# ---------------------------------------------------------------------------
+# Unmasked frames, foreign Host headers, the access log
+
+
+def test_an_unmasked_client_frame_closes_with_1002(server):
+    """RFC 6455 5.1: a server must close the connection on an unmasked client frame."""
+    raw = RawClient(server.port, "/ws")
+    raw.send(frame(TEXT, b'{"type": "hello", "name": "bare"}', masked=False))
+    assert raw.recv_close() == (1002, b"client frames must be masked")
+    assert raw.closed_by_server()
+    raw.close()
+    steady = connect(server, "after-unmasked")
+    assert round_trip(steady) < GENEROUS
+    steady.close()

@@ -148,16 +148,20 @@ def mask_bytes(payload, mask):
     return bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
-def frame(opcode, payload=b'', fin=True, length=None):
-    """A masked client frame; `length` overrides the announced payload length."""
+def frame(opcode, payload=b'', fin=True, length=None, masked=True):
+    """A masked client frame; `length` overrides the announced payload length;
+    `masked=False` makes the frame a server would send (and a client must not)."""
     n = len(payload) if length is None else length
+    bit = 0x80 if masked else 0
     head = bytes([(0x80 if fin else 0) | opcode])
     if n < 126:
-        head += bytes([0x80 | n])
+        head += bytes([bit | n])
     elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack('!H', n)
+        head += bytes([bit | 126]) + struct.pack('!H', n)
     else:
-        head += bytes([0x80 | 127]) + struct.pack('!Q', n)
+        head += bytes([bit | 127]) + struct.pack('!Q', n)
+    if not masked:
+        return head + payload
     mask = os.urandom(4)
     return head + mask + mask_bytes(payload, mask)
 
@@ -343,6 +347,17 @@ def test_too_big_is_refused_on_the_header_alone():
     assert stream.written == [b'\x88\x11\x03\xf1message too big']   # close 1009
     assert ws.closed
     assert issubclass(wsfix.MessageTooBig, wsfix.ProtocolError)
+
+
+def test_an_unmasked_frame_is_refused_with_1002_on_the_header_alone():
+    ws, stream = memory_ws(frame(TEXT, b'x' * 1000, masked=False))
+    assert ws.receive() is None
+    assert stream.written == [b'\x88\x1e\x03\xeaclient frames must be masked']
+    assert max(stream.reads) <= 8 and ws.closed        # the payload was never read
+    ws, stream = memory_ws(frame(PING, b'p', masked=False))   # control frames too
+    with pytest.raises(wsfix.Unmasked):
+        ws.read_message()
+    assert issubclass(wsfix.Unmasked, wsfix.ProtocolError)
 
 
 def test_receive_returns_none_on_too_big():
@@ -555,6 +570,13 @@ def test_ping_with_on_ping_goes_to_the_writer(srv):
     c.close()
 
 
+def test_an_unmasked_frame_closes_with_1002(srv):
+    c = Client(srv.port)
+    c.send(frame(TEXT, b'hello', masked=False))
+    assert c.recv_close() == (1002, b'client frames must be masked')
+    assert c.closed_by_server()
+
+
 def test_client_close_is_echoed_with_its_code(srv):
     c = Client(srv.port)
     c.send(frame(CLOSE, struct.pack('!H', 1001) + b'bye'))
@@ -621,6 +643,10 @@ def test_unpatched_library_has_no_cap_and_sends_no_close_codes(plain_srv):
     assert echo(c, BINARY, big) == big                 # no size limit at all
     c.send(frame(TEXT, b'\xc3\x28'))
     assert c.recv_close() == (None, b'')               # meant 1007; the code is dropped
+    c = Client(plain_srv.port)
+    assert echo(c, TEXT, b'x') == b'x'
+    c.send(frame(TEXT, b'unmasked', masked=False))      # read as if it were fine
+    assert c.recv_frame() == (True, TEXT, b'unmasked')
     c = Client(plain_srv.port, '/writer')              # ws.on_ping cannot even be set
     c.send(frame(TEXT, b'report'))
     assert c.closed_by_server()
