@@ -34,6 +34,9 @@ class Settings:
     port: int = _knob(8080, "port to listen on")
     origins: tuple[str, ...] = _knob((), "comma-separated allowed Origin values "
                                      "(default: the same host as the Host header)")
+    hosts: tuple[str, ...] = _knob((), "comma-separated names the server answers to in the "
+                                   "Host header, against DNS rebinding; IP addresses always "
+                                   "pass; '*': any (default: localhost and the --host name)")
     handshake_timeout: float = _knob(10.0, "seconds a socket may take to send its whole HTTP "
                                      "request (line, headers, body), until the WebSocket "
                                      "upgrade or the answer")

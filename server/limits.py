@@ -15,6 +15,11 @@ instance per accepted socket). It adds:
   ``--unlimited-addresses``, loopback by default, are exempt: the house bots connect
   from there, and so does a reverse proxy). A socket beyond either is answered
   ``503 Service Unavailable`` at once, before its request is read, and closed.
+- **The Host rule** (:func:`host_allowed`), against DNS rebinding: a page on an
+  attacker's name that the attacker re-points at this server's address has a matching
+  ``Origin`` and ``Host``, so the Origin rule passes it; but its ``Host`` is the
+  attacker's name. A request whose ``Host`` is a name not in ``--hosts`` is answered
+  ``403`` before the app (or the WebSocket upgrade) sees it.
 - Its counts, for ``/metrics`` (:func:`metrics_lines`).
 
 Nothing here knows about poker; the app reads :data:`counts` only for ``/metrics``.
@@ -87,6 +92,50 @@ def release(address: str) -> None:
     counts.by_address[address] -= 1
     if counts.by_address[address] <= 0:
         del counts.by_address[address]
+
+
+def host_allowed(host: str | None, names: tuple[str, ...] | None = None) -> bool:
+    """The Host rule: an IP address (DNS rebinding needs a name: a request for
+    ``http://203.0.113.5/`` was meant for whoever is at that address), a name in
+    ``names`` (default: ``--hosts``, else ``localhost`` and the ``--host`` name), or
+    none at all (not a browser: every browser sends one). The port is not checked
+    (a forwarded port changes it; a rebinding attacker can choose it anyway).
+
+    >>> [host_allowed(h, ("poker.example",)) for h in ("poker.example:8080",
+    ...  "POKER.example.", "127.0.0.1:9", "[::1]:80", "10.1.2.3", None, "evil.example",
+    ...  "poker.example.evil.example", "localhost:8080", "[bad")]
+    [True, True, True, True, True, True, False, False, False, False]
+    >>> host_allowed("anything.example", ("*",))
+    True
+    """
+    if not host:
+        return True
+    if names is None:
+        names = config.settings.hosts or _default_names()
+    host = host.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            return False
+        name = host[1:end]
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.rstrip(".")
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    return "*" in names or name in (n.lower().rstrip(".") for n in names)
+
+
+def _default_names() -> tuple[str, ...]:
+    listen = config.settings.host
+    try:
+        ipaddress.ip_address(listen)
+        return ("localhost",)
+    except ValueError:
+        return ("localhost", listen) if listen else ("localhost",)
 
 
 class _DeadlineIO(socket.SocketIO):
@@ -172,6 +221,22 @@ class Handler(WebSocketHandler):
         self.socket.settimeout(1.0)     # for the 408, at most
         return ("408", _TIMED_OUT)
 
+    def run_application(self):
+        """The Host rule first: a foreign name gets 403 before the upgrade or the app."""
+        host = self.environ.get("HTTP_HOST")
+        if not host_allowed(host):
+            counts.refused["host"] += 1
+            log.info("%s: refused Host %r (see --hosts)", self._client, host[:100])
+            body = (f"This server does not answer to the name {host[:100]!r}: "
+                    f"see its --hosts flag.\n").encode()
+            self.close_connection = True
+            self.start_response("403 Forbidden", [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))), ("Connection", "close")])
+            self.write(body)
+            return None
+        return super().run_application()
+
     def run_websocket(self):
         self._io.deadline = None    # an open WebSocket may be idle as long as it likes
         self.socket.settimeout(None)
@@ -237,7 +302,7 @@ def metrics_lines() -> list[str]:
         f"poker_sockets_per_address_max {max(counts.by_address.values(), default=0)}",
         "# TYPE poker_sockets_refused_total counter",
     ]
-    for reason in ("max_connections", "per_address"):
+    for reason in ("max_connections", "per_address", "host"):
         lines.append(f'poker_sockets_refused_total{{reason="{reason}"}} {counts.refused[reason]}')
     lines += ["# TYPE poker_handshake_timeouts_total counter",
               f"poker_handshake_timeouts_total {counts.timeouts}"]

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 import websocket
 
-from test_server_helpers import connect, metrics, start_server, wait_for
+from test_server_helpers import connect, get_json, metrics, start_server, wait_for
 from test_wsfix import CLOSE, PING, PONG, TEXT, Client as RawClient, frame
 
 GENEROUS = 1.0   # seconds: a round trip on a loaded 2-core machine, far above the usual ms
@@ -280,3 +280,58 @@ def test_an_unmasked_client_frame_closes_with_1002(server):
     steady = connect(server, "after-unmasked")
     assert round_trip(steady) < GENEROUS
     steady.close()
+
+
+def http(s, request: bytes) -> bytes:
+    """One raw HTTP request (``Connection: close``); the whole answer."""
+    raw = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+    raw.sendall(request)
+    answer = b""
+    while chunk := raw.recv(65536):
+        answer += chunk
+    raw.close()
+    return answer
+
+
+def test_a_foreign_host_name_is_refused_against_dns_rebinding(server):
+    """A page on rebind.example, re-pointed at 127.0.0.1 after it loaded, sends a
+    matching Origin and Host: the Origin rule passes it, the Host rule does not."""
+    port = server.port
+    evil = f"rebind.example:{port}"
+    before = get_json(server.url + "/api/tables")
+    for method, path, body in (("GET", "/api/tables", b""), ("GET", "/metrics", b""),
+                               ("POST", "/api/tables", b'{"name": "x", "seats": 2, '
+                                b'"small_blind": 1, "big_blind": 2}')):
+        answer = http(server, f"{method} {path} HTTP/1.1\r\nHost: {evil}\r\n"
+                      f"Origin: http://{evil}\r\nContent-Length: {len(body)}\r\n"
+                      f"Connection: close\r\n\r\n".encode() + body)
+        assert answer.startswith(b"HTTP/1.1 403 Forbidden\r\n"), answer
+        assert b"does not answer to the name 'rebind.example:" in answer
+    assert get_json(server.url + "/api/tables") == before       # no table was created
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5, host=evil,
+                                    origin=f"http://{evil}")
+    assert refused.value.status_code == 403
+    # The names a person or a bot uses: an address, localhost, or none at all.
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "LOCALHOST", f"[::1]:{port}",
+                 "192.0.2.7:8080"):
+        answer = http(server, f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n"
+                      f"Connection: close\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.1 200"), (host, answer)
+    assert http(server, b"GET /healthz HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200")
+    ws = websocket.create_connection(f"ws://localhost:{port}/ws", timeout=5,
+                                     origin=f"http://localhost:{port}")
+    ws.close()
+    assert metrics(server)['poker_sockets_refused_total{reason="host"}'] == 4
+
+
+def test_hosts_names_the_server(tmp_path):
+    s = start_server(str(tmp_path), "--hosts", "poker.example,play.example")
+    try:
+        for host, status in (("poker.example", b"200"), ("play.example:443", b"200"),
+                             ("localhost", b"403"), ("127.0.0.1", b"200")):
+            answer = http(s, f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n"
+                          f"Connection: close\r\n\r\n".encode())
+            assert answer.startswith(b"HTTP/1.1 " + status), (host, answer)
+    finally:
+        assert s.stop() == 0, s.log()
