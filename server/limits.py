@@ -20,6 +20,8 @@ instance per accepted socket). It adds:
   ``Origin`` and ``Host``, so the Origin rule passes it; but its ``Host`` is the
   attacker's name. A request whose ``Host`` is a name not in ``--hosts`` is answered
   ``403`` before the app (or the WebSocket upgrade) sees it.
+- **No secrets in the access log** (:func:`redact`): a ``token`` in the query string
+  (``GET /api/tables/t1/hands/3.phh?token=...``) is written as ``token=[redacted]``.
 - Its counts, for ``/metrics`` (:func:`metrics_lines`).
 
 Nothing here knows about poker; the app reads :data:`counts` only for ``/metrics``.
@@ -33,6 +35,7 @@ import logging
 import resource
 import socket
 import time
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -129,6 +132,33 @@ def host_allowed(host: str | None, names: tuple[str, ...] | None = None) -> bool
     return "*" in names or name in (n.lower().rstrip(".") for n in names)
 
 
+SECRET_PARAMS = frozenset({"token"})
+
+
+def redact(request_line: str) -> str:
+    """The request line with the value of every secret query parameter hidden (its
+    name compared as the server reads it: percent-decoded, ``+`` as a space).
+
+    >>> redact("GET /api/tables/t1/hands/3.phh?token=s3cret&x=1 HTTP/1.1")
+    'GET /api/tables/t1/hands/3.phh?token=[redacted]&x=1 HTTP/1.1'
+    >>> redact("GET /h?a=1;x&%74oken=s3cret&token HTTP/1.1")
+    'GET /h?a=1;x&%74oken=[redacted]&token=[redacted] HTTP/1.1'
+    >>> redact("GET /api/tables HTTP/1.1"), redact("")
+    ('GET /api/tables HTTP/1.1', '')
+    """
+    words = request_line.split(" ")
+    if len(words) < 2 or "?" not in words[1]:
+        return request_line
+    path, query = words[1].split("?", 1)
+    pairs = query.split("&")
+    for i, pair in enumerate(pairs):
+        name = pair.split("=", 1)[0]
+        if urllib.parse.unquote_plus(name).strip().lower() in SECRET_PARAMS:
+            pairs[i] = name + "=[redacted]"
+    words[1] = path + "?" + "&".join(pairs)
+    return " ".join(words)
+
+
 def _default_names() -> tuple[str, ...]:
     listen = config.settings.host
     try:
@@ -220,6 +250,14 @@ class Handler(WebSocketHandler):
         self._io.deadline = None
         self.socket.settimeout(1.0)     # for the 408, at most
         return ("408", _TIMED_OUT)
+
+    def format_request(self):
+        """The access log line (gevent's), with :func:`redact` applied."""
+        line, self.requestline = self.requestline, redact(self.requestline or "")
+        try:
+            return super().format_request()
+        finally:
+            self.requestline = line
 
     def run_application(self):
         """The Host rule first: a foreign name gets 403 before the upgrade or the app."""

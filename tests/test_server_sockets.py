@@ -335,3 +335,24 @@ def test_hosts_names_the_server(tmp_path):
             assert answer.startswith(b"HTTP/1.1 " + status), (host, answer)
     finally:
         assert s.stop() == 0, s.log()
+
+
+def test_the_access_log_never_holds_a_token(tmp_path):
+    s = start_server(str(tmp_path), "--access-log")
+    try:
+        player = connect(s, "secretive")
+        secret = player.token
+        player.close()
+        for query in (f"token={secret}", f"x=1&token={secret}", f"%74oken={secret}&y=2"):
+            answer = http(s, f"GET /api/tables/t1/hands/1.phh?{query} HTTP/1.1\r\n"
+                          f"Host: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+            assert answer.startswith(b"HTTP/1.1 404"), answer   # the token was read
+        wait_for(lambda: s.log().count("/api/tables/t1/hands/1.phh?") == 3, 5,
+                 "the access log lines")
+    finally:
+        assert s.stop() == 0, s.log()
+    log = s.log()
+    assert secret not in log
+    assert '"GET /api/tables/t1/hands/1.phh?x=1&token=[redacted] HTTP/1.1" 404' in log
+    assert '"GET /api/tables/t1/hands/1.phh?%74oken=[redacted]&y=2 HTTP/1.1" 404' in log
+    assert '"GET /ws HTTP/1.1" 101' in log
