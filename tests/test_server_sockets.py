@@ -17,7 +17,7 @@ import pytest
 import websocket
 
 from test_server_helpers import connect, get_json, metrics, start_server, wait_for
-from test_wsfix import CLOSE, PING, PONG, TEXT, Client as RawClient, frame
+from test_wsfix import CLOSE, CONT, PING, PONG, TEXT, Client as RawClient, frame
 
 GENEROUS = 1.0   # seconds: a round trip on a loaded 2-core machine, far above the usual ms
 
@@ -131,6 +131,35 @@ def test_pings_under_the_flood_limit_never_stop_the_loop(tmp_path):
         assert s.stop() == 0, s.log()
         flood.client.close()
     assert "Traceback" not in s.log(), s.log()
+
+
+def test_fragments_are_messages_for_the_rate_limit(server):
+    """A message may come in fragments (a ping between them is answered), but a client
+    sending empty fragments flat out is a flood like any other: 1008."""
+    raw = RawClient(server.port, "/ws")
+    text = b'{"type": "hello", "name": "fragments"}'
+    parts = [text[i:i + 8] for i in range(0, len(text), 8)]
+    raw.send(b"".join(frame(TEXT if i == 0 else CONT, p, fin=i == len(parts) - 1)
+                      + (frame(PING, b"between") if i == 1 else b"")
+                      for i, p in enumerate(parts)))
+    assert raw.recv_frame() == (True, PONG, b"between")
+    fin, opcode, payload = raw.recv_frame()
+    assert opcode == TEXT and b'"welcome"' in payload
+    steady = connect(server, "steady-fragments")
+    raw.send(frame(TEXT, b"{", fin=False))
+    empty = frame(CONT, b"", fin=False) * 1000
+    deadline = time.monotonic() + 3.0
+    try:
+        for _ in range(200):                   # until the server stops reading
+            raw.sock.sendall(empty)
+            if time.monotonic() > deadline:
+                break
+    except OSError:
+        pass
+    assert round_trip(steady) < GENEROUS
+    assert raw.recv_close()[0] == 1008
+    raw.close()
+    steady.close()
 
 
 # ---------------------------------------------------------------------------
