@@ -26,14 +26,15 @@ API: :func:`install`, :class:`MessageTooBig`, ``WebSocket.max_message`` (the cap
 
     ws = environ['wsgi.websocket']
     ws.on_ping = lambda payload: outbox.put(('pong', payload))   # payload: bytes, <= 125
+    ws.on_frame = lambda opcode: admitted(conn)   # each ping, pong, fragment; False: stop
     ...                                    # writer greenlet, the only one that sends:
     ws.send_frame(payload, ws.OPCODE_PONG)
-    ws.on_frame = lambda opcode: admit(conn)   # every ping, pong and fragment; False: stop
 
-``on_ping`` is called from inside ``ws.receive()`` (the reader greenlet); it must not
-block or write to the socket, and what it raises comes out of ``receive()``. Unset or
-``None``: the library's own pong, sent by the reader, as before. Without ``install()``
-the library's WebSocket has no such attribute: setting it raises ``AttributeError``.
+``on_ping`` and ``on_frame`` are called from inside ``ws.receive()`` (the reader
+greenlet); they must not block or write to the socket, and what they raise comes out of
+``receive()``. ``on_ping`` unset or ``None``: the library's own pong, sent by the
+reader, as before. Without ``install()`` the library's WebSocket has no such
+attributes: setting them raises ``AttributeError``.
 """
 
 import codecs
