@@ -19,7 +19,9 @@ import websocket
 from test_server_helpers import connect, get_json, metrics, start_server, wait_for
 from test_wsfix import CLOSE, CONT, PING, PONG, TEXT, Client as RawClient, frame
 
-GENEROUS = 1.0   # seconds: a round trip on a loaded 2-core machine, far above the usual ms
+# Seconds: a round trip on a loaded shared 2-core machine, hundreds of times the usual
+# few ms (the loop stalls for up to a second there); a frozen loop took 7 s and more.
+GENEROUS = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +98,9 @@ def test_a_ping_flood_is_closed_with_1008_and_stops_nobody(server):
         flood.join()
     assert max(times) < GENEROUS, times
     assert struct.unpack("!H", got[-1][1][:2])[0] == 1008
-    assert len(got) - 1 <= 101     # a pong per ping at most, and no more pings read
+    # A pong per ping at most, and none read past the flood (two one-second windows'
+    # worth if the first pings straddled a window's end).
+    assert len(got) - 1 <= 2 * 101
     steady.close()
     newcomer.close()
 
@@ -112,15 +116,17 @@ def test_pings_under_the_flood_limit_never_stop_the_loop(tmp_path):
         steady = connect(s, "steady")
         flood = Flood(s.port, seconds=2.0, rcvbuf=4096)
         times = []
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline and len(times) < 40:
+        deadline = time.monotonic() + 30.0
+        while len(times) < 20 and time.monotonic() < deadline:
+            # The server is still reading the flood the kernel buffered long after the
+            # sender stopped (megabytes of pings): every round trip here is under it.
             times.append(round_trip(steady))
             time.sleep(0.05)     # within the rate limit (20 a second)
         newcomer = connect(s, "newcomer")
         times.append(round_trip(newcomer))
         flood.join()
+        assert len(times) == 21
         assert max(times) < GENEROUS, sorted(times)[-5:]
-        assert len(times) > 5
         m = metrics(s)
         assert m["poker_send_queue_drops_total"] == 0
         assert m["poker_connections"] == 3      # the flooder is still there
@@ -180,7 +186,7 @@ def test_a_request_sent_one_byte_at_a_time_is_cut_off_at_the_deadline(tmp_path):
                    b"X-Padding: " + b"x" * 200 + b"\r\n\r\n")   # 50 s at this pace
         started = time.monotonic()
         answer, cut = b"", None
-        for byte in headers[:40]:   # at most 8 s
+        for byte in headers[:60]:   # at most 12 s
             try:
                 slow.sendall(bytes([byte]))
                 slow.settimeout(0.2)
@@ -195,7 +201,7 @@ def test_a_request_sent_one_byte_at_a_time_is_cut_off_at_the_deadline(tmp_path):
                 break
         slow.close()
         assert cut is not None, "the slow request was never cut off"
-        assert cut < 4.0
+        assert cut < 1.0 + 5.0
         assert answer.startswith(b"HTTP/1.1 408"), answer
         assert round_trip(ws) < GENEROUS
         # A body that never arrives in full: 408 too, and one line.
@@ -206,7 +212,7 @@ def test_a_request_sent_one_byte_at_a_time_is_cut_off_at_the_deadline(tmp_path):
         answer = b""
         while chunk := post.recv(4096):
             answer += chunk
-        assert time.monotonic() - started < 4.0
+        assert time.monotonic() - started < 1.0 + 5.0
         assert answer.startswith(b"HTTP/1.1 408"), answer
         post.close()
         ws.close()
@@ -234,7 +240,8 @@ def test_connections_are_capped_per_address(tmp_path):
                      "--unlimited-addresses", "")
     try:
         clients = [connect(s, f"p{i}") for i in range(3)]
-        m = metrics(s)                      # the fourth socket from 127.0.0.1: itself
+        # The fourth socket from 127.0.0.1: the metrics request itself.
+        m = wait_for(lambda: _metrics_if_in(s) or None, 5, "the count")
         assert m["poker_sockets_open"] == 4 and m["poker_sockets_per_address_max"] == 4
         clients.append(connect(s, "p3"))
         answer = refused_503(s)
@@ -262,7 +269,7 @@ def test_connections_are_capped_in_all(tmp_path):
                      "--max-connections-per-address", "2")
     try:
         clients = [connect(s) for _ in range(5)]
-        assert metrics(s)["poker_sockets_open"] == 6
+        assert wait_for(lambda: _metrics_if_in(s), 5, "the count")["poker_sockets_open"] == 6
         clients.append(connect(s))
         answer = refused_503(s)
         assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer
