@@ -31,7 +31,7 @@ import orjson
 from geventwebsocket.exceptions import WebSocketError
 
 from game.cards import DECK
-from server import config, handlers, lobby, play, quotas
+from server import config, handlers, limits, lobby, play, quotas
 from server import conn as conns
 from server import timers as timing
 from server.bots import HouseBots
@@ -147,12 +147,13 @@ def serve_socket(ws, environ) -> None:
         return
     sock = getattr(getattr(ws, "handler", None), "socket", None)
     if sock is not None:
-        sock.settimeout(None)   # the handshake is done (see with_handshake_timeout)
+        sock.settimeout(None)   # the handshake is done (see server.limits)
     address = environ.get("REMOTE_ADDR", "")
     c = conns.open_conn(ws, sock, address)
     fan.add(c)
     try:
         ws.on_ping = partial(conns.send_pong, c)   # the writer sends the pong
+        ws.on_frame = partial(control_frame, c)
     except AttributeError:
         pass  # server.wsfix not installed: the library answers pings itself
     try:
@@ -175,12 +176,27 @@ def serve_socket(ws, environ) -> None:
         conns.linger(c)
 
 
+def control_frame(c, opcode: int) -> bool:
+    """``ws.on_frame`` (server.wsfix): a ping, a pong or a fragment counts in the rate
+    limit like a message, so a flood of them closes the socket too. False: stop reading."""
+    if c.closing is not None:
+        return False
+    if conns.admit(c) == "flood":
+        _flood(c, "frame")
+        return False
+    return True
+
+
+def _flood(c, what: str) -> None:
+    log.info("conn %d (%s): %s flood, closing", c.id, c.address, what)
+    conns.close(c, conns.CLOSE_POLICY, "message flood")
+
+
 def handle_frame(c, raw) -> bool:
     """One frame from the socket: rate limits, then the dispatcher. False: stop reading."""
     verdict = conns.admit(c)
     if verdict == "flood":
-        log.info("conn %d (%s): message flood, closing", c.id, c.address)
-        conns.close(c, conns.CLOSE_POLICY, "message flood")
+        _flood(c, "message")
         return False
     if verdict == "limited":
         run(handlers.refusal(root, c.id, "rate_limited", "too many messages: slow down"))
@@ -231,10 +247,15 @@ def api_create_table():
         return _json({"error": f"the body must be JSON of at most {MAX_BYTES} bytes"}, 400)
     if runtime.paused is not None:
         return _json({"error": f"play is paused: {runtime.paused}"}, 503)
+    try:
+        body = bottle.request.body.read(length)
+    except OSError:     # the request's deadline passed (server.limits): one line, no trace
+        log.info("POST /api/tables: the body did not arrive in time")
+        return _json({"error": "the body did not arrive in time"}, 408)
     fx = Effects()
     owner = root.tokens.get(_bearer())   # a player who says who they are
     try:
-        data = parse_json(bottle.request.body.read(length))
+        data = parse_json(body)
         room = lobby.create_table(root, data, fx, now(),
                                   creator=bottle.request.environ.get("REMOTE_ADDR"), owner=owner)
     except ProtocolError as e:
@@ -386,6 +407,7 @@ def metrics_lines() -> list[str]:
         "# TYPE poker_uptime_seconds gauge",
         f"poker_uptime_seconds {time.time() - runtime.started:.3f}",
         "# TYPE poker_paused gauge", f"poker_paused {int(runtime.paused is not None)}",
+        *limits.metrics_lines(),
     ]
     runtime.loop_lag_max = runtime.loop_lag
     for hook in runtime.metrics_hooks:
@@ -555,25 +577,11 @@ def stop(server, grace: float = 2.0) -> None:
     server.stop(timeout=1)
 
 
-def with_handshake_timeout(handle):
-    """A slow or half-finished request must not hold a socket forever.
-
-    Every accepted socket gets ``handshake_timeout`` for its HTTP request (and
-    between keep-alive requests); :func:`serve_socket` lifts it once the
-    connection is a WebSocket, whose idle clients are legitimate.
-    """
-    def handle_in_time(sock, address):
-        sock.settimeout(config.settings.handshake_timeout)
-        return handle(sock, address)
-    return handle_in_time
-
-
 def serve(the_root: Root, host: str, port: int, access_log: bool = False):
     """Create the server for ``the_root`` (call ``serve_forever`` on it); signals stop it."""
     import signal
 
     from gevent.pywsgi import WSGIServer
-    from geventwebsocket.handler import WebSocketHandler
 
     global root
     root = the_root
@@ -584,9 +592,10 @@ def serve(the_root: Root, host: str, port: int, access_log: bool = False):
         log.warning("server.wsfix not found: no 16 KiB frame cap, pongs sent by the reader")
     else:
         wsfix.install(max_message=MAX_BYTES)
-    server = WSGIServer((host, port), app, handler_class=WebSocketHandler,
+    # server.limits.Handler: the request deadline and the connection caps
+    limits.raise_fd_limit(config.settings.max_connections)
+    server = WSGIServer((host, port), app, handler_class=limits.Handler,
                         log=None if not access_log else "default")
-    server.set_handle(with_handshake_timeout(server.handle))
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, lambda: gevent.spawn(stop, server))
     start_background()

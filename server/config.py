@@ -34,7 +34,21 @@ class Settings:
     port: int = _knob(8080, "port to listen on")
     origins: tuple[str, ...] = _knob((), "comma-separated allowed Origin values "
                                      "(default: the same host as the Host header)")
-    handshake_timeout: float = _knob(10.0, "seconds a socket may take to send its HTTP request")
+    hosts: tuple[str, ...] = _knob((), "comma-separated names the server answers to in the "
+                                   "Host header, against DNS rebinding; IP addresses always "
+                                   "pass; '*': any (default: localhost and the --host name)")
+    handshake_timeout: float = _knob(10.0, "seconds a socket may take to send its whole HTTP "
+                                     "request (line, headers, body), until the WebSocket "
+                                     "upgrade or the answer")
+    max_connections: int = _knob(10000, "sockets open at once in all (HTTP and WebSocket); "
+                                 "beyond, 503 (0: no limit)")
+    max_connections_per_address: int = _knob(64, "sockets open at once from one client "
+                                             "address; beyond, 503 (0: no limit)")
+    unlimited_addresses: tuple[str, ...] = _knob(("127.0.0.1", "::1"), "comma-separated "
+                                                 "client addresses exempt from the "
+                                                 "per-address limits (connections, new "
+                                                 "players, tables): the house bots, local "
+                                                 "load tests, a reverse proxy")
     access_log: bool = _knob(False, "log every HTTP request")
     log_level: str = _knob("INFO", "DEBUG, INFO, WARNING or ERROR")
     # -- the table flow
@@ -60,8 +74,6 @@ class Settings:
                                       "one address, with as many at once")
     guest_ttl: float = _knob(3600.0, "seconds a player who holds no seat and still has the "
                              "starting bankroll is kept once their last socket closed")
-    quota_exempt: tuple[str, ...] = _knob(("127.0.0.1", "::1"), "comma-separated addresses "
-                                          "the creation quotas do not apply to (local bots)")
     no_default_tables: bool = _knob(False, "start with no tables")
     bot_think: float = _knob(1.0, "mean thinking seconds of bots seated by POST /api/tables")
     # -- sockets

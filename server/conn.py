@@ -159,7 +159,19 @@ def _size(item) -> int:
 
 
 def send_pong(conn: Conn, payload: bytes) -> None:
-    """``ws.on_ping``: the pong goes out in order with everything else."""
+    """``ws.on_ping``: the pong goes out in order with everything else.
+
+    A pong still waiting (not yet written) is replaced by this one, so at most one
+    waits per socket however fast the pings come: a pong need only answer the most
+    recent ping (RFC 6455 5.5.3).
+    """
+    for waiting in (conn.pending, conn.queue.queue):
+        for i, item in enumerate(waiting):
+            if type(item) is Pong:
+                waiting[i] = Pong(payload)
+                if waiting is not conn.pending:
+                    conn.queued_bytes += len(payload) - len(item.payload)
+                return
     send(conn, Pong(payload))
 
 

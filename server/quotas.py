@@ -5,8 +5,8 @@ thousands of players that are kept (and written in every snapshot) for a week.
 New players are a token bucket per address (``--players-per-minute``); tables
 are counted as they stand (``--tables-per-address``, ``--tables-per-player``),
 and a created table nobody ever sat at goes after ``--empty-table-ttl``
-(:func:`server.play.tick`). Addresses in ``--quota-exempt`` (loopback by
-default: local bots, tests, benchmarks) are not counted.
+(:func:`server.play.tick`). Addresses in ``--unlimited-addresses`` (loopback by
+default: local bots, tests, benchmarks) are not counted, as for the connection caps.
 
 The buckets are the process's, not the root's: a restart forgets them.
 
@@ -32,7 +32,7 @@ _buckets: dict[str, tuple[float, float]] = {}
 
 
 def exempt(address: str | None) -> bool:
-    return not address or address in config.settings.quota_exempt
+    return not address or address in config.settings.unlimited_addresses
 
 
 def new_player_allowed(buckets: dict | None, address: str | None, now: float) -> bool:

@@ -8,31 +8,39 @@ Everything else in the library is left as it is.
   announces more than ``max_message`` bytes, or a fragmented message that would grow
   past it, is answered with close 1009 and :class:`MessageTooBig`, before the payload is
   read.
+* :func:`_read_frame` -- an unmasked client frame is answered with close 1002
+  (:class:`Unmasked`), as RFC 6455 5.1 requires; the library read it.
 * :func:`_close` -- ``close(code)`` really sends ``code`` (the library dropped it, so every
   close frame it sent was empty: the 1007/1002 it means to send, and ours, never arrived).
 * :func:`_unmask` -- payload unmasking with one integer XOR instead of a Python loop.
 * :class:`Utf8Validator` -- UTF-8 validation by the C codec instead of a Python DFA.
 * :func:`_handle_ping` -- ``ws.on_ping``: lets the server send pongs from its writer
   greenlet instead of having the reader write to the socket.
+* :func:`_between_frames` -- pings, pongs and fragments no longer hold the event loop:
+  ``read_message`` yields after each, and ``ws.on_frame`` lets the server count them.
 * :func:`_log_request` -- the access log line again.
 
 API: :func:`install`, :class:`MessageTooBig`, ``WebSocket.max_message`` (the cap, set by
-``install``), ``ws.close(code, reason)`` now sending its code, and ``ws.on_ping``::
+``install``), ``ws.close(code, reason)`` now sending its code, ``ws.on_ping`` and
+``ws.on_frame``::
 
     ws = environ['wsgi.websocket']
     ws.on_ping = lambda payload: outbox.put(('pong', payload))   # payload: bytes, <= 125
+    ws.on_frame = lambda opcode: admitted(conn)   # each ping, pong, fragment; False: stop
     ...                                    # writer greenlet, the only one that sends:
     ws.send_frame(payload, ws.OPCODE_PONG)
 
-``on_ping`` is called from inside ``ws.receive()`` (the reader greenlet); it must not
-block or write to the socket, and what it raises comes out of ``receive()``. Unset or
-``None``: the library's own pong, sent by the reader, as before. Without ``install()``
-the library's WebSocket has no such attribute: setting it raises ``AttributeError``.
+``on_ping`` and ``on_frame`` are called from inside ``ws.receive()`` (the reader
+greenlet); they must not block or write to the socket, and what they raise comes out of
+``receive()``. ``on_ping`` unset or ``None``: the library's own pong, sent by the
+reader, as before. Without ``install()`` the library's WebSocket has no such
+attributes: setting them raises ``AttributeError``.
 """
 
 import codecs
 import struct
 
+import gevent
 from gevent.exceptions import ConcurrentObjectUseError
 from gevent.pywsgi import WSGIHandler
 import geventwebsocket.handler as _handler_mod
@@ -42,7 +50,7 @@ from geventwebsocket.handler import WebSocketHandler
 from geventwebsocket.utf8validator import Utf8Validator as _DfaUtf8Validator
 from geventwebsocket.websocket import Header, WebSocket as _BaseWebSocket
 
-__all__ = ['install', 'MessageTooBig', 'WebSocket', 'Utf8Validator', 'DEFAULT_MAX_MESSAGE']
+__all__ = ['install', 'MessageTooBig', 'Unmasked', 'WebSocket', 'Utf8Validator', 'DEFAULT_MAX_MESSAGE']
 
 DEFAULT_MAX_MESSAGE = 16 * 1024
 
@@ -77,8 +85,20 @@ def _too_big(ws, size):
                         % (size, ws.max_message))
 
 
+class Unmasked(ProtocolError):
+    """A client frame without a mask (RFC 6455 5.1: the server must close the
+    connection; 7.4.1: 1002, a protocol error). Raised once close 1002 was sent; like
+    :class:`MessageTooBig`, ``ws.receive()`` turns it into ``None``."""
+
+
+def _unmasked(ws):
+    ws.close(1002, 'client frames must be masked')
+    raise Unmasked('an unmasked client frame')
+
+
 def _read_frame(self, received=0):
-    """``WebSocket.read_frame`` with a size check between the header and the payload.
+    """``WebSocket.read_frame`` with a size check between the header and the payload,
+    and no unmasked frames.
 
     Wrong: the library reads ``header.length`` bytes, whatever the header announces (up to
     2**63), so one client announcing 256 MiB made the server buffer 200 MiB, and a
@@ -86,12 +106,20 @@ def _read_frame(self, received=0):
     plus the ``received`` bytes of the message it continues, exceeds ``max_message`` is
     refused on the header alone -- close 1009 (RFC 6455 7.4.1, "message too big") and
     :class:`MessageTooBig` -- and the payload is never read. Control frames are already
-    limited to 125 bytes by ``Header.decode_header``. Otherwise the library's code.
+    limited to 125 bytes by ``Header.decode_header``.
+
+    Wrong too: a frame without a mask was read as if it were fine, while RFC 6455 5.1
+    says a server must close the connection when a client frame is not masked (the
+    mask keeps a page's script from choosing the bytes a proxy sees). Right: close 1002
+    and :class:`Unmasked`, on the header alone. Otherwise the library's code.
     """
     header = Header.decode_header(self.stream)
 
     if header.flags:
         raise ProtocolError
+
+    if not header.mask:
+        _unmasked(self)
 
     if header.opcode < 0x08:
         size = header.length + (received if header.opcode == self.OPCODE_CONTINUATION else 0)
@@ -116,11 +144,17 @@ def _read_frame(self, received=0):
 
 
 def _read_message(self):
-    """``WebSocket.read_message`` telling ``read_frame`` how much of the message it has.
+    """``WebSocket.read_message`` telling ``read_frame`` how much of the message it has,
+    and letting the other greenlets run between the frames of one call.
 
     Wrong: only ``read_message`` knows the size of the fragments received so far, and it
-    did not pass it on, so the cap could not cover fragmented messages. Right: the one
-    change from the library's code is ``self.read_frame(len(message))``.
+    did not pass it on, so the cap could not cover fragmented messages. And it loops over
+    pings, pongs and fragments without returning, while the socket's buffer always has
+    the next frame ready, so no read ever blocked: a client sending pings (or empty
+    fragments) faster than they are read held the event loop for as long as it kept
+    sending, every other client stopped, and the answers piled up unsent. Right:
+    ``self.read_frame(len(message))``, and each frame that does not end the call
+    goes through :func:`_between_frames` (count it, maybe stop, yield).
     """
     opcode = None
     message = bytearray()
@@ -147,10 +181,14 @@ def _read_message(self):
                 raise ProtocolError("Unexpected frame with opcode=0")
 
         elif f_opcode == self.OPCODE_PING:
+            if not _between_frames(self, f_opcode):
+                return None
             self.handle_ping(header, payload)
             continue
 
         elif f_opcode == self.OPCODE_PONG:
+            if not _between_frames(self, f_opcode):
+                return None
             self.handle_pong(header, payload)
             continue
 
@@ -168,12 +206,31 @@ def _read_message(self):
 
         if header.fin:
             break
+        if not _between_frames(self, f_opcode):
+            return None
 
     if opcode == self.OPCODE_TEXT:
         self.validate_utf8(message)
         return self._decode_bytes(message)
     else:
         return message
+
+
+def _between_frames(self, opcode):
+    """After a ping, a pong or a fragment that does not end its message: False to stop.
+
+    ``self.on_frame(opcode)``, if set, is called first (the server counts the frame in
+    the socket's rate limit; returning ``False`` ends ``read_message`` with ``None``,
+    as a close does: the caller has closed, or is closing, the socket itself). Then
+    ``gevent.sleep(0)``: every other greenlet, and the loop's callbacks (the server's
+    flush of the pongs), run before the next frame is read. A message in one frame,
+    the usual case, costs nothing more.
+    """
+    on_frame = getattr(self, 'on_frame', None)
+    if on_frame is not None and on_frame(opcode) is False:
+        return False
+    gevent.sleep(0)
+    return True
 
 
 # --------------------------------------------------------------------------- close code
@@ -346,14 +403,14 @@ def _handle_ping(self, header, payload):
 
 
 class WebSocket(_BaseWebSocket):
-    """The library's WebSocket with one more slot, ``on_ping``.
+    """The library's WebSocket with two more slots, ``on_ping`` and ``on_frame``.
 
     The library's class has ``__slots__`` and no ``__dict__``, so ``ws.on_ping = f`` on
     it raises ``AttributeError``; :func:`install` makes the handler create these.
     All behaviour lives in the patched methods of the base class.
     """
 
-    __slots__ = ('on_ping',)
+    __slots__ = ('on_ping', 'on_frame')
 
 
 # --------------------------------------------------------------------------- access log

@@ -1,6 +1,6 @@
 """Strangers cannot fill the room: creation quotas per address and per player, tables
 nobody sat at expire, and an operator can close a table (a real server, loopback;
-``--quota-exempt ""`` so that loopback counts like any address)."""
+``--unlimited-addresses ""`` so that loopback counts like any address)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ TABLE = {"name": "mine", "seats": 6, "small_blind": 1, "big_blind": 2}
 
 @pytest.fixture
 def strict(tmp_path):
-    server = start_server(str(tmp_path), "--quota-exempt", "", "--tables-per-address", "3",
+    server = start_server(str(tmp_path), "--unlimited-addresses", "", "--tables-per-address", "3",
                           "--tables-per-player", "2", "--players-per-minute", "4",
                           "--no-default-tables")
     yield server

@@ -1,4 +1,5 @@
-"""Slow or half-finished handshakes are cut off; an idle WebSocket is not."""
+"""Slow or half-finished handshakes are cut off, with one log line; an idle WebSocket is
+not."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from test_crash import get, start_server
 
 
 def test_half_finished_request_is_closed_but_idle_websocket_lives(tmp_path):
-    proc, port, _ = start_server(str(tmp_path / "state"), "--handshake-timeout", "0.5")
+    proc, port, lines = start_server(str(tmp_path / "state"), "--handshake-timeout", "0.5")
     try:
         ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
         slow = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -33,6 +34,9 @@ def test_half_finished_request_is_closed_but_idle_websocket_lives(tmp_path):
         assert json.loads(ws.recv())["type"] in ("pong", "error")
         ws.close()
         assert json.loads(get(port, "/healthz"))["ok"] is True
+        # The cut-off is one line in the log, not a traceback.
+        assert not [line for line in lines if "Traceback" in line], "\n".join(lines)
+        assert sum("request not finished within 0.5 s (GET /ws)" in line for line in lines) == 1
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

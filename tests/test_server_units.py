@@ -105,7 +105,8 @@ def test_any_object_is_a_message_or_a_protocol_error(kind, fields):
 
 @pytest.mark.parametrize("module", [
     "server.conn", "server.effects", "server.history", "server.lobby", "server.protocol",
-    "server.root", "server.timers", "persistence.journal", "persistence.layout"])
+    "server.root", "server.timers", "server.limits", "persistence.journal",
+    "persistence.layout"])
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
@@ -180,6 +181,22 @@ def test_rate_limits():
     assert conns.admit(c, 5.0) == "ok"         # refilled by then
     assert [conns.admit_chat(c, 10.0) for _ in range(6)] == [True] * 5 + [False]
     assert conns.admit_chat(c, 11.0)           # one chat line a second
+
+
+def test_a_waiting_pong_answers_the_latest_ping_only():
+    """However fast the pings come, one pong waits per socket (RFC 6455 5.5.3)."""
+    from gevent.queue import Queue
+    c = conns.Conn(id=1, ws=None, sock=None, queue=Queue(maxsize=4))
+    c.pending = [b'{"a":1}']
+    for i in range(1000):
+        conns.send_pong(c, b"%d" % i)
+    assert c.pending == [b'{"a":1}', conns.Pong(b"999")]
+    c.backlog, c.pending = True, []                  # the writer owns the socket
+    conns.send(c, b'{"b":2}')
+    for i in range(1000):
+        conns.send_pong(c, b"x" * (i % 100))
+    assert list(c.queue.queue) == [b'{"b":2}', conns.Pong(b"x" * 99)]
+    assert c.queued_bytes == len(b'{"b":2}') + 99 and c.closing is None
 
 
 def _read_frames(sock, count):

@@ -148,16 +148,20 @@ def mask_bytes(payload, mask):
     return bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
-def frame(opcode, payload=b'', fin=True, length=None):
-    """A masked client frame; `length` overrides the announced payload length."""
+def frame(opcode, payload=b'', fin=True, length=None, masked=True):
+    """A masked client frame; `length` overrides the announced payload length;
+    `masked=False` makes the frame a server would send (and a client must not)."""
     n = len(payload) if length is None else length
+    bit = 0x80 if masked else 0
     head = bytes([(0x80 if fin else 0) | opcode])
     if n < 126:
-        head += bytes([0x80 | n])
+        head += bytes([bit | n])
     elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack('!H', n)
+        head += bytes([bit | 126]) + struct.pack('!H', n)
     else:
-        head += bytes([0x80 | 127]) + struct.pack('!Q', n)
+        head += bytes([bit | 127]) + struct.pack('!Q', n)
+    if not masked:
+        return head + payload
     mask = os.urandom(4)
     return head + mask + mask_bytes(payload, mask)
 
@@ -345,6 +349,17 @@ def test_too_big_is_refused_on_the_header_alone():
     assert issubclass(wsfix.MessageTooBig, wsfix.ProtocolError)
 
 
+def test_an_unmasked_frame_is_refused_with_1002_on_the_header_alone():
+    ws, stream = memory_ws(frame(TEXT, b'x' * 1000, masked=False))
+    assert ws.receive() is None
+    assert stream.written == [b'\x88\x1e\x03\xeaclient frames must be masked']
+    assert max(stream.reads) <= 8 and ws.closed        # the payload was never read
+    ws, stream = memory_ws(frame(PING, b'p', masked=False))   # control frames too
+    with pytest.raises(wsfix.Unmasked):
+        ws.read_message()
+    assert issubclass(wsfix.Unmasked, wsfix.ProtocolError)
+
+
 def test_receive_returns_none_on_too_big():
     ws, stream = memory_ws(frame(TEXT, b'a' * 10000, fin=False) + frame(CONT, length=7000))
     assert ws.receive() is None
@@ -369,6 +384,40 @@ def test_without_on_ping_the_library_pongs():
     ws.on_ping = None
     assert ws.receive() == 'msg'
     assert stream.written == [b'\x8a\x02hi']
+
+
+def test_on_frame_sees_every_frame_that_does_not_end_a_message():
+    seen = []
+    ws, stream = memory_ws(frame(PING, b'a') + frame(TEXT, b'x', fin=False) + frame(PONG)
+                           + frame(CONT, b'', fin=False) + frame(CONT, b'y') + frame(TEXT, b'z'))
+    ws.on_ping = lambda payload: None
+    ws.on_frame = seen.append
+    assert ws.receive() == 'xy'
+    assert seen == [PING, TEXT, PONG, CONT]    # not the last fragment: that is the message
+    assert ws.receive() == 'z' and len(seen) == 4
+
+
+def test_on_frame_returning_false_stops_the_read():
+    ws, stream = memory_ws(frame(PING, b'a') + frame(TEXT, b'never read'))
+    pinged = []
+    ws.on_ping = pinged.append
+    ws.on_frame = lambda opcode: False
+    assert ws.receive() is None
+    assert pinged == [] and stream.written == []      # no pong, no close frame: the caller's
+    assert stream.pos < len(stream.data)
+
+
+def test_other_greenlets_run_between_the_frames_of_one_read():
+    """A ping flood already in the buffer must not hold the loop: each ping yields."""
+    import gevent
+    ran = []
+    ws, stream = memory_ws(frame(PING, b'a') * 3 + frame(TEXT, b'msg'))
+    ws.on_ping = lambda payload: ran.append('ping')
+    other = gevent.spawn(lambda: [ran.append('other') or gevent.sleep(0) for _ in range(3)])
+    assert ws.receive() == 'msg'
+    other.join()
+    assert ran.count('other') == 3 and ran.count('ping') == 3
+    assert ran.index('other') < len(ran) - 1 - ran[::-1].index('ping')   # not after them all
 
 
 def test_close_sends_the_code():
@@ -521,6 +570,13 @@ def test_ping_with_on_ping_goes_to_the_writer(srv):
     c.close()
 
 
+def test_an_unmasked_frame_closes_with_1002(srv):
+    c = Client(srv.port)
+    c.send(frame(TEXT, b'hello', masked=False))
+    assert c.recv_close() == (1002, b'client frames must be masked')
+    assert c.closed_by_server()
+
+
 def test_client_close_is_echoed_with_its_code(srv):
     c = Client(srv.port)
     c.send(frame(CLOSE, struct.pack('!H', 1001) + b'bye'))
@@ -587,6 +643,10 @@ def test_unpatched_library_has_no_cap_and_sends_no_close_codes(plain_srv):
     assert echo(c, BINARY, big) == big                 # no size limit at all
     c.send(frame(TEXT, b'\xc3\x28'))
     assert c.recv_close() == (None, b'')               # meant 1007; the code is dropped
+    c = Client(plain_srv.port)
+    assert echo(c, TEXT, b'x') == b'x'
+    c.send(frame(TEXT, b'unmasked', masked=False))      # read as if it were fine
+    assert c.recv_frame() == (True, TEXT, b'unmasked')
     c = Client(plain_srv.port, '/writer')              # ws.on_ping cannot even be set
     c.send(frame(TEXT, b'report'))
     assert c.closed_by_server()
