@@ -165,7 +165,7 @@ def send_pong(conn: Conn, payload: bytes) -> None:
     waits per socket however fast the pings come: a pong need only answer the most
     recent ping (RFC 6455 5.5.3).
     """
-    for waiting in (conn.pending, conn.queue.queue):
+    for waiting in (conn.pending, conn.queue):
         for i, item in enumerate(waiting):
             if type(item) is Pong:
                 waiting[i] = Pong(payload)
