@@ -123,7 +123,9 @@ def test_side_pots_four_way_all_in():
     holes = {0: "AsAh", 1: "KsKh", 2: "QsQh", 3: "JsJh"}
     t, _ = deal([1000, 2501, 4000, 10000], blinds=(50, 100), button=3, holes=holes,
                 board="2c7d9h3s4c")
-    t, events = play(t, "2 allin, 3 allin, 0 allin, 1 allin")
+    # The big stack shoves first (once the others are all in for less, a raise
+    # nobody can call is refused), and everyone calls all in for less.
+    t, events = play(t, "2 call, 3 allin, 0 allin, 1 allin, 2 allin")
     assert {"type": "uncalled", "seat": 3, "amount": 6000} in of_type(events, "uncalled")
     assert of_type(events, "pots")[-1]["pots"] == [
         {"amount": 4000, "eligible": [0, 1, 2, 3]},
@@ -261,24 +263,30 @@ def test_last_contender_cannot_muck():
         play(t, "0 muck")
 
 
-def test_last_contender_leaving_after_everyone_else_mucked_still_pays_the_pot():
+def test_the_last_contender_leaving_at_showdown_must_still_show_and_is_paid():
     # Showdown order 0, 1, 2: seats 0 and 1 muck (legal: seat 2 still contends),
-    # then seat 2 leaves. The pot goes to the best of the mucked hands, unnamed.
+    # then seat 2 leaves on its turn. Its hand cannot be mucked (it is the last
+    # that can win the pot), so it is shown, wins, and the pot follows the player.
     holes = {0: "AsAh", 1: "KsKh", 2: "2d3c"}
     t, _ = deal([100, 100, 100], button=2, holes=holes, board="8c9dJh4sQc")
     t, _ = play(t, "2 call, 0 call, 1 check" + ", 0 check, 1 check, 2 check" * 3)
     t, _ = play(t, "0 muck, 1 muck")
     t, events = apply(t, StandUp(2))
-    award = of_type(events, "award")[0]
-    assert award["winners"] == [{"seat": 0, "amount": 6}] and award["hand"] is None
-    assert stacks(t) == [104, 98, None] and not of_type(events, "show")
+    assert of_type(events, "show")[0]["seat"] == 2
+    assert of_type(events, "award")[0]["winners"] == [{"seat": 2, "amount": 6}]
+    assert [e["stack"] for e in of_type(events, "left")] == [98, 6]   # behind, then won
+    assert stacks(t) == [98, 98, None] and not t.hand_running
 
 
-def test_everyone_but_one_leaving_at_showdown_pays_the_last_one():
+def test_players_leaving_at_showdown_muck_on_their_turn_the_last_one_shows():
     t, _ = deal([100, 100, 100], button=2, board="8c9dJh4sQc")
     t, _ = play(t, "2 call, 0 call, 1 check" + ", 0 check, 1 check, 2 check" * 3)
-    t, _ = apply(t, StandUp(0))
-    t, events = apply(t, StandUp(1))
+    t, events = apply(t, StandUp(1))          # not its turn yet: mucked when it comes
+    assert not of_type(events, "muck") and t.hand.to_act == 0
+    t, events = apply(t, StandUp(0))          # its turn: mucked, then seat 1's too
+    assert [e["seat"] for e in of_type(events, "muck")] == [0, 1]
+    assert legal_actions(t).actions == ("show",) and automatic_action(t) == Timeout(2)
+    t, events = apply(t, Timeout(2))
     assert of_type(events, "award")[0]["winners"] == [{"seat": 2, "amount": 6}]
     assert not t.hand_running and stacks(t) == [None, None, 104]
 
@@ -323,15 +331,47 @@ def test_folded_chips_stay_in_the_pot_and_every_pot_has_a_winner():
     assert sum(stacks(t)) == 2050
 
 
-def test_leaving_mid_hand_folds_and_chips_stay_in_the_pot():
+def test_leaving_mid_hand_folds_on_the_players_turn_and_chips_stay_in_the_pot():
     t, _ = deal([100, 100, 100], button=0)
     t, _ = play(t, "0 raise 10")
     t, events = apply(t, StandUp(0))
     assert of_type(events, "left") == [{"type": "left", "seat": 0, "player": "p0", "stack": 90}]
-    assert t.seats[0].folded and t.chips() == 300 - 90
+    # The stack went with the player; the hand folds when the turn comes back.
+    assert t.seats[0].leaving and not t.seats[0].folded and t.chips() == 300 - 90
+    # (A raise against nobody but the leaver would be refused: nobody could call it.)
+    t, events = play(t, "1 call, 2 raise 30")
+    assert of_type(events, "action")[-1] == {"type": "action", "seat": 0, "action": "fold",
+                                             "amount": 0, "to": 10, "stack": 0, "all_in": False}
+    assert t.hand.to_act == 1
     t, events = play(t, "1 fold")
-    assert of_type(events, "award")[0]["amount"] == 13
-    assert t.seats[0] is None and sum(stacks(t)[1:]) == 210
+    assert of_type(events, "award")[0]["amount"] == 30
+    assert t.seats[0] is None and stacks(t) == [None, 90, 120]
+
+
+def test_a_hand_left_behind_that_everyone_folds_to_is_paid_to_the_player():
+    t, _ = deal([100, 100, 100], button=0)
+    t, _ = play(t, "0 raise 10")
+    t, _ = apply(t, StandUp(0))
+    t, events = play(t, "1 fold, 2 fold")
+    assert {"type": "uncalled", "seat": 0, "amount": 8} in of_type(events, "uncalled")
+    assert of_type(events, "award")[0]["winners"] == [{"seat": 0, "amount": 5}]
+    assert of_type(events, "left") == [{"type": "left", "seat": 0, "player": "p0", "stack": 13}]
+    assert t.seats[0] is None and stacks(t)[1:] == [99, 98]
+
+
+def test_an_all_in_hand_plays_on_when_its_player_leaves_and_wins_for_them():
+    holes = {0: "AsAh", 1: "KsKh", 2: "QsQh"}
+    t, _ = deal([50, 200, 200], button=2, holes=holes, board="2c7d9h3s4c")
+    t, _ = play(t, "2 call, 0 allin")
+    t, events = apply(t, StandUp(0))
+    assert of_type(events, "left")[0]["stack"] == 0 and t.seats[0].live
+    assert table_view(t, 1)["seats"][0]["cards"] is None     # not shown yet
+    t, events = play(t, "1 call, 2 call, 1 bet 20, 2 call, 1 check, 2 check, 1 check, 2 check")
+    assert not t.hand_running
+    assert of_type(events, "show")[0]["seat"] in (0, 1, 2)
+    assert of_type(events, "award")[0]["winners"] == [{"seat": 0, "amount": 150}]
+    assert of_type(events, "left") == [{"type": "left", "seat": 0, "player": "p0", "stack": 150}]
+    assert stacks(t) == [None, 170, 130]          # KK takes the side pot
 
 
 def test_leaving_out_of_turn_lets_play_go_on():
