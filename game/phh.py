@@ -73,8 +73,8 @@ from game.cards import DECK, Card, CardError, parse_card
 from game.events import (Acted, Blind, HandStarted, HoleCards, Left, Mucked, SecondBoard, Shown,
                          Street, TimedOut, Uncalled)
 from game.pots import clockwise_from
-from game.table import (MAX_SEATS, Call, Check, Fold, IllegalAction, Muck, Raise, Bet, Show,
-                        SitDown, StartHand, Table, Timeout, apply, legal_actions, new_table,
+from game.table import (MAX_SEATS, Bet, Call, Check, Fold, IllegalAction, Muck, Raise, Show,
+                        SitDown, StartHand, Table, Timeout, apply, legal_actions, new_table, pots,
                         showdown_awards)
 
 UNKNOWN = "??"
@@ -228,7 +228,7 @@ def _unit(hand: dict, lines: list[PHHAction]) -> Decimal:
 def _chips(value, what: str, unit: Decimal, signed: bool = False) -> int:
     """``value`` (in the file's unit) as whole chips of ``unit``; raises :class:`PHHError`."""
     if not _is_amount(value):
-        raise PHHError(f"unsupported: {what} {value!r} (not a number)")
+        raise PHHError(f"unsupported: {what} {value!r} (not a finite amount)")
     if value < 0 and not signed:
         raise PHHError(f"{what} cannot be negative: {value}")
     chips = value if unit == 1 and type(value) is int else value / unit
@@ -562,7 +562,7 @@ class _Replay:
         self.apply(StartHand(_deck(holes, self.board, spare)))
         self.board_read = 0
         self.decisions: dict[int, type] = {}  # seat -> Show or Muck, read ahead
-        self.silent: set[int] = set()  # unknown hands the file never shows nor mucks
+        self.quiet: set[int] = set()  # unknown hands the file never shows nor mucks
 
     def label(self, seat: int) -> str:
         return f"p{self.player_of[seat] + 1}"
@@ -643,10 +643,22 @@ class _Replay:
         while (self.table.hand.street == "showdown"
                and self.table.hand.to_act in self.decisions):
             seat = self.table.hand.to_act
-            decision = self.decisions.pop(seat)
-            if decision is Muck and "muck" not in legal_actions(self.table).actions:
-                decision = Show  # the last contender: wins without needing its cards
-            self.apply(decision(seat))
+            self.apply(self.decisions.pop(seat)(seat))
+
+    def silent(self, seat: int) -> type:
+        """The decision of a player the file neither shows nor mucks, once it has all been read.
+
+        One whose rivals in some pot have all mucked (or will: the file says
+        so) is the last who can win it, and shows; any other gets our default
+        (:class:`Timeout`), or mucks when nobody knows their cards.
+        """
+        seats = self.table.seats
+        for pot in pots(self.table):
+            if seat in pot.eligible and not any(
+                    i != seat and not seats[i].mucked and self.decisions.get(i) is not Muck
+                    for i in pot.eligible):
+                return Show
+        return Muck if seat in self.unknown else Timeout
 
     def finish(self) -> None:
         """After the listed actions: the default show/muck for whoever the file left out.
@@ -662,11 +674,9 @@ class _Replay:
             if hand.street != "showdown" or hand.to_act is None:
                 break
             seat = hand.to_act
+            self.decisions[seat] = self.silent(seat)
             if seat in self.unknown:
-                self.decisions[seat] = Muck
-                self.silent.add(seat)
-                continue
-            self.apply(Timeout(seat))
+                self.quiet.add(seat)
         if hand.running:
             raise PHHError(f"hand not finished: {self.label(hand.to_act)} to act")
         dealt = self.dealt()
@@ -693,7 +703,7 @@ class _Replay:
         """
         table = self.table
         contest = replace(table, seats=tuple(
-            replace(s, mucked=False) if i in self.silent else s
+            replace(s, mucked=False) if i in self.quiet else s
             for i, s in enumerate(table.seats)))
         try:
             fixed = showdown_awards(contest, self.unknown)

@@ -228,8 +228,13 @@ def test_unknown_cards_that_never_show_lose_to_the_shown_winner():
     both = ["d dh p1 ????", "d dh p2 ????"] + actions[2:]
     with pytest.raises(PHHError, match="the result is undetermined"):
         replay(nt([100, 100], both))
-    # A player who shows nothing but is the last one in wins without showing.
+    # A player who shows nothing but is the last one in wins without showing,
+    # even when our showdown order asks them first.
     assert replay(nt([100, 100], both + ["p1 sm"])).finishing_stacks == [98, 102]
+    assert replay(nt([100, 100], both + ["p2 sm"])).finishing_stacks == [102, 98]
+    known = ["d dh p1 5s6s"] + actions[1:]          # p1 would win, but the file mucks it
+    assert replay(nt([100, 100], known + ["p1 sm"])).finishing_stacks == [98, 102]
+    assert replay(nt([100, 100], known)).finishing_stacks == [102, 98]
 
 
 def test_unknown_cards_of_players_who_fold_never_matter():
