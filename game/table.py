@@ -259,7 +259,8 @@ class SitOut:
 class SitIn:
     """Come back from sitting out. A player who missed the big blind waits for it, or
     with ``post=True`` posts a live big blind and a dead small blind and is dealt in at
-    the next hand (not on the button or in the small blind: there they wait one more)."""
+    the next hand (not on the button or in the small blind: there they wait one more).
+    One who was still waiting for a first big blind posts a big blind alone."""
 
     seat: int
     post: bool = False
@@ -589,9 +590,10 @@ def _sit_in(table: Table, a: SitIn, events: list[Event]) -> Table:
     events.append(SatIn(a.seat))
     if a.post:
         # Back at once: a player who missed the big blind posts it (live)
-        # and a dead small blind at the next hand they are dealt into.
+        # and a dead small blind at the next hand they are dealt into; one
+        # who was still waiting for their first big blind posts a big blind.
         return _with_seat(table, a.seat, replace(seat, sitting_out=False, waiting=False,
-                                                 posting=seat.missed))
+                                                 posting=seat.missed or seat.waiting))
     # Coming back in: wait for the big blind like a new player.
     return _with_seat(table, a.seat, replace(seat, sitting_out=False, waiting=True))
 

@@ -651,6 +651,21 @@ def test_one_who_sat_out_but_missed_no_big_blind_comes_back_at_once_posting_noth
     assert not [b for b in of_type(events, "blind") if b["seat"] == 4]
 
 
+def test_sitting_out_does_not_skip_the_wait_for_a_first_big_blind():
+    t, _ = deal([100, None, 100, 100], button=0)    # button 0, blinds 2 and 3
+    t, _ = play(t, "0 fold, 2 fold")
+    t, _ = apply(t, SitDown(1, "late", 100))       # waits for the big blind
+    t, _ = apply(t, SitOut(1))
+    t, _ = apply(t, SitIn(1))
+    assert t.seats[1].waiting and not t.seats[1].posting
+    t, _ = apply(t, SitOut(1))
+    t, _ = apply(t, SitIn(1, post=True))           # coming in now costs a big blind
+    t, events = apply(t, StartHand(tuple(_deck())))   # button 2, blinds 3 and 0
+    assert 1 in of_type(events, "hand_started")[0]["seats"]
+    assert [(b["kind"], b["amount"]) for b in of_type(events, "blind") if b["seat"] == 1] == [
+        ("post", 2)]
+
+
 # -- issue 12: run it twice -----------------------------------------------------------------
 
 def test_all_in_players_who_all_agree_run_the_board_twice_half_the_pot_on_each():

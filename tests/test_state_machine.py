@@ -142,8 +142,9 @@ class TableSessions(RuleBasedStateMachine):
             self.apply(SitIn(seat, post=data.draw(st.booleans())) if out else SitOut(seat))
 
     def run_twice(self, data):
-        if self.occupied() and self.table.run_it_twice:
-            seat = data.draw(st.sampled_from(self.occupied()))
+        present = [i for i in self.occupied() if not self.table.seats[i].leaving]
+        if present and self.table.run_it_twice:
+            seat = data.draw(st.sampled_from(present))
             self.apply(RunTwice(seat, data.draw(st.booleans())))
 
     def top_up(self, data):
