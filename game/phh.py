@@ -313,28 +313,31 @@ def _forced_bets(hand: dict, n: int, unit: Decimal) -> dict:
         antes[antes.index(max(antes))] = sorted(antes)[-2]
     # A player back from missing the blinds may owe a dead small blind, in
     # their antes entry: one who posts a big blind out of position, or who
-    # straddles under the gun instead.
+    # straddles under the gun instead. The rest are antes for everyone, or
+    # the big blind's alone: whichever explains every entry.
     owing = set(posts) | ({straddle_at} if straddle_at is not None else set())
-    others = [a for i, a in enumerate(antes) if i not in owing]
-    if len(set(others)) == 1:
-        ante, kind = others[0], "each" if trimming else "each_dead"
-    elif not trimming and all(a == 0 for i, a in enumerate(antes)
-                              if i != big_at and i not in owing):
-        ante, kind = antes[big_at], "big_blind"
+    others = {a for i, a in enumerate(antes) if i not in owing}
+    small = blinds[small_at] if small_at is not None else None
+    kinds = [("each" if trimming else "each_dead", others.pop(), lambda i: True)]\
+        if len(others) == 1 else []
+    if not trimming:
+        kinds.append(("big_blind", antes[big_at], lambda i: i == big_at))
+    for kind, ante, pays in kinds:
+        if any(antes[i] != (ante if pays(i) else 0) for i in range(n) if i not in owing):
+            continue
+        dead = {i: antes[i] - (ante if pays(i) else 0) for i in owing}
+        due = {d for d in dead.values() if d}
+        if min(dead.values(), default=0) >= 0 and len(due) <= 1 and (
+                small is None or due <= {small}):
+            break
     else:
         raise PHHError(f"unsupported: antes {written_antes} (the same for everyone, or the "
-                       "big blind's alone" + (", without ante_trimming_status = true)"
-                                             if trimming else ")"))
-    dead = {i: antes[i] - (ante if kind != "big_blind" else 0) for i in owing}
-    dead_small = {d for d in dead.values() if d}
-    if trimming and dead_small:
+                       "big blind's alone, and a dead small blind for a player back from "
+                       "missing it" + (", without ante_trimming_status = true)"
+                                       if trimming else ")"))
+    if trimming and due:
         raise PHHError("unsupported: a dead small blind with ante_trimming_status = true")
-    if len(dead_small) > 1 or min(dead_small, default=0) < 0 or (
-            small_at is not None and dead_small and dead_small != {blinds[small_at]}):
-        raise PHHError(f"unsupported: antes {written_antes} (a dead small blind posted "
-                       "must be the small blind)")
-    small = blinds[small_at] if small_at is not None else (min(dead_small) if dead_small
-                                                            else big)
+    small = small if small is not None else (min(due) if due else big)
     return {"small_at": small_at, "big_at": big_at, "straddle_at": straddle_at,
             "small": small, "big": big, "straddle": blinds[straddle_at] if straddle_at
             is not None else 0, "ante": ante, "ante_kind": kind, "posts": posts,

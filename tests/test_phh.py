@@ -777,6 +777,35 @@ finishing_stacks = [99, 98, 100, 113, 90]
 """
 
 
+# A big-blind ante (p1's 10) where everyone else owes something: p2 straddles
+# (all in for 10 of its 20), p3 posts a big blind back from waiting. The antes
+# list has one non-zero entry among players who owe nothing: not "antes for
+# everyone".
+BIG_BLIND_ANTE_AND_POSTS = """\
+variant = "NT"
+ante_trimming_status = false
+antes = [10, 0, 0]
+blinds_or_straddles = [10, 20, -10]
+min_bet = 10
+starting_stacks = [230, 10, 510]
+actions = [
+  "d dh p1 2hJd", "d dh p2 7dAd", "d dh p3 TcKh",
+  "p3 cbr 20", "p1 cbr 30", "p3 cc",
+  "d db QdTsTd", "p1 f", "p3 cc",
+  "p2 sm 7dAd", "p3 sm TcKh",
+  "d db Kc", "d db 9s",
+]
+finishing_stacks = [190, 0, 560]
+"""
+
+
+def test_a_big_blind_ante_where_everyone_else_owes_a_forced_bet():
+    result = replay(loads_phh(BIG_BLIND_ANTE_AND_POSTS))
+    assert result.start.ante_kind == "big_blind"
+    assert result.finishing_stacks == [190, 0, 560]
+    assert pokerkit_replay(BIG_BLIND_ANTE_AND_POSTS) == [190, 0, 560]
+
+
 def test_a_posted_big_blind_and_a_dead_small_blind():
     result = replay(loads_phh(POSTED))
     # p4's dead small blind is in the pot: 1 + 2 + 1 + 10 + 10.
