@@ -24,7 +24,7 @@ the rules never make those.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 
 from game.cards import Card
 from game.pots import Pot
@@ -51,7 +51,16 @@ class Seated:
 
 @dataclass(frozen=True, slots=True)
 class Left:
-    """A player left, taking ``stack`` chips; mid-hand their hand is folded first."""
+    """A player left, taking ``stack`` chips (their stack behind).
+
+    Mid-hand the seat stays in the hand until it ends: a hand with decisions
+    left is folded when the turn reaches it (an :class:`Acted` fold; at
+    showdown a :class:`Mucked`, or :class:`Shown` when it must be), and an
+    all-in or shown hand plays on. If that hand wins a pot or gets a bet back,
+    a second ``Left`` for the same seat and player comes before
+    :class:`HandEnded` with those chips: they go to the player, who is no
+    longer at the table (the server credits them like any ``left``).
+    """
 
     type: str = _type("left")
     seat: int
@@ -69,6 +78,15 @@ class SatOut:
 class SatIn:
     type: str = _type("sat_in")
     seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunTwiceSet:
+    """The seat agrees (or no longer agrees) to run the board twice when all in."""
+
+    type: str = _type("run_twice")
+    seat: int
+    agree: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +131,10 @@ class HoleCards:
 
 @dataclass(frozen=True, slots=True)
 class Blind:
-    """A forced bet: ``kind`` is ``"ante"``, ``"small"`` or ``"big"``."""
+    """A forced bet. ``kind``: ``"ante"`` (each player's, or the big blind's one ante for
+    the table), ``"small"``, ``"big"``, ``"straddle"`` (under the gun, before the cards),
+    ``"post"`` (a big blind posted out of position by a player back from missing it)
+    or ``"dead"`` (the small blind that player missed: dead money in the pot)."""
 
     type: str = _type("blind")
     seat: int
@@ -184,6 +205,17 @@ class Street:
 
 
 @dataclass(frozen=True, slots=True)
+class SecondBoard:
+    """Run twice: the second board's flop, turn or river (after the first board's), the
+    new ``cards`` and the whole second ``board`` (the cards both boards share included)."""
+
+    type: str = _type("second_board")
+    street: str
+    cards: tuple[Card, ...]
+    board: tuple[Card, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Shown:
     """Cards shown at showdown, and the hand they make (``"Two Pair, Kings and Fives"``)."""
 
@@ -210,13 +242,16 @@ class Winner:
 @dataclass(frozen=True, slots=True)
 class Award:
     """Pot number ``pot`` (0: the main pot) paid to its winners; ``hand`` names the
-    winning hand, ``None`` when nobody had to show."""
+    winning hand, ``None`` when nobody had to show. When the board was run twice each
+    pot is paid in two awards, half on each ``board`` (0: the first, 1: the second; the
+    odd chip on the first)."""
 
     type: str = _type("award")
     pot: int
     amount: int
     winners: tuple[Winner, ...]
     hand: str | None
+    board: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,15 +304,15 @@ class Presence:
     connected: bool
 
 
-Event = (Seated | Left | SatOut | SatIn | ToppedUp | HandStarted | HoleCards | Blind | ToAct
-         | Acted | TimedOut | Uncalled | Pots | Street | Shown | Mucked | Award | HandEnded
-         | Clock | TimeBank | Chat | Presence)
+Event = (Seated | Left | SatOut | SatIn | ToppedUp | RunTwiceSet | HandStarted | HoleCards
+         | Blind | ToAct | Acted | TimedOut | Uncalled | Pots | Street | SecondBoard | Shown
+         | Mucked | Award | HandEnded | Clock | TimeBank | Chat | Presence)
 
 EVENT_TYPES: dict[str, type] = {
     cls.__dataclass_fields__["type"].default: cls for cls in (
-        Seated, Left, SatOut, SatIn, ToppedUp, HandStarted, HoleCards, Blind, ToAct, Acted,
-        TimedOut, Uncalled, Pots, Street, Shown, Mucked, Award, HandEnded, Clock, TimeBank,
-        Chat, Presence)}
+        Seated, Left, SatOut, SatIn, ToppedUp, RunTwiceSet, HandStarted, HoleCards, Blind,
+        ToAct, Acted, TimedOut, Uncalled, Pots, Street, SecondBoard, Shown, Mucked, Award,
+        HandEnded, Clock, TimeBank, Chat, Presence)}
 
 # Fields holding other values: read back by from_json.
 _NESTED = {(Pots, "pots"): Pot, (Award, "winners"): Winner}
@@ -297,14 +332,20 @@ def to_json(value):
 
 
 def from_json(data: dict) -> Event:
-    """The inverse of :func:`to_json` for an event; raises ``ValueError`` on unknown data."""
+    """The inverse of :func:`to_json` for an event; raises ``ValueError`` on unknown data.
+
+    A field with a default may be missing (an event stored before it existed):
+
+    >>> from_json({"type": "award", "pot": 0, "amount": 4, "winners": [], "hand": None})
+    Award(pot=0, amount=4, winners=(), hand=None, board=0)
+    """
     try:
         cls = EVENT_TYPES[data["type"]]
     except (KeyError, TypeError):
         raise ValueError(f"not an event: {data!r}") from None
     args = {}
     for f in fields(cls):
-        if not f.init:
+        if not f.init or (f.name not in data and f.default is not MISSING):
             continue
         v = data[f.name]
         nested = _NESTED.get((cls, f.name))

@@ -38,9 +38,26 @@ From the command line, ``python -m game.phh replay FILE...`` prints one JSON
 line per hand and exits 1 if any hand fails or ends with other stacks than
 its ``finishing_stacks``.
 
-Limits: only ``"NT"``; blinds must be a small and a big blind (or a big
-blind alone, as after our dead small blind), no straddles; antes the same
-for everyone; whole chips; ``min_bet`` equal to the big blind.
+What we read, beyond the basic fields:
+
+- forced bets as pokerkit reads them: antes the same for everyone (dead
+  money in the main pot unless ``ante_trimming_status = true``, the PHH
+  default being false), or one big-blind ante; a small and a big blind (or
+  a big blind alone: a dead small blind), an under-the-gun straddle, and
+  negative entries for a big blind posted out of position (a player back
+  from missing it; a small blind they missed is their ``antes`` entry, dead);
+- amounts with decimals (dollars and cents): read in the smallest unit the
+  file uses, and given back in it (``unit`` in the output);
+- hole cards nobody knows (``????``): a hand that never shows them cannot
+  win a pot against a shown hand (as in pokerkit); a pot only such hands
+  contest has no known winner, and the replay says so;
+- the check pokerkit writes for the last player with chips when everyone
+  else is all in (our rules deal on without asking it);
+- run twice, as our extension: ``_runout_count = 2``, and the second board's
+  ``d db`` lines after the first's (PHH has no notation for it yet).
+
+Limits: only ``"NT"``; one straddle at most; ``min_bet`` equal to the big
+blind.
 """
 
 from __future__ import annotations
@@ -50,16 +67,19 @@ import re
 import sys
 import tomllib
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from game.cards import DECK, Card, CardError, parse_card
-from game.events import Acted, HandStarted, HoleCards, Left, Mucked, Shown, Street, TimedOut
+from game.events import (Acted, Blind, HandStarted, HoleCards, Left, Mucked, SecondBoard, Shown,
+                         Street, TimedOut, Uncalled)
 from game.pots import clockwise_from
-from game.table import (MAX_SEATS, AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Raise,
-                        Show, SitDown, StandUp, StartHand, Table, Timeout, apply, legal_actions,
-                        new_table)
+from game.table import (MAX_SEATS, Bet, Call, Check, Fold, IllegalAction, Muck, Raise, Show,
+                        SitDown, StartHand, Table, Timeout, apply, legal_actions, new_table, pots,
+                        showdown_awards)
 
 UNKNOWN = "??"
 SPECTATOR = -1  # a ``viewer`` who holds no seat: sees only the cards shown
+RUNOUTS = "_runout_count"  # our extension: 2 when the board was run twice
 
 
 class PHHError(ValueError):
@@ -75,10 +95,13 @@ class PHHAction:
     """One entry of ``actions``. ``player`` counts from 0 (p1 is 0); None for the dealer.
 
     ``verb`` is ``dh``, ``db``, ``f``, ``cc``, ``cbr``, ``sm`` or ``#`` (a
-    line that is only a commentary). Unknown cards are ``"??"``.
+    line that is only a commentary). Unknown cards are ``"??"``. An amount
+    with decimals is a ``Decimal``.
 
     >>> parse_action("p2 cbr 600 # a raise")
     PHHAction(verb='cbr', player=1, cards=(), amount=600, comment='a raise')
+    >>> parse_action("p2 cbr 1.25").amount
+    Decimal('1.25')
     >>> parse_action("d dh p1 As??")
     PHHAction(verb='dh', player=0, cards=('As', '??'), amount=None, comment=None)
     >>> parse_action("p1 sm")
@@ -92,7 +115,7 @@ class PHHAction:
     verb: str
     player: int | None = None
     cards: tuple[Card, ...] = ()
-    amount: int | None = None
+    amount: int | Decimal | None = None
     comment: str | None = None
 
 
@@ -134,9 +157,11 @@ def parse_action(text: str) -> PHHAction:
         case [_, ("f" | "cc") as verb] if player is not None:
             return PHHAction(verb, player, comment=comment)
         case [_, "cbr", amount] if player is not None:
-            if not re.fullmatch(r"[0-9]+", amount):
-                raise PHHError(f"unsupported: amount {amount!r} (whole chips only)")
-            return PHHAction("cbr", player, amount=int(amount), comment=comment)
+            if re.fullmatch(r"[0-9]+", amount):
+                return PHHAction("cbr", player, amount=int(amount), comment=comment)
+            if re.fullmatch(r"[0-9]+\.[0-9]+", amount):
+                return PHHAction("cbr", player, amount=Decimal(amount), comment=comment)
+            raise PHHError(f"not an amount: {amount!r}")
         case [_, "sm"] if player is not None:
             return PHHAction("sm", player, comment=comment)
         case [_, "sm", "-"] if player is not None:  # pokerkit: show, cards not given
@@ -149,9 +174,12 @@ def parse_action(text: str) -> PHHAction:
 
 
 def loads_phh(text: str) -> dict:
-    """The fields of a one-hand ``.phh`` text (TOML); raises :class:`PHHError`."""
+    """The fields of a one-hand ``.phh`` text (TOML); raises :class:`PHHError`.
+
+    Numbers with decimals are read exactly (as ``Decimal``).
+    """
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise PHHError(f"not TOML: {e}") from None
 
@@ -171,6 +199,55 @@ def loads_phhs(text: str) -> list[tuple[str | None, dict]]:
 
 
 # ---------------------------------------------------------------------------
+# Amounts
+
+
+def _is_amount(value) -> bool:
+    return (type(value) is int or (type(value) is Decimal and value.is_finite())) \
+        and type(value) is not bool
+
+
+def _unit(hand: dict, lines: list[PHHAction]) -> Decimal:
+    """The smallest unit the file's amounts use: 1, or 0.1, 0.01, ... for decimals.
+
+    >>> _unit({"starting_stacks": [Decimal("10.5"), 20], "min_bet": Decimal("0.25")}, [])
+    Decimal('0.01')
+    """
+    values = [hand.get("min_bet")]
+    for name in ("starting_stacks", "antes", "blinds_or_straddles"):
+        v = hand.get(name)
+        values.extend(v if isinstance(v, list) else [v])
+    values.extend(a.amount for a in lines if a.verb == "cbr")
+    places = 0
+    for v in values:
+        if type(v) is Decimal and v.is_finite():
+            places = max(places, -v.normalize().as_tuple().exponent)
+    return Decimal(1).scaleb(-places) if places > 0 else Decimal(1)
+
+
+def _chips(value, what: str, unit: Decimal, signed: bool = False) -> int:
+    """``value`` (in the file's unit) as whole chips of ``unit``; raises :class:`PHHError`."""
+    if not _is_amount(value):
+        raise PHHError(f"unsupported: {what} {value!r} (not a finite amount)")
+    if value < 0 and not signed:
+        raise PHHError(f"{what} cannot be negative: {value}")
+    chips = value if unit == 1 and type(value) is int else value / unit
+    if chips != int(chips):
+        raise PHHError(f"{what} {value} is not a whole number of {unit}")
+    return int(chips)
+
+
+def _per_player(hand: dict, name: str, count: int, unit: Decimal,
+                signed: bool = False) -> list[int]:
+    value = hand.get(name, 0)
+    if _is_amount(value):
+        value = [value] * count
+    if not isinstance(value, list) or len(value) > count:
+        raise PHHError(f"{name} must list at most one value per player")
+    return [_chips(v, name, unit, signed) for v in value] + [0] * (count - len(value))
+
+
+# ---------------------------------------------------------------------------
 # Replaying
 
 
@@ -180,87 +257,158 @@ class _Setup:
     seat_of: tuple[int, ...]  # PHH player index -> our seat index
 
 
-def _chips(value, what: str) -> int:
-    if type(value) is not int or value < 0:
-        raise PHHError(f"unsupported: {what} {value!r} (whole chips only)")
-    return value
+def _forced_bets(hand: dict, n: int, unit: Decimal) -> dict:
+    """Who posts what, per player (heads-up the file lists them the other way round)."""
+    blinds = _per_player(hand, "blinds_or_straddles", n, unit, signed=True)
+    antes = _per_player(hand, "antes", n, unit)
+    written_blinds, written_antes = list(blinds), list(antes)
+    if n == 2:
+        blinds.reverse()
+        antes.reverse()
+    if not _is_amount(hand.get("min_bet")):
+        raise PHHError(f"min_bet {hand.get('min_bet')!r} is not the big blind")
+    big = _chips(hand["min_bet"], "min_bet", unit)
+    posts = [i for i, b in enumerate(blinds) if b < 0]
+    for i in posts:
+        if blinds[i] != -big or n == 2:
+            raise PHHError(f"unsupported: p{i + 1} posts {-blinds[i]} out of position "
+                           f"(only a big blind, {big}, posted back from missing it)")
+    posted = [i for i, b in enumerate(blinds) if b > 0]
+    shown = f"blinds_or_straddles {written_blinds}"
+    if n == 2 and blinds[0] != big:
+        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind {blinds[0]}")
+    if big not in [blinds[i] for i in posted]:
+        guess = max([0] + [blinds[i] for i in posted])
+        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind {guess}")
+    small_at = straddle_at = big_at = None
+    if n == 2:
+        if not 0 < blinds[1] <= big:
+            raise PHHError(f"unsupported: {shown} (heads-up: a small and a big blind)")
+        small_at, big_at = 1, 0
+    # The blinds and a straddle sit next to each other, clockwise (three-handed
+    # the straddle is on the button, just before the small blind).
+    starts = [i for i in posted if (i - 1) % n not in posted] or posted
+    for start in starts if n > 2 else ():
+        run = [(start + k) % n for k in range(len(posted))]
+        values = [blinds[i] for i in run]
+        if values == [big]:
+            big_at, = run                            # a dead small blind
+        elif len(values) == 2 and values[1] == big and values[0] <= big:
+            small_at, big_at = run
+        elif len(values) == 2 and values[0] == big < values[1]:
+            big_at, straddle_at = run                # a dead small blind and a straddle
+        elif len(values) == 3 and values[0] <= big == values[1] < values[2]:
+            small_at, big_at, straddle_at = run
+        else:
+            continue
+        break
+    if big_at is None:
+        raise PHHError(f"unsupported: {shown} (not a small blind, a big blind and one "
+                       "straddle, next to each other)")
+    trimming = hand.get("ante_trimming_status", False)
+    if type(trimming) is not bool:
+        raise PHHError(f"ante_trimming_status is true or false, not {trimming!r}")
+    if trimming and antes.count(max(antes)) == 1 and n > 1:
+        # pokerkit gives back what the largest ante puts in beyond the second.
+        antes[antes.index(max(antes))] = sorted(antes)[-2]
+    # A player back from missing the blinds may owe a dead small blind, in
+    # their antes entry: one who posts a big blind out of position, or who
+    # straddles under the gun instead. The rest are antes for everyone, or
+    # the big blind's alone: whichever explains every entry.
+    owing = set(posts) | ({straddle_at} if straddle_at is not None else set())
+    others = {a for i, a in enumerate(antes) if i not in owing}
+    small = blinds[small_at] if small_at is not None else None
+    kinds = [("each" if trimming else "each_dead", others.pop(), lambda i: True)]\
+        if len(others) == 1 else []
+    if not trimming:
+        kinds.append(("big_blind", antes[big_at], lambda i: i == big_at))
+    for kind, ante, pays in kinds:
+        if any(antes[i] != (ante if pays(i) else 0) for i in range(n) if i not in owing):
+            continue
+        dead = {i: antes[i] - (ante if pays(i) else 0) for i in owing}
+        due = {d for d in dead.values() if d}
+        if min(dead.values(), default=0) >= 0 and len(due) <= 1 and (
+                small is None or due <= {small}):
+            break
+    else:
+        raise PHHError(f"unsupported: antes {written_antes} (the same for everyone, or the "
+                       "big blind's alone, and a dead small blind for a player back from "
+                       "missing it" + (", without ante_trimming_status = true)"
+                                       if trimming else ")"))
+    if trimming and due:
+        raise PHHError("unsupported: a dead small blind with ante_trimming_status = true")
+    small = small if small is not None else (min(due) if due else big)
+    return {"small_at": small_at, "big_at": big_at, "straddle_at": straddle_at,
+            "small": small, "big": big, "straddle": blinds[straddle_at] if straddle_at
+            is not None else 0, "ante": ante, "ante_kind": kind, "posts": posts,
+            "dead": dead}
 
 
-def _per_player(hand: dict, name: str, count: int) -> list[int]:
-    value = hand.get(name, 0)
-    if type(value) is int:
-        value = [value] * count
-    if not isinstance(value, list) or len(value) > count:
-        raise PHHError(f"{name} must list at most one value per player")
-    return [_chips(v, name) for v in value] + [0] * (count - len(value))
-
-
-def _setup(hand: dict) -> _Setup:
+def _setup(hand: dict, unit: Decimal) -> _Setup:
     """Our table for this hand, before ``StartHand``, and where each player sits."""
     if hand.get("variant") != "NT":
         raise PHHError(f"unsupported: variant {hand.get('variant')!r} (only 'NT')")
     stacks = hand.get("starting_stacks")
     if not isinstance(stacks, list) or not 2 <= len(stacks) <= MAX_SEATS:
         raise PHHError(f"unsupported: starting_stacks must list 2 to {MAX_SEATS} players")
-    stacks = [_chips(s, "a stack") for s in stacks]
+    stacks = [_chips(s, "a stack", unit) for s in stacks]
     if 0 in stacks:
         raise PHHError("unsupported: a player without chips")
     n = len(stacks)
-    blinds = _per_player(hand, "blinds_or_straddles", n)
-    antes = _per_player(hand, "antes", n)
-    if len(set(antes)) > 1:
-        raise PHHError(f"unsupported: antes differ between players {antes}")
-    posted = [i for i, b in enumerate(blinds) if b]
-    if len(posted) == 2 and n > 2 and blinds[posted[1]] < blinds[posted[0]]:
-        posted.reverse()  # the small blind after the big one (see below)
-    if (len(posted) == 2 and posted[1] == (posted[0] + 1) % n
-            and blinds[posted[0]] <= blinds[posted[1]] and (n > 2 or posted[0] == 0)):
-        small_at, big_at = posted
-        small, big = blinds[small_at], blinds[big_at]
-    elif len(posted) == 1 and n > 2:  # a big blind alone: the small blind is dead
-        small_at, big_at = None, posted[0]
-        small = big = blinds[big_at]
-    else:
-        raise PHHError(f"unsupported: blinds_or_straddles {blinds} (straddles, or not "
-                       "a small and a big blind)")
-    if hand.get("min_bet") != big:
-        raise PHHError(f"min_bet {hand.get('min_bet')!r} is not the big blind {big}")
+    f = _forced_bets(hand, n, unit)
+    runouts = hand.get(RUNOUTS, 1)
+    if runouts not in (1, 2) or type(runouts) is not int:
+        raise PHHError(f"unsupported: {RUNOUTS} {runouts!r} (1 or 2)")
     names = hand.get("players")
     if not (isinstance(names, list) and len(names) == n and len(set(names)) == n
             and all(isinstance(x, str) and x for x in names)):
         names = [f"p{i + 1}" for i in range(n)]
-    if small_at == 0 or n == 2:
-        # The usual layout: seats 0..n-1 in position order; a fresh table
-        # moves the button one seat on, to pN, and the blinds follow it.
-        table = new_table(n, small, big, ante=antes[0])
-        for i in range(n):
-            table, _ = apply(table, SitDown(i, names[i], stacks[i]))
-        return _Setup(replace(table, button=n - 2), tuple(range(n)))
-    # Our dead button rule also deals hands with a dead small blind, with
-    # players between the button and the small blind, or (after heads-up)
-    # the small blind last in position order. Rebuild such a layout: seat 0
-    # is an empty seat holding the button, the players follow in position
-    # order, and the last hand's blinds are put where our rule moves them on
-    # from: its small blind on the button, its big blind on this hand's
-    # small blind (an empty seat just before the big blind when it is dead).
-    layout: list[int | None] = [None]
+    small_at, big_at = f["small_at"], f["big_at"]
+    # Seats in position order, the button's last. Our dead button rule also
+    # deals hands with a dead small blind (an empty seat just before the big
+    # blind holds it), and hands whose button is an empty seat: then pN is
+    # not on the button, which shows when pN is the small blind or a player
+    # posting missed blinds (never dealt in on the button). Such a button is
+    # an empty seat 0. Elsewhere it makes no difference, and pN holds it.
+    empty_button = n > 2 and (small_at == n - 1 or n - 1 in f["posts"]
+                              or bool(f["dead"].get(n - 1)))
+    layout: list[int | None] = [None] if empty_button else []
     for i in range(n):
-        if i == big_at and small_at is None and i > 0:
+        if i == big_at and small_at is None:
             layout.append(None)
         layout.append(i)
     if len(layout) > MAX_SEATS:
-        raise PHHError(f"unsupported: blinds_or_straddles {blinds} with {n} players")
+        raise PHHError(f"unsupported: blinds_or_straddles with {n} players and a dead "
+                       "button or small blind")
     seat_of = tuple(layout.index(i) for i in range(n))
-    table = new_table(len(layout), small, big, ante=antes[0])
+    try:
+        table = new_table(len(layout), f["small"], f["big"], ante=f["ante"],
+                          ante_kind=f["ante_kind"], straddle=f["straddle"],
+                          run_it_twice=runouts == 2)
+    except ValueError as e:
+        raise PHHError(f"unsupported: {e}") from None
     for i, seat in enumerate(seat_of):
         table, _ = apply(table, SitDown(seat, names[i], stacks[i]))
-    seats = tuple(replace(s, waiting=False) if s else s for s in table.seats)
+    seats = list(table.seats)
+    for i, seat in enumerate(seat_of):
+        missed = bool(f["dead"].get(i))
+        seats[seat] = replace(seats[seat], waiting=False, run_twice=runouts == 2,
+                              posting=i in f["posts"] or missed, missed=missed)
+    # The last hand's blinds, where our rule moves them on from: its small
+    # blind becomes this hand's button, its big blind this hand's small blind.
+    button = 0 if empty_button else seat_of[n - 1]
     previous_big = seat_of[small_at] if small_at is not None else seat_of[big_at] - 1
-    return _Setup(replace(table, seats=seats, button=0, small_blind_pos=0,
+    size = len(layout)
+    last = seat_of[f["straddle_at"] if f["straddle_at"] is not None else big_at]
+    for i in f["posts"]:
+        if (seat_of[i] - button) % size <= (last - button) % size:
+            raise PHHError(f"unsupported: p{i + 1} posts a big blind on the button or in the "
+                           "blinds (a player back from missing it is dealt in after them)")
+    return _Setup(replace(table, seats=tuple(seats), button=button, small_blind_pos=button,
                           big_blind_pos=previous_big), seat_of)
 
 
-def _hole_and_board(lines: list[PHHAction], n: int):
+def _hole_and_board(lines: list[PHHAction], n: int, runouts: int):
     """Hole cards per player (revealed by ``sm`` where unknown), the board, unknown players."""
     holes: list[list[Card]] = [[] for _ in range(n)]
     board: list[Card] = []
@@ -278,7 +426,7 @@ def _hole_and_board(lines: list[PHHAction], n: int):
             raise PHHError(f"p{i + 1} is dealt {len(cards)} hole cards, not 2")
     if UNKNOWN in board:
         raise PHHError("unsupported: unknown board cards")
-    if len(board) > 5:
+    if len(board) > 5 * runouts:
         raise PHHError(f"{len(board)} board cards")
     # A later "pN sm CARDS" shows cards the deal lines may have hidden.
     for a in lines:
@@ -297,8 +445,8 @@ def _hole_and_board(lines: list[PHHAction], n: int):
         if known.count(card) > 1:
             raise PHHError(f"the card {card} appears twice")
     unknown = frozenset(i for i, cards in enumerate(holes) if UNKNOWN in cards)
-    # Fill unknown cards with unused ones: they are never looked at (a hand
-    # that needs them is an error), but the deck must be whole.
+    # Fill unknown cards with unused ones: they never decide anything (a hand
+    # nobody knows wins no pot against a shown one), but the deck must be whole.
     spare = iter(c for c in DECK if c not in set(known))
     holes = [[c if c != UNKNOWN else next(spare) for c in cards] for cards in holes]
     return holes, board, unknown, list(spare)
@@ -308,13 +456,85 @@ def _deck(holes, board, spare) -> tuple[Card, ...]:
     """The deck our dealing turns into exactly these hole cards and this board.
 
     We deal one card at a time, two rounds, from p1 (left of the button), then
-    take the board from the top of what is left, without burning.
+    take the board from the top of what is left, without burning (a second
+    board, when run twice, from the cards after the first).
 
     >>> _deck([["As", "Ad"], ["Ks", "Kd"]], ["2c", "3c", "4c"], ["5c"])
     ('As', 'Ks', 'Ad', 'Kd', '2c', '3c', '4c', '5c')
     """
     deck = [holes[i][r] for r in range(2) for i in range(len(holes))]
     return tuple(deck + board + spare)
+
+
+class _PokerkitTurns:
+    """Whom pokerkit asks to act, followed from our events (the PHH view of a hand).
+
+    Our rules and pokerkit's agree on every turn but one: when everyone else
+    still in is all in (or has folded) and the one player left with chips has
+    nothing to call, pokerkit still asks that player, who can only check; we
+    deal on. :meth:`feed` returns that player's seat after the action that
+    makes it so: the writer adds their check, the reader accepts it.
+
+    A player who left mid-hand keeps their chips here, as in the file: PHH
+    knows nothing of leaving (their hand folds on its turn).
+    """
+
+    def __init__(self):
+        self.stack: dict[int, int] = {}
+        self.bet: dict[int, int] = {}
+        self.live: set[int] = set()
+        self.queue: set[int] = set()   # still to act this betting round
+        self.started = False
+
+    def _begin(self) -> None:
+        """pokerkit's ``_begin_betting``: who may act in the new betting round."""
+        self.started = True
+        totals = sorted(self.bet[i] + self.stack[i] for i in self.live)
+        second = totals[-2] if len(totals) > 1 else 0
+        self.queue = {i for i in self.live if self.stack[i] > 0
+                      and min(self.stack[i], second - self.bet[i]) > 0}
+        if len(self.queue) == 1 and self.bet[next(iter(self.queue))] >= max(self.bet.values()):
+            self.queue = set()
+
+    def feed(self, e) -> int | None:
+        match e:
+            case HandStarted(stacks=stacks):
+                self.stack = {int(k): v for k, v in stacks.items()}
+                self.bet = dict.fromkeys(self.stack, 0)
+                self.live = set(self.stack)
+                return None
+            case HoleCards():
+                return None
+            case Blind(seat=seat, kind=kind, amount=amount):
+                self.stack[seat] -= amount
+                if kind in ("small", "big", "straddle", "post"):
+                    self.bet[seat] += amount
+                return None
+        if not self.started:
+            self._begin()
+        match e:
+            case Acted(seat=seat, action=action, amount=amount, to=to):
+                self.stack[seat] -= amount
+                self.bet[seat] = to
+                self.queue.discard(seat)
+                if action == "fold":
+                    self.live.discard(seat)
+                elif action in ("bet", "raise"):
+                    self.queue = {i for i in self.live if self.stack[i] > 0} - {seat}
+                with_chips = [i for i in self.live if self.stack[i] > 0]
+                if (len(self.live) > 1 and len(with_chips) == 1 and with_chips[0] in self.queue
+                        and self.bet[with_chips[0]] >= max(self.bet.values())):
+                    return with_chips[0]
+            case Uncalled(seat=seat, amount=amount):
+                self.stack[seat] += amount
+                self.bet[seat] -= amount
+            case Street():
+                self.bet = dict.fromkeys(self.bet, 0)
+                self._begin()
+        return None
+
+    def checked(self, seat: int) -> None:
+        self.queue.discard(seat)
 
 
 class _Replay:
@@ -331,14 +551,21 @@ class _Replay:
                 self.lines.append(parse_action(text))
             except PHHError as e:
                 raise PHHError(f"action {text!r} (#{number}): {e}") from None
-        self.setup = _setup(hand)
+        self.unit = _unit(hand, self.lines)
+        self.setup = _setup(hand, self.unit)
         self.n = len(self.setup.seat_of)
-        holes, self.board, self.unknown, spare = _hole_and_board(self.lines, self.n)
+        holes, self.board, unknown, spare = _hole_and_board(
+            self.lines, self.n, hand.get(RUNOUTS, 1))
+        self.unknown = frozenset(self.setup.seat_of[i] for i in unknown)
         self.player_of = {seat: i for i, seat in enumerate(self.setup.seat_of)}
-        deck = _deck(holes, self.board, spare)
-        self.table, _ = apply(self.setup.table, StartHand(deck))
+        self.turns = _PokerkitTurns()
+        self.lone: int | None = None   # owed pokerkit's check that changes nothing
+        self.table = self.setup.table
+        self.actions: list = []
+        self.apply(StartHand(_deck(holes, self.board, spare)))
         self.board_read = 0
         self.decisions: dict[int, type] = {}  # seat -> Show or Muck, read ahead
+        self.quiet: set[int] = set()  # unknown hands the file never shows nor mucks
 
     def label(self, seat: int) -> str:
         return f"p{self.player_of[seat] + 1}"
@@ -346,11 +573,25 @@ class _Replay:
     def apply(self, action) -> None:
         table, events = apply(self.table, action)
         for e in events:
-            if type(e) is Shown and self.player_of[e.seat] in self.unknown:
+            if (type(e) is Shown and e.seat in self.unknown
+                    and not isinstance(action, (Show, Timeout))):
+                # Everyone was tabled (someone is all in): the hand needs the cards.
                 who = self.label(e.seat)
                 raise PHHError(f"{who}'s hole cards are unknown but the showdown needs them, "
                                f"and no '{who} sm CARDS' line shows them")
         self.table = table
+        self.actions.append(action)
+        for e in events:
+            lone = self.turns.feed(e)
+            if type(e) is Acted:
+                self.lone = lone
+
+    def dealt(self) -> tuple[Card, ...]:
+        """The board cards dealt so far, in order (a second board's after the first)."""
+        hand = self.table.hand
+        second = hand.second_board
+        common = next((k for k in range(5, -1, -1) if second[:k] == hand.board[:k]), 0)
+        return hand.board + second[common:]
 
     def step(self, a: PHHAction) -> None:
         hand = self.table.hand
@@ -358,27 +599,35 @@ class _Replay:
             return
         if a.verb == "db":
             self.board_read += len(a.cards)
-            if len(hand.board) < self.board_read:
+            dealt = self.dealt()
+            if len(dealt) < self.board_read:
                 raise PHHError("the board comes before the betting round is over")
-            if hand.board[:self.board_read] != tuple(self.board[:self.board_read]):
-                raise PHHError(f"the board dealt is {''.join(hand.board)}")
+            if dealt[:self.board_read] != tuple(self.board[:self.board_read]):
+                raise PHHError(f"the board dealt is {''.join(dealt)}")
             return
         if not 0 <= a.player < self.n:
             raise PHHError(f"no player p{a.player + 1}")
         seat = self.setup.seat_of[a.player]
         if a.verb == "sm":
             return self.show_or_muck(seat, a)
+        legal = legal_actions(self.table)
+        if a.verb == "cc" and seat == self.lone and (legal is None or legal.seat != seat):
+            # pokerkit's check for the last player with chips, when everyone
+            # else is all in: our rules dealt on already; it changes nothing.
+            self.turns.checked(seat)
+            self.lone = None
+            return
         if not hand.running:
             raise PHHError("the hand is already over")
         match a.verb:
             case "f":
                 self.apply(Fold(seat))
             case "cc":
-                legal = legal_actions(self.table)
                 checks = legal is not None and legal.seat == seat and "check" in legal.actions
                 self.apply(Check(seat) if checks else Call(seat))
             case "cbr":
-                self.apply((Raise if hand.current_bet else Bet)(seat, a.amount))
+                amount = _chips(a.amount, "an amount", self.unit)
+                self.apply((Raise if hand.current_bet else Bet)(seat, amount))
 
     def show_or_muck(self, seat: int, a: PHHAction) -> None:
         s, hand = self.table.seats[seat], self.table.hand
@@ -390,7 +639,7 @@ class _Replay:
             raise PHHError("showing or mucking before the showdown")
         # Our showdown order may differ from the file's: keep the decision
         # until it is this player's turn.
-        self.decisions[seat] = Show if a.cards else Muck
+        self.decisions[seat] = Show if a.cards and seat not in self.unknown else Muck
         self.drain()
 
     def drain(self) -> None:
@@ -399,36 +648,106 @@ class _Replay:
             seat = self.table.hand.to_act
             self.apply(self.decisions.pop(seat)(seat))
 
+    def silent(self, seat: int) -> type:
+        """The decision of a player the file neither shows nor mucks, once it has all been read.
+
+        One whose rivals in some pot have all mucked (or will: the file says
+        so) is the last who can win it, and shows; any other gets our default
+        (:class:`Timeout`), or mucks when nobody knows their cards.
+        """
+        seats = self.table.seats
+        for pot in pots(self.table):
+            if seat in pot.eligible and not any(
+                    i != seat and not seats[i].mucked and self.decisions.get(i) is not Muck
+                    for i in pot.eligible):
+                return Show
+        return Muck if seat in self.unknown else Timeout
+
     def finish(self) -> None:
-        """After the listed actions: the default show/muck for whoever the file left out."""
+        """After the listed actions: the default show/muck for whoever the file left out.
+
+        A player whose cards nobody knows and who never shows mucks: a hand
+        not shown wins no pot against a shown one (the winner's cards are
+        known), but wins one nobody else contests. A pot that only such
+        hands contest has no known winner: :meth:`repay` refuses it.
+        """
         while True:
             self.drain()
             hand = self.table.hand
             if hand.street != "showdown" or hand.to_act is None:
                 break
-            if self.player_of[hand.to_act] in self.unknown:
-                who = self.label(hand.to_act)
-                raise PHHError(f"hand not finished: {who} must show or muck, but the file "
-                               f"neither says which nor shows {who}'s cards")
-            self.apply(Timeout(hand.to_act))
+            seat = hand.to_act
+            self.decisions[seat] = self.silent(seat)
+            if seat in self.unknown:
+                self.quiet.add(seat)
         if hand.running:
             raise PHHError(f"hand not finished: {self.label(hand.to_act)} to act")
-        if len(hand.board) > len(self.board):
+        dealt = self.dealt()
+        if len(dealt) > len(self.board):
             raise PHHError(f"hand not finished: the file deals {len(self.board)} board cards, "
-                           f"the hand needs {len(hand.board)}")
+                           f"the hand needs {len(dealt)}")
+        if len(self.board) > len(dealt):
+            raise PHHError(f"the file deals {len(self.board)} board cards, the hand "
+                           f"{len(dealt)}")
+        contested = {i for i, s in enumerate(self.table.seats) if s and s.live}
+        if len(contested) > 1 and self.unknown & contested:
+            self.repay()
+        # Whatever stood in for the cards nobody knows is not theirs.
+        self.table = replace(self.table, seats=tuple(
+            replace(s, cards=(UNKNOWN, UNKNOWN)) if i in self.unknown else s
+            for i, s in enumerate(self.table.seats)))
+
+    def repay(self) -> None:
+        """Pay the pots again with the unknown hands out of the contest.
+
+        Our rules needed a show-or-muck decision from them; a hand the file
+        never shows nor mucks still contests its pots, so a pot that only
+        such hands contest has no known winner.
+        """
+        table = self.table
+        contest = replace(table, seats=tuple(
+            replace(s, mucked=False) if i in self.quiet else s
+            for i, s in enumerate(table.seats)))
+        try:
+            fixed = showdown_awards(contest, self.unknown)
+        except IllegalAction as e:
+            raise PHHError(str(e)) from None
+        change: dict[int, int] = {}
+        for sign, awards in ((-1, showdown_awards(table)), (1, fixed)):
+            for award in awards:
+                for w in award.winners:
+                    change[w.seat] = change.get(w.seat, 0) + sign * w.amount
+        self.table = replace(table, seats=tuple(
+            replace(s, stack=s.stack + change.get(i, 0)) if s else s
+            for i, s in enumerate(table.seats)))
 
 
 @dataclass(frozen=True, slots=True)
 class Replayed:
-    """A replayed hand: our table at the end, and the seat of each PHH player."""
+    """A replayed hand: our table at the end, and the seat of each PHH player.
+
+    ``unit`` is the file's smallest unit (``Decimal("0.01")`` for cents): the
+    table counts in it, the stacks are given back in the file's terms.
+    ``start`` and ``actions`` replay the hand again (``hand_to_phh`` writes it back).
+    """
 
     table: Table
     seat_of: tuple[int, ...]
+    unit: Decimal = Decimal(1)
+    start: Table | None = None
+    actions: tuple = ()
 
     @property
-    def finishing_stacks(self) -> list[int]:
-        """Each player's stack at the end, in PHH player order."""
+    def chips(self) -> list[int]:
+        """Each player's stack at the end in whole units, in PHH player order."""
         return [self.table.seats[seat].stack for seat in self.seat_of]
+
+    @property
+    def finishing_stacks(self) -> list:
+        """Each player's stack at the end in the file's terms, in PHH player order."""
+        if self.unit == 1:
+            return self.chips
+        return [chips * self.unit for chips in self.chips]
 
 
 def replay(hand: dict) -> Replayed:
@@ -450,7 +769,7 @@ def replay(hand: dict) -> Replayed:
         r.finish()
     except IllegalAction as e:
         raise PHHError(str(e)) from None
-    return Replayed(r.table, r.setup.seat_of)
+    return Replayed(r.table, r.setup.seat_of, r.unit, r.setup.table, tuple(r.actions))
 
 
 def _hand_id(key: str | None, hand: dict):
@@ -461,8 +780,15 @@ def _hand_id(key: str | None, hand: dict):
     return key
 
 
+def _json_number(value):
+    return value if type(value) is int else (int(value) if value == int(value)
+                                             else float(value))
+
+
 def replay_result(hand: dict, file: str | None = None, key: str | None = None) -> dict:
     """One hand's replay as a plain JSON-able dict (the CLI prints these).
+
+    Amounts with decimals come back in the file's unit, and ``unit`` says which.
 
     >>> replay_result({"variant": "NT", "antes": [0, 0], "blinds_or_straddles": [1, 2],
     ...                "min_bet": 2, "starting_stacks": [100, 100],
@@ -471,14 +797,20 @@ def replay_result(hand: dict, file: str | None = None, key: str | None = None) -
     """
     result = {"file": file, "hand": _hand_id(key, hand)}
     try:
-        stacks = replay(hand).finishing_stacks
+        replayed = replay(hand)
     except PHHError as e:
         result["error"] = str(e)
         return result
-    result["finishing_stacks"] = stacks
+    stacks = replayed.finishing_stacks
+    result["finishing_stacks"] = [_json_number(s) for s in stacks]
+    if replayed.unit != 1:
+        result["unit"] = str(replayed.unit)
     if "finishing_stacks" in hand:
-        result["expected_finishing_stacks"] = hand["finishing_stacks"]
-        result["matches_file"] = hand["finishing_stacks"] == stacks
+        expected = hand["finishing_stacks"]
+        result["expected_finishing_stacks"] = (
+            [_json_number(s) if _is_amount(s) else s for s in expected]
+            if isinstance(expected, list) else expected)
+        result["matches_file"] = expected == stacks
     return result
 
 
@@ -501,28 +833,20 @@ _VERBS = {"fold": "f", "check": "cc", "call": "cc", "bet": "cbr", "raise": "cbr"
 
 
 class _Recorder:
-    """Turns a hand played at our table into PHH lines.
+    """Turns a hand played at our table into PHH lines, from its events.
 
-    PHH has no word for a player leaving out of turn (our rules fold them at
-    once), so the lines come from a *shadow* of the hand in which leavers
-    stay seated and fold when their turn comes, as a dealer would announce
-    it. Nothing else differs, so the shadow is the hand itself unless
-    somebody left. When the hand ended early because of a leaver, players
-    who never had to act in it check or call in the shadow (a commentary
-    says so); a call is won straight back, so the stacks do not change.
-
-    A leaver who is all in or has shown has no turn left to fold on, and
-    one caught in an all-in showdown would have their hand turned up (one
-    who must show at the showdown cannot muck either): then the shadow
-    folds them out of turn as our rules did, and a commentary line says PHH
-    cannot express it. The finishing stacks are still the real ones, but
-    such a record does not replay to them (in pokerkit or in :func:`replay`).
+    Our rules never fold a player out of turn (one who leaves is folded when
+    the turn reaches them) and keep an all-in hand live when its player
+    leaves, so every hand is written as it was played. Two things are written
+    the way pokerkit reads them: the check it asks of the last player with
+    chips when everyone else is all in (:class:`_PokerkitTurns`), and the
+    hands turned up when nobody can bet any more, shown before the rest of
+    the board is dealt.
     """
 
     def __init__(self, start_table: Table, start: StartHand):
-        self.real, _ = apply(start_table, start)
-        self.shadow, events = apply(start_table, start)
-        hand, seats = self.shadow.hand, self.shadow.seats
+        self.table, events = apply(start_table, start)
+        hand, seats = self.table.hand, self.table.seats
         self.order = clockwise_from(hand.button, [i for i, s in enumerate(seats)
                                                   if s and s.in_hand], len(seats))
         self.player = {seat: k for k, seat in enumerate(self.order)}
@@ -530,14 +854,29 @@ class _Recorder:
         self.starting = {int(k): v for e in events if type(e) is HandStarted
                          for k, v in e.stacks.items()}
         self.lines: list = []   # strings, or ("dh", seat) to fill in at the end
-        self.pending: set[int] = set()  # left the table, to fold on their turn
-        self.gone: dict[int, int] = {}  # left while all in: the stack they took
         self.cards: dict[int, str] = {}
         self.shown: set[int] = set()
+        self.taken: dict[int, int] = {}   # seats that left: the chips they took
+        self.posts: dict[int, set[str]] = {}  # seat -> kinds of blinds posted
+        self.turns = _PokerkitTurns()
+        self.streets: list[int] = []      # line index of each board dealt (first board)
+        self.betting: set[int] = set()    # of those, the ones someone acted after
+        self.showdown: list[int] = []     # line index of each hand shown or mucked
         self.note(events)
 
-    def note(self, events: list, comment: str | None = None) -> None:
+    def feed(self, action) -> None:
+        self.table, events = apply(self.table, action)
+        self.note(events)
+
+    def act(self, line: str) -> None:
+        self.lines.append(line)
+        if self.streets:
+            self.betting.add(self.streets[-1])
+
+    def note(self, events: list) -> None:
+        comment = None
         for e in events:
+            lone = self.turns.feed(e)
             p = f"p{self.player.get(getattr(e, 'seat', None), -1) + 1}"  # for those that name one
             match e:
                 case TimedOut():
@@ -545,114 +884,52 @@ class _Recorder:
                 case HoleCards(seat=seat, cards=cards):
                     self.cards[seat] = "".join(cards)
                     self.lines.append(("dh", seat))
+                case Blind(seat=seat, kind=kind):
+                    self.posts.setdefault(seat, set()).add(kind)
                 case Street(cards=cards):
+                    self.streets.append(len(self.lines))
                     self.lines.append("d db " + "".join(cards))
-                case Acted(action=action, to=to):
+                case SecondBoard(cards=cards):
+                    self.lines.append("d db " + "".join(cards))
+                case Acted(seat=seat, action=action, to=to):
                     verb = _VERBS[action]
                     line = f"{p} {verb} {to}" if verb == "cbr" else f"{p} {verb}"
-                    self.lines.append(line + (f" # {comment}" if comment else ""))
+                    if seat in self.taken and action == "fold":
+                        comment = "left the table"
+                    self.act(line + (f" # {comment}" if comment else ""))
                     comment = None
                 case Shown(seat=seat, cards=cards):
                     self.shown.add(seat)
+                    self.showdown.append(len(self.lines))
                     self.lines.append(f"{p} sm " + "".join(cards))
-                case Mucked():
+                case Mucked(seat=seat):
+                    if seat in self.taken:
+                        comment = "left the table"
+                    self.showdown.append(len(self.lines))
                     self.lines.append(f"{p} sm" + (f" # {comment}" if comment else ""))
                     comment = None
+                case Left(seat=seat, stack=stack) if seat in self.player:
+                    if seat not in self.taken and self.table.hand_running:
+                        self.lines.append(f"# {p} left the table")
+                    self.taken[seat] = self.taken.get(seat, 0) + stack
+            if lone is not None:
+                self.act(f"p{self.player[lone] + 1} cc")
+                self.turns.checked(lone)
 
-    def shadow_apply(self, action, comment: str | None = None) -> None:
-        table, events = apply(self.shadow, action)
-        tabled = {e.seat for e in events if type(e) is Shown} & self.pending
-        if tabled and not isinstance(action, (Show, Timeout)):
-            # The betting is over with someone all in, so every hand is turned
-            # up, a leaver's too, and their turn to fold will never come. Our
-            # rules folded them when they left: do it now, then go on.
-            for seat in sorted(tabled):
-                self.leave(seat)
-            if self.shadow.hand_running and self.shadow.hand.to_act == getattr(action, "seat"):
-                self.shadow_apply(action, comment)
-            return
-        self.shadow = table
-        self.note(events, comment)
-
-    def leave(self, seat: int) -> None:
-        """Fold a leaver in the shadow out of turn, as our rules do; PHH gets a commentary."""
-        self.lines.append(f"# p{self.player[seat] + 1} left the table: our rules fold the hand "
-                          "here, out of turn, which PHH cannot express")
-        self.gone[seat] = self.shadow.seats[seat].stack
-        self.pending.discard(seat)
-        self.shadow, events = apply(self.shadow, StandUp(seat))
-        self.note([e for e in events
-                   if getattr(e, "seat", None) != seat or type(e) not in (Acted, Left)])
-
-    def check_or_call(self, seat: int, comment: str | None = None) -> None:
-        legal = legal_actions(self.shadow)
-        self.shadow_apply(Check(seat) if "check" in legal.actions else Call(seat), comment)
-
-    def flush(self, until: int | None = None, fill: bool = True) -> None:
-        """Play the shadow on to ``until``'s turn (or its end): leavers fold, others fill in.
-
-        Without ``fill``, stop at the first player still at the table.
-        """
-        while self.shadow.hand_running and self.shadow.hand.to_act not in (None, until):
-            hand = self.shadow.hand
-            seat = hand.to_act
-            if not fill and seat not in self.pending:
-                return
-            if hand.street == "showdown" and seat in self.pending:
-                if "muck" in legal_actions(self.shadow).actions:
-                    self.shadow_apply(Muck(seat), "left the table")
-                else:
-                    self.leave(seat)  # they would have to show, and win something
-            elif hand.street == "showdown":
-                self.shadow_apply(Timeout(seat))
-            elif seat in self.pending:
-                self.shadow_apply(Fold(seat), "left the table")
-            else:
-                self.check_or_call(seat, "filler: the hand ended when a player left")
-
-    def feed(self, action) -> None:
-        before = self.real
-        self.real, events = apply(self.real, action)
-        if isinstance(action, StandUp):
-            s = before.seats[action.seat]
-            if s is None or not s.live or action.seat not in self.player:
-                return
-            shadow_seat = self.shadow.seats[action.seat]
-            if not (self.shadow.hand_running and shadow_seat.live):
-                return
-            if shadow_seat.can_act and not shadow_seat.shown:
-                self.pending.add(action.seat)
-                self.flush(fill=False)
-            else:  # all in, or the hand is shown: no turn will come to fold on
-                self.leave(action.seat)
-            return
-        if not isinstance(action, (Fold, Check, Call, Bet, Raise, AllIn, Timeout, Show, Muck)):
-            return  # seat changes of players not in the hand
-        seat = action.seat
-        done = next(e for e in events
-                    if type(e) in (Acted, Shown, Mucked) and e.seat == seat)
-        comment = "timed out" if isinstance(action, Timeout) else None
-        self.flush(until=seat)
-        if not self.shadow.hand_running or self.shadow.hand.to_act != seat:
-            return
-        try:
-            match done:
-                case Shown():
-                    self.shadow_apply(Show(seat))
-                case Mucked():
-                    self.shadow_apply(Muck(seat), comment)
-                case Acted(action="fold"):
-                    self.shadow_apply(Fold(seat), comment)
-                case Acted(action="bet" | "raise", to=to):
-                    cls = Raise if self.shadow.hand.current_bet else Bet
-                    self.shadow_apply(cls(seat, to), comment)
-                case _:
-                    self.check_or_call(seat, comment)
-        except IllegalAction:  # only after a filler: keep the shadow going
-            self.flush()
+    def actions(self) -> list:
+        """The lines, the hands tabled when nobody could bet moved before the runout."""
+        runout = [i for i in self.streets if i not in self.betting]
+        if not runout or not self.showdown:
+            return list(self.lines)
+        at = runout[0]
+        moved = set(self.showdown)
+        shown = [self.lines[i] for i in self.showdown]
+        rest = [x for i, x in enumerate(self.lines) if i not in moved]
+        return rest[:at] + shown + rest[at:]
 
 
-def hand_to_phh(start_table: Table, actions, *, viewer: int | None = None, **fields) -> dict:
+def hand_to_phh(start_table: Table, actions, *, viewer: int | None = None,
+                unit: Decimal | int | None = None, **fields) -> dict:
     """The PHH fields of a finished hand.
 
     ``start_table`` is the table just before the hand; ``actions`` begins with
@@ -660,12 +937,19 @@ def hand_to_phh(start_table: Table, actions, *, viewer: int | None = None, **fie
     hand ended (seat changes of others are skipped; anything after the end is
     ignored). ``viewer`` hides, as ``????``, the hole cards that seat did not
     see: its own and those shown at the showdown stay; ``SPECTATOR`` hides
-    every hand not shown; ``None`` hides nothing. ``fields`` (``table``,
-    ``time_limit``, ``_anything``, ...) are added as given. A player who
-    stood up mid-hand is written folding when their turn comes (PHH has no
-    out-of-turn fold; see ``_Recorder`` for the all-in case). Raises
-    ``ValueError`` (an ``IllegalAction`` for an action the table refuses)
-    when the actions do not play a whole hand.
+    every hand not shown; ``None`` hides nothing. ``unit`` writes the amounts
+    in a unit (``Decimal("0.01")``: the table counts cents, the file dollars).
+    ``fields`` (``table``, ``time_limit``, ``_anything``, ...) are added as
+    given. Raises ``ValueError`` (an ``IllegalAction`` for an action the table
+    refuses) when the actions do not play a whole hand.
+
+    A player who left mid-hand is written as they played: folding when their
+    turn came, or their all-in hand playing on; their finishing stack is what
+    they took with them. A board run twice is written as pokerkit deals it
+    (the second board's cards after the first's) with ``_runout_count = 2``.
+    A table with antes for everyone where a player also posted a dead small
+    blind has no exact PHH (pokerkit counts all antes the same way) when a
+    stack was below the ante: ``_inexact`` then says so.
 
     >>> from game.table import new_table, SitDown
     >>> from game.cards import DECK
@@ -703,44 +987,71 @@ def hand_to_phh(start_table: Table, actions, *, viewer: int | None = None, **fie
         raise ValueError("the actions must begin with the hand's StartHand")
     rec = _Recorder(start_table, actions[0])
     for action in actions[1:]:
-        if not rec.real.hand_running or isinstance(action, StartHand):
+        if not rec.table.hand_running or isinstance(action, StartHand):
             break
         rec.feed(action)
-    if rec.real.hand_running:
+    if rec.table.hand_running:
         raise ValueError("the hand is not finished")
-    rec.flush()
-    table, hand = rec.shadow, rec.shadow.hand
+    table, hand = rec.table, rec.table.hand
     order = rec.order
+    scale = Decimal(1) if unit is None else Decimal(unit)
+
+    def amount(chips: int):
+        return chips if scale == 1 else chips * scale
 
     def hole(seat: int) -> str:
         seen = viewer is None or seat == viewer or seat in rec.shown
         return rec.cards[seat] if seen else UNKNOWN * 2
 
-    lines = [f"d dh p{rec.player[x[1]] + 1} {hole(x[1])}" if isinstance(x, tuple) else x
-             for x in rec.lines]
+    def line(x) -> str:
+        if isinstance(x, tuple):
+            return f"d dh p{rec.player[x[1]] + 1} {hole(x[1])}"
+        if scale != 1 and " cbr " in x:
+            head, _, tail = x.partition(" cbr ")
+            chips, _, comment = tail.partition(" ")
+            return f"{head} cbr {amount(int(chips))}" + (f" {comment}" if comment else "")
+        return x
+
+    dead = {seat for seat, kinds in rec.posts.items() if "dead" in kinds}
+    blinds, antes = [], []
+    for seat in order:
+        kinds = rec.posts.get(seat, set())
+        blinds.append(table.small_blind if seat == hand.small_blind_seat else
+                      table.big_blind if seat == hand.big_blind_seat else
+                      table.straddle if seat == hand.straddle_seat else
+                      -table.big_blind if kinds & {"post", "dead"} else 0)
+        ante = table.ante if table.ante_kind != "big_blind" or seat == hand.big_blind_seat else 0
+        antes.append(ante + (table.small_blind if seat in dead else 0))
     if len(order) == 2:  # heads-up PHH lists [small, big]; p1 posts the big blind
-        blinds = [table.small_blind, table.big_blind]
-    else:
-        blinds = [table.small_blind if seat == hand.small_blind_seat else
-                  table.big_blind if seat == hand.big_blind_seat else 0 for seat in order]
+        blinds.reverse()
+        antes.reverse()
     phh = {"variant": "NT"}
-    if table.ante:
-        # pokerkit reads antes as dead money in the main pot unless told they
-        # are "trimmed": counted like any other chips put in, as we do.
-        phh["ante_trimming_status"] = True
+    if table.ante or dead:
+        # pokerkit counts antes as dead money in the main pot unless they are
+        # "trimmed": counted like any other chips put in, as our antes for
+        # everyone are. A big-blind ante and a dead small blind are dead money.
+        trimmed = table.ante_kind == "each" and not dead
+        phh["ante_trimming_status"] = trimmed
+        if (table.ante_kind == "each" and table.ante and dead
+                and any(rec.starting[seat] < table.ante for seat in order)):
+            phh["_inexact"] = ("a dead small blind needs ante_trimming_status = false, but a "
+                               "stack below the ante was counted live: pokerkit pays it "
+                               "otherwise")
     phh |= {
-        "antes": [table.ante] * len(order),
-        "blinds_or_straddles": blinds,
-        "min_bet": table.big_blind,
-        "starting_stacks": [rec.starting[seat] for seat in order],
-        "actions": lines,
+        "antes": [amount(a) for a in antes],
+        "blinds_or_straddles": [amount(b) for b in blinds],
+        "min_bet": amount(table.big_blind),
+        "starting_stacks": [amount(rec.starting[seat]) for seat in order],
+        "actions": [line(x) for x in rec.actions()],
         "hand": hand.number,
         "players": [rec.names[seat] for seat in order],
         "seats": [seat + 1 for seat in order],
         "seat_count": len(table.seats),
-        "finishing_stacks": [rec.gone[seat] if seat in rec.gone else table.seats[seat].stack
-                             for seat in order],
+        "finishing_stacks": [amount(rec.taken[seat] if seat in rec.taken
+                                    else table.seats[seat].stack) for seat in order],
     }
+    if hand.second_board:
+        phh[RUNOUTS] = 2
     phh.update(fields)
     return phh
 
@@ -750,6 +1061,10 @@ def _toml_value(value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        # An amount in a unit with decimals (dollars and cents): exact, as TOML.
+        return str(int(value)) if value == int(value) and value.as_tuple().exponent >= 0 \
+            else format(value, "f")
     if isinstance(value, float) and value == value and abs(value) != float("inf"):
         return repr(value)
     if isinstance(value, str):

@@ -19,7 +19,8 @@ class Pot:
         return {"amount": self.amount, "eligible": list(self.eligible)}
 
 
-def side_pots(contributions: dict[int, int], live: set[int] | frozenset[int]) -> list[Pot]:
+def side_pots(contributions: dict[int, int], live: set[int] | frozenset[int],
+              dead: int = 0) -> list[Pot]:
     """Split what each seat put in into a main pot and side pots.
 
     ``contributions`` maps seat -> chips put in this hand (folded seats too);
@@ -39,13 +40,28 @@ def side_pots(contributions: dict[int, int], live: set[int] | frozenset[int]) ->
 
     >>> side_pots({0: 50, 1: 100, 2: 100}, {1, 2})
     [Pot(amount=250, eligible=(1, 2))]
+
+    ``dead`` money (a big-blind ante, a dead small blind) is in no one's
+    contribution: it goes to the main pot, which every live player may win.
+    A live player who put in only dead money (all in on a big-blind ante)
+    is eligible for that money alone:
+
+    >>> side_pots({0: 0, 1: 100, 2: 100}, {0, 1, 2}, dead=20)
+    [Pot(amount=20, eligible=(0, 1, 2)), Pot(amount=200, eligible=(1, 2))]
+    >>> side_pots({0: 50, 1: 100, 2: 100}, {0, 1, 2}, dead=20)
+    [Pot(amount=170, eligible=(0, 1, 2)), Pot(amount=100, eligible=(1, 2))]
     """
     levels = sorted({contributions[s] for s in live if contributions.get(s, 0) > 0})
     pots: list[Pot] = []
+    if dead:
+        if not levels or any(contributions.get(s, 0) == 0 for s in live):
+            pots.append(Pot(dead, tuple(sorted(live))))
+            dead = 0
     previous = 0
     for level in levels:
         amount = sum(min(c, level) - min(c, previous) for c in contributions.values())
         eligible = tuple(sorted(s for s in live if contributions[s] >= level))
+        amount, dead = amount + dead, 0
         if amount:
             pots.append(Pot(amount, eligible))
         previous = level

@@ -15,7 +15,20 @@ blind twice in a row and nobody skips it. Heads-up the button posts the
 small blind. A player who sits down (or comes back from sitting out, or tops
 up after busting) waits until the big blind reaches them, unless fewer than
 two players are ready, in which case everyone is dealt in at once and the
-big blind still moves on to the next player.
+big blind still moves on to the next player. A player who sat out while the
+big blind passed them has *missed* it: coming back they wait for the big
+blind, or post (``SitIn(seat, post=True)``) a live big blind and a dead small
+blind to be dealt in at once.
+
+Per-table options (fields of :class:`Table`, set by :func:`new_table`): an
+ante for everyone or one big-blind ante (``ante_kind``), an under-the-gun
+straddle, run it twice, and the buy-in limits that bound a top-up from zero.
+
+A player who leaves mid-hand takes their stack behind at once. A hand with
+nothing left to decide (all in, or already shown) stays live and is paid at
+the end (a second :class:`~game.events.Left`); any other hand is folded when
+the turn reaches it (at showdown: mucked, or shown when it must be), so the
+betting order never changes because somebody left.
 
 A short example, heads-up with blinds 1/2:
 
@@ -40,13 +53,13 @@ game.table.IllegalAction: cannot check facing a bet of 2
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, fields
 
 from game.cards import Card, is_deck
 from game.evaluator import describe, evaluate
 from game.events import (Acted, Award, Blind, Event, HandEnded, HandStarted, HoleCards, Left,
-                         Mucked, Pots, SatIn, SatOut, Seated, Shown, Street, TimedOut, ToAct,
-                         ToppedUp, Uncalled, Winner)
+                         Mucked, Pots, RunTwiceSet, SatIn, SatOut, SecondBoard, Seated, Shown,
+                         Street, TimedOut, ToAct, ToppedUp, Uncalled, Winner)
 from game.pots import Pot, clockwise_from, side_pots, split_pot
 
 _new, _set = object.__new__, object.__setattr__
@@ -72,6 +85,13 @@ def replace(value, **changes):
 STREETS = ("preflop", "flop", "turn", "river")
 BOARD_SIZE = {"flop": 3, "turn": 1, "river": 1}
 MIN_SEATS, MAX_SEATS = 2, 10
+# How antes are posted: "each" player antes, counted with what they put in
+# (a short ante is all in for what it covers: the standard rule); "big_blind"
+# posts one ante for the table, dead money in the main pot; "each_dead" is
+# everyone anteing dead money into the main pot, which is what a PHH file
+# with ante_trimming_status = false (pokerkit's default) means: only replays
+# of such files use it.
+ANTE_KINDS = ("each", "big_blind", "each_dead")
 
 
 class IllegalAction(ValueError):
@@ -90,13 +110,18 @@ class Seat:
     stack: int
     sitting_out: bool = False
     waiting: bool = True   # waits for the big blind before being dealt in
-    leaving: bool = False  # stood up mid-hand: folded, removed when the hand ends
+    leaving: bool = False  # stood up mid-hand (stack gone with them), removed when it ends
+    folding: bool = False  # left with decisions to make: folded (mucked) when the turn comes
+    missed: bool = False   # sat out while the big blind passed: owes a big and a dead small blind
+    posting: bool = False  # came back posting what they missed: dealt in at the next hand
+    run_twice: bool = False  # agrees to run the board twice when all in
     # The current (or last finished) hand:
     in_hand: bool = False  # dealt in
     folded: bool = False
     cards: tuple[Card, ...] = ()
     bet: int = 0           # chips in front on this street
     total: int = 0         # chips put in this hand, antes and this street included
+    dead: int = 0          # the part of total that is dead money (main pot only)
     acted: bool = False    # acted voluntarily on this street
     shown: bool = False
     mucked: bool = False
@@ -108,11 +133,12 @@ class Seat:
 
     @property
     def all_in(self) -> bool:
-        return self.in_hand and not self.folded and self.stack == 0
+        return self.in_hand and not self.folded and self.stack == 0 and not self.folding
 
     @property
     def can_act(self) -> bool:
-        return self.in_hand and not self.folded and self.stack > 0
+        """Still in the betting: chips behind, or gone with them and to fold on their turn."""
+        return self.in_hand and not self.folded and (self.stack > 0 or self.folding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +157,8 @@ class Hand:
     min_raise: int = 0            # size of the largest full bet or raise this street
     last_aggressor: int | None = None  # last seat to bet or raise this street
     showdown_order: tuple[int, ...] = ()  # seats still to show or muck
+    straddle_seat: int | None = None  # who straddled this hand, if anyone did
+    second_board: tuple[Card, ...] = ()  # run twice: the whole second board
 
     @property
     def running(self) -> bool:
@@ -145,6 +173,11 @@ class Table:
     small_blind: int
     big_blind: int
     ante: int = 0
+    ante_kind: str = "each"             # see ANTE_KINDS
+    straddle: int = 0                   # under the gun posts this much (0: no straddle)
+    run_it_twice: bool = False          # all-in players who all agree get two boards
+    min_buy_in: int = 0                 # a top-up from zero needs at least this (0: no limit)
+    max_buy_in: int = 0                 # no stack above this by buying in (0: no limit)
     button: int | None = None           # positions used by the last hand
     small_blind_pos: int | None = None
     big_blind_pos: int | None = None
@@ -160,11 +193,23 @@ class Table:
         return sum(s.stack + (s.total if self.hand_running else 0) for s in self.seats if s)
 
 
-def new_table(seats: int, small_blind: int, big_blind: int, ante: int = 0) -> Table:
+def new_table(seats: int, small_blind: int, big_blind: int, ante: int = 0, *,
+              ante_kind: str = "each", straddle: int = 0, run_it_twice: bool = False,
+              min_buy_in: int = 0, max_buy_in: int = 0) -> Table:
     """An empty table; raises ``ValueError`` for impossible stakes or sizes.
+
+    ``ante_kind="big_blind"`` makes ``ante`` one big-blind ante for the whole
+    table; ``straddle`` is what under the gun posts (more than the big blind;
+    usually twice it); ``run_it_twice`` lets all-in players who all agree
+    (:class:`RunTwice`) see two boards; ``min_buy_in``/``max_buy_in`` bound a
+    buy-in and a top-up (0: no bound).
 
     >>> new_table(6, 1, 2).seats
     (None, None, None, None, None, None)
+    >>> new_table(6, 1, 2, straddle=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: a straddle must be 0 or at least twice the big blind (4), not 3
     """
     if not MIN_SEATS <= seats <= MAX_SEATS:
         raise ValueError(f"a table has {MIN_SEATS} to {MAX_SEATS} seats, not {seats}")
@@ -172,7 +217,16 @@ def new_table(seats: int, small_blind: int, big_blind: int, ante: int = 0) -> Ta
         raise ValueError("blinds must satisfy 0 < small blind <= big blind")
     if ante < 0:
         raise ValueError("the ante cannot be negative")
-    return Table(seats=(None,) * seats, small_blind=small_blind, big_blind=big_blind, ante=ante)
+    if ante_kind not in ANTE_KINDS:
+        raise ValueError(f"ante_kind is one of {', '.join(ANTE_KINDS)}, not {ante_kind!r}")
+    if straddle and straddle < 2 * big_blind:
+        raise ValueError(f"a straddle must be 0 or at least twice the big blind "
+                         f"({2 * big_blind}), not {straddle}")
+    if min_buy_in < 0 or max_buy_in < 0 or (max_buy_in and min_buy_in > max_buy_in):
+        raise ValueError("buy-in limits must satisfy 0 <= min_buy_in <= max_buy_in (0: none)")
+    return Table(seats=(None,) * seats, small_blind=small_blind, big_blind=big_blind, ante=ante,
+                 ante_kind=ante_kind, straddle=straddle, run_it_twice=bool(run_it_twice),
+                 min_buy_in=min_buy_in, max_buy_in=max_buy_in)
 
 
 # ---------------------------------------------------------------------------
@@ -203,7 +257,13 @@ class SitOut:
 
 @dataclass(frozen=True, slots=True)
 class SitIn:
+    """Come back from sitting out. A player who missed the big blind waits for it, or
+    with ``post=True`` posts a live big blind and a dead small blind and is dealt in at
+    the next hand (not on the button or in the small blind: there they wait one more).
+    One who was still waiting for a first big blind posts a big blind alone."""
+
     seat: int
+    post: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +272,15 @@ class TopUp:
 
     seat: int
     amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunTwice:
+    """Agree (or no longer agree) to run the board twice when all in, at a table that
+    allows it: the board is run twice only if every player still in agrees."""
+
+    seat: int
+    agree: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,14 +343,14 @@ class Muck:
     seat: int
 
 
-Action = (SitDown | StandUp | SitOut | SitIn | TopUp | StartHand | Fold | Check | Call
-          | Bet | Raise | AllIn | Timeout | Show | Muck)
+Action = (SitDown | StandUp | SitOut | SitIn | TopUp | RunTwice | StartHand | Fold | Check
+          | Call | Bet | Raise | AllIn | Timeout | Show | Muck)
 
 ACTION_TYPES: dict[str, type] = {
     "sit_down": SitDown, "stand_up": StandUp, "sit_out": SitOut, "sit_in": SitIn,
     "top_up": TopUp, "start_hand": StartHand, "fold": Fold, "check": Check, "call": Call,
     "bet": Bet, "raise": Raise, "all_in": AllIn, "timeout": Timeout, "show": Show,
-    "muck": Muck,
+    "muck": Muck, "run_twice": RunTwice,
 }
 ACTION_NAMES: dict[type, str] = {cls: name for name, cls in ACTION_TYPES.items()}
 
@@ -337,11 +406,22 @@ def _may_raise(seats, hand: Hand, index: int) -> bool:
     seat = seats[index]
     if seat.stack <= hand.current_bet - seat.bet:
         return False  # they can only call (all in) or fold
-    if not any(s is not None and s.can_act and i != index for i, s in enumerate(seats)):
-        return False  # everyone else is all in: nobody could answer a raise
+    if not _answerable(seats, hand, index):
+        return False  # nobody could put in a chip more than a call: call or fold
     # An incomplete all-in raise does not reopen the betting: a player who
     # already acted may raise again only when facing at least a full raise.
     return not seat.acted or hand.current_bet - seat.bet >= hand.min_raise
+
+
+def _answerable(seats, hand: Hand, index: int) -> bool:
+    """Could another player still in call any part of a raise (hold more than the bet)?
+
+    Everyone else may be all in, or the only one left with chips may hold no
+    more than the current bet: a raise would come straight back as uncalled.
+    (A player who left holds nothing: their hand folds when the turn comes.)
+    """
+    return any(i != index and s is not None and s.live and s.stack + s.bet > hand.current_bet
+               for i, s in enumerate(seats))
 
 
 def _may_muck(seats, index: int) -> bool:
@@ -356,8 +436,9 @@ def _may_muck(seats, index: int) -> bool:
 
 
 def _pots(seats) -> list[Pot]:
-    return side_pots({i: s.total for i, s in enumerate(seats) if s and s.in_hand},
-                     {i for i, s in enumerate(seats) if s and s.live})
+    return side_pots({i: s.total - s.dead for i, s in enumerate(seats) if s and s.in_hand},
+                     {i for i, s in enumerate(seats) if s and s.live},
+                     sum(s.dead for s in seats if s and s.in_hand))
 
 
 def dealable(table: Table) -> list[int]:
@@ -462,6 +543,9 @@ def _sit_down(table: Table, a: SitDown, events: list[Event]) -> Table:
     if any(s and s.player == a.player for s in table.seats):
         raise IllegalAction(f"{a.player} is already seated at this table")
     _positive(a.stack, "a buy-in")
+    if a.stack < table.min_buy_in or (table.max_buy_in and a.stack > table.max_buy_in):
+        raise IllegalAction(f"the buy-in at this table is {table.min_buy_in} to "
+                            f"{table.max_buy_in or 'any amount'}, not {a.stack}")
     events.append(Seated(index, a.player, a.name or a.player, a.stack))
     return _with_seat(table, index, Seat(player=a.player, stack=a.stack))
 
@@ -469,16 +553,24 @@ def _sit_down(table: Table, a: SitDown, events: list[Event]) -> Table:
 def _stand_up(table: Table, a: StandUp, events: list[Event]) -> Table:
     seat = _occupied(table, a.seat)
     index = a.seat
-    if table.hand_running and seat.in_hand:
-        # Leaving mid-hand folds; the chips already in the pot stay there.
-        # The stack goes with the player now; the seat empties at hand end.
-        table = _with_seat(table, index, replace(seat, leaving=True, stack=0))
+    if not (table.hand_running and seat.in_hand):
         events.append(Left(index, seat.player, seat.stack))
-        if seat.live:
-            return _fold(table, index, events)
-        return table
+        return _with_seat(table, index, None)
+    # Mid-hand the stack behind goes with the player now; what they put in
+    # stays in the pot and the seat empties when the hand ends. A hand with
+    # something left to decide is folded (mucked) when the turn reaches it,
+    # as a dealer would kill it, so the order of play never changes; an
+    # all-in or shown hand plays on and what it wins follows the player.
+    hand = table.hand
+    decides = seat.live and not seat.all_in and not seat.mucked and not (
+        hand.street == "showdown" and seat.shown)
+    table = _with_seat(table, index, replace(seat, leaving=True, stack=0, folding=decides))
     events.append(Left(index, seat.player, seat.stack))
-    return _with_seat(table, index, None)
+    if decides and hand.to_act == index:
+        if hand.street == "showdown":
+            return _showdown_next(table, events)
+        return _continue(table, index, events, inclusive=True)
+    return table
 
 
 def _sit_out(table: Table, a: SitOut, events: list[Event]) -> Table:
@@ -486,14 +578,22 @@ def _sit_out(table: Table, a: SitOut, events: list[Event]) -> Table:
     if seat.sitting_out:
         raise IllegalAction("you are already sitting out")
     events.append(SatOut(a.seat))
-    return _with_seat(table, a.seat, replace(seat, sitting_out=True))
+    return _with_seat(table, a.seat, replace(seat, sitting_out=True, posting=False))
 
 
 def _sit_in(table: Table, a: SitIn, events: list[Event]) -> Table:
     seat = _occupied(table, a.seat)
     if not seat.sitting_out:
         raise IllegalAction("you are not sitting out")
+    if type(a.post) is not bool:
+        raise IllegalAction(f"post is true or false, not {a.post!r}")
     events.append(SatIn(a.seat))
+    if a.post:
+        # Back at once: a player who missed the big blind posts it (live)
+        # and a dead small blind at the next hand they are dealt into; one
+        # who was still waiting for their first big blind posts a big blind.
+        return _with_seat(table, a.seat, replace(seat, sitting_out=False, waiting=False,
+                                                 posting=seat.missed or seat.waiting))
     # Coming back in: wait for the big blind like a new player.
     return _with_seat(table, a.seat, replace(seat, sitting_out=False, waiting=True))
 
@@ -503,8 +603,25 @@ def _top_up(table: Table, a: TopUp, events: list[Event]) -> Table:
     _positive(a.amount, "a top-up")
     if table.hand_running and seat.in_hand:
         raise IllegalAction("you can add chips only between hands")
-    events.append(ToppedUp(a.seat, a.amount, seat.stack + a.amount))
-    return _with_seat(table, a.seat, replace(seat, stack=seat.stack + a.amount))
+    stack = seat.stack + a.amount
+    if seat.stack == 0 and a.amount < table.min_buy_in:
+        raise IllegalAction(f"from an empty stack a top-up is a new buy-in: at least "
+                            f"{table.min_buy_in}, not {a.amount}")
+    if table.max_buy_in and stack > table.max_buy_in:
+        raise IllegalAction(f"a top-up may bring your stack to at most {table.max_buy_in}; "
+                            f"you have {seat.stack}")
+    events.append(ToppedUp(a.seat, a.amount, stack))
+    return _with_seat(table, a.seat, replace(seat, stack=stack))
+
+
+def _run_twice(table: Table, a: RunTwice, events: list[Event]) -> Table:
+    seat = _occupied(table, a.seat)
+    if not table.run_it_twice:
+        raise IllegalAction("this table does not run it twice")
+    if type(a.agree) is not bool:
+        raise IllegalAction(f"agree is true or false, not {a.agree!r}")
+    events.append(RunTwiceSet(a.seat, a.agree))
+    return _with_seat(table, a.seat, replace(seat, run_twice=a.agree))
 
 
 # -- starting a hand ----------------------------------------------------------
@@ -550,13 +667,33 @@ def _positions(table: Table) -> tuple[list[int], int, int, int]:
         return players, button, small, big
     big = _next_clockwise(table.big_blind_pos, eligible, size)
     players = sorted(set(ready) | {big})
+    if len(players) > 2:
+        small = table.big_blind_pos
+        button = table.small_blind_pos
+        # A player posting missed blinds is not dealt in on the button or in
+        # the small blind (between the button and the big blind): they wait
+        # for the button to pass, unless the hand needs them.
+        reach = (big - button) % size
+        late = [p for p in players if p != big and table.seats[p].posting
+                and (p - button) % size < reach]
+        if len(players) - len(late) >= 2:
+            players = [p for p in players if p not in late]
     if len(players) == 2:
         # Heads-up the button posts the small blind.
         button = small = next(p for p in players if p != big)
-    else:
-        small = table.big_blind_pos
-        button = table.small_blind_pos
     return players, button, small, big
+
+
+def _missed(table: Table, big: int) -> set[int]:
+    """Seats the big blind passes this hand while they sit out (or are busted)."""
+    previous = table.big_blind_pos
+    if previous is None:
+        return set()
+    size = len(table.seats)
+    gap = (big - previous) % size or size
+    return {i for i in ((previous + k) % size for k in range(1, gap))
+            if table.seats[i] is not None and not table.seats[i].leaving
+            and (table.seats[i].sitting_out or table.seats[i].stack == 0)}
 
 
 def _start_hand(table: Table, a: StartHand, events: list[Event]) -> Table:
@@ -568,16 +705,21 @@ def _start_hand(table: Table, a: StartHand, events: list[Event]) -> Table:
     players, button, small, big = _positions(table)
     number = table.hand_number + 1
     in_hand = set(players)
+    fresh = table.big_blind_pos is None or len(
+        [i for i in dealable(table) if not table.seats[i].waiting]) < 2
+    missed = _missed(table, big)
     seats: list[Seat | None] = []
     for i, s in enumerate(table.seats):
         if s is None or s.leaving:
             seats.append(None)
             continue
-        seats.append(replace(s, in_hand=i in in_hand, folded=False, cards=(), bet=0, total=0,
-                             acted=False, shown=False, mucked=False,
+        seats.append(replace(s, in_hand=i in in_hand, folded=False, folding=False, cards=(),
+                             bet=0, total=0, dead=0, acted=False, shown=False, mucked=False,
                              # Not dealt in (sitting out, or busted and waiting
                              # to top up): back in only on the big blind.
-                             waiting=(s.waiting or s.stack == 0) and i not in in_hand))
+                             waiting=(s.waiting or s.stack == 0) and i not in in_hand,
+                             missed=(s.missed or i in missed) and i not in in_hand,
+                             posting=s.posting and i not in in_hand))
     events.append(HandStarted(number, button, small if small in in_hand else None, big,
                               tuple(players), {str(i): seats[i].stack for i in players}))
     # Deal two cards each, one at a time, starting left of the button.
@@ -591,32 +733,52 @@ def _start_hand(table: Table, a: StartHand, events: list[Event]) -> Table:
     for i in order:
         seats[i] = replace(seats[i], cards=tuple(dealt[i]))
         events.append(HoleCards(i, seats[i].player, seats[i].cards))
-    # Forced bets: antes (into the pot, not the bet to call), then the blinds.
-    if table.ante:
-        for i in order:
-            amount = min(table.ante, seats[i].stack)
-            if not amount:
-                continue
-            seats[i] = replace(seats[i], stack=seats[i].stack - amount, total=amount)
-            events.append(Blind(i, "ante", amount, seats[i].stack == 0))
-    blinds = [(big, "big", table.big_blind)]
-    if small in in_hand:
-        blinds.insert(0, (small, "small", table.small_blind))
-    for i, kind, blind in blinds:
-        amount = min(blind, seats[i].stack)
-        if not amount:  # all in already from the ante
-            continue
-        seats[i] = replace(seats[i], stack=seats[i].stack - amount, bet=amount,
-                           total=seats[i].total + amount)
+
+    def post(i: int, kind: str, amount: int, into: str) -> None:
+        """``into`` the bet (a blind), the pot (an ante) or the main pot as dead money."""
+        s = seats[i]
+        amount = min(amount, s.stack)
+        if not amount:  # all in already
+            return
+        seats[i] = replace(s, stack=s.stack - amount, total=s.total + amount,
+                           bet=s.bet + amount if into == "bet" else s.bet,
+                           dead=s.dead + amount if into == "dead" else s.dead)
         events.append(Blind(i, kind, amount, seats[i].stack == 0))
+
+    # Forced bets: antes and dead blinds first (into the pot, not the bet to
+    # call), then the blinds, the straddle and posted big blinds.
+    posting = [] if fresh else [i for i in order if table.seats[i].posting
+                                and i not in (big, small, button)]
+    if table.ante:
+        anteing = [big] if table.ante_kind == "big_blind" else order
+        for i in anteing:
+            post(i, "ante", table.ante, "pot" if table.ante_kind == "each" else "dead")
+    for i in posting:
+        if table.seats[i].missed:
+            post(i, "dead", table.small_blind, "dead")
+    if small in in_hand:
+        post(small, "small", table.small_blind, "bet")
+    post(big, "big", table.big_blind, "bet")
+    straddler = None
+    if table.straddle and len(players) > 2:
+        straddler = clockwise_from(big, players, len(seats))[0]
+        post(straddler, "straddle", table.straddle, "bet")
+    for i in posting:
+        if i != straddler:
+            post(i, "post", table.big_blind, "bet")
+    # A straddle posted in full is the big blind of this hand: the minimum
+    # raise is to twice it.
+    full_straddle = straddler is not None and seats[straddler].bet == table.straddle
     hand = Hand(number=number, button=button,
                 small_blind_seat=small if small in in_hand else None, big_blind_seat=big,
                 deck=deck[top:], current_bet=max(s.bet for s in seats if s),
-                min_raise=table.big_blind)
+                min_raise=table.straddle if full_straddle else table.big_blind,
+                straddle_seat=straddler)
+    seats = [replace(s, missed=False, posting=False) if s and s.in_hand else s for s in seats]
     table = replace(table, seats=tuple(seats), hand=hand, hand_number=number, button=button,
                     small_blind_pos=small, big_blind_pos=big)
-    # Preflop the first to act sits left of the big blind.
-    return _continue(table, big, events)
+    # Preflop the first to act sits left of the big blind (of the straddle).
+    return _continue(table, big if straddler is None else straddler, events)
 
 
 # -- betting ------------------------------------------------------------------
@@ -639,16 +801,23 @@ def _next_to_act(seats, hand: Hand, after: int, inclusive: bool = False) -> int 
 
 
 def _continue(table: Table, after: int, events: list[Event], inclusive: bool = False) -> Table:
-    """After an action: next player to act, or close the street and go on."""
-    seats, hand = table.seats, table.hand
-    if sum(1 for s in seats if s and s.live) == 1:
-        return _win_uncontested(table, events)
-    nxt = _next_to_act(seats, hand, after, inclusive=inclusive)
-    if nxt is not None:
-        if nxt != hand.to_act:
-            events.append(ToAct(nxt))
-        return replace(table, hand=replace(hand, to_act=nxt))
-    return _end_street(table, events)
+    """After an action: next player to act, or close the street and go on.
+
+    A player who left with decisions to make folds when the turn reaches them.
+    """
+    while True:
+        seats, hand = table.seats, table.hand
+        if sum(1 for s in seats if s and s.live) == 1:
+            return _win_uncontested(table, events)
+        nxt = _next_to_act(seats, hand, after, inclusive=inclusive)
+        if nxt is None:
+            return _end_street(table, events)
+        if not seats[nxt].folding:
+            if nxt != hand.to_act:
+                events.append(ToAct(nxt))
+            return replace(table, hand=replace(hand, to_act=nxt))
+        table = _fold(table, nxt, events)
+        after, inclusive = nxt, False
 
 
 def _act(table: Table, index, events: list[Event]) -> tuple[Seat, Hand]:
@@ -680,24 +849,15 @@ def _put_in(table: Table, index: int, to: int) -> Table:
 
 
 def _fold(table: Table, index: int, events: list[Event]) -> Table:
+    """Fold ``index`` (on its turn); the caller goes on with the hand."""
     seat = table.seats[index]
-    table = _with_seat(table, index, replace(seat, folded=True, acted=True))
     events.append(Acted(index, "fold", 0, seat.bet, seat.stack, False))
-    hand = table.hand
-    if hand.street == "showdown":  # only a player leaving folds here
-        if sum(1 for s in table.seats if s and s.live) == 1:
-            return _win_uncontested(table, events)
-        return _showdown_next(table, events)
-    if hand.to_act == index:
-        return _continue(table, index, events)
-    # A player leaving out of turn: whoever is to act may now have no reason
-    # to (nobody left to answer them), so look again starting with them.
-    return _continue(table, hand.to_act, events, inclusive=True)
+    return _with_seat(table, index, replace(seat, folded=True, acted=True))
 
 
 def _do_fold(table: Table, a: Fold, events: list[Event]) -> Table:
     _act(table, a.seat, events)
-    return _fold(table, a.seat, events)
+    return _continue(_fold(table, a.seat, events), a.seat, events)
 
 
 def _do_check(table: Table, a: Check, events: list[Event]) -> Table:
@@ -727,8 +887,10 @@ def _bet_or_raise(table: Table, index: int, to, events: list[Event], name: str) 
     if not _may_raise(table.seats, hand, index):
         if seat.stack <= hand.current_bet - seat.bet:
             raise IllegalAction("you can only call (all in) or fold")
-        if not any(s is not None and s.can_act and i != index for i, s in enumerate(table.seats)):
-            raise IllegalAction("everyone else is all in: you can only call or fold")
+        if not _answerable(table.seats, hand, index):
+            raise IllegalAction("nobody left could call any of a raise: you can only call "
+                                "or fold" if hand.current_bet > seat.bet else
+                                "nobody left could call a bet: you can only check or fold")
         raise IllegalAction("the betting was not reopened: an incomplete all-in raise "
                             "lets you only call or fold")
     most = seat.stack + seat.bet
@@ -788,7 +950,10 @@ def _do_timeout(table: Table, a: Timeout, events: list[Event]) -> Table:
 
 
 def _return_uncalled(table: Table, events: list[Event]) -> Table:
-    """The part of the top bet nobody matched goes back to its owner (not into any pot)."""
+    """The part of the top bet nobody matched goes back to its owner (not into any pot).
+
+    (A player who left keeps it in their seat: it goes with them when the hand ends.)
+    """
     bets = sorted(((s.bet, i) for i, s in enumerate(table.seats) if s and s.in_hand), reverse=True)
     if not bets:
         return table
@@ -798,8 +963,6 @@ def _return_uncalled(table: Table, events: list[Event]) -> Table:
         return table
     back = top - second
     seat = table.seats[index]
-    if seat.leaving:  # the player already left: their stack went with them
-        return table
     events.append(Uncalled(index, back))
     return _with_seat(table, index, replace(seat, stack=seat.stack + back, bet=second,
                                             total=seat.total - back))
@@ -814,6 +977,16 @@ def _end_street(table: Table, events: list[Event]) -> Table:
     street_index = STREETS.index(hand.street)
     if street_index == len(STREETS) - 1:
         return _begin_showdown(table, events)
+    if (not hand.second_board and table.run_it_twice
+            and sum(1 for s in seats if s and s.can_act) <= 1
+            and all(s.run_twice for s in seats if s and s.live)):
+        # Nobody can bet any more and everyone still in agreed: the rest of
+        # the board is dealt twice, the first board from the top of the deck
+        # as usual, the second from the cards after it.
+        missing = 5 - len(hand.board)
+        second = hand.board + hand.deck[missing:2 * missing]
+        hand = replace(hand, second_board=second,
+                       deck=hand.deck[:missing] + hand.deck[2 * missing:])
     street = STREETS[street_index + 1]
     count = BOARD_SIZE[street]
     board = hand.board + hand.deck[:count]
@@ -824,11 +997,9 @@ def _end_street(table: Table, events: list[Event]) -> Table:
     # After the flop the first to act is left of the button. When at most one
     # player can still bet, nobody acts and the next card comes straight away;
     # the last betting round then stays the "final" one for the showdown order.
-    nxt = _next_to_act(seats, hand, hand.button)
-    if nxt is None:
+    if _next_to_act(seats, hand, hand.button) is None:
         return _end_street(table, events)
-    events.append(ToAct(nxt))
-    return replace(table, hand=replace(hand, to_act=nxt, last_aggressor=None))
+    return _continue(replace(table, hand=replace(hand, last_aggressor=None)), hand.button, events)
 
 
 def _win_uncontested(table: Table, events: list[Event]) -> Table:
@@ -843,6 +1014,13 @@ def _win_uncontested(table: Table, events: list[Event]) -> Table:
 def _begin_showdown(table: Table, events: list[Event]) -> Table:
     hand = table.hand
     seats = table.seats
+    if hand.second_board:
+        # The second board of a run twice, street by street, after the first.
+        common = next(k for k in range(5, -1, -1) if hand.second_board[:k] == hand.board[:k])
+        for street, start, end in (("flop", 0, 3), ("turn", 3, 4), ("river", 4, 5)):
+            if start >= common:
+                events.append(SecondBoard(street, hand.second_board[start:end],
+                                          hand.second_board[:end]))
     live = [i for i, s in enumerate(seats) if s and s.live]
     # The last aggressor of the final betting round shows first; if everyone
     # checked, the first live player left of the button.
@@ -862,13 +1040,25 @@ def _begin_showdown(table: Table, events: list[Event]) -> Table:
 
 
 def _showdown_next(table: Table, events: list[Event]) -> Table:
-    hand = table.hand
-    order = [i for i in hand.showdown_order
-             if table.seats[i].live and not table.seats[i].shown and not table.seats[i].mucked]
-    if not order:
-        return _award(table, events)
-    events.append(ToAct(order[0]))
-    return replace(table, hand=replace(hand, showdown_order=tuple(order), to_act=order[0]))
+    while True:
+        hand = table.hand
+        order = [i for i in hand.showdown_order
+                 if table.seats[i].live and not table.seats[i].shown
+                 and not table.seats[i].mucked]
+        if not order:
+            return _award(table, events)
+        seat = table.seats[order[0]]
+        if not seat.folding:
+            events.append(ToAct(order[0]))
+            return replace(table, hand=replace(hand, showdown_order=tuple(order),
+                                               to_act=order[0]))
+        # A player who left: their hand is mucked, or shown when it must be.
+        table = replace(table, hand=replace(hand, showdown_order=tuple(order), to_act=None))
+        if _may_muck(table.seats, order[0]):
+            events.append(Mucked(order[0]))
+            table = _with_seat(table, order[0], replace(seat, mucked=True))
+        else:
+            table = _show(table, order[0], events)
 
 
 def _show(table: Table, index: int, events: list[Event]) -> Table:
@@ -920,45 +1110,68 @@ def _default_shows(table: Table, index: int) -> bool:
     return False
 
 
-def _award(table: Table, events: list[Event]) -> Table:
+def showdown_awards(table: Table, unknown=frozenset()) -> list[Award]:
+    """The pots of a hand at its showdown, each paid to its winners (the :class:`Award`
+    events the hand ends with).
+
+    ``unknown`` seats hold cards nobody knows (a hand history that never shows
+    them): they cannot win a pot against a known hand, and a pot only such
+    hands contest raises :class:`IllegalAction`. A run twice pays half of every
+    pot on each board, the odd chip on the first.
+    """
     seats, hand = table.seats, table.hand
-    won: dict[int, int] = {}
-    values = {i: evaluate(s.cards + hand.board) for i, s in enumerate(seats)
-              if s and s.live and s.shown}
+    boards = [hand.board] + ([hand.second_board] if hand.second_board else [])
+    awards: list[Award] = []
     for number, pot in enumerate(_pots(seats)):
         contenders = [i for i in pot.eligible if not seats[i].mucked]
         named = True
         if not contenders:
-            # Everyone left in this pot mucked, then the last contender left:
-            # the mucked hands still decide it, but are not named.
+            # Everyone left in this pot mucked (the last contender left before
+            # showing): the mucked hands still decide it, but are not named.
             contenders, named = list(pot.eligible), False
-            values.update({i: evaluate(seats[i].cards + hand.board) for i in contenders})
-        if len(pot.eligible) == 1:
-            winners, best = list(pot.eligible), None
-        else:
-            best = max(values[i] for i in contenders)
-            winners = [i for i in contenders if values[i] == best]
-            best = best if named else None
-        # Odd chips go one at a time starting left of the button.
-        shares = split_pot(pot.amount, clockwise_from(hand.button, winners, len(seats)))
-        for i, amount in shares.items():
-            won[i] = won.get(i, 0) + amount
-        events.append(Award(number, pot.amount,
-                            tuple(Winner(i, amt) for i, amt in shares.items()),
-                            describe(best) if best is not None else None))
+        known = [i for i in contenders if i not in unknown]
+        half = pot.amount // len(boards)
+        for b, board in enumerate(boards):
+            amount = pot.amount - half * (len(boards) - 1) if b == 0 else half
+            if len(pot.eligible) == 1 or not known:
+                if len(contenders) > 1:
+                    raise IllegalAction("the result is undetermined: the hole cards of every "
+                                        "player who could win a pot are unknown")
+                winners, best = contenders, None  # nobody else contests it
+            else:
+                values = {i: evaluate(seats[i].cards + board) for i in known}
+                best = max(values.values())
+                winners = [i for i in known if values[i] == best]
+                best = best if named else None
+            # Odd chips go one at a time starting left of the button.
+            shares = split_pot(amount, clockwise_from(hand.button, winners, len(seats)))
+            awards.append(Award(number, amount,
+                                tuple(Winner(i, amt) for i, amt in shares.items()),
+                                describe(best) if best is not None else None, b))
+    return awards
+
+
+def _award(table: Table, events: list[Event]) -> Table:
+    won: dict[int, int] = {}
+    for award in showdown_awards(table):
+        for w in award.winners:
+            won[w.seat] = won.get(w.seat, 0) + w.amount
+        events.append(award)
     return _finish(table, won, events)
 
 
 def _finish(table: Table, won: dict[int, int], events: list[Event]) -> Table:
     seats = list(table.seats)
     for i, amount in won.items():
-        s = seats[i]
-        if s.leaving:  # cannot happen: a leaving seat is folded
-            continue
-        seats[i] = replace(s, stack=s.stack + amount)
+        seats[i] = replace(seats[i], stack=seats[i].stack + amount)
     seats = [replace(s, bet=0) if s else s for s in seats]
-    # Leaving players' seats empty now.
-    seats = [None if s and s.leaving else s for s in seats]
+    # Leaving players' seats empty now; what they won (or got back) goes with
+    # them: a second Left, after the one that took their stack behind.
+    for i, s in enumerate(seats):
+        if s and s.leaving:
+            if s.stack:
+                events.append(Left(i, s.player, s.stack))
+            seats[i] = None
     hand = replace(table.hand, street="complete", to_act=None, showdown_order=())
     events.append(HandEnded(hand.number, {str(i): s.stack for i, s in enumerate(seats) if s}))
     return replace(table, seats=tuple(seats), hand=hand)
@@ -968,6 +1181,7 @@ _HANDLERS = {
     SitDown: _sit_down, StandUp: _stand_up, SitOut: _sit_out, SitIn: _sit_in, TopUp: _top_up,
     StartHand: _start_hand, Fold: _do_fold, Check: _do_check, Call: _do_call, Bet: _do_bet,
     Raise: _do_raise, AllIn: _do_all_in, Timeout: _do_timeout, Show: _do_show, Muck: _do_muck,
+    RunTwice: _run_twice,
 }
 
 
@@ -1034,17 +1248,25 @@ def _reader(cls, **convert):
     generated ``__init__`` (which goes through ``object.__setattr__`` for
     every field of a frozen class). Fields annotated as tuples come from JSON
     lists; ``convert`` maps other fields to a function of their JSON value.
+    A field with a default may be missing (JSON written before it existed).
     """
     convert = {f.name: tuple for f in fields(cls) if str(f.type).startswith("tuple")} | convert
-    plain = [(getattr(cls, n).__set__, n) for n in cls.__slots__ if n not in convert]
-    special = [(getattr(cls, n).__set__, n, f) for n, f in convert.items()]
+    defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    plain = [(getattr(cls, n).__set__, n) for n in cls.__slots__
+             if n not in convert and n not in defaults]
+    optional = [(getattr(cls, n).__set__, n, defaults[n]) for n in cls.__slots__
+                if n not in convert and n in defaults]
+    special = [(getattr(cls, n).__set__, n, f, defaults.get(n, MISSING))
+               for n, f in convert.items()]
 
     def read(data: dict):
         o = _new(cls)
         for set_, name in plain:
             set_(o, data[name])
-        for set_, name, f in special:
-            set_(o, f(data[name]))
+        for set_, name, default in optional:
+            set_(o, data.get(name, default))
+        for set_, name, f, default in special:
+            set_(o, f(data[name]) if name in data or default is MISSING else default)
         return o
     return read
 
@@ -1061,6 +1283,13 @@ def table_from_json(data: dict) -> Table:
 
     >>> t = new_table(6, 1, 2)
     >>> table_from_json(table_to_json(t)) == t
+    True
+
+    JSON from before a field existed reads it as its default:
+
+    >>> old = table_to_json(t)
+    >>> del old["straddle"], old["run_it_twice"]
+    >>> table_from_json(old) == t
     True
     """
     return _table_from_json(data)

@@ -20,7 +20,9 @@ def table_view(table: Table, viewer: int | None = None) -> dict:
         if s is None:
             seats.append(None)
             continue
-        visible = s.cards if (i == viewer or s.shown) and not s.leaving else None
+        # A player who left is no longer the seat's viewer; their hand, if it
+        # plays on and is shown, is public like any other.
+        visible = s.cards if (i == viewer and not s.leaving) or s.shown else None
         seats.append({
             "seat": i, "player": s.player, "stack": s.stack, "bet": s.bet,
             "sitting_out": s.sitting_out, "waiting": s.waiting, "in_hand": s.in_hand,
@@ -28,15 +30,18 @@ def table_view(table: Table, viewer: int | None = None) -> dict:
             "folded": s.folded, "all_in": s.all_in and table.hand_running,
             "has_cards": s.live and table.hand_running,
             "cards": list(visible) if visible else None, "mucked": s.mucked,
+            "missed_blinds": s.missed, "posting": s.posting, "run_twice": s.run_twice,
         })
     view = {"seats": seats, "small_blind": table.small_blind, "big_blind": table.big_blind,
-            "ante": table.ante, "hand": None, "legal": None}
+            "ante": table.ante, "ante_kind": table.ante_kind, "straddle": table.straddle,
+            "run_it_twice": table.run_it_twice, "hand": None, "legal": None}
     if hand is not None:
         view["hand"] = {
             "number": hand.number, "street": hand.street, "board": list(hand.board),
+            "second_board": list(hand.second_board) if hand.second_board else None,
             "button": hand.button, "small_blind": hand.small_blind_seat,
-            "big_blind": hand.big_blind_seat, "to_act": hand.to_act,
-            "current_bet": hand.current_bet, "min_raise": hand.min_raise,
+            "big_blind": hand.big_blind_seat, "straddle": hand.straddle_seat,
+            "to_act": hand.to_act, "current_bet": hand.current_bet, "min_raise": hand.min_raise,
             "pots": [p.to_json() for p in collected_pots(table)],
         }
         legal = legal_actions(table)
@@ -50,8 +55,10 @@ def collected_pots(table: Table) -> list:
     shown in front of each seat, are not in them yet (as in the ``pots`` event)."""
     if not table.hand_running:
         return []
-    return side_pots({i: s.total - s.bet for i, s in enumerate(table.seats) if s and s.in_hand},
-                     {i for i, s in enumerate(table.seats) if s and s.live})
+    seats = [s if s and s.in_hand else None for s in table.seats]
+    return side_pots({i: s.total - s.dead - s.bet for i, s in enumerate(seats) if s},
+                     {i for i, s in enumerate(seats) if s and s.live},
+                     sum(s.dead for s in seats if s))
 
 
 def event_view(event: Event, viewer: int | None = None) -> Event:

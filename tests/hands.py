@@ -43,13 +43,14 @@ def stacked_deck(order, holes: dict[int, str], board: str = "") -> tuple[str, ..
 
 
 def deal(stacks, blinds=(1, 2), button=0, holes=None, board="", ante=0, table=None):
-    """Seat the stacks (or take ``table``), put the button on ``button`` and start a hand.
+    """Seat the stacks (or take ``table``, where no hand was played yet), put the button on
+    ``button`` and start a hand.
 
     Returns ``(table, events)``.
     """
     t = table if table is not None else seated(stacks, blinds, ante)
     size = len(t.seats)
-    if table is None:
+    if t.big_blind_pos is None:
         t = replace(t, button=(button - 1) % size)  # a fresh start moves it one seat on
     players = [i for i, s in enumerate(t.seats) if s and s.stack > 0 and not s.sitting_out]
     order = clockwise_from(button, players, size)

@@ -1,11 +1,13 @@
 """Scripted hands for each rule, and each case of shared/rules-cases.md."""
 
+from dataclasses import replace
+
 import pytest
 
-from game.table import (AllIn, Bet, Call, Check, IllegalAction, Raise, SitDown, SitIn, SitOut,
-                        StandUp, StartHand, Timeout, TopUp, apply, automatic_action,
-                        can_start_hand, dealable, legal_actions, new_table, table_from_json,
-                        table_to_json)
+from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, RunTwice, SitDown,
+                        SitIn, SitOut, StandUp, StartHand, Timeout, TopUp, action_from_json,
+                        action_to_json, apply, automatic_action, can_start_hand, dealable,
+                        legal_actions, new_table, table_from_json, table_to_json)
 from game.views import table_view
 from hands import deal, of_type, play, seated, stacks
 
@@ -123,7 +125,9 @@ def test_side_pots_four_way_all_in():
     holes = {0: "AsAh", 1: "KsKh", 2: "QsQh", 3: "JsJh"}
     t, _ = deal([1000, 2501, 4000, 10000], blinds=(50, 100), button=3, holes=holes,
                 board="2c7d9h3s4c")
-    t, events = play(t, "2 allin, 3 allin, 0 allin, 1 allin")
+    # The big stack shoves first (once the others are all in for less, a raise
+    # nobody can call is refused), and everyone calls all in for less.
+    t, events = play(t, "2 call, 3 allin, 0 allin, 1 allin, 2 allin")
     assert {"type": "uncalled", "seat": 3, "amount": 6000} in of_type(events, "uncalled")
     assert of_type(events, "pots")[-1]["pots"] == [
         {"amount": 4000, "eligible": [0, 1, 2, 3]},
@@ -261,24 +265,30 @@ def test_last_contender_cannot_muck():
         play(t, "0 muck")
 
 
-def test_last_contender_leaving_after_everyone_else_mucked_still_pays_the_pot():
+def test_the_last_contender_leaving_at_showdown_must_still_show_and_is_paid():
     # Showdown order 0, 1, 2: seats 0 and 1 muck (legal: seat 2 still contends),
-    # then seat 2 leaves. The pot goes to the best of the mucked hands, unnamed.
+    # then seat 2 leaves on its turn. Its hand cannot be mucked (it is the last
+    # that can win the pot), so it is shown, wins, and the pot follows the player.
     holes = {0: "AsAh", 1: "KsKh", 2: "2d3c"}
     t, _ = deal([100, 100, 100], button=2, holes=holes, board="8c9dJh4sQc")
     t, _ = play(t, "2 call, 0 call, 1 check" + ", 0 check, 1 check, 2 check" * 3)
     t, _ = play(t, "0 muck, 1 muck")
     t, events = apply(t, StandUp(2))
-    award = of_type(events, "award")[0]
-    assert award["winners"] == [{"seat": 0, "amount": 6}] and award["hand"] is None
-    assert stacks(t) == [104, 98, None] and not of_type(events, "show")
+    assert of_type(events, "show")[0]["seat"] == 2
+    assert of_type(events, "award")[0]["winners"] == [{"seat": 2, "amount": 6}]
+    assert [e["stack"] for e in of_type(events, "left")] == [98, 6]   # behind, then won
+    assert stacks(t) == [98, 98, None] and not t.hand_running
 
 
-def test_everyone_but_one_leaving_at_showdown_pays_the_last_one():
+def test_players_leaving_at_showdown_muck_on_their_turn_the_last_one_shows():
     t, _ = deal([100, 100, 100], button=2, board="8c9dJh4sQc")
     t, _ = play(t, "2 call, 0 call, 1 check" + ", 0 check, 1 check, 2 check" * 3)
-    t, _ = apply(t, StandUp(0))
-    t, events = apply(t, StandUp(1))
+    t, events = apply(t, StandUp(1))          # not its turn yet: mucked when it comes
+    assert not of_type(events, "muck") and t.hand.to_act == 0
+    t, events = apply(t, StandUp(0))          # its turn: mucked, then seat 1's too
+    assert [e["seat"] for e in of_type(events, "muck")] == [0, 1]
+    assert legal_actions(t).actions == ("show",) and automatic_action(t) == Timeout(2)
+    t, events = apply(t, Timeout(2))
     assert of_type(events, "award")[0]["winners"] == [{"seat": 2, "amount": 6}]
     assert not t.hand_running and stacks(t) == [None, None, 104]
 
@@ -323,15 +333,47 @@ def test_folded_chips_stay_in_the_pot_and_every_pot_has_a_winner():
     assert sum(stacks(t)) == 2050
 
 
-def test_leaving_mid_hand_folds_and_chips_stay_in_the_pot():
+def test_leaving_mid_hand_folds_on_the_players_turn_and_chips_stay_in_the_pot():
     t, _ = deal([100, 100, 100], button=0)
     t, _ = play(t, "0 raise 10")
     t, events = apply(t, StandUp(0))
     assert of_type(events, "left") == [{"type": "left", "seat": 0, "player": "p0", "stack": 90}]
-    assert t.seats[0].folded and t.chips() == 300 - 90
+    # The stack went with the player; the hand folds when the turn comes back.
+    assert t.seats[0].leaving and not t.seats[0].folded and t.chips() == 300 - 90
+    # (A raise against nobody but the leaver would be refused: nobody could call it.)
+    t, events = play(t, "1 call, 2 raise 30")
+    assert of_type(events, "action")[-1] == {"type": "action", "seat": 0, "action": "fold",
+                                             "amount": 0, "to": 10, "stack": 0, "all_in": False}
+    assert t.hand.to_act == 1
     t, events = play(t, "1 fold")
-    assert of_type(events, "award")[0]["amount"] == 13
-    assert t.seats[0] is None and sum(stacks(t)[1:]) == 210
+    assert of_type(events, "award")[0]["amount"] == 30
+    assert t.seats[0] is None and stacks(t) == [None, 90, 120]
+
+
+def test_a_hand_left_behind_that_everyone_folds_to_is_paid_to_the_player():
+    t, _ = deal([100, 100, 100], button=0)
+    t, _ = play(t, "0 raise 10")
+    t, _ = apply(t, StandUp(0))
+    t, events = play(t, "1 fold, 2 fold")
+    assert {"type": "uncalled", "seat": 0, "amount": 8} in of_type(events, "uncalled")
+    assert of_type(events, "award")[0]["winners"] == [{"seat": 0, "amount": 5}]
+    assert of_type(events, "left") == [{"type": "left", "seat": 0, "player": "p0", "stack": 13}]
+    assert t.seats[0] is None and stacks(t)[1:] == [99, 98]
+
+
+def test_an_all_in_hand_plays_on_when_its_player_leaves_and_wins_for_them():
+    holes = {0: "AsAh", 1: "KsKh", 2: "QsQh"}
+    t, _ = deal([50, 200, 200], button=2, holes=holes, board="2c7d9h3s4c")
+    t, _ = play(t, "2 call, 0 allin")
+    t, events = apply(t, StandUp(0))
+    assert of_type(events, "left")[0]["stack"] == 0 and t.seats[0].live
+    assert table_view(t, 1)["seats"][0]["cards"] is None     # not shown yet
+    t, events = play(t, "1 call, 2 call, 1 bet 20, 2 call, 1 check, 2 check, 1 check, 2 check")
+    assert not t.hand_running
+    assert of_type(events, "show")[0]["seat"] in (0, 1, 2)
+    assert of_type(events, "award")[0]["winners"] == [{"seat": 0, "amount": 150}]
+    assert of_type(events, "left") == [{"type": "left", "seat": 0, "player": "p0", "stack": 150}]
+    assert stacks(t) == [None, 170, 130]          # KK takes the side pot
 
 
 def test_leaving_out_of_turn_lets_play_go_on():
@@ -459,3 +501,259 @@ def test_automatic_actions_sit_out_a_busted_player_after_the_hand():
     assert automatic_action(t) == SitOut(0) and not can_start_hand(t)
     t, _ = apply(t, SitOut(0))
     assert automatic_action(t) is None and dealable(t) == [1]
+
+
+# -- issue 12: a raise nobody can call --------------------------------------------------
+
+
+def test_no_raise_when_nobody_left_could_call_any_of_it():
+    # Blinds 1/2; the button (seat 0) is all in for 100; the small blind (seat 1)
+    # has 300, the big blind (seat 2) 50 in all: it cannot even call 100, so a
+    # raise by the small blind could only come back as uncalled.
+    t, _ = deal([100, 300, 50], button=0)
+    t, _ = play(t, "0 allin")
+    legal = legal_actions(t)
+    assert legal.seat == 1 and legal.actions == ("fold", "call") and legal.max_to == 0
+    with pytest.raises(IllegalAction, match="nobody left could call any of a raise"):
+        apply(t, Raise(1, 200))
+    with pytest.raises(IllegalAction, match="nobody left could call"):
+        apply(t, AllIn(1))
+    # Someone who can call part of it is enough: the big blind with 150 could.
+    t, _ = deal([100, 300, 150], button=0)
+    t, _ = play(t, "0 allin")
+    assert "raise" in legal_actions(t).actions
+
+
+# -- issue 12: big-blind ante -------------------------------------------------------------
+
+def test_a_big_blind_ante_is_one_ante_for_the_table_dead_in_the_main_pot():
+    t = seated([1000, 1000, 1000], blinds=(50, 100), ante=100)
+    t = replace(t, ante_kind="big_blind")
+    t, events = deal(None, table=t, button=2)
+    blinds = [(b["seat"], b["kind"], b["amount"]) for b in of_type(events, "blind")]
+    assert blinds == [(1, "ante", 100), (0, "small", 50), (1, "big", 100)]
+    assert t.hand.current_bet == 100 and t.seats[1].dead == 100 and t.seats[1].bet == 100
+    t, events = play(t, "2 fold, 0 fold")
+    # The big blind gets 50 back as uncalled and wins its ante, 50 of its blind
+    # and the small blind.
+    assert of_type(events, "award")[0]["amount"] == 200
+    assert stacks(t) == [950, 1050, 1000]
+
+
+def test_a_big_blind_all_in_from_its_ante_wins_only_the_dead_money():
+    holes = {0: "2c7d", 1: "AsAh", 2: "3c8d"}
+    t = replace(seated([500, 80, 500], blinds=(25, 50), ante=100), ante_kind="big_blind")
+    t, events = deal(None, table=t, button=2, holes=holes, board="KhQh9s4c3s")
+    assert [(b["seat"], b["kind"], b["amount"]) for b in of_type(events, "blind")] == [
+        (1, "ante", 80), (0, "small", 25)]
+    # No big blind posted: the small blind is the bet to call, and has the option.
+    t, events = play(t, "2 call, 0 check" + ", 0 check, 2 check" * 3)
+    assert of_type(events, "pots")[-1]["pots"] == [{"amount": 80, "eligible": [0, 1, 2]},
+                                                  {"amount": 50, "eligible": [0, 2]}]
+    assert stacks(t) == [475, 80, 525]     # the aces win the ante alone, the threes the rest
+
+
+# -- issue 12: straddle ------------------------------------------------------------------
+
+def test_under_the_gun_straddles_acts_last_before_the_flop_and_the_raise_is_to_twice_it():
+    t = replace(seated([200] * 4), straddle=4)
+    t, events = deal(None, table=t, button=0)   # button 0, blinds 1 and 2, UTG 3
+    assert [(b["seat"], b["kind"], b["amount"]) for b in of_type(events, "blind")] == [
+        (1, "small", 1), (2, "big", 2), (3, "straddle", 4)]
+    assert t.hand.straddle_seat == 3 and t.hand.to_act == 0
+    legal = legal_actions(t)
+    assert legal.call == 4 and legal.min_to == 8
+    with pytest.raises(IllegalAction, match="minimum raise is to 8"):
+        apply(t, Raise(0, 6))
+    t, _ = play(t, "0 call, 1 call, 2 call")
+    legal = legal_actions(t)    # the straddle has the option
+    assert legal.seat == 3 and legal.actions == ("fold", "check", "raise", "all_in")
+    t, _ = play(t, "3 check")
+    assert t.hand.street == "flop" and t.hand.current_bet == 0 and t.hand.min_raise == 2
+
+
+def test_no_straddle_heads_up_and_a_short_straddle_does_not_set_the_raise():
+    t = replace(seated([200, 200]), straddle=4)
+    t, events = deal(None, table=t, button=1)
+    assert not [b for b in of_type(events, "blind") if b["kind"] == "straddle"]
+    t = replace(seated([200, 200, 3]), straddle=4)       # three-handed: UTG is the button
+    t, events = deal(None, table=t, button=2)
+    assert of_type(events, "blind")[-1] == {"type": "blind", "seat": 2, "kind": "straddle",
+                                            "amount": 3, "all_in": True}
+    assert legal_actions(t).min_to == 5     # 3 + the big blind: an incomplete straddle
+    with pytest.raises(ValueError, match="twice the big blind"):
+        new_table(4, 1, 2, straddle=3)
+
+
+# -- issue 12: missed blinds -------------------------------------------------------------
+
+def _hands(t, count):
+    """Play ``count`` hands where everyone folds to the big blind."""
+    for _ in range(count):
+        t, _ = apply(t, StartHand(tuple(_deck())))
+        while t.hand_running:
+            t, _ = apply(t, Fold(t.hand.to_act))
+    return t
+
+
+def test_a_player_who_missed_the_big_blind_posts_it_and_a_dead_small_blind_to_come_back():
+    t, _ = deal([100] * 5, button=0)                 # button 0, blinds 1 and 2
+    t, _ = apply(t, SitOut(4))
+    while t.hand_running:
+        t, _ = apply(t, Fold(t.hand.to_act))
+    t = _hands(t, 2)                                 # the big blind passes seat 4
+    assert t.seats[4].missed and t.hand.big_blind_seat == 0
+    t, events = apply(t, SitIn(4, post=True))
+    assert t.seats[4].posting and not t.seats[4].waiting
+    # Next hand: button 3, blinds 0 and 1. Seat 4 sits between the button and
+    # the small blind: not dealt in there, it still owes and waits one hand.
+    t, events = apply(t, StartHand(tuple(_deck())))
+    assert 4 not in of_type(events, "hand_started")[0]["seats"] and t.seats[4].posting
+    while t.hand_running:
+        t, _ = apply(t, Fold(t.hand.to_act))
+    t, events = apply(t, StartHand(tuple(_deck())))   # button 0, blinds 1 and 2
+    assert 4 in of_type(events, "hand_started")[0]["seats"]
+    blinds = [(b["seat"], b["kind"], b["amount"]) for b in of_type(events, "blind")]
+    assert blinds == [(4, "dead", 1), (1, "small", 1), (2, "big", 2), (4, "post", 2)]
+    assert t.seats[4].bet == 2 and t.seats[4].dead == 1 and not t.seats[4].missed
+    t, events = play(t, "3 call, 4 check, 0 call, 1 call, 2 check")   # the post is live
+    assert t.hand.street == "flop"
+    assert of_type(events, "pots")[-1]["pots"] == [{"amount": 11, "eligible": [0, 1, 2, 3, 4]}]
+
+
+def test_a_player_who_missed_the_big_blind_may_wait_for_it_instead():
+    t, _ = deal([100] * 5, button=0)
+    t, _ = apply(t, SitOut(4))
+    while t.hand_running:
+        t, _ = apply(t, Fold(t.hand.to_act))
+    t = _hands(t, 2)
+    t, _ = apply(t, SitIn(4))
+    for big in (1, 2, 3):                              # dealt in only when it reaches them
+        t, events = apply(t, StartHand(tuple(_deck())))
+        assert of_type(events, "hand_started")[0]["big_blind"] == big
+        assert 4 not in of_type(events, "hand_started")[0]["seats"]
+        while t.hand_running:
+            t, _ = apply(t, Fold(t.hand.to_act))
+    t, events = apply(t, StartHand(tuple(_deck())))
+    assert of_type(events, "hand_started")[0]["big_blind"] == 4
+    assert [b["kind"] for b in of_type(events, "blind") if b["seat"] == 4] == ["big"]
+
+
+def test_one_who_sat_out_but_missed_no_big_blind_comes_back_at_once_posting_nothing():
+    t, _ = deal([100] * 5, button=0)
+    t, _ = apply(t, SitOut(4))
+    while t.hand_running:
+        t, _ = apply(t, Fold(t.hand.to_act))
+    t, _ = apply(t, SitIn(4, post=True))
+    assert not t.seats[4].missed and not t.seats[4].posting and not t.seats[4].waiting
+    t, events = apply(t, StartHand(tuple(_deck())))
+    assert 4 in of_type(events, "hand_started")[0]["seats"]
+    assert not [b for b in of_type(events, "blind") if b["seat"] == 4]
+
+
+def test_sitting_out_does_not_skip_the_wait_for_a_first_big_blind():
+    t, _ = deal([100, None, 100, 100], button=0)    # button 0, blinds 2 and 3
+    t, _ = play(t, "0 fold, 2 fold")
+    t, _ = apply(t, SitDown(1, "late", 100))       # waits for the big blind
+    t, _ = apply(t, SitOut(1))
+    t, _ = apply(t, SitIn(1))
+    assert t.seats[1].waiting and not t.seats[1].posting
+    t, _ = apply(t, SitOut(1))
+    t, _ = apply(t, SitIn(1, post=True))           # coming in now costs a big blind
+    t, events = apply(t, StartHand(tuple(_deck())))   # button 2, blinds 3 and 0
+    assert 1 in of_type(events, "hand_started")[0]["seats"]
+    assert [(b["kind"], b["amount"]) for b in of_type(events, "blind") if b["seat"] == 1] == [
+        ("post", 2)]
+
+
+# -- issue 12: run it twice -----------------------------------------------------------------
+
+def test_all_in_players_who_all_agree_run_the_board_twice_half_the_pot_on_each():
+    holes = {0: "AsAh", 1: "KsKh"}
+    t = replace(seated([101, 101]), run_it_twice=True)
+    for seat in (0, 1):
+        t, events = apply(t, RunTwice(seat))
+        assert of_type(events, "run_twice") == [{"type": "run_twice", "seat": seat,
+                                                 "agree": True}]
+    # The first board (from the top of the deck) pairs the kings' king, the
+    # second is dealt from the cards after it.
+    board = "Kc7d2h3s9c" + "QdJdTd8h4c"
+    t, _ = deal(None, table=t, button=0, holes=holes, board=board)
+    t, events = play(t, "0 allin, 1 call")
+    assert t.hand.board == ("Kc", "7d", "2h", "3s", "9c")
+    assert t.hand.second_board == ("Qd", "Jd", "Td", "8h", "4c")
+    assert [e["street"] for e in of_type(events, "second_board")] == ["flop", "turn", "river"]
+    awards = of_type(events, "award")
+    assert [(a["board"], a["amount"], a["winners"]) for a in awards] == [
+        (0, 101, [{"seat": 1, "amount": 101}]), (1, 101, [{"seat": 0, "amount": 101}])]
+    assert stacks(t) == [101, 101]
+
+
+def test_run_twice_needs_every_player_still_in_and_the_table():
+    t = replace(seated([100, 100]), run_it_twice=True)
+    t, _ = apply(t, RunTwice(0))
+    t, _ = deal(None, table=t, button=0)
+    t, _ = play(t, "0 allin, 1 call")
+    assert not t.hand.second_board                     # seat 1 did not agree
+    with pytest.raises(IllegalAction, match="does not run it twice"):
+        apply(seated([100, 100]), RunTwice(0))
+
+
+def test_an_odd_chip_of_a_pot_run_twice_goes_to_the_first_board():
+    # The main pot is 3 x 3 = 9: 5 on the first board, 4 on the second; the
+    # side pot of 2 x 97 splits evenly.
+    holes = {0: "AsAh", 1: "KsKh", 2: "2c3d"}
+    t = replace(seated([100, 3, 100]), run_it_twice=True)
+    for seat in range(3):
+        t, _ = apply(t, RunTwice(seat))
+    t, _ = deal(None, table=t, button=2, holes=holes,
+                board="Kc7d2h3s9c" + "QdJdTd8h4c")
+    t, events = play(t, "2 call, 0 call, 1 allin, 2 call, 0 call")
+    t, more = play(t, "0 allin, 2 call")
+    events += more
+    awards = [(a["pot"], a["board"], a["amount"]) for a in of_type(events, "award")]
+    assert awards == [(0, 0, 5), (0, 1, 4), (1, 0, 97), (1, 1, 97)]
+    assert sum(stacks(t)) == 203
+
+
+# -- issue 12: a top-up from zero is a new buy-in ------------------------------------------
+
+def test_a_top_up_from_zero_needs_the_minimum_buy_in():
+    t = new_table(3, 1, 2, min_buy_in=40, max_buy_in=200)
+    t, _ = apply(t, SitDown(0, "ann", 40))
+    with pytest.raises(IllegalAction, match="buy-in at this table is 40 to 200"):
+        apply(t, SitDown(1, "bob", 39))
+    t = replace(t, seats=(replace(t.seats[0], stack=0, sitting_out=True),) + t.seats[1:])
+    with pytest.raises(IllegalAction, match="at least 40, not 39"):
+        apply(t, TopUp(0, 39))
+    t, _ = apply(t, TopUp(0, 40))
+    t, _ = apply(t, TopUp(0, 1))                   # not from zero: any amount
+    with pytest.raises(IllegalAction, match="at most 200"):
+        apply(t, TopUp(0, 160))
+    assert t.seats[0].stack == 41
+
+
+# -- issue 12: the new fields keep JSON round trips, and old JSON loads ---------------------
+
+def test_json_round_trip_with_every_option_and_old_json():
+    t = new_table(4, 1, 2, ante=2, ante_kind="big_blind", straddle=4, run_it_twice=True,
+                  min_buy_in=40, max_buy_in=400)
+    for seat in range(4):
+        t, _ = apply(t, SitDown(seat, f"p{seat}", 100))
+    t, _ = apply(t, RunTwice(1))
+    t, _ = deal(None, table=t)
+    t, _ = play(t, "0 call")
+    assert table_from_json(table_to_json(t)) == t
+    old = table_to_json(t)
+    for name in ("ante_kind", "straddle", "run_it_twice", "min_buy_in", "max_buy_in"):
+        del old[name]
+    for s in old["seats"]:
+        for name in ("folding", "missed", "posting", "run_twice", "dead"):
+            del s[name]
+    for name in ("straddle_seat", "second_board"):
+        del old["hand"][name]
+    loaded = table_from_json(old)
+    assert loaded.ante_kind == "each" and loaded.straddle == 0 and not loaded.run_it_twice
+    assert loaded.hand.second_board == () and loaded.seats[1].run_twice is False
+    assert action_from_json({"type": "sit_in", "seat": 2}) == SitIn(2)   # journals before post
+    assert action_from_json(action_to_json(SitIn(2, post=True))) == SitIn(2, post=True)
