@@ -76,8 +76,20 @@ class SatOut:
 
 @dataclass(frozen=True, slots=True)
 class SatIn:
+    """Back in (or a planned sit-out called off)."""
+
     type: str = _type("sat_in")
     seat: int
+
+
+@dataclass(frozen=True, slots=True)
+class SitOutNext:
+    """The seat will sit out ``when`` its hand is over (``"hand"``) or when the big blind
+    would reach it (``"big_blind"``); a ``sat_out`` follows then."""
+
+    type: str = _type("sit_out_next")
+    seat: int
+    when: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,13 +316,14 @@ class Presence:
     connected: bool
 
 
-Event = (Seated | Left | SatOut | SatIn | ToppedUp | RunTwiceSet | HandStarted | HoleCards
+Event = (Seated | Left | SatOut | SatIn | SitOutNext | ToppedUp | RunTwiceSet | HandStarted | HoleCards
          | Blind | ToAct | Acted | TimedOut | Uncalled | Pots | Street | SecondBoard | Shown
          | Mucked | Award | HandEnded | Clock | TimeBank | Chat | Presence)
 
 EVENT_TYPES: dict[str, type] = {
     cls.__dataclass_fields__["type"].default: cls for cls in (
-        Seated, Left, SatOut, SatIn, ToppedUp, RunTwiceSet, HandStarted, HoleCards, Blind,
+        Seated, Left, SatOut, SatIn, SitOutNext, ToppedUp, RunTwiceSet, HandStarted,
+        HoleCards, Blind,
         ToAct, Acted, TimedOut, Uncalled, Pots, Street, SecondBoard, Shown, Mucked, Award,
         HandEnded, Clock, TimeBank, Chat, Presence)}
 

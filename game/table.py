@@ -59,6 +59,7 @@ from game.cards import Card, is_deck
 from game.evaluator import describe, evaluate
 from game.events import (Acted, Award, Blind, Event, HandEnded, HandStarted, HoleCards, Left,
                          Mucked, Pots, RunTwiceSet, SatIn, SatOut, SecondBoard, Seated, Shown,
+                         SitOutNext,
                          Street, TimedOut, ToAct, ToppedUp, Uncalled, Winner)
 from game.pots import Pot, clockwise_from, side_pots, split_pot
 
@@ -115,6 +116,8 @@ class Seat:
     missed: bool = False   # sat out while the big blind passed: owes a big and a dead small blind
     posting: bool = False  # came back posting what they missed: dealt in at the next hand
     run_twice: bool = False  # agrees to run the board twice when all in
+    sit_out_after: str | None = None  # "hand": sits out when this hand ends; "big_blind":
+                                      # sits out instead of posting the next big blind
     # The current (or last finished) hand:
     in_hand: bool = False  # dealt in
     folded: bool = False
@@ -252,7 +255,14 @@ class StandUp:
 
 @dataclass(frozen=True, slots=True)
 class SitOut:
+    """Stop being dealt in. ``when``: ``"now"`` (a hand being played is timed out at
+    each turn: the server's rule for a player whose clock ran out twice), ``"hand"``
+    (a hand being played goes on; the seat sits out when it ends; at once between
+    hands), or ``"big_blind"`` (play on until the big blind would reach the seat, and
+    sit out instead of posting it)."""
+
     seat: int
+    when: str = "now"
 
 
 @dataclass(frozen=True, slots=True)
@@ -573,16 +583,48 @@ def _stand_up(table: Table, a: StandUp, events: list[Event]) -> Table:
     return table
 
 
+SIT_OUT_WHEN = ("now", "hand", "big_blind")
+
+
 def _sit_out(table: Table, a: SitOut, events: list[Event]) -> Table:
     seat = _occupied(table, a.seat)
     if seat.sitting_out:
         raise IllegalAction("you are already sitting out")
-    events.append(SatOut(a.seat))
-    return _with_seat(table, a.seat, replace(seat, sitting_out=True, posting=False))
+    if a.when not in SIT_OUT_WHEN:
+        raise IllegalAction(f"sit out when: one of {', '.join(SIT_OUT_WHEN)}, not {a.when!r}")
+    playing = table.hand_running and seat.in_hand
+    if a.when == "now" or (a.when == "hand" and not playing):
+        events.append(SatOut(a.seat))
+        return _with_seat(table, a.seat, replace(seat, sitting_out=True, posting=False,
+                                                 sit_out_after=None))
+    events.append(SitOutNext(a.seat, a.when))
+    table = _with_seat(table, a.seat, replace(seat, sit_out_after=a.when))
+    return table if table.hand_running else _sit_out_before_big_blind(table, events)
+
+
+def _sit_out_before_big_blind(table: Table, events: list[Event]) -> Table:
+    """Between hands: a seat that asked to sit out rather than post the big blind, and
+    that the next big blind would reach, sits out now (the next one is looked for
+    again, as many times as it takes)."""
+    for _ in range(len(table.seats)):
+        try:
+            big = _positions(table)[3]
+        except IllegalAction:       # too few players for a hand: nothing to post yet
+            return table
+        seat = table.seats[big]
+        if seat.sit_out_after != "big_blind":
+            return table
+        events.append(SatOut(big))
+        table = _with_seat(table, big, replace(seat, sitting_out=True, posting=False,
+                                               sit_out_after=None))
+    return table
 
 
 def _sit_in(table: Table, a: SitIn, events: list[Event]) -> Table:
     seat = _occupied(table, a.seat)
+    if not seat.sitting_out and seat.sit_out_after is not None:
+        events.append(SatIn(a.seat))            # the planned sit-out is called off
+        return _with_seat(table, a.seat, replace(seat, sit_out_after=None))
     if not seat.sitting_out:
         raise IllegalAction("you are not sitting out")
     if type(a.post) is not bool:
@@ -1174,7 +1216,12 @@ def _finish(table: Table, won: dict[int, int], events: list[Event]) -> Table:
             seats[i] = None
     hand = replace(table.hand, street="complete", to_act=None, showdown_order=())
     events.append(HandEnded(hand.number, {str(i): s.stack for i, s in enumerate(seats) if s}))
-    return replace(table, seats=tuple(seats), hand=hand)
+    # Those who asked to sit out once this hand is over do so now.
+    for i, s in enumerate(seats):
+        if s and s.sit_out_after == "hand":
+            events.append(SatOut(i))
+            seats[i] = replace(s, sitting_out=True, posting=False, sit_out_after=None)
+    return _sit_out_before_big_blind(replace(table, seats=tuple(seats), hand=hand), events)
 
 
 _HANDLERS = {

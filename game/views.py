@@ -26,7 +26,7 @@ def table_view(table: Table, viewer: int | None = None) -> dict:
         seats.append({
             "seat": i, "player": s.player, "stack": s.stack, "bet": s.bet,
             "sitting_out": s.sitting_out, "waiting": s.waiting, "in_hand": s.in_hand,
-            "leaving": s.leaving,
+            "leaving": s.leaving, "sit_out_next": s.sit_out_after,
             "folded": s.folded, "all_in": s.all_in and table.hand_running,
             "has_cards": s.live and table.hand_running,
             "cards": list(visible) if visible else None, "mucked": s.mucked,

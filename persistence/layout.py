@@ -114,7 +114,8 @@ def _clock_from_json(d: dict) -> Clock:
 
 def _config_to_json(c: TableConfig) -> dict:
     return {"seats": c.seats, "small_blind": c.small_blind, "big_blind": c.big_blind,
-            "ante": c.ante, "min_buy_in": c.min_buy_in, "max_buy_in": c.max_buy_in}
+            "ante": c.ante, "min_buy_in": c.min_buy_in, "max_buy_in": c.max_buy_in,
+            "ante_kind": c.ante_kind, "straddle": c.straddle, "run_it_twice": c.run_it_twice}
 
 
 def room_to_json(room: Room) -> dict:
@@ -141,8 +142,7 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
     c = d["config"]
     return Room(
         id=d["id"], name=d["name"],
-        config=TableConfig(c["seats"], c["small_blind"], c["big_blind"], c["ante"],
-                           c["min_buy_in"], c["max_buy_in"]),
+        config=TableConfig(**c),        # images before the house rules: their defaults
         game=table_from_json(d["game"]), v=d["v"],
         hand_start=d["hand_start"], hand_actions=d["hand_actions"],
         hand_names=d["hand_names"],

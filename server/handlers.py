@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import logging
 
-from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
-                        SitOut, StandUp, TopUp)
+from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, RunTwice, SitDown,
+                        SitIn, SitOut, StandUp, TopUp)
 from server import config, lobby, play, quotas
 from server.conn import admit_chat
 from server.effects import Effects
-from server.protocol import (Act, Chat, Hello, Leave, Ping, ProtocolError, Sit, SitInMsg,
-                             SitOutMsg, Tables, TopUpMsg, Unwatch, Watch, error, parse)
+from server.protocol import (Act, Chat, Hello, Leave, Ping, ProtocolError, RunTwiceMsg, Sit,
+                             SitInMsg, SitOutMsg, Tables, TopUpMsg, Unwatch, Watch, error, parse)
 from server.root import STARTING_BANKROLL, Room, Root, add_player, forget_player
 
 log = logging.getLogger("server.handlers")
@@ -164,11 +164,16 @@ def forget_gone_players(root: Root, fan, now: float) -> Effects:
     the bankroll leaves the game). Without this every guest and every load-test bot
     would stay in the root, and in every snapshot, for long.
 
-    A player not seen since the server started counts as gone from its first sweep.
+    A player not seen since the server started counts as gone from its first sweep. One
+    who left a hand that still runs (their all-in hand plays on, and what it wins follows
+    them) is kept until it is over.
     """
     s = config.settings
     fx = Effects()
-    for player in [p for p in root.players.values() if not p.seats and not fan.online(p.id)]:
+    in_hands = {seat.player for room in root.tables.values() for seat in room.game.seats
+                if seat is not None}
+    for player in [p for p in root.players.values()
+                   if not p.seats and p.id not in in_hands and not fan.online(p.id)]:
         since = fan.gone_since.setdefault(player.id, now)
         ttl = s.guest_ttl if player.bankroll == STARTING_BANKROLL else s.player_ttl
         if now - since >= ttl:
@@ -242,6 +247,9 @@ def top_up(root: Root, fan, c, msg: TopUpMsg, now: float) -> Effects:
     if stack + msg.amount > room.config.max_buy_in:
         raise Refused("buy_in", f"a top-up may bring your stack to at most "
                       f"{room.config.max_buy_in}; you have {stack}")
+    if stack == 0 and msg.amount < room.config.min_buy_in:
+        raise Refused("buy_in", f"with no chips left, a top-up is at least the table's "
+                      f"minimum buy-in, {room.config.min_buy_in}")
     return play.step(root, room, TopUp(seat, msg.amount), now)   # moves the chips
 
 
@@ -253,12 +261,17 @@ def leave(root: Root, fan, c, msg: Leave, now: float) -> Effects:
 
 def sit_out(root: Root, fan, c, msg: SitOutMsg, now: float) -> Effects:
     room = _room(root, msg.table)
-    return play.step(root, room, SitOut(_my_seat(root, c, room)), now)
+    return play.step(root, room, SitOut(_my_seat(root, c, room), msg.when), now)
 
 
 def sit_in(root: Root, fan, c, msg: SitInMsg, now: float) -> Effects:
     room = _room(root, msg.table)
-    return play.step(root, room, SitIn(_my_seat(root, c, room)), now)
+    return play.step(root, room, SitIn(_my_seat(root, c, room), msg.post), now)
+
+
+def run_twice(root: Root, fan, c, msg: RunTwiceMsg, now: float) -> Effects:
+    room = _room(root, msg.table)
+    return play.step(root, room, RunTwice(_my_seat(root, c, room), msg.agree), now)
 
 
 # ---------------------------------------------------------------------------
@@ -308,6 +321,6 @@ def ping(root: Root, fan, c, msg: Ping, now: float) -> Effects:
 
 HANDLERS = {
     Hello: hello, Tables: tables, Watch: watch, Unwatch: unwatch, Sit: sit, Act: act,
-    SitOutMsg: sit_out, SitInMsg: sit_in, TopUpMsg: top_up, Leave: leave, Chat: chat,
-    Ping: ping,
+    SitOutMsg: sit_out, SitInMsg: sit_in, RunTwiceMsg: run_twice, TopUpMsg: top_up,
+    Leave: leave, Chat: chat, Ping: ping,
 }

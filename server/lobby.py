@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from game.table import action_from_json, apply, table_from_json
+from game.table import action_from_json, apply, new_table, table_from_json
 from server import config, play, quotas
 from server.effects import Effects
 from server.protocol import ProtocolError, whole_number
@@ -48,17 +48,24 @@ def _whole(data: dict, key: str, least: int, most: int, default=None) -> int:
 
 
 CREATE_FIELDS = {"name", "seats", "small_blind", "big_blind", "ante", "min_buy_in",
-                 "max_buy_in", "bots"}
+                 "max_buy_in", "bots", "ante_kind", "straddle", "run_it_twice"}
 
 
 def table_config(data) -> tuple[str, TableConfig]:
     """Validate a ``POST /api/tables`` body; raises ``ValueError`` with the reason.
 
     ``bots`` (0-9, fewer than the seats) asks for that many bots at the table
-    (seated by :func:`server.app.seat_bots`).
+    (seated by :func:`server.app.start_house_bots`). The house rules: ``ante_kind``
+    (``"each"``, or ``"big_blind"``: one big-blind ante for the table), ``straddle``
+    (what under the gun posts, at least twice the big blind; 0: none) and
+    ``run_it_twice`` (all-in players who all agree see two boards).
 
     >>> table_config({"name": "Deep 1/2", "seats": 6, "small_blind": 1, "big_blind": 2})
-    ('Deep 1/2', TableConfig(seats=6, small_blind=1, big_blind=2, ante=0, min_buy_in=40, max_buy_in=200))
+    ('Deep 1/2', TableConfig(seats=6, small_blind=1, big_blind=2, ante=0, min_buy_in=40, max_buy_in=200, ante_kind='each', straddle=0, run_it_twice=False))
+    >>> table_config({"name": "x", "seats": 6, "small_blind": 1, "big_blind": 2, "straddle": 3})
+    Traceback (most recent call last):
+    ...
+    ValueError: a straddle must be 0 or at least twice the big blind (4), not 3
     >>> table_config({"name": "x", "seats": 11, "small_blind": 1, "big_blind": 2})
     Traceback (most recent call last):
     ...
@@ -82,7 +89,18 @@ def table_config(data) -> tuple[str, TableConfig]:
                         default=max(100 * big, min_buy_in))
     if "bots" in data and _whole(data, "bots", 0, 9) >= seats:
         raise ValueError(f"at most {seats - 1} bots at a {seats}-seat table: leave a seat for you")
-    return name.strip(), TableConfig(seats, small, big, ante, min_buy_in, max_buy_in)
+    ante_kind = data.get("ante_kind", "each")
+    if ante_kind not in ("each", "big_blind"):
+        raise ValueError("ante_kind is each or big_blind")
+    straddle = _whole(data, "straddle", 0, 1000 * big, default=0)
+    run_it_twice = data.get("run_it_twice", False)
+    if type(run_it_twice) is not bool:
+        raise ValueError("run_it_twice must be true or false")
+    cfg = TableConfig(seats, small, big, ante, min_buy_in, max_buy_in, ante_kind, straddle,
+                      run_it_twice)
+    new_table(seats, small, big, ante, ante_kind=ante_kind, straddle=straddle,
+              run_it_twice=run_it_twice, min_buy_in=min_buy_in, max_buy_in=max_buy_in)
+    return name.strip(), cfg
 
 
 def create_table(root: Root, data, fx: Effects, now: float, creator: str | None = None,

@@ -100,12 +100,21 @@ class Act:
 @dataclass(frozen=True, slots=True)
 class SitOutMsg:
     table: str
+    when: str = "hand"       # "hand": once the hand being played is over; or "big_blind"
     rid: Rid = None
 
 
 @dataclass(frozen=True, slots=True)
 class SitInMsg:
     table: str
+    post: bool = False       # post the missed blinds to be dealt in at once
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunTwiceMsg:
+    table: str
+    agree: bool = True
     rid: Rid = None
 
 
@@ -134,8 +143,8 @@ class Ping:
     rid: Rid = None
 
 
-Message = (Hello | Tables | Watch | Unwatch | Sit | Act | SitOutMsg | SitInMsg | TopUpMsg
-           | Leave | Chat | Ping)
+Message = (Hello | Tables | Watch | Unwatch | Sit | Act | SitOutMsg | SitInMsg | RunTwiceMsg
+           | TopUpMsg | Leave | Chat | Ping)
 
 
 # ---------------------------------------------------------------------------
@@ -406,6 +415,31 @@ def _sit(data: dict, rid: Rid) -> Sit:
                rid)
 
 
+def _flag(data: dict, key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if type(value) is not bool:
+        raise ProtocolError("bad_message", f"{key} must be true or false, not {_describe(value)}")
+    return value
+
+
+def _sit_out(data: dict, rid: Rid) -> SitOutMsg:
+    _fields(data, "sit_out", ("table",), ("when",))
+    when = data.get("when", "hand")
+    if when not in ("hand", "big_blind"):
+        raise ProtocolError("bad_message", f"when is hand or big_blind, not {_describe(when)}")
+    return SitOutMsg(_table(data), when, rid)
+
+
+def _sit_in(data: dict, rid: Rid) -> SitInMsg:
+    _fields(data, "sit_in", ("table",), ("post",))
+    return SitInMsg(_table(data), _flag(data, "post", False), rid)
+
+
+def _run_twice(data: dict, rid: Rid) -> RunTwiceMsg:
+    _fields(data, "run_twice", ("table",), ("agree",))
+    return RunTwiceMsg(_table(data), _flag(data, "agree", True), rid)
+
+
 def _top_up(data: dict, rid: Rid) -> TopUpMsg:
     _fields(data, "top_up", ("table", "amount"))
     return TopUpMsg(_table(data), whole_number(data, "amount", 1), rid)
@@ -425,8 +459,9 @@ PARSERS = {
     "unwatch": _table_only(Unwatch, "unwatch"),
     "sit": _sit,
     "act": _act,
-    "sit_out": _table_only(SitOutMsg, "sit_out"),
-    "sit_in": _table_only(SitInMsg, "sit_in"),
+    "sit_out": _sit_out,
+    "sit_in": _sit_in,
+    "run_twice": _run_twice,
     "top_up": _top_up,
     "leave": _table_only(Leave, "leave"),
     "chat": _chat,

@@ -39,7 +39,8 @@ STARTING_BANKROLL = 10_000
 
 @dataclass(frozen=True)
 class TableConfig:
-    """Stakes and limits of a table, fixed when it is created."""
+    """Stakes, limits and house rules of a table, fixed when it is created (see
+    :func:`game.table.new_table` for the rules)."""
 
     seats: int
     small_blind: int
@@ -47,6 +48,9 @@ class TableConfig:
     ante: int
     min_buy_in: int
     max_buy_in: int
+    ante_kind: str = "each"        # "each" player, or one "big_blind" ante for the table
+    straddle: int = 0              # under the gun posts it (0: no straddle)
+    run_it_twice: bool = False     # all-in players who all agree see two boards
 
 
 @dataclass
@@ -149,7 +153,10 @@ def add_table(root: Root, name: str, config: TableConfig) -> Room:
     """Create an empty table with the next id (``t1``, ``t2``, ...)."""
     table_id = f"t{root.next_table}"
     root.next_table += 1
-    game = new_table(config.seats, config.small_blind, config.big_blind, config.ante)
+    game = new_table(config.seats, config.small_blind, config.big_blind, config.ante,
+                     ante_kind=config.ante_kind, straddle=config.straddle,
+                     run_it_twice=config.run_it_twice, min_buy_in=config.min_buy_in,
+                     max_buy_in=config.max_buy_in)
     room = Room(id=table_id, name=name, config=config, game=game,
                 clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats,
                             dealt=[0] * config.seats),

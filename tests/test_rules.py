@@ -4,6 +4,8 @@ from dataclasses import replace
 
 import pytest
 
+from game.cards import DECK
+
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, RunTwice, SitDown,
                         SitIn, SitOut, StandUp, StartHand, Timeout, TopUp, action_from_json,
                         action_to_json, apply, automatic_action, can_start_hand, dealable,
@@ -757,3 +759,49 @@ def test_json_round_trip_with_every_option_and_old_json():
     assert loaded.hand.second_board == () and loaded.seats[1].run_twice is False
     assert action_from_json({"type": "sit_in", "seat": 2}) == SitIn(2)   # journals before post
     assert action_from_json(action_to_json(SitIn(2, post=True))) == SitIn(2, post=True)
+
+
+# -- sitting out: now, when the hand is over, or instead of the next big blind ---------
+
+
+def test_sitting_out_during_a_hand_waits_for_its_end_and_does_not_fold():
+    t, _ = deal([100, 100, 100], button=0)               # seat 0 is under the gun
+    t, ev = apply(t, SitOut(0, when="hand"))
+    assert [e.type for e in ev] == ["sit_out_next"] and automatic_action(t) is None
+    t, _ = play(t, "0 call, 1 call, 2 check")            # seat 0 plays on
+    assert t.hand.street == "flop" and t.seats[0].live and not t.seats[0].sitting_out
+    t, ev = play(t, "1 check, 2 check, 0 check, 1 check, 2 check, 0 check, "
+                    "1 check, 2 check, 0 check")
+    while (a := automatic_action(t)) is not None and t.hand_running:
+        t, more = apply(t, a)
+        ev += more
+    assert not t.hand_running and t.seats[0].sitting_out
+    assert of_type(ev, "sat_out") == [{"type": "sat_out", "seat": 0}]
+    assert [e.type for e in ev].index("sat_out") > [e.type for e in ev].index("hand_ended")
+    assert dealable(t) == [1, 2]
+
+
+def test_sitting_out_between_hands_is_at_once_and_sitting_in_calls_a_plan_off():
+    t = seated([100, 100, 100])
+    t, ev = apply(t, SitOut(1, when="hand"))
+    assert t.seats[1].sitting_out and of_type(ev, "sat_out") == [{"type": "sat_out", "seat": 1}]
+    t, _ = deal([100, 100, 100], button=0)
+    t, _ = apply(t, SitOut(2, when="hand"))
+    t, ev = apply(t, SitIn(2))                            # changed their mind
+    assert t.seats[2].sit_out_after is None and of_type(ev, "sat_in") == [
+        {"type": "sat_in", "seat": 2}]
+    with pytest.raises(IllegalAction, match="sit out when"):
+        apply(t, SitOut(2, when="tomorrow"))
+
+
+def test_sitting_out_at_the_next_big_blind_plays_until_it_would_post_it():
+    t, _ = deal([100, 100, 100, 100], button=0)          # blinds: 1 small, 2 big
+    t, ev = apply(t, SitOut(3, when="big_blind"))        # seat 3 is the next big blind
+    assert of_type(ev, "sit_out_next") == [{"type": "sit_out_next", "seat": 3,
+                                            "when": "big_blind"}]
+    t, ev = play(t, "3 fold, 0 fold, 1 fold")             # the hand ends: 3 sits out now
+    assert not t.hand_running and t.seats[3].sitting_out
+    assert of_type(ev, "sat_out") == [{"type": "sat_out", "seat": 3}]
+    t, ev = apply(t, StartHand(tuple(DECK)))
+    started = of_type(ev, "hand_started")[0]
+    assert started["big_blind"] == 0 and 3 not in started["seats"]   # it moved on past 3

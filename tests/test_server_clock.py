@@ -84,7 +84,7 @@ def test_expiry_uses_the_bank_then_checks_or_folds_and_two_in_a_row_sit_out(serv
         c.close()
 
 
-def test_a_player_sitting_out_is_timed_out_at_once_when_to_act(server):
+def test_sitting_out_during_a_hand_takes_effect_when_it_ends(server):
     table = create_table(server, seats=2)
     ann, bob = connect(server, "so-ann"), connect(server, "so-bob")
     for c in (ann, bob):
@@ -94,11 +94,31 @@ def test_a_player_sitting_out_is_timed_out_at_once_when_to_act(server):
     turn = ann.expect_type("turn", timeout=5)          # the button acts first heads-up
     assert turn["seat"] == 0
     ann.send({"type": "sit_out", "table": table})
+    assert ann.expect_event("sit_out_next", seat=0)["when"] == "hand"
+    # Her live hand is not folded for her: she still plays it, and sits out when it ends.
+    ann.send({"type": "act", "table": table, "action": "fold"})
+    assert ann.expect_event("action", seat=0)["action"] == "fold"    # hers, not a timeout
+    ann.expect_event("hand_ended")
     assert ann.expect_event("sat_out", seat=0)
-    # No waiting for the clock: the timeout and the fold come with the sit-out.
-    assert ann.expect_event("timeout", seat=0, timeout=0.6)
-    assert ann.expect_event("action", seat=0)["action"] == "fold"
     ann.send({"type": "sit_in", "table": table})
+    assert ann.expect_event("sat_in", seat=0)
+    for c in (ann, bob):
+        assert errors(c) == []
+        c.close()
+
+
+def test_sitting_out_at_the_next_big_blind_can_be_called_off(server):
+    table = create_table(server, seats=2)
+    ann, bob = connect(server, "now-ann"), connect(server, "now-bob")
+    for c in (ann, bob):
+        c.request({"type": "watch", "table": table}, "table")
+    sit(ann, table, 0, 100)
+    sit(bob, table, 1, 100)
+    turn = ann.expect_type("turn", timeout=5)
+    assert turn["seat"] == 0
+    ann.send({"type": "sit_out", "table": table, "when": "big_blind"})
+    assert ann.expect_event("sit_out_next", seat=0)["when"] == "big_blind"
+    ann.send({"type": "sit_in", "table": table})        # called off
     assert ann.expect_event("sat_in", seat=0)
     for c in (ann, bob):
         assert errors(c) == []

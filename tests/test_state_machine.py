@@ -22,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from game.cards import DECK
 from game.phh import dumps_phh, hand_to_phh, loads_phh, replay
+from game.table import SIT_OUT_WHEN
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Raise, RunTwice,
                         Show, SitDown, SitIn, SitOut, StandUp, StartHand, Timeout, TopUp, apply,
                         legal_actions, new_table, table_from_json, table_to_json)
@@ -139,7 +140,8 @@ class TableSessions(RuleBasedStateMachine):
         if self.occupied():
             seat = data.draw(st.sampled_from(self.occupied()))
             out = self.table.seats[seat].sitting_out
-            self.apply(SitIn(seat, post=data.draw(st.booleans())) if out else SitOut(seat))
+            self.apply(SitIn(seat, post=data.draw(st.booleans())) if out
+                       else SitOut(seat, data.draw(st.sampled_from(SIT_OUT_WHEN))))
 
     def run_twice(self, data):
         present = [i for i in self.occupied() if not self.table.seats[i].leaving]
@@ -215,6 +217,12 @@ class TableSessions(RuleBasedStateMachine):
             return
         if kind == 1 and self.table.run_it_twice:
             self.run_twice(data)
+            return
+        if kind == 2:  # somebody plans to sit out (when the hand ends, or at the big blind)
+            present = [i for i, s in enumerate(self.table.seats)
+                       if s and not s.leaving and not s.sitting_out]
+            seat = data.draw(st.sampled_from(present))
+            self.apply(SitOut(seat, data.draw(st.sampled_from(("hand", "big_blind")))))
             return
         if kind <= 3:
             self.apply(Timeout(legal.seat))

@@ -12,6 +12,7 @@ import pytest
 
 from game.cards import DECK
 from game.events import Clock, HoleCards, Mucked, Presence, Seated, TimeBank, TimedOut
+from game.table import replace as replace_value
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, SitDown, SitIn,
                         SitOut, StandUp, StartHand, TopUp, can_start_hand, legal_actions)
 from persistence.layout import check_root, root_from_json, root_to_json
@@ -539,3 +540,48 @@ def test_an_action_after_its_time_is_refused_whatever_the_clock_greenlets_lag():
         {"type": "act", "table": room.id, "action": "fold"}), ran_out + 4.0)
     assert "error" not in orjson.dumps(fx.out).decode()
     assert clock.bank[seat] == pytest.approx(6.0)
+
+
+def test_house_rules_come_from_the_table_config_and_reach_the_rules():
+    name, cfg = lobby.table_config({"name": "Deep", "seats": 6, "small_blind": 1,
+                                    "big_blind": 2, "ante": 2, "ante_kind": "big_blind",
+                                    "straddle": 4, "run_it_twice": True})
+    room = add_table(new_root(), name, cfg)
+    game = room.game
+    assert (game.ante_kind, game.straddle, game.run_it_twice) == ("big_blind", 4, True)
+    assert (game.min_buy_in, game.max_buy_in) == (cfg.min_buy_in, cfg.max_buy_in)
+    back = root_from_json(orjson.loads(orjson.dumps(root_to_json(room_root(room)))))
+    assert back.tables[room.id].config == cfg
+    for bad in ({"straddle": 3}, {"ante_kind": "each_dead"}, {"run_it_twice": 1}):
+        with pytest.raises(ValueError):
+            lobby.table_config({"name": "x", "seats": 6, "small_blind": 1, "big_blind": 2,
+                                **bad})
+
+
+def room_root(room):
+    root = new_root()
+    root.tables[room.id] = room
+    root.next_table = 2
+    return root
+
+
+def test_a_top_up_from_zero_needs_the_minimum_and_run_twice_is_the_tables_rule():
+    root, room, ann, bob, _ = two_players()
+    fan = Fanout()
+    c = conn(1)
+    fan.add(c)
+    fan.bind(c, ann.id)
+    seat = room.game.seats[0]                                   # ann busts (by hand)
+    room.game = replace_value(room.game, seats=(replace_value(seat, stack=0),
+                                                room.game.seats[1]))
+    ann.bankroll += seat.stack                                  # chips still add up
+    fx = handlers.dispatch(root, fan, c, orjson.dumps(
+        {"type": "top_up", "table": room.id, "amount": HEADS_UP.min_buy_in - 1}), T0)
+    assert fx.sent("reply")[0][1]["code"] == "buy_in" and "minimum" in \
+        fx.sent("reply")[0][1]["message"]
+    fx = handlers.dispatch(root, fan, c, orjson.dumps(
+        {"type": "run_twice", "table": room.id, "agree": True}), T0)
+    assert fx.sent("reply")[0][1]["code"] == "illegal"           # not at this table
+    fx = handlers.dispatch(root, fan, c, orjson.dumps(
+        {"type": "sit_in", "table": room.id, "post": "yes"}), T0)
+    assert fx.sent("reply")[0][1]["code"] == "bad_message"
