@@ -162,18 +162,18 @@ function onEvent(msg) {
     send({ type: "watch", table: msg.table });
     return;
   }
-  st.v = msg.v;
   const ev = msg.event || {};
   const wasMine = st.you;
-  applyEvent(st, ev, app.me && app.me.player);
-  if (ev.type === "action" && ev.seat === wasMine) st.acting = null;
+  const next = applyEvent(st, ev, msg.v, app.me && app.me.player);
+  app.tables.set(msg.table, next);
+  if (ev.type === "action" && ev.seat === wasMine) next.acting = null;
   if (ev.type === "seated" && app.me && ev.player === app.me.player) {
     app.seats[msg.table] = ev.seat;
     if ($("#sit-dialog")) closeModal();
   }
   if (ev.type === "left" && ev.seat === wasMine) delete app.seats[msg.table];
-  if (ev.type === "top_up" && ev.seat === st.you && $("#topup-dialog")) closeModal();
-  if (ev.type === "to_act" && ev.seat === st.you) scheduleTurnCheck(msg.table);
+  if (ev.type === "top_up" && ev.seat === next.you && $("#topup-dialog")) closeModal();
+  if (ev.type === "to_act" && ev.seat === next.you) scheduleTurnCheck(msg.table);
   renderTable(msg.table);
 }
 

@@ -2,7 +2,7 @@
 
 import { el, clear, fmt, serverNow } from "./ui.js";
 import { cardEl, cardsInline } from "./cards.js";
-import { handRunning } from "./state.js";
+import { handRunning, potTotal, middlePot } from "./state.js";
 
 // Tall screens get a standing oval (the same query as in style.css).
 const PORTRAIT = "(max-width: 720px), (orientation: portrait) and (max-width: 1000px)";
@@ -41,6 +41,16 @@ function chipStack(amount, bb, count = 1) {
     Array.from({ length: count }, (_, i) => el("span", { class: `chip ${chipClass(amount, bb)}`, style: { "--i": i } })));
 }
 
+function appendNew(list, items, last, max, draw) {
+  const idx = last ? items.lastIndexOf(last) : -1;
+  if (idx < 0) clear(list);
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
+  for (const item of items.slice(idx + 1)) list.append(draw(item));
+  while (list.children.length > max) list.firstChild.remove();
+  if (atBottom) list.scrollTop = list.scrollHeight;
+  return items[items.length - 1] || null;
+}
+
 export class TableView {
   constructor(root, handlers) {
     this.root = root;
@@ -48,10 +58,8 @@ export class TableView {
     this.state = null;
     this.sig = {};
     this.turnKey = undefined;
-    this.chatRef = null;
-    this.chatLen = 0;
-    this.logRef = null;
-    this.logLen = 0;
+    this.chatLast = null;
+    this.logLast = null;
     this.build();
     this.timer = setInterval(() => this.tick(), 200);
     this.portrait = null;
@@ -164,8 +172,8 @@ export class TableView {
   reset() {
     this.sig = {};
     this.turnKey = undefined;
-    this.chatRef = null;
-    this.logRef = null;
+    this.chatLast = null;
+    this.logLast = null;
     clear(this.seatsLayer);
     clear(this.boardEl);
     clear(this.chatList);
@@ -346,7 +354,8 @@ export class TableView {
       this.sig.board = boardSig;
     }
     const running = handRunning(state);
-    this.potTotalEl.textContent = running && state.total > 0 ? `Pot ${fmt(state.total)}` : "";
+    const total = potTotal(state);
+    this.potTotalEl.textContent = total > 0 ? `Pot ${fmt(total)}` : "";
     const pots = hand && running ? hand.pots.filter((p) => p.amount > 0 && !p.awarded) : [];
     const potSig = JSON.stringify(pots.map((p) => p.amount));
     if (this.sig.pots !== potSig) {
@@ -478,7 +487,7 @@ export class TableView {
     const legal = st.legal;
     if (!legal) return 0;
     const cur = st.hand ? st.hand.current_bet : 0;
-    const pot = st.total + legal.call;
+    const pot = potTotal(st) + legal.call;
     let to;
     if (key === "min") to = legal.min_to;
     else if (key === "max") to = legal.max_to;
@@ -539,48 +548,18 @@ export class TableView {
 
   // -- chat and log -------------------------------------------------------------
 
+  // Each state is a new value (state.js applies events without changing the
+  // old one), but chat lines and log entries are shared between states: a list
+  // is appended to from the last entry it rendered, wherever that now sits (the
+  // lists are trimmed at the front); an entry no longer there redraws it all.
   renderChat(state) {
-    if (this.chatRef !== state.chat) {
-      clear(this.chatList);
-      this.chatRef = state.chat;
-      this.chatLen = 0;
-    }
-    if (state.chat.length < this.chatLen) {
-      clear(this.chatList);
-      this.chatLen = 0;
-    }
-    const atBottom = this.chatList.scrollTop + this.chatList.clientHeight >= this.chatList.scrollHeight - 30;
-    for (const m of state.chat.slice(this.chatLen)) {
-      this.chatList.append(el("li", { class: "chat-msg" },
-        el("span", { class: "chat-name" }, m.name), el("span", { class: "chat-text" }, m.text)));
-    }
-    while (this.chatList.children.length > 100) this.chatList.firstChild.remove();
-    this.chatLen = state.chat.length;
-    if (atBottom) this.chatList.scrollTop = this.chatList.scrollHeight;
+    this.chatLast = appendNew(this.chatList, state.chat, this.chatLast, 100,
+      (m) => el("li", { class: "chat-msg" }, el("span", { class: "chat-name" }, m.name), el("span", { class: "chat-text" }, m.text)));
   }
 
   renderLog(state) {
-    if (this.logRef !== state.log) {
-      clear(this.logList);
-      this.logRef = state.log;
-      this.logLen = 0;
-      this.logLast = null;
-    }
-    // the log is trimmed at the front; track by the last rendered entry
-    let start = 0;
-    if (this.logLast) {
-      const idx = state.log.lastIndexOf(this.logLast);
-      start = idx >= 0 ? idx + 1 : 0;
-      if (idx < 0) clear(this.logList);
-    }
-    const atBottom = this.logList.scrollTop + this.logList.clientHeight >= this.logList.scrollHeight - 30;
-    for (const entry of state.log.slice(start)) {
-      const parts = entry.parts.map((p) => (p && p.cards ? cardsInline(p.cards) : p));
-      this.logList.append(el("li", { class: `log-${entry.kind}` }, parts));
-    }
-    while (this.logList.children.length > 200) this.logList.firstChild.remove();
-    this.logLast = state.log[state.log.length - 1] || null;
-    if (atBottom) this.logList.scrollTop = this.logList.scrollHeight;
+    this.logLast = appendNew(this.logList, state.log, this.logLast, 200,
+      (entry) => el("li", { class: `log-${entry.kind}` }, entry.parts.map((p) => (p && p.cards ? cardsInline(p.cards) : p))));
   }
 
   // -- clock ---------------------------------------------------------------------
