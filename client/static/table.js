@@ -225,6 +225,7 @@ export class TableView {
 
   renderHeading(state) {
     this.titleEl.textContent = state.name;
+    this.titleEl.title = state.name; // the whole name, when the heading ellipsizes it
     const parts = [`Blinds ${fmt(state.small_blind)}/${fmt(state.big_blind)}`];
     if (state.ante) parts.push(`ante ${fmt(state.ante)}`);
     if (state.min_buy_in !== undefined) parts.push(`buy-in ${fmt(state.min_buy_in)}\u2013${fmt(state.max_buy_in)}`);
@@ -307,7 +308,7 @@ export class TableView {
       const plate = el("div", { class: "plate" },
         el("div", { class: "avatar", "aria-hidden": "true" }, initial),
         el("div", { class: "plate-text" },
-          el("div", { class: "seat-name" }, s.name),
+          el("div", { class: "seat-name", title: s.name }, s.name),
           el("div", { class: "seat-stack" }, s.all_in && running ? "All in" : fmt(s.stack))),
         el("div", { class: "timer" }, el("div", { class: "timer-fill" })));
       seat.append(plate);

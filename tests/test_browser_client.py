@@ -1,0 +1,63 @@
+"""The browser client's fixes for a new player's report (issue 13), in a real browser.
+
+Same setup as tests/test_browser.py (whose fixtures and helpers these tests share): a
+real server on 127.0.0.1, Debian's Chromium driven by Playwright. Every wait is on a
+condition (expect, wait_for_function), never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import re
+
+from test_browser import (TIMEOUT_MS, Player, browser, create_table, expect, players,  # noqa: F401
+                          server, whose_turn)
+
+PHONE = (390, 844)
+LONG_TABLE = "W" * 40          # the longest name POST /api/tables allows, no spaces
+LONG_PLAYER = "W" * 20         # the longest nickname
+
+
+def no_sideways_scroll(page) -> None:
+    """The page is no wider than the window: nothing sits off screen to the right."""
+    widths = page.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+
+
+def on_screen(locator) -> None:
+    box = locator.bounding_box()
+    width = locator.page.evaluate("innerWidth")
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+
+
+def test_long_names_never_scroll_a_phone_sideways(players, server):
+    table = create_table(server, LONG_TABLE, seats=6)
+    phone = players(LONG_PLAYER, viewport=PHONE)
+    other = players("M" * 20)
+    phone.login()
+    row = phone.page.locator(f'.lobby-row[data-table="{table}"]')
+    expect(row).to_be_visible()
+    no_sideways_scroll(phone.page)
+    on_screen(row.locator(".btn-join"))
+
+    other.login()
+    other.open_table(table)
+    other.sit(1)
+    phone.page.goto(f"{phone.base}/#/table/{table}")
+    expect(phone.page.locator(".table-title")).to_have_text(LONG_TABLE)
+    phone.page.click('.seat[data-seat="0"] .sit-btn')
+    expect(phone.page.locator("#sit-dialog")).to_be_visible()
+    no_sideways_scroll(phone.page)
+    phone.page.click("#buyin-submit")
+    expect(phone.page.locator(".seat-me")).to_have_attribute("data-seat", "0")
+    phone.page.fill("#chat-input", "X" * 200)
+    phone.page.press("#chat-input", "Enter")
+    expect(phone.page.locator("#chat-list .chat-msg")).to_have_count(1)
+    # A hand with both long names: cards, tags, the log.
+    expect(phone.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    no_sideways_scroll(phone.page)
+    on_screen(phone.page.locator("#act-fold, #action-status").first)
+
+    phone.page.click("#btn-lobby")
+    expect(phone.page.locator(".notice")).to_contain_text(LONG_TABLE)
+    no_sideways_scroll(phone.page)
+    on_screen(row.locator(".btn-watch"))
