@@ -61,3 +61,42 @@ def test_long_names_never_scroll_a_phone_sideways(players, server):
     expect(phone.page.locator(".notice")).to_contain_text(LONG_TABLE)
     no_sideways_scroll(phone.page)
     on_screen(row.locator(".btn-watch"))
+
+
+def pot_preset(p: Player) -> str:
+    p.page.click('.preset[data-preset="pot"]')
+    return p.page.input_value("#amount")
+
+
+def test_pot_and_pot_preset_survive_a_reload_and_show_to_a_spectator(players, server):
+    # Heads-up 1/2: the button calls, the big blind checks (4 in the middle), then
+    # bets 2 on the flop: the pot is 6, and a pot-sized raise goes to 2 + (6 + 2) = 10.
+    table = create_table(server, "Pot after reload")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    whose_turn([ann, bob]).page.click("#act-call")
+    whose_turn([ann, bob]).page.click("#act-call")
+    better = whose_turn([ann, bob])
+    expect(better.page.locator("#board .card[data-card]")).to_have_count(3)
+    better.page.fill("#amount", "2")
+    better.page.click("#act-raise")
+    facing = whose_turn([ann, bob])
+    assert facing is not better
+    expect(facing.page.locator("#pot-total")).to_have_text("Pot 6")
+    assert pot_preset(facing) == "10"
+
+    facing.page.reload()
+    assert whose_turn([facing]) is facing
+    expect(facing.page.locator("#pot-total")).to_have_text("Pot 6")
+    expect(facing.page.locator("#pots .pot-amount")).to_have_text(["4"])
+    assert pot_preset(facing) == "10"
+
+    cat = players("cat")
+    cat.login()
+    cat.open_table(table)
+    expect(cat.page.locator("#pot-total")).to_have_text("Pot 6")
+    expect(cat.page.locator(".bet.show .bet-amount")).to_have_text(["2"])
