@@ -100,3 +100,32 @@ def test_pot_and_pot_preset_survive_a_reload_and_show_to_a_spectator(players, se
     cat.open_table(table)
     expect(cat.page.locator("#pot-total")).to_have_text("Pot 6")
     expect(cat.page.locator(".bet.show .bet-amount")).to_have_text(["2"])
+
+
+def test_errors_are_told_in_words_a_player_understands(players, server):
+    table = create_table(server, "Error words")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    page = bob.page
+    # A buy-in outside the limits: the dialog says what is allowed.
+    page.click('.seat[data-seat="1"] .sit-btn')
+    page.fill("#buyin-amount", "5")
+    page.click("#buyin-submit")
+    expect(page.locator("#sit-dialog .modal-error")).to_have_text(
+        re.compile(r"^Buy in for 40 to 200 chips, and no more than your bankroll \(10,000\)\.$"))
+    page.keyboard.press("Escape")
+    # Codes the page did not expect (a taken seat, acting without a seat) become sentences,
+    # not the server's words for developers.
+    page.evaluate(f"window.__poker.conn.send({{type: 'sit', table: '{table}', seat: 0, buy_in: 100}})")
+    expect(page.locator(".toast").last).to_have_text("!That seat is taken, or you already sit at this table.")
+    page.evaluate(f"window.__poker.conn.send({{type: 'act', table: '{table}', action: 'check'}})")
+    expect(page.locator(".toast").last).to_have_text("!You need a seat at this table to do that.")
+    assert page.locator(".toast", has_text="seat 0 is taken").count() == 0
+    # `illegal` keeps the rules' own words, written for players.
+    bob.sit(1)
+    actor = whose_turn([ann, bob])
+    actor.page.evaluate(f"window.__poker.conn.send({{type: 'act', table: '{table}', action: 'bet', amount: 4}})")
+    expect(actor.page.locator(".toast").last).to_contain_text("Cannot bet facing a bet of 2: raise instead.")

@@ -3,6 +3,7 @@
 
 import { el, $, toast, modal, closeModal, modalOpen, fmt, setClockOffset } from "./ui.js";
 import { Connection } from "./net.js";
+import { errorText } from "./errors.js";
 import { fromTable, applyEvent, handRunning, setClock } from "./state.js";
 import { TableView } from "./table.js";
 import { LobbyView } from "./lobby.js";
@@ -81,7 +82,7 @@ function setStatus(status, detail) {
   }
   box.title = status === "online" ? "Connected to the server" : "Not connected; the client retries automatically";
   document.body.classList.toggle("is-offline", status !== "online");
-  if (status === "offline" && detail.code === 1008) toast("The server closed the connection (policy).");
+  if (status === "offline" && detail.code === 1008) toast("The server closed the connection. Reconnecting\u2026");
   renderCurrent();
 }
 
@@ -199,7 +200,7 @@ function onError(msg) {
     return;
   }
   if (!app.me && (msg.code === "bad_message" || msg.code === "hello_first") && $("#name-dialog")) {
-    nameDialog && nameDialog.error(msg.message || "That name is not allowed.");
+    nameDialog && nameDialog.error("That nickname is not allowed: use 1\u201320 letters, digits, spaces, _ - or .");
     return;
   }
   if (p && p.table) {
@@ -208,7 +209,7 @@ function onError(msg) {
     if (p.type === "watch" && st && st.resyncing) st.resyncing = false;
   }
   if (p && p.onError) p.onError(msg);
-  else toast(msg.message || msg.code || "Error");
+  else toast(errorText(msg));
   if (msg.code === "no_table" && app.route.view === "table" && p && p.type === "watch") {
     app.tables.delete(p.table);
     go("#/");
@@ -238,7 +239,7 @@ function checkTurns() {
 function watch(id) {
   if (!app.me) return;
   send({ type: "watch", table: id }, {
-    onError: (err) => toast(err.message || "Cannot open that table."),
+    onError: (err) => toast(errorText(err)),
   });
 }
 
@@ -333,7 +334,9 @@ function openSit(tableId, seat) {
           if (!/^\d+$/.test(text)) { dlg.error("The buy-in must be a whole number of chips."); return; }
           dlg.error("");
           send({ type: "sit", table: tableId, seat, buy_in: Number(text) }, {
-            onError: (err) => dlg.error(err.message || "Cannot sit there."),
+            onError: (err) => dlg.error(err.code === "buy_in"
+              ? `Buy in for ${fmt(lo)} to ${fmt(st.max_buy_in)} chips, and no more than your bankroll (${fmt(app.me ? app.me.bankroll : 0)}).`
+              : errorText(err)),
           });
         },
       },
@@ -360,7 +363,11 @@ function openTopUp(st) {
           const text = amount.value.trim();
           if (!/^\d+$/.test(text)) { dlg.error("Enter a whole number of chips."); return; }
           // The dialog closes when the top_up event arrives, or shows the server's refusal.
-          send({ type: "top_up", table: st.id, amount: Number(text) }, { onError: (err) => dlg.error(err.message) });
+          send({ type: "top_up", table: st.id, amount: Number(text) }, {
+            onError: (err) => dlg.error(err.code === "buy_in"
+              ? `You can add up to ${fmt(Math.min(room, app.me ? app.me.bankroll : 0))} chips now (the table maximum is ${fmt(st.max_buy_in)}).`
+              : errorText(err)),
+          });
         },
       },
     ],
