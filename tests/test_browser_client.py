@@ -129,3 +129,39 @@ def test_errors_are_told_in_words_a_player_understands(players, server):
     actor = whose_turn([ann, bob])
     actor.page.evaluate(f"window.__poker.conn.send({{type: 'act', table: '{table}', action: 'bet', amount: 4}})")
     expect(actor.page.locator(".toast").last).to_contain_text("Cannot bet facing a bet of 2: raise instead.")
+
+
+CARD_NAME = re.compile(r"^(two|three|four|five|six|seven|eight|nine|ten|jack|queen|king|ace) "
+                       r"of (spades|hearts|diamonds|clubs)$")
+
+
+def test_cards_actions_and_turns_are_read_out_and_legible_on_a_phone(players, server):
+    table = create_table(server, "Read aloud")
+    ann, bob = players("ann", viewport=PHONE), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    # Cards have names with their suits ("five of hearts"), for screen readers too.
+    mine = ann.page.locator(".seat-me").get_by_role("img", name=CARD_NAME)
+    expect(mine).to_have_count(2)
+    expect(ann.page.get_by_role("group", name="Your cards").get_by_role("img", name=CARD_NAME)).to_have_count(2)
+    first = whose_turn([ann, bob])
+    other = bob if first is ann else ann
+    # A live region says whose turn it is and what everyone does.
+    expect(first.page.locator("#announcer")).to_contain_text(re.compile(r"Your turn: call 1, or raise to 4 to \d+\."))
+    first.page.click("#act-call")
+    expect(other.page.locator("#announcer")).to_contain_text(f"{first.name} calls 1")
+    expect(other.page.locator("#announcer")).to_contain_text("Your turn: check")
+    other.page.click("#act-call")
+    board = ann.page.get_by_role("group", name="Board").get_by_role("img", name=CARD_NAME)
+    expect(board).to_have_count(3)
+    expect(ann.page.locator("#announcer")).to_contain_text(re.compile(r"Flop: \w+ of \w+, \w+ of \w+, \w+ of \w+"))
+    # Names, stacks, tags, bets, empty seats: at least 12 px on a phone.
+    small = ann.page.evaluate("""() => [...document.querySelectorAll(
+        '.seat-name, .seat-stack, .seat-tag, .bet-amount, .pot-total, .pot-amount, .act-label, .preset, #action-status')]
+        .filter(e => e.offsetParent !== null && e.textContent.trim())
+        .map(e => [e.className, parseFloat(getComputedStyle(e).fontSize)])
+        .filter(([, size]) => size < 12)""")
+    assert small == []

@@ -1,7 +1,7 @@
 // The table screen: felt, seats, board, pots, action bar, chat and hand log.
 
 import { el, clear, fmt, serverNow } from "./ui.js";
-import { cardEl, cardsInline } from "./cards.js";
+import { cardEl, cardsInline, cardsSpoken } from "./cards.js";
 import { handRunning, potTotal, middlePot } from "./state.js";
 
 // Tall screens get a standing oval (the same query as in style.css).
@@ -41,11 +41,23 @@ function chipStack(amount, bb, count = 1) {
     Array.from({ length: count }, (_, i) => el("span", { class: `chip ${chipClass(amount, bb)}`, style: { "--i": i } })));
 }
 
-function appendNew(list, items, last, max, draw) {
+// Log kinds worth saying aloud as they happen (not "Dealt to you", not chat).
+const SPOKEN = new Set(["act", "street", "show", "win", "warn", "hand"]);
+
+function spoken(entry) {
+  return entry.parts.map((p) => (p && p.cards ? cardsSpoken(p.cards) : p)).join("");
+}
+
+// `added(item)` hears of each item appended after the last one rendered (not
+// of a full redraw: a table just opened does not read out its history).
+function appendNew(list, items, last, max, draw, added = null) {
   const idx = last ? items.lastIndexOf(last) : -1;
   if (idx < 0) clear(list);
   const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
-  for (const item of items.slice(idx + 1)) list.append(draw(item));
+  for (const item of items.slice(idx + 1)) {
+    list.append(draw(item));
+    if (added && idx >= 0) added(item);
+  }
   while (list.children.length > max) list.firstChild.remove();
   if (atBottom) list.scrollTop = list.scrollHeight;
   return items[items.length - 1] || null;
@@ -80,7 +92,8 @@ export class TableView {
       el("div", { class: "table-controls" }, this.btnSitOut, this.btnTopUp, this.btnLeave));
 
     this.seatsLayer = el("div", { class: "seats-layer" });
-    this.boardEl = el("div", { class: "board", id: "board" });
+    this.boardEl = el("div", { class: "board", id: "board", role: "group", "aria-label": "Board" });
+    this.announcer = el("div", { class: "sr-only", id: "announcer", role: "log", "aria-live": "polite" });
     this.potTotalEl = el("div", { class: "pot-total", id: "pot-total" });
     this.potsEl = el("div", { class: "pots", id: "pots" });
     this.resultEl = el("div", { class: "result", id: "result", "aria-live": "polite" });
@@ -154,6 +167,7 @@ export class TableView {
       el("div", { class: "tabs" }, this.tabChat, this.tabLog),
       this.chatPane, this.logPane);
 
+    r.appendChild(this.announcer);
     r.appendChild(el("div", { class: "table-layout" },
       el("div", { class: "table-main" }, topbar, feltWrap, this.actionBar),
       side));
@@ -178,6 +192,7 @@ export class TableView {
     clear(this.boardEl);
     clear(this.chatList);
     clear(this.logList);
+    clear(this.announcer);
     this.seatEls = null;
   }
 
@@ -293,7 +308,7 @@ export class TableView {
       if (winners.has(i)) seat.classList.add("seat-winner");
 
       // cards
-      const cards = el("div", { class: "seat-cards" });
+      const cards = el("div", { class: "seat-cards", role: "group", "aria-label": me ? "Your cards" : `${s.name}'s cards` });
       const showCards = s.cards && (me ? !s.leaving : !s.folded || s.hand_name);
       if (showCards && s.cards) {
         for (const c of s.cards) cards.append(cardEl(c, { size: me ? "lg" : "md", dim: s.folded || s.mucked }));
@@ -436,6 +451,9 @@ export class TableView {
     }
     const acts = new Set(legal.actions);
     const canCheck = acts.has("check");
+    const grow = acts.has("bet") ? "bet" : acts.has("raise") ? "raise to" : null;
+    this.announce(`Your turn: ${canCheck ? "check" : `call ${fmt(legal.call)}`}`
+      + `${grow ? `, or ${grow} ${fmt(legal.min_to)} to ${fmt(legal.max_to)}` : ""}.`);
     this.btnCall.querySelector(".act-label").textContent = canCheck ? "Check"
       : `Call ${fmt(legal.call)}${mine && legal.call >= mine.stack ? " (all in)" : ""}`;
     const betName = acts.has("bet") ? "bet" : acts.has("raise") ? "raise" : null;
@@ -560,7 +578,14 @@ export class TableView {
 
   renderLog(state) {
     this.logLast = appendNew(this.logList, state.log, this.logLast, 200,
-      (entry) => el("li", { class: `log-${entry.kind}` }, entry.parts.map((p) => (p && p.cards ? cardsInline(p.cards) : p))));
+      (entry) => el("li", { class: `log-${entry.kind}` }, entry.parts.map((p) => (p && p.cards ? cardsInline(p.cards) : p))),
+      (entry) => { if (SPOKEN.has(entry.kind)) this.announce(spoken(entry)); });
+  }
+
+  // A line for screen readers (the live region is a log: each line is read once).
+  announce(text) {
+    this.announcer.append(el("p", {}, text));
+    while (this.announcer.children.length > 8) this.announcer.firstChild.remove();
   }
 
   // -- clock ---------------------------------------------------------------------
