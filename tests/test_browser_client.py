@@ -165,3 +165,106 @@ def test_cards_actions_and_turns_are_read_out_and_legible_on_a_phone(players, se
         .map(e => [e.className, parseFloat(getComputedStyle(e).fontSize)])
         .filter(([, size]) => size < 12)""")
     assert small == []
+
+
+def amount(p: Player) -> str:
+    return p.page.input_value("#amount")
+
+
+def test_amount_box_clamps_steps_and_sizes_bets_from_the_pot(players, server):
+    # Heads-up 1/2, buy-ins 200: the button (small blind) acts first preflop.
+    table = create_table(server, "Amounts")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    sb = whose_turn([ann, bob])
+    page = sb.page
+    expect(page.locator("#amount-range")).to_have_text("Min 4 \u00b7 Max 200")
+    assert amount(sb) == "4"
+    # Typed out of range: clamped when the box is left, and when raising (nothing sent).
+    page.fill("#amount", "100000")
+    page.locator("#amount").blur()
+    expect(page.locator("#amount")).to_have_value("200")
+    page.fill("#amount", "3")
+    page.click("#act-raise")
+    expect(page.locator("#amount")).to_have_value("4")
+    expect(page.locator("#amount-hint")).to_have_text("The minimum raise is to 4: the amount is now 4.")
+    assert sb.my_turn()
+    # A big blind per step: the + and - buttons, the arrow keys, the mouse wheel.
+    page.click("#amount-plus")
+    expect(page.locator("#amount")).to_have_value("6")
+    page.click("#amount-minus")
+    page.click("#amount-minus")
+    expect(page.locator("#amount")).to_have_value("4")   # never below the minimum
+    page.locator("#amount").press("ArrowUp")
+    expect(page.locator("#amount")).to_have_value("6")
+    page.locator("#amount").hover()
+    page.mouse.wheel(0, -100)
+    expect(page.locator("#amount")).to_have_value("8")
+    # Preflop sizes: 2.5x and 3x the bet, and the pot (3 in the middle + our call of 1 = 4: to 6).
+    expect(page.locator('.preset[data-preset="third"]')).to_be_hidden()
+    page.click('.preset[data-preset="x2.5"]')
+    expect(page.locator("#amount")).to_have_value("5")
+    page.click('.preset[data-preset="x3"]')
+    expect(page.locator("#amount")).to_have_value("6")
+    page.click('.preset[data-preset="pot"]')
+    expect(page.locator("#amount")).to_have_value("6")
+    page.click('.preset[data-preset="max"]')
+    expect(page.locator("#amount")).to_have_value("200")
+    page.click("#act-call")
+    whose_turn([ann, bob]).page.click("#act-call")   # the big blind checks: 4 in the middle
+    flop = whose_turn([ann, bob])
+    expect(flop.page.locator("#board .card[data-card]")).to_have_count(3)
+    fp = flop.page
+    expect(fp.locator('.preset[data-preset="x3"]')).to_be_hidden()
+    for key, value in (("third", "2"), ("half", "2"), ("two-thirds", "2"), ("three-quarters", "3"),
+                       ("pot", "4")):
+        fp.click(f'.preset[data-preset="{key}"]')
+        expect(fp.locator("#amount")).to_have_value(value)
+    fp.click('.preset[data-preset="pot"]')
+    fp.click("#act-raise")   # bets 4: the pot is 8, a pot raise is to 4 + (8 + 4) = 16
+    other = whose_turn([ann, bob])
+    assert other is not flop
+    other.page.click('.preset[data-preset="pot"]')
+    expect(other.page.locator("#amount")).to_have_value("16")
+    other.page.click('.preset[data-preset="half"]')
+    expect(other.page.locator("#amount")).to_have_value("10")
+
+
+def test_pre_actions_act_when_the_turn_comes_and_drop_when_the_bet_changes(players, server):
+    table = create_table(server, "Pre-actions")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    sb = whose_turn([ann, bob])
+    bb = bob if sb is ann else ann
+    hand = bb.hand_number()
+    # The big blind picks "Check" while the button thinks; the button raises: it is dropped.
+    expect(bb.page.locator("#pre-actions")).to_be_visible()
+    bb.page.click("#pre-check")
+    expect(bb.page.locator("#pre-check")).to_have_attribute("aria-pressed", "true")
+    sb.page.fill("#amount", "6")
+    sb.page.click("#act-raise")
+    assert whose_turn([ann, bob]) is bb           # asked, not checked for them
+    expect(bb.page.locator("#act-call")).to_contain_text("Call 4")
+    expect(bb.page.locator("#announcer")).to_contain_text("Check cancelled")
+    # "Call any" picked by the button before the big blind re-raises: it calls by itself.
+    expect(sb.page.locator("#pre-actions")).to_be_visible()
+    sb.page.click("#pre-call")
+    bb.page.fill("#amount", "12")
+    bb.page.click("#act-raise")
+    expect(sb.page.locator("#board .card[data-card]")).to_have_count(3)
+    expect(sb.page.locator("#hand-log")).to_contain_text(f"{sb.name} calls 6")
+    # On the flop the big blind acts first; the button's "Check/Fold" folds facing a bet.
+    assert whose_turn([ann, bob]) is bb
+    sb.page.click("#pre-checkfold")
+    bb.page.fill("#amount", "10")
+    bb.page.click("#act-raise")
+    expect(sb.page.locator("#hand-log")).to_contain_text(f"{sb.name} folds")
+    assert sb.hand_number() == hand

@@ -63,6 +63,25 @@ function appendNew(list, items, last, max, draw, added = null) {
   return items[items.length - 1] || null;
 }
 
+// Bet sizes: [key, label, accessible name, street ("pre", "post" or "any")].
+// A fraction f of the pot raises to the current bet + f x (the middle, every bet
+// on the table and our call); 2.5x and 3x multiply the bet to match (preflop).
+const PRESETS = [
+  ["min", "Min", "Minimum", "pre"],
+  ["x2.5", "2.5x", "Two and a half times the bet", "pre"],
+  ["x3", "3x", "Three times the bet", "pre"],
+  ["third", "\u2153", "A third of the pot", "post"],
+  ["half", "\u00bd", "Half the pot", "post"],
+  ["two-thirds", "\u2154", "Two thirds of the pot", "post"],
+  ["three-quarters", "\u00be", "Three quarters of the pot", "post"],
+  ["pot", "Pot", "The pot", "any"],
+  ["max", "All in", "All in", "any"],
+];
+const FRACTIONS = { third: 1 / 3, half: 1 / 2, "two-thirds": 2 / 3, "three-quarters": 3 / 4, pot: 1 };
+const MULTIPLES = { "x2.5": 2.5, x3: 3 };
+
+const PRE_ACTIONS = [["checkfold", "Check/Fold"], ["check", "Check"], ["call", "Call any"]];
+
 export class TableView {
   constructor(root, handlers) {
     this.root = root;
@@ -127,21 +146,46 @@ export class TableView {
       this.amountBox.value = this.slider.value;
       this.amountTyped();
     });
+    // Typing is free; leaving the box puts the amount back in the legal range
+    // (leaving it for the raise button: raise() clamps, says so, and sends nothing).
+    this.amountBox.addEventListener("blur", (e) => { if (e.relatedTarget !== this.btnRaise) this.clampBox(false); });
+    this.amountBox.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowUp" || e.key === "ArrowDown") { e.preventDefault(); this.step(e.key === "ArrowUp" ? 1 : -1); }
+    });
+    // The mouse wheel over the amount or the slider steps a big blind.
+    for (const target of [this.amountBox, this.slider]) {
+      target.addEventListener("wheel", (e) => {
+        if (!this.myTurn() || !this.betName || !e.deltaY) return;
+        e.preventDefault();
+        this.step(e.deltaY < 0 ? 1 : -1);
+      }, { passive: false });
+    }
+    this.btnMinus = el("button", { class: "btn step", id: "amount-minus", type: "button", "aria-label": "One big blind less", onclick: () => this.step(-1) }, "\u2212");
+    this.btnPlus = el("button", { class: "btn step", id: "amount-plus", type: "button", "aria-label": "One big blind more", onclick: () => this.step(1) }, "+");
     this.presets = el("div", { class: "presets" },
-      [["min", "Min"], ["half", "\u00bd Pot"], ["pot", "Pot"], ["max", "All in"]].map(([key, label]) =>
-        el("button", { class: "btn preset", type: "button", dataset: { preset: key }, onclick: () => this.preset(key) }, label)));
-    this.amountHint = el("div", { class: "amount-hint", id: "amount-hint" });
+      PRESETS.map(([key, label, name, when]) =>
+        el("button", { class: "btn preset", type: "button", dataset: { preset: key, when }, "aria-label": name, onclick: () => this.preset(key) }, label)));
+    this.amountRange = el("div", { class: "amount-range", id: "amount-range" });
+    this.amountHint = el("div", { class: "amount-hint", id: "amount-hint", role: "status" });
     this.raiseBox = el("div", { class: "raise-box" },
       this.presets,
-      el("div", { class: "raise-row" }, this.slider, this.amountBox),
+      el("div", { class: "raise-row" }, this.btnMinus, this.slider, this.btnPlus, this.amountBox),
+      this.amountRange,
       this.amountHint);
+    // Act in advance, while others act: done when the turn comes, dropped when it no longer fits.
+    this.pre = null;
+    this.preButtons = PRE_ACTIONS.map(([kind, label]) => el("button", {
+      class: "btn btn-sm pre", type: "button", id: `pre-${kind}`, "aria-pressed": "false", dataset: { pre: kind },
+      onclick: () => this.choosePre(kind),
+    }, label));
+    this.preBox = el("div", { class: "pre-actions", id: "pre-actions", role: "group", "aria-label": "Act in advance", hidden: true }, this.preButtons);
     this.actButtons = el("div", { class: "act-buttons", hidden: true }, this.btnFold, this.btnCall, this.btnRaise);
     this.allowed = new Map();
     this.raiseBox.hidden = true;
     this.turnClock = el("div", { class: "turn-clock" });
     this.actionBar = el("div", { class: "action-bar", id: "action-bar" },
       el("div", { class: "action-left" }, this.statusEl, this.turnClock),
-      el("div", { class: "action-right" }, this.raiseBox, this.actButtons));
+      el("div", { class: "action-right" }, this.preBox, this.raiseBox, this.actButtons));
 
     // -- side panel: chat + log
     this.chatList = el("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite" });
@@ -437,6 +481,58 @@ export class TableView {
     // While an action is on its way, nothing can be clicked twice.
     const busy = !!state.acting;
     for (const [b, ok] of this.allowed) b.disabled = busy || !ok;
+    this.renderPre(state, ctx, mine, myTurn);
+  }
+
+  // -- pre-actions ------------------------------------------------------------------
+
+  // Whether we could be asked to act later in this betting round.
+  preActionable(state, mine) {
+    const hand = state.hand;
+    return !!(mine && handRunning(state) && mine.in_hand && !mine.folded && !mine.all_in && !mine.leaving
+      && mine.stack > 0 && ["preflop", "flop", "turn", "river"].includes(hand.street));
+  }
+
+  choosePre(kind) {
+    const st = this.state;
+    const mine = st && st.you !== null ? st.seats[st.you] : null;
+    if (!this.preActionable(st, mine)) return;
+    this.pre = this.pre && this.pre.kind === kind ? null
+      : { kind, hand: st.hand.number, street: st.hand.street };
+    this.renderPre(st, this.ctx, mine, false);
+  }
+
+  renderPre(state, ctx, mine, myTurn) {
+    const hand = state.hand;
+    const able = this.preActionable(state, mine) && ctx.online;
+    const facing = able && hand.current_bet > mine.bet;
+    const pre = this.pre;
+    if (pre) {
+      let gone = !able || hand.number !== pre.hand || hand.street !== pre.street;
+      // "Check" was chosen when nobody had bet: a bet since cancels it.
+      if (!gone && pre.kind === "check" && facing) {
+        gone = true;
+        this.announce("Check cancelled: there is a bet to call.");
+      }
+      if (gone) this.pre = null;
+    }
+    if (myTurn && this.pre && !state.acting) {
+      const legal = state.legal;
+      const acts = new Set(legal.actions);
+      const kind = this.pre.kind;
+      this.pre = null;
+      let action = null;
+      if (kind === "checkfold") action = acts.has("check") ? "check" : "fold";
+      else if (kind === "check") action = acts.has("check") ? "check" : null;
+      else if (kind === "call") action = acts.has("call") ? "call" : acts.has("check") ? "check" : null;
+      if (action) queueMicrotask(() => this.h.act(action));
+    }
+    this.preBox.hidden = !able || myTurn;
+    for (const b of this.preButtons) {
+      const kind = b.dataset.pre;
+      b.setAttribute("aria-pressed", String(!!(this.pre && this.pre.kind === kind)));
+      b.disabled = kind === "check" && facing;
+    }
   }
 
   // The buttons for a new turn: every button shows; only the legal ones are enabled.
@@ -468,14 +564,21 @@ export class TableView {
     this.allowed.set(this.amountBox, !!betName);
     this.raiseBox.classList.toggle("off", !betName);
     const label = this.btnRaise.querySelector(".act-label");
+    const preflop = !!(this.state.hand && this.state.hand.street === "preflop");
+    for (const b of this.presets.querySelectorAll(".preset")) {
+      b.hidden = b.dataset.when !== "any" && (b.dataset.when === "pre") !== preflop;
+    }
+    for (const b of [this.btnMinus, this.btnPlus]) this.allowed.set(b, !!betName);
     if (betName) {
       this.slider.min = legal.min_to;
       this.slider.max = legal.max_to;
       this.amountBox.value = String(legal.min_to);
       this.slider.value = String(legal.min_to);
+      this.amountRange.textContent = `Min ${fmt(legal.min_to)} \u00b7 Max ${fmt(legal.max_to)}`;
       this.amountTyped();
     } else {
       this.amountBox.value = "";
+      this.amountRange.textContent = "";
       label.textContent = this.allInOnly ? `All in ${fmt(legal.max_to)}` : (acts.has("call") ? "Raise" : "Bet");
     }
   }
@@ -501,18 +604,54 @@ export class TableView {
     }
   }
 
+  // The server's legal range (legal.min_to..legal.max_to): the client never
+  // works out a minimum raise itself.
+  clamp(n) {
+    const legal = this.state.legal;
+    return Math.max(legal.min_to, Math.min(legal.max_to, n));
+  }
+
+  // Put the box back in the legal range; `explain` says so under it.
+  clampBox(explain) {
+    const legal = this.state && this.state.legal;
+    const text = this.amountBox.value.trim();
+    if (!legal || !this.betName || !/^\d+$/.test(text)) return true;
+    const n = Number(text);
+    const to = this.clamp(n);
+    if (to === n) return true;
+    this.amountBox.value = String(to);
+    this.amountTyped();
+    if (explain) {
+      this.amountHint.textContent = n < to
+        ? `The minimum ${this.betName} is to ${fmt(to)}: the amount is now ${fmt(to)}.`
+        : `You can ${this.betName} to ${fmt(to)} at most (all in): the amount is now ${fmt(to)}.`;
+    }
+    return false;
+  }
+
+  // One big blind more (dir 1) or less (-1), within the legal range.
+  step(dir) {
+    const legal = this.state && this.state.legal;
+    if (!legal || !this.betName || !this.myTurn()) return;
+    const text = this.amountBox.value.trim();
+    const now = /^\d+$/.test(text) ? Number(text) : legal.min_to;
+    this.amountBox.value = String(this.clamp(now + dir * Math.max(1, this.state.big_blind || 1)));
+    this.amountTyped();
+  }
+
   presetAmount(key) {
     const st = this.state;
     const legal = st.legal;
     if (!legal) return 0;
     const cur = st.hand ? st.hand.current_bet : 0;
+    // The pot a pot-sized raise is measured on: the middle, every bet on the table, and our call.
     const pot = potTotal(st) + legal.call;
     let to;
     if (key === "min") to = legal.min_to;
     else if (key === "max") to = legal.max_to;
-    else if (key === "pot") to = cur + pot;
-    else to = cur + Math.floor(pot / 2);
-    return Math.max(legal.min_to, Math.min(legal.max_to, to));
+    else if (key in MULTIPLES) to = Math.round(cur * MULTIPLES[key]);
+    else to = cur + Math.floor(pot * (FRACTIONS[key] ?? 1));
+    return this.clamp(to);
   }
 
   preset(key) {
@@ -548,6 +687,7 @@ export class TableView {
       this.h.localError(msg);
       return;
     }
+    if (!this.clampBox(true)) return; // out of range: clamped and said so; a second click sends it
     this.h.act(this.betName, Number(text));
   }
 
