@@ -268,3 +268,55 @@ def test_pre_actions_act_when_the_turn_comes_and_drop_when_the_bet_changes(playe
     bb.page.click("#act-raise")
     expect(sb.page.locator("#hand-log")).to_contain_text(f"{sb.name} folds")
     assert sb.hand_number() == hand
+
+
+def test_turn_alerts_across_tables_and_sounds_with_a_remembered_mute(players, server):
+    one = create_table(server, "Alert one")
+    two = create_table(server, "Alert two")
+    ann, bob, cat = players("ann"), players("bob"), players("cat")
+    for p in (ann, bob, cat):
+        p.login()
+    for table, rival in ((one, bob), (two, cat)):
+        ann.open_table(table)
+        ann.sit(0)
+        rival.open_table(table)
+        rival.sit(1)
+        expect(ann.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    page = ann.page
+    # The table on screen dealt (a sound); wait for a turn of ann's somewhere.
+    page.wait_for_function("() => window.__poker.sounds.includes('deal')")
+    page.goto(f"{ann.base}/#/")
+    page.wait_for_function("() => window.__poker.turnTables.size > 0")
+    turns = page.evaluate("() => [...window.__poker.turnTables]")
+    names = {one: "Alert one", two: "Alert two"}
+    for table in (one, two):
+        badge = page.locator(f'.lobby-row[data-table="{table}"] .turn-badge')
+        expect(badge).to_have_count(1 if table in turns else 0)
+    expect(page).to_have_title(re.compile(r"^\(!\) Your turn \u2014 Alert (one|two) \u2014 Pokerserver$"))
+    alert = page.locator("#turn-alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_have_attribute("href", f"#/table/{turns[0]}")
+    assert "turn" in page.evaluate("() => window.__poker.sounds")
+    # Opening that table: its own turn is on screen, the link points elsewhere or hides.
+    alert.click()
+    expect(page.locator("#action-bar.my-turn")).to_be_visible()
+    expect(page).to_have_title(f"(!) Your turn \u2014 {names[turns[0]]} \u2014 Pokerserver")
+    if len(turns) == 1:
+        expect(alert).to_be_hidden()
+
+    # The mute switch is remembered: after a reload no sound plays, the turn still shows.
+    expect(page.locator("#mute")).to_have_attribute("aria-pressed", "false")
+    page.click("#mute")
+    expect(page.locator("#mute")).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    expect(page.locator("#mute")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#action-bar.my-turn")).to_be_visible()
+    assert page.evaluate("() => window.__poker.sounds") == []
+    page.click("#mute")
+    expect(page.locator("#mute")).to_have_attribute("aria-pressed", "false")
+    assert page.evaluate("() => localStorage.getItem('poker.muted')") == "0"
+    # Notifications (for a hidden page) are asked for on a click, never on their own.
+    expect(page.locator("#alerts")).to_have_attribute("aria-pressed", "false")
+    ann.ctx.grant_permissions(["notifications"])
+    page.click("#alerts")
+    expect(page.locator("#alerts")).to_have_attribute("aria-pressed", "true")

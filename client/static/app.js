@@ -4,6 +4,7 @@
 import { el, $, toast, modal, closeModal, modalOpen, fmt, setClockOffset } from "./ui.js";
 import { Connection } from "./net.js";
 import { errorText } from "./errors.js";
+import { play, muted, setMuted, played } from "./sound.js";
 import { fromTable, applyEvent, handRunning, setClock } from "./state.js";
 import { TableView } from "./table.js";
 import { LobbyView } from "./lobby.js";
@@ -11,6 +12,7 @@ import { LobbyView } from "./lobby.js";
 const TOKEN_KEY = "poker.token";
 const NAME_KEY = "poker.name";
 const COLORS_KEY = "poker.fourColor";
+const ALERTS_KEY = "poker.alerts";
 const NAME_RE = /^[A-Za-z0-9 _.-]{1,20}$/;
 
 const app = {
@@ -26,6 +28,9 @@ const app = {
   joinAfterWatch: null,
   resyncTimers: new Map(),
   helloTables: new Set(),
+  sounds: played, // every sound played (the browser tests read it)
+  turnKeys: new Map(), // table id -> the turn we last alerted about
+  turnTables: new Set(), // tables where it is our turn
 };
 window.__poker = app; // for debugging and the browser tests
 
@@ -89,6 +94,11 @@ function setStatus(status, detail) {
 // -- messages -------------------------------------------------------------------
 
 function handle(msg) {
+  dispatch(msg);
+  if (msg.type === "table" || msg.type === "event" || msg.type === "turn" || msg.type === "welcome") updateTurnAlert();
+}
+
+function dispatch(msg) {
   switch (msg.type) {
     case "welcome": return onWelcome(msg);
     case "tables": return onTables(msg.tables || []);
@@ -122,13 +132,15 @@ function onWelcome(msg) {
     }
   }
   if (app.route.view === "table" && !app.tables.has(app.route.table)) watch(app.route.table);
+  // Follow every table we sit at, so a turn there is noticed from anywhere.
+  for (const id of Object.keys(app.seats)) if (!app.tables.has(id) && id !== app.route.table) watch(id);
   if (app.route.view === "lobby") send({ type: "tables" });
   setTimeout(checkTurns, 800);
 }
 
 function onTables(tables) {
   app.lobby = tables;
-  if (app.route.view === "lobby") lobbyView.render(tables, app.seats);
+  if (app.route.view === "lobby") lobbyView.render(tables, app.seats, app.turnTables);
 }
 
 function onTable(msg) {
@@ -175,7 +187,16 @@ function onEvent(msg) {
   if (ev.type === "left" && ev.seat === wasMine) delete app.seats[msg.table];
   if (ev.type === "top_up" && ev.seat === next.you && $("#topup-dialog")) closeModal();
   if (ev.type === "to_act" && ev.seat === next.you) scheduleTurnCheck(msg.table);
+  if (app.route.view === "table" && app.route.table === msg.table) playFor(ev);
   renderTable(msg.table);
+}
+
+// The table on screen makes its sounds; a turn anywhere makes the turn sound.
+function playFor(ev) {
+  if (ev.type === "hand_started" || ev.type === "street") play("deal");
+  else if (ev.type === "action" && ev.action === "check") play("check");
+  else if (ev.type === "action" && ev.action !== "fold") play("chips");
+  else if (ev.type === "award") play("chips");
 }
 
 function onTurn(msg) {
@@ -404,6 +425,60 @@ function askName(reason) {
   });
 }
 
+// -- your turn, anywhere ----------------------------------------------------------------
+
+function myTurnAt(st) {
+  return !!(st.legal && st.you !== null && st.legal.seat === st.you && handRunning(st));
+}
+
+// The tab title, the header's link to the table, the lobby's badges, the turn
+// sound and (when the page is hidden and the player asked for them) a notification.
+function updateTurnAlert() {
+  const turns = [...app.tables.values()].filter(myTurnAt);
+  for (const st of turns) {
+    const key = JSON.stringify([st.hand.number, st.hand.street, st.legal]);
+    if (app.turnKeys.get(st.id) === key) continue;
+    app.turnKeys.set(st.id, key);
+    play("turn");
+    notify(st);
+  }
+  for (const id of [...app.turnKeys.keys()]) if (!turns.some((st) => st.id === id)) app.turnKeys.delete(id);
+  const here = app.route.view === "table" ? app.route.table : null;
+  const elsewhere = turns.filter((st) => st.id !== here);
+  const link = $("#turn-alert");
+  link.hidden = !elsewhere.length;
+  if (elsewhere.length) {
+    link.textContent = `Your turn: ${elsewhere[0].name}${elsewhere.length > 1 ? ` (+${elsewhere.length - 1})` : ""}`;
+    link.title = `Your turn at ${elsewhere.map((st) => st.name).join(", ")}`;
+    link.href = `#/table/${encodeURIComponent(elsewhere[0].id)}`;
+  }
+  const ids = turns.map((st) => st.id).sort();
+  if (ids.join(" ") !== [...app.turnTables].sort().join(" ")) {
+    app.turnTables = new Set(ids);
+    if (app.route.view === "lobby") lobbyView.render(app.lobby, app.seats, app.turnTables);
+  }
+  setTitle();
+}
+
+function setTitle() {
+  const turns = [...app.tables.values()].filter(myTurnAt);
+  const here = app.route.view === "table" ? app.tables.get(app.route.table) : null;
+  const first = turns.find((st) => st === here) || turns[0];
+  const page = app.route.view === "lobby" ? "Lobby" : here ? here.name : "Table";
+  document.title = first ? `(!) Your turn \u2014 ${first.name} \u2014 Pokerserver` : `${page} \u2014 Pokerserver`;
+}
+
+function notify(st) {
+  if (document.visibilityState !== "hidden" || localStorage.getItem(ALERTS_KEY) !== "1") return;
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const n = new Notification("Your turn", { body: st.name, tag: `turn-${st.id}` });
+    n.onclick = () => { window.focus(); go(`#/table/${encodeURIComponent(st.id)}`); n.close(); };
+  } catch (err) {
+    // some browsers allow notifications only from a service worker: the title still says it
+  }
+}
+
 // -- rendering ----------------------------------------------------------------------
 
 const lobbyView = new LobbyView($("#lobby-screen"), {
@@ -458,8 +533,7 @@ function renderCurrent() {
   const st = app.tables.get(app.route.table);
   if (!st) return;
   tableView.render(st, { me: app.me && app.me.player, online: app.online });
-  const myTurn = st.legal && st.you !== null && st.legal.seat === st.you;
-  document.title = `${myTurn ? "\u25cf Your turn \u2014 " : ""}${st.name} \u2014 Pokerserver`;
+  setTitle();
 }
 
 // -- routing ------------------------------------------------------------------------
@@ -515,12 +589,10 @@ function route() {
     tableView.reset();
   }
   if (next.view === "lobby") {
-    document.title = "Lobby \u2014 Pokerserver";
-    lobbyView.render(app.lobby, app.seats);
+    lobbyView.render(app.lobby, app.seats, app.turnTables);
     refreshLobby();
     lobbyTimer = setInterval(refreshLobby, 4000);
   } else {
-    document.title = "Table \u2014 Pokerserver";
     if (app.tables.has(next.table)) renderCurrent();
     else if (app.online) watch(next.table);
   }
@@ -547,9 +619,40 @@ $("#four-color").addEventListener("click", () => {
   applyColors();
 });
 
+// -- sounds and notifications -------------------------------------------------------------
+
+function applyMute() {
+  const b = $("#mute");
+  b.setAttribute("aria-pressed", String(muted()));
+  b.title = muted() ? "Sounds are off (click to turn them on)" : "Sounds are on (click to mute)";
+}
+$("#mute").addEventListener("click", () => {
+  setMuted(!muted());
+  applyMute();
+});
+
+function applyAlerts() {
+  const on = localStorage.getItem(ALERTS_KEY) === "1" && "Notification" in window && Notification.permission === "granted";
+  $("#alerts").setAttribute("aria-pressed", String(on));
+}
+// Permission is asked only here, on the player's click.
+$("#alerts").addEventListener("click", async () => {
+  if (!("Notification" in window)) { toast("This browser cannot show notifications.", "info"); return; }
+  if (localStorage.getItem(ALERTS_KEY) === "1" && Notification.permission === "granted") {
+    localStorage.setItem(ALERTS_KEY, "0");
+  } else {
+    const answer = Notification.permission === "granted" ? "granted" : await Notification.requestPermission();
+    if (answer === "granted") localStorage.setItem(ALERTS_KEY, "1");
+    else toast("Notifications are blocked for this site: allow them in the browser's settings.", "info");
+  }
+  applyAlerts();
+});
+
 // -- start ------------------------------------------------------------------------------
 
 applyColors();
+applyMute();
+applyAlerts();
 renderHeader();
 window.addEventListener("hashchange", route);
 route();

@@ -25,7 +25,8 @@ export class LobbyView {
     this.tables = null;
   }
 
-  render(tables, seats) {
+  // turns: the ids of the tables where it is our turn (a badge on their rows).
+  render(tables, seats, turns = new Set()) {
     this.tables = tables;
     clear(this.listEl);
     const mySeats = seats || {};
@@ -54,9 +55,10 @@ export class LobbyView {
       const dots = el("span", { class: "seat-dots", "aria-hidden": "true" },
         Array.from({ length: t.seats }, (_, k) => el("span", { class: `dot ${k < t.seats_taken ? "taken" : ""}` })));
       const players = (t.players || []).filter(Boolean);
-      this.listEl.append(el("div", { class: `lobby-row ${mine ? "mine" : ""}`, dataset: { table: t.id } },
+      const turn = turns.has(t.id);
+      this.listEl.append(el("div", { class: `lobby-row ${mine ? "mine" : ""} ${turn ? "my-turn-row" : ""}`, dataset: { table: t.id } },
         el("div", { class: "col-name" },
-          el("div", { class: "t-name" }, t.name),
+          el("div", { class: "t-name" }, t.name, turn ? el("span", { class: "turn-badge" }, "Your turn") : null),
           el("div", { class: "t-players" }, players.length ? players.join(", ") : "Empty table")),
         el("div", { class: "col-blinds" }, el("span", { class: "blinds" }, `${fmt(t.small_blind)}/${fmt(t.big_blind)}`),
           t.ante ? el("span", { class: "t-ante" }, ` ante ${fmt(t.ante)}`) : null),

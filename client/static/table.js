@@ -2,7 +2,8 @@
 
 import { el, clear, fmt, serverNow } from "./ui.js";
 import { cardEl, cardsInline, cardsSpoken } from "./cards.js";
-import { handRunning, potTotal, middlePot } from "./state.js";
+import { handRunning, potTotal } from "./state.js";
+import { play } from "./sound.js";
 
 // Tall screens get a standing oval (the same query as in style.css).
 const PORTRAIT = "(max-width: 720px), (orientation: portrait) and (max-width: 1000px)";
@@ -762,6 +763,11 @@ export class TableView {
       timer.classList.toggle("low", !bank && left < 5000);
       fill.style.transform = `scaleX(${frac})`;
       if (i === st.you) {
+        // Five seconds left on our own clock: a warning, once per deadline.
+        if (!bank && left < 5000 && left > 0 && this.warnedFor !== clock.deadline_ms) {
+          this.warnedFor = clock.deadline_ms;
+          play("warning");
+        }
         const secs = Math.max(0, Math.ceil(left / 1000));
         text = bank ? `Time bank ${secs}s` : `${secs}s`;
         if (!bank && clock.time_bank_ms) text += ` + ${Math.round(clock.time_bank_ms / 1000)}s bank`;
