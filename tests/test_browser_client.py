@@ -320,3 +320,48 @@ def test_turn_alerts_across_tables_and_sounds_with_a_remembered_mute(players, se
     ann.ctx.grant_permissions(["notifications"])
     page.click("#alerts")
     expect(page.locator("#alerts")).to_have_attribute("aria-pressed", "true")
+
+
+def test_hand_history_survives_a_reload_replays_and_downloads_phh(players, server):
+    table = create_table(server, "History")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    whose_turn([ann, bob]).page.click("#act-fold")   # hand 1: the button folds
+    page = ann.page
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    page.click("#tab-history")
+    row = page.locator('#history-list .history-hand[data-hand="1"]')
+    expect(row.locator(".history-result")).to_have_text(re.compile(r"^(ann|bob) wins 2$"))
+    expect(row.locator(".history-replay")).to_be_enabled()
+
+    page.reload()
+    expect(page.locator(".seat-me")).to_have_attribute("data-seat", "0")
+    page.click("#tab-history")
+    expect(row.locator(".history-replay")).to_be_enabled()   # recorded in this tab's session
+    row.locator(".history-replay").click()
+    dialog = page.locator("#replay-dialog")
+    expect(dialog.locator("#replay-what")).to_contain_text("Dealt to you")
+    expect(dialog.locator("#replay-seats .replay-seat").first.get_by_role("img", name=CARD_NAME)).to_have_count(2)
+    steps = []
+    while True:
+        steps.append(dialog.locator("#replay-what").inner_text())
+        if dialog.locator("#replay-next").is_disabled():
+            break
+        page.keyboard.press("ArrowRight")
+        expect(dialog.locator("#replay-step")).to_have_text(re.compile(rf"^Step {len(steps) + 1} of \d+$"))
+    assert any("posts the small blind" in s for s in steps), steps
+    assert any("folds" in s for s in steps), steps
+    assert "wins 2" in steps[-1]
+    page.click("#replay-close")
+
+    # The PHH file of a hand ann played, fetched with her token in a header.
+    with page.expect_download() as got:
+        row.locator(".history-phh").click()
+    text = open(got.value.path()).read()
+    assert "actions" in text and "ann" in text
+    assert not any("token=" in u for u in urls), urls

@@ -5,6 +5,7 @@ import { el, $, toast, modal, closeModal, modalOpen, fmt, setClockOffset } from 
 import { Connection } from "./net.js";
 import { errorText } from "./errors.js";
 import { play, muted, setMuted, played } from "./sound.js";
+import { record, recorded, openReplay, fetchHands, downloadPhh, handRow } from "./history.js";
 import { fromTable, applyEvent, handRunning, setClock } from "./state.js";
 import { TableView } from "./table.js";
 import { LobbyView } from "./lobby.js";
@@ -177,6 +178,7 @@ function onEvent(msg) {
   }
   const ev = msg.event || {};
   const wasMine = st.you;
+  record(st, ev);
   const next = applyEvent(st, ev, msg.v, app.me && app.me.player);
   app.tables.set(msg.table, next);
   if (ev.type === "action" && ev.seat === wasMine) next.acting = null;
@@ -321,6 +323,25 @@ const tableHandlers = {
   },
   localError(message) {
     toast(message);
+  },
+  // The History tab's rows: the server's last hands, replayable when this tab
+  // recorded them, with a PHH download for the hands we played.
+  async history(id) {
+    const mine = recorded(id);
+    let hands = await fetchHands(id);
+    if (!hands.length) {
+      hands = mine.slice().reverse().map((h) => ({ number: h.number, pot: 0, board: [], winners: [], shown: [], players: [] }));
+    }
+    return hands.map((summary) => {
+      const rec = mine.find((h) => h.number === summary.number);
+      const played = (rec && rec.you !== null) || (app.me && (summary.players || []).some((p) => p.name === app.me.name));
+      return handRow(summary, {
+        replayable: !!rec,
+        mine: !!(played && app.token),
+        onReplay: () => rec && openReplay(rec),
+        onPhh: () => downloadPhh(id, summary.number, app.token),
+      });
+    });
   },
 };
 

@@ -204,13 +204,21 @@ export class TableView {
       },
     }, this.chatInput, el("button", { class: "btn btn-sm btn-primary", type: "submit" }, "Send"));
     this.logList = el("ol", { class: "log-list", id: "hand-log" });
-    this.tabChat = el("button", { class: "tab active", type: "button", onclick: () => this.showTab("chat") }, "Chat");
-    this.tabLog = el("button", { class: "tab", type: "button", onclick: () => this.showTab("log") }, "Hand log");
+    this.tabChat = el("button", { class: "tab active", type: "button", id: "tab-chat", onclick: () => this.showTab("chat") }, "Chat");
+    this.tabLog = el("button", { class: "tab", type: "button", id: "tab-log", onclick: () => this.showTab("log") }, "Hand log");
+    this.tabHistory = el("button", { class: "tab", type: "button", id: "tab-history", onclick: () => this.showTab("history") }, "History");
     this.chatPane = el("div", { class: "pane pane-chat active" }, this.chatList, chatForm);
     this.logPane = el("div", { class: "pane pane-log" }, this.logList);
+    this.historyList = el("ol", { class: "history-list", id: "history-list" });
+    this.historyPane = el("div", { class: "pane pane-history" }, this.historyList);
+    this.tabs = {
+      chat: [this.tabChat, this.chatPane, this.chatList],
+      log: [this.tabLog, this.logPane, this.logList],
+      history: [this.tabHistory, this.historyPane, this.historyList],
+    };
     const side = el("aside", { class: "side" },
-      el("div", { class: "tabs" }, this.tabChat, this.tabLog),
-      this.chatPane, this.logPane);
+      el("div", { class: "tabs" }, this.tabChat, this.tabLog, this.tabHistory),
+      this.chatPane, this.logPane, this.historyPane);
 
     r.appendChild(this.announcer);
     r.appendChild(el("div", { class: "table-layout" },
@@ -219,13 +227,28 @@ export class TableView {
   }
 
   showTab(which) {
-    const chat = which === "chat";
-    this.tabChat.classList.toggle("active", chat);
-    this.tabLog.classList.toggle("active", !chat);
-    this.chatPane.classList.toggle("active", chat);
-    this.logPane.classList.toggle("active", !chat);
-    const list = chat ? this.chatList : this.logList;
-    list.scrollTop = list.scrollHeight;
+    for (const [name, [tab, pane]] of Object.entries(this.tabs)) {
+      tab.classList.toggle("active", name === which);
+      pane.classList.toggle("active", name === which);
+    }
+    this.tab = which;
+    const list = this.tabs[which][2];
+    list.scrollTop = which === "history" ? 0 : list.scrollHeight;
+    if (which === "history") { this.historyKey = null; this.renderHistory(this.state); }
+  }
+
+  // The History tab: reloaded when it opens and when a hand ends.
+  renderHistory(state) {
+    if (this.tab !== "history" || !state) return;
+    const key = `${state.id}:${state.hand ? state.hand.number : 0}:${handRunning(state)}`;
+    if (key === this.historyKey) return;
+    this.historyKey = key;
+    this.h.history(state.id).then((rows) => {
+      if (this.historyKey !== key) return;
+      clear(this.historyList);
+      if (!rows.length) this.historyList.append(el("li", { class: "history-empty" }, "No finished hands yet."));
+      this.historyList.append(...rows);
+    });
   }
 
   reset() {
@@ -238,6 +261,8 @@ export class TableView {
     clear(this.chatList);
     clear(this.logList);
     clear(this.announcer);
+    clear(this.historyList);
+    this.historyKey = null;
     this.seatEls = null;
   }
 
@@ -258,6 +283,7 @@ export class TableView {
     this.renderActions(state, ctx);
     this.renderChat(state);
     this.renderLog(state);
+    this.renderHistory(state);
     this.tick();
   }
 
