@@ -132,7 +132,9 @@ class Player:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def login(self, path: str = "/"):
+        """Open the page and choose a name (the lobby itself needs none)."""
         self.page.goto(self.base + path)
+        self.page.click("#btn-name")
         self.page.fill("#nickname", self.name)
         self.page.click("#name-submit")
         expect(self.page.locator("#me .me-name")).to_have_text(self.name)

@@ -365,3 +365,59 @@ def test_hand_history_survives_a_reload_replays_and_downloads_phh(players, serve
     text = open(got.value.path()).read()
     assert "actions" in text and "ann" in text
     assert not any("token=" in u for u in urls), urls
+
+
+def rows(page) -> list[dict]:
+    return page.locator("#lobby-list .lobby-row").evaluate_all(
+        "els => els.map(e => ({id: e.dataset.table, bb: +e.dataset.bb, taken: +e.dataset.taken,"
+        " full: !!e.querySelector('.btn-wait'), blinds: e.querySelector('.blinds').textContent}))")
+
+
+def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(players, server):
+    full = create_table(server, "Full house")
+    ann, bob, cat = players("ann"), players("bob"), players("cat")
+    for p, seat in ((ann, 0), (bob, 1)):
+        p.login()
+        p.open_table(full)
+        p.sit(seat)
+    # cat browses the lobby before choosing a name.
+    page = cat.page
+    page.goto(cat.base + "/")
+    expect(page.locator(f'.lobby-row[data-table="{full}"]')).to_be_visible()
+    expect(page.locator("#name-dialog")).to_have_count(0)
+    page.select_option("#lobby-sort", "stakes")
+    bbs = [r["bb"] for r in rows(page)]
+    assert bbs == sorted(bbs, reverse=True) and len(set(bbs)) > 1, bbs
+    page.select_option("#lobby-sort", "players")
+    taken = [r["taken"] for r in rows(page)]
+    assert taken == sorted(taken, reverse=True), taken
+    page.select_option("#lobby-stakes", "5/10")
+    expect(page.locator("#lobby-list .lobby-row")).not_to_have_count(0)
+    assert {r["blinds"] for r in rows(page)} == {"5/10"}
+    page.select_option("#lobby-stakes", "")
+    page.check("#lobby-free")
+    expect(page.locator(f'.lobby-row[data-table="{full}"]')).to_have_count(0)
+    assert not any(r["full"] for r in rows(page))
+    page.uncheck("#lobby-free")
+    # Watching needs no name either.
+    page.locator(f'.lobby-row[data-table="{full}"] .btn-watch').click()
+    expect(page.locator(".seat .seat-name")).to_have_count(2)
+    expect(page.locator("#name-dialog")).to_have_count(0)
+    page.click("#btn-lobby")
+
+    # The full table's waiting list: a name is asked first; it shows and can be left.
+    page.locator(f'.lobby-row[data-table="{full}"] .btn-wait').click()
+    page.fill("#nickname", "cat")
+    page.click("#name-submit")
+    expect(page.locator("#me .me-name")).to_have_text("cat")
+    notice = page.locator("#waiting-notice")
+    expect(notice).to_contain_text("You are on the waiting list for Full house")
+    page.click("#btn-unwait")
+    expect(notice).to_have_count(0)
+    page.locator(f'.lobby-row[data-table="{full}"] .btn-wait').click()
+    expect(notice).to_be_visible()
+    # bob leaves: cat takes the seat by itself and is shown the table.
+    bob.page.click("#btn-leave")
+    bob.page.click("#leave-confirm")
+    expect(page.locator(".seat-me")).to_have_attribute("data-seat", "1")
+    expect(page.locator(".toast").last).to_contain_text("A seat freed up")

@@ -32,6 +32,9 @@ const app = {
   sounds: played, // every sound played (the browser tests read it)
   turnKeys: new Map(), // table id -> the turn we last alerted about
   turnTables: new Set(), // tables where it is our turn
+  guest: false, // a nameless session, only to watch: a name is asked to sit or create
+  afterName: null, // what to do once the player has chosen a name
+  waiting: null, // {table, sent}: our place on a full table's waiting list
 };
 window.__poker = app; // for debugging and the browser tests
 
@@ -120,8 +123,11 @@ function onWelcome(msg) {
   app.me = { player: msg.player, name: msg.name, bankroll: msg.bankroll };
   app.token = msg.token;
   app.pendingName = null;
-  localStorage.setItem(TOKEN_KEY, msg.token);
-  localStorage.setItem(NAME_KEY, msg.name);
+  if (!app.guest) {
+    // A guest's session only watches: it is not kept, the next visit browses nameless again.
+    localStorage.setItem(TOKEN_KEY, msg.token);
+    localStorage.setItem(NAME_KEY, msg.name);
+  }
   app.seats = { ...(msg.seats || {}) };
   if ($("#name-dialog")) closeModal();
   renderHeader();
@@ -136,12 +142,18 @@ function onWelcome(msg) {
   // Follow every table we sit at, so a turn there is noticed from anywhere.
   for (const id of Object.keys(app.seats)) if (!app.tables.has(id) && id !== app.route.table) watch(id);
   if (app.route.view === "lobby") send({ type: "tables" });
+  if (app.waiting && !app.tables.has(app.waiting.table)) watch(app.waiting.table);
   setTimeout(checkTurns, 800);
+  if (app.afterName && !app.guest) {
+    const then = app.afterName;
+    app.afterName = null;
+    then();
+  }
 }
 
 function onTables(tables) {
   app.lobby = tables;
-  if (app.route.view === "lobby") lobbyView.render(tables, app.seats, app.turnTables);
+  renderLobby();
 }
 
 function onTable(msg) {
@@ -163,6 +175,7 @@ function onTable(msg) {
       else toast("The table is full.", "info");
     }
   }
+  checkWaiting(msg.table);
   renderTable(msg.table);
 }
 
@@ -190,6 +203,7 @@ function onEvent(msg) {
   if (ev.type === "top_up" && ev.seat === next.you && $("#topup-dialog")) closeModal();
   if (ev.type === "to_act" && ev.seat === next.you) scheduleTurnCheck(msg.table);
   if (app.route.view === "table" && app.route.table === msg.table) playFor(ev);
+  checkWaiting(msg.table);
   renderTable(msg.table);
 }
 
@@ -282,8 +296,7 @@ const tableHandlers = {
   sit(seat) {
     const st = current();
     if (!st) return;
-    if (!app.me) { askName(); return; }
-    openSit(st.id, seat);
+    named(() => openSit(st.id, seat));
   },
   sitOutToggle() {
     const st = current();
@@ -317,7 +330,7 @@ const tableHandlers = {
   chat(text) {
     const st = current();
     if (!st) return false;
-    if (!app.me) { askName(); return false; }
+    if (!app.me || app.guest) { named(() => {}); return false; }
     if (text.length > 200) { toast("A chat message is at most 200 characters."); return false; }
     return send({ type: "chat", table: st.id, text }) !== null;
   },
@@ -416,6 +429,23 @@ function openTopUp(st) {
   });
 }
 
+// Run `then` as a named player: ask for a name first when there is none yet
+// (browsing the lobby or watching needs no name; sitting and creating do).
+function named(then) {
+  if (app.me && !app.guest) { then(); return; }
+  app.afterName = then;
+  askName();
+}
+
+// Watching needs a session: a nameless visitor watches as a guest, whose
+// session is dropped for a named one when they choose a name.
+function startGuest() {
+  if (app.token || conn.ws) return;
+  app.guest = true;
+  app.pendingName = `guest ${Math.floor(1000 + Math.random() * 9000)}`;
+  conn.start();
+}
+
 let nameDialog = null;
 function askName(reason) {
   const input = el("input", {
@@ -425,25 +455,86 @@ function askName(reason) {
   nameDialog = modal({
     title: "Welcome to the table",
     id: "name-dialog",
-    dismissable: false,
+    onClose: () => { app.afterName = null; },
     body: [
       el("p", { class: "muted" }, reason || "Choose a nickname. You start with 10,000 play chips."),
       el("label", { class: "field" }, el("span", { class: "field-label" }, "Nickname"), input),
       el("p", { class: "field-hint" }, "1\u201320 letters, digits, spaces, _ - ."),
     ],
-    buttons: [{
+    buttons: [{ label: "Not now", class: "btn-ghost", id: "name-cancel" }, {
       label: "Play", class: "btn-primary", submit: true, id: "name-submit",
       onclick: () => {
         const name = input.value.trim();
         if (!NAME_RE.test(name)) { nameDialog.error("Use 1\u201320 letters, digits, spaces, _ - or ."); return; }
         nameDialog.error("");
         app.pendingName = name;
+        if (app.guest) {
+          // From guest to player: a new session under the chosen name.
+          app.guest = false;
+          app.token = null;
+          app.me = null;
+          conn.stop();
+          conn.start();
+          return;
+        }
         if (conn.ws && conn.ws.readyState === 1 && !conn.ready) conn.sendRaw({ type: "hello", name });
         else if (!conn.ws) conn.start();
         else conn.reconnectNow();
       },
     }],
   });
+}
+
+// -- the waiting list of a full table (kept by this page) --------------------------------
+
+function joinWaitingList(id) {
+  app.waiting = { table: id, sent: false };
+  if (app.tables.has(id)) checkWaiting(id);
+  else watch(id);
+  renderLobby();
+}
+
+function leaveWaitingList() {
+  const id = app.waiting && app.waiting.table;
+  app.waiting = null;
+  const st = id && app.tables.get(id);
+  if (st && st.you === null && !(app.route.view === "table" && app.route.table === id)) {
+    send({ type: "unwatch", table: id });
+    app.tables.delete(id);
+  }
+  renderLobby();
+}
+
+// On every change at the table we wait for: take a seat as soon as one is free.
+function checkWaiting(id) {
+  const w = app.waiting;
+  const st = app.tables.get(id);
+  if (!w || w.table !== id || !st) return;
+  if (st.you !== null) {
+    app.waiting = null;
+    toast(`A seat freed up: you sit at ${st.name}.`, "info");
+    go(`#/table/${encodeURIComponent(id)}`);
+    return;
+  }
+  const free = st.seats.findIndex((s) => !s);
+  if (free < 0 || w.sent || !app.me) return;
+  const buyIn = Math.min(st.max_buy_in, app.me.bankroll);
+  if (buyIn < st.min_buy_in) {
+    app.waiting = null;
+    toast(`Your bankroll is below the buy-in at ${st.name}: you left its waiting list.`);
+    renderLobby();
+    return;
+  }
+  w.sent = true;
+  send({ type: "sit", table: id, seat: free, buy_in: buyIn }, {
+    onError: () => { if (app.waiting === w) w.sent = false; }, // someone was quicker: wait on
+  });
+}
+
+function renderLobby() {
+  if (app.route.view === "lobby") {
+    lobbyView.render(app.lobby, { seats: app.seats, turns: app.turnTables, waiting: app.waiting && app.waiting.table });
+  }
 }
 
 // -- your turn, anywhere ----------------------------------------------------------------
@@ -476,7 +567,7 @@ function updateTurnAlert() {
   const ids = turns.map((st) => st.id).sort();
   if (ids.join(" ") !== [...app.turnTables].sort().join(" ")) {
     app.turnTables = new Set(ids);
-    if (app.route.view === "lobby") lobbyView.render(app.lobby, app.seats, app.turnTables);
+    renderLobby();
   }
   setTitle();
 }
@@ -504,15 +595,17 @@ function notify(st) {
 
 const lobbyView = new LobbyView($("#lobby-screen"), {
   watch: (id) => go(`#/table/${encodeURIComponent(id)}`),
-  join: (id) => {
-    if (!app.me) { askName(); return; }
+  join: (id) => named(() => {
     const st = app.tables.get(id);
     go(`#/table/${encodeURIComponent(id)}`);
     if (st) {
       const free = st.seats.findIndex((s) => !s);
       if (st.you === null && free >= 0) openSit(id, free);
     } else app.joinAfterWatch = id;
-  },
+  }),
+  wait: (id) => named(() => joinWaitingList(id)),
+  unwait: () => leaveWaitingList(),
+  named: (then) => named(then),
   async create(spec) {
     const res = await fetch("/api/tables", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec),
@@ -531,7 +624,8 @@ const tableView = new TableView($("#table-screen"), tableHandlers);
 
 function renderHeader() {
   const me = $("#me");
-  me.hidden = !app.me;
+  me.hidden = !app.me || app.guest;
+  $("#btn-name").hidden = !!(app.me && !app.guest);
   if (app.me) {
     me.querySelector(".me-name").textContent = app.me.name;
     me.querySelector(".me-bankroll").textContent = fmt(app.me.bankroll);
@@ -603,19 +697,20 @@ function route() {
   clearInterval(lobbyTimer);
   if (prev.view === "table" && prev.table !== next.table) {
     const st = app.tables.get(prev.table);
-    if (st && st.you === null && app.online) {
+    if (st && st.you === null && app.online && !(app.waiting && app.waiting.table === prev.table)) {
       send({ type: "unwatch", table: prev.table });
       app.tables.delete(prev.table);
     }
     tableView.reset();
   }
   if (next.view === "lobby") {
-    lobbyView.render(app.lobby, app.seats, app.turnTables);
+    renderLobby();
     refreshLobby();
     lobbyTimer = setInterval(refreshLobby, 4000);
   } else {
     if (app.tables.has(next.table)) renderCurrent();
     else if (app.online) watch(next.table);
+    else startGuest();
   }
 }
 
@@ -625,6 +720,8 @@ document.addEventListener("keydown", (e) => {
   if (modalOpen() || app.route.view !== "table") return;
   if (tableView.key(e)) e.preventDefault();
 });
+
+$("#btn-name").addEventListener("click", () => named(() => {}));
 
 // -- four-colour deck ------------------------------------------------------------------
 
@@ -678,5 +775,6 @@ renderHeader();
 window.addEventListener("hashchange", route);
 route();
 if (app.route.view !== "lobby") fetchTables(); // the lobby does it anyway; the clock offset
+// With a session, resume it; without, browse the lobby: a name is asked to sit or create.
 if (app.token) conn.start();
-else askName();
+else if (app.route.view === "table") startGuest();
