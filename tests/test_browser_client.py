@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from test_browser import (TIMEOUT_MS, Player, browser, create_table, expect, players,  # noqa: F401
                           server, whose_turn)
+from test_server_helpers import start_server
 
 PHONE = (390, 844)
 LONG_TABLE = "W" * 40          # the longest name POST /api/tables allows, no spaces
@@ -421,3 +423,70 @@ def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(pla
     bob.page.click("#leave-confirm")
     expect(page.locator(".seat-me")).to_have_attribute("data-seat", "1")
     expect(page.locator(".toast").last).to_contain_text("A seat freed up")
+
+
+# Watches a table page: every change of the screen, with what the page's real
+# state holds at that moment, and each chip that flies.
+RECORDER = """() => {
+  window.__rec = [];
+  window.__flying = 0;
+  const t0 = performance.now();
+  new MutationObserver((muts) => {
+    for (const m of muts) for (const n of m.addedNodes) if (n.classList && n.classList.contains('flying-chip')) window.__flying++;
+    const st = window.__poker.tables.get(window.__poker.route.table);
+    window.__rec.push({
+      t: performance.now() - t0,
+      board: document.querySelectorAll('#board .card[data-card]').length,
+      shown: document.querySelectorAll('.seat .seat-cards .card[data-card]').length,
+      real_board: st && st.hand ? st.hand.board.length : 0,
+      real_street: st && st.hand ? st.hand.street : null,
+    });
+  }).observe(document.getElementById('table-screen'), {subtree: true, childList: true});
+}"""
+
+
+@pytest.fixture
+def paused_server(tmp_path):
+    # The default pause between hands (3 s): a paced run-out fits in it.
+    s = start_server(str(tmp_path), "--hand-pause", "3", "--turn-seconds", "30")
+    yield s.url
+    s.stop()
+
+
+def test_all_in_run_out_is_tabled_first_and_dealt_at_a_readable_pace(browser, paused_server):
+    table = create_table(paused_server, "Run-out")
+    made = [Player(browser, paused_server, name) for name in ("ann", "bob", "cat", "dan")]
+    ann, bob, cat, dan = made
+    try:
+        for p in made:
+            p.login()
+            p.open_table(table)
+        dan.page.emulate_media(reduced_motion="reduce")
+        ann.sit(0)
+        bob.sit(1)
+        first = whose_turn([ann, bob])
+        for p in (cat, dan):
+            p.page.evaluate(RECORDER)
+        first.page.click('.preset[data-preset="max"]')
+        first.page.click("#act-raise")
+        whose_turn([ann, bob]).page.click("#act-call")
+        for p in (cat, dan):
+            expect(p.page.locator("#result .result-line").first).to_be_visible()
+            expect(p.page.locator("#board .card[data-card]")).to_have_count(5)
+        rec = cat.page.evaluate("window.__rec")
+        # Both hands are face up before the first card of the run-out.
+        first_flop = next(r for r in rec if r["board"] >= 3)
+        assert any(r["shown"] == 4 and r["board"] == 0 for r in rec), rec
+        # ... while the page's state had the whole hand already (only the drawing waits).
+        assert first_flop["real_board"] == 5 and first_flop["real_street"] == "complete", first_flop
+        # Then a card at a time, at a readable pace.
+        t3, t4, t5 = (next(r["t"] for r in rec if r["board"] >= n) for n in (3, 4, 5))
+        assert t4 - t3 >= 500 and t5 - t4 >= 500, (t3, t4, t5)
+        # Chips fly to the pot and to the winner, unless the player asked for reduced motion.
+        assert cat.page.evaluate("window.__flying") > 0
+        assert dan.page.evaluate("window.__flying") == 0
+        for p in made:
+            assert not p.errors, f"JavaScript errors in {p.name}'s page: {p.errors}"
+    finally:
+        for p in made:
+            p.close()

@@ -8,6 +8,7 @@ import { play, muted, setMuted, played } from "./sound.js";
 import { record, recorded, openReplay, fetchHands, downloadPhh, handRow } from "./history.js";
 import { fromTable, applyEvent, handRunning, setClock } from "./state.js";
 import { TableView } from "./table.js";
+import { Presenter } from "./pace.js";
 import { LobbyView } from "./lobby.js";
 
 const TOKEN_KEY = "poker.token";
@@ -176,6 +177,7 @@ function onTable(msg) {
     }
   }
   checkWaiting(msg.table);
+  if (app.route.view === "table" && app.route.table === msg.table) presenter.reset();
   renderTable(msg.table);
 }
 
@@ -202,7 +204,10 @@ function onEvent(msg) {
   if (ev.type === "left" && ev.seat === wasMine) delete app.seats[msg.table];
   if (ev.type === "top_up" && ev.seat === next.you && $("#topup-dialog")) closeModal();
   if (ev.type === "to_act" && ev.seat === next.you) scheduleTurnCheck(msg.table);
-  if (app.route.view === "table" && app.route.table === msg.table) playFor(ev);
+  if (app.route.view === "table" && app.route.table === msg.table) {
+    playFor(ev);
+    presenter.event(ev, msg.v, st);
+  }
   checkWaiting(msg.table);
   renderTable(msg.table);
 }
@@ -621,6 +626,12 @@ const lobbyView = new LobbyView($("#lobby-screen"), {
   },
 });
 const tableView = new TableView($("#table-screen"), tableHandlers);
+const presenter = new Presenter({
+  render: (st) => tableView.render(st, { me: app.me && app.me.player, online: app.online }),
+  real: () => (app.route.view === "table" ? app.tables.get(app.route.table) : null),
+  me: () => app.me && app.me.player,
+});
+app.presenter = presenter;
 
 function renderHeader() {
   const me = $("#me");
@@ -647,7 +658,7 @@ function renderCurrent() {
   if (app.route.view !== "table") return;
   const st = app.tables.get(app.route.table);
   if (!st) return;
-  tableView.render(st, { me: app.me && app.me.player, online: app.online });
+  presenter.show(); // the real state, or a run-out on its way to it
   setTitle();
 }
 
@@ -702,6 +713,7 @@ function route() {
       app.tables.delete(prev.table);
     }
     tableView.reset();
+    presenter.reset();
   }
   if (next.view === "lobby") {
     renderLobby();

@@ -279,6 +279,7 @@ export class TableView {
     this.ctx = ctx;
     this.renderHeading(state);
     this.renderSeats(state);
+    this.sig.betsHand = state.hand ? state.hand.number : null;
     this.renderCenter(state);
     this.renderActions(state, ctx);
     this.renderChat(state);
@@ -346,6 +347,11 @@ export class TableView {
       const betAmount = s ? s.bet : 0;
       const betSig = `${betAmount}`;
       if (this.sig[`b${i}`] !== betSig) {
+        // A bet gathered into the pot (same hand, the street's bets collected): chips fly there.
+        const before = Number(this.sig[`b${i}`] || 0);
+        if (before > 0 && betAmount === 0 && hand && this.sig.betsHand === hand.number) {
+          this.flyChips(bet, this.potsEl.lastElementChild || this.potTotalEl, before, state.big_blind);
+        }
         this.sig[`b${i}`] = betSig;
         clear(bet);
         if (betAmount > 0) {
@@ -413,6 +419,30 @@ export class TableView {
     });
   }
 
+  // Chips sliding from one place on the felt to another (none when the
+  // player asked for reduced motion). Returns the flying element, or null.
+  flyChips(from, to, amount, bb) {
+    if (!from || !to || window.matchMedia("(prefers-reduced-motion: reduce)").matches) return null;
+    const box = this.felt.getBoundingClientRect();
+    const a = from.getBoundingClientRect();
+    const b = to.getBoundingClientRect();
+    if (!box.width || !a.width || !b.width) return null;
+    const chip = el("div", { class: "flying-chip", "aria-hidden": "true" }, chipStack(amount, bb, 2));
+    chip.style.left = `${a.left + a.width / 2 - box.left}px`;
+    chip.style.top = `${a.top + a.height / 2 - box.top}px`;
+    this.felt.append(chip);
+    const dx = b.left + b.width / 2 - (a.left + a.width / 2);
+    const dy = b.top + b.height / 2 - (a.top + a.height / 2);
+    const anim = chip.animate([
+      { transform: "translate(-50%, -50%)", opacity: 1 },
+      { transform: `translate(calc(-50% + ${dx}px), calc(-50% + ${dy}px))`, opacity: 0.4 },
+    ], { duration: 450, easing: "ease-in" });
+    const done = () => chip.remove();
+    anim.onfinish = done;
+    anim.oncancel = done;
+    return chip;
+  }
+
   renderCenter(state) {
     const hand = state.hand;
     // board: append new cards only, so the deal animation plays once
@@ -457,6 +487,17 @@ export class TableView {
       });
     }
     // result banner
+    // Each pot won: chips fly from the middle to the winners.
+    const handNo = hand ? hand.number : null;
+    if (this.sig.resultsHand === handNo) {
+      for (const r of state.results.slice(this.sig.resultsCount || 0)) {
+        for (const w of r.winners) {
+          if (this.seatEls[w.seat]) this.flyChips(this.potTotalEl, this.seatEls[w.seat].seat, w.amount, state.big_blind);
+        }
+      }
+    }
+    this.sig.resultsHand = handNo;
+    this.sig.resultsCount = state.results.length;
     const resSig = JSON.stringify(state.results);
     if (this.sig.result !== resSig) {
       this.sig.result = resSig;
