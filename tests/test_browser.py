@@ -73,7 +73,7 @@ def server(tmp_path_factory):
     port = _free_port()
     data = tmp_path_factory.mktemp("server-data")
     cmd = [sys.executable, str(ROOT / "run_server.py"), "--host", "127.0.0.1", "--port", str(port),
-           "--turn-seconds", "30", "--hand-pause", "1.5"]
+           "--turn-seconds", "30", "--hand-pause", "3"]  # the default: the result stays up long enough to check
     log = open(data / "server.log", "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -130,6 +130,9 @@ class Player:
         self.page.set_default_timeout(TIMEOUT_MS)
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # Console errors too, but not a refused HTTP request a test makes on purpose.
+        self.page.on("console", lambda m: self.errors.append(m.text)
+                     if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
 
     def login(self, path: str = "/"):
         """Open the page and choose a name (the lobby itself needs none)."""

@@ -130,7 +130,7 @@ function onWelcome(msg) {
     localStorage.setItem(NAME_KEY, msg.name);
   }
   app.seats = { ...(msg.seats || {}) };
-  if ($("#name-dialog")) closeModal();
+  if ($("#name-dialog") && !app.guest) closeModal(); // (a guest's welcome is not the name's answer)
   renderHeader();
   // Tables named in hello were answered by the server; others need a watch.
   for (const [id, st] of app.tables) {

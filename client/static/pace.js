@@ -75,6 +75,7 @@ export class Presenter {
     clearTimeout(this.timer);
     this.timer = null;
     const real = this.real();
+    if (!real) { this.reset(); return; }
     while (this.queue.length) {
       if (this.mustCatchUp(real)) break;
       const now = performance.now();
