@@ -546,6 +546,11 @@ export class TableView {
       this.turnKey = key;
       this.setupTurn(myTurn ? legal : null, mine);
     }
+    // The bet sizes of this street (2.5x and 3x preflop, fractions of the pot after).
+    const preflop = !!(state.hand && state.hand.street === "preflop");
+    for (const b of this.presets.querySelectorAll(".preset")) {
+      b.hidden = b.dataset.when !== "any" && (b.dataset.when === "pre") !== preflop;
+    }
     // While an action is on its way, nothing can be clicked twice.
     const busy = !!state.acting;
     for (const [b, ok] of this.allowed) b.disabled = busy || !ok;
@@ -632,10 +637,6 @@ export class TableView {
     this.allowed.set(this.amountBox, !!betName);
     this.raiseBox.classList.toggle("off", !betName);
     const label = this.btnRaise.querySelector(".act-label");
-    const preflop = !!(this.state.hand && this.state.hand.street === "preflop");
-    for (const b of this.presets.querySelectorAll(".preset")) {
-      b.hidden = b.dataset.when !== "any" && (b.dataset.when === "pre") !== preflop;
-    }
     for (const b of [this.btnMinus, this.btnPlus]) this.allowed.set(b, !!betName);
     if (betName) {
       this.slider.min = legal.min_to;
