@@ -73,7 +73,7 @@ def server(tmp_path_factory):
     port = _free_port()
     data = tmp_path_factory.mktemp("server-data")
     cmd = [sys.executable, str(ROOT / "run_server.py"), "--host", "127.0.0.1", "--port", str(port),
-           "--turn-seconds", "30", "--hand-pause", "3"]  # the default: the result stays up long enough to check
+           "--turn-seconds", "30", "--hand-pause", "5"]  # a hand's result stays up long enough to check on a busy machine
     log = open(data / "server.log", "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
