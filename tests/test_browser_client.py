@@ -22,7 +22,10 @@ LONG_PLAYER = "W" * 20         # the longest nickname
 def no_sideways_scroll(page) -> None:
     """The page is no wider than the window: nothing sits off screen to the right."""
     widths = page.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
-    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+        .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8)""")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window: {wide}"
 
 
 def on_screen(locator) -> None:
