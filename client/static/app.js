@@ -3,13 +3,18 @@
 
 import { el, $, toast, modal, closeModal, modalOpen, fmt, setClockOffset } from "./ui.js";
 import { Connection } from "./net.js";
+import { errorText } from "./errors.js";
+import { play, muted, setMuted, played } from "./sound.js";
+import { record, recorded, openReplay, fetchHands, downloadPhh, handRow } from "./history.js";
 import { fromTable, applyEvent, handRunning, setClock } from "./state.js";
 import { TableView } from "./table.js";
+import { Presenter } from "./pace.js";
 import { LobbyView } from "./lobby.js";
 
 const TOKEN_KEY = "poker.token";
 const NAME_KEY = "poker.name";
 const COLORS_KEY = "poker.fourColor";
+const ALERTS_KEY = "poker.alerts";
 const NAME_RE = /^[A-Za-z0-9 _.-]{1,20}$/;
 
 const app = {
@@ -25,6 +30,12 @@ const app = {
   joinAfterWatch: null,
   resyncTimers: new Map(),
   helloTables: new Set(),
+  sounds: played, // every sound played (the browser tests read it)
+  turnKeys: new Map(), // table id -> the turn we last alerted about
+  turnTables: new Set(), // tables where it is our turn
+  guest: false, // a nameless session, only to watch: a name is asked to sit or create
+  afterName: null, // what to do once the player has chosen a name
+  waiting: null, // {table, sent}: our place on a full table's waiting list
 };
 window.__poker = app; // for debugging and the browser tests
 
@@ -81,13 +92,18 @@ function setStatus(status, detail) {
   }
   box.title = status === "online" ? "Connected to the server" : "Not connected; the client retries automatically";
   document.body.classList.toggle("is-offline", status !== "online");
-  if (status === "offline" && detail.code === 1008) toast("The server closed the connection (policy).");
+  if (status === "offline" && detail.code === 1008) toast("The server closed the connection. Reconnecting\u2026");
   renderCurrent();
 }
 
 // -- messages -------------------------------------------------------------------
 
 function handle(msg) {
+  dispatch(msg);
+  if (msg.type === "table" || msg.type === "event" || msg.type === "turn" || msg.type === "welcome") updateTurnAlert();
+}
+
+function dispatch(msg) {
   switch (msg.type) {
     case "welcome": return onWelcome(msg);
     case "tables": return onTables(msg.tables || []);
@@ -108,10 +124,13 @@ function onWelcome(msg) {
   app.me = { player: msg.player, name: msg.name, bankroll: msg.bankroll };
   app.token = msg.token;
   app.pendingName = null;
-  localStorage.setItem(TOKEN_KEY, msg.token);
-  localStorage.setItem(NAME_KEY, msg.name);
+  if (!app.guest) {
+    // A guest's session only watches: it is not kept, the next visit browses nameless again.
+    localStorage.setItem(TOKEN_KEY, msg.token);
+    localStorage.setItem(NAME_KEY, msg.name);
+  }
   app.seats = { ...(msg.seats || {}) };
-  if ($("#name-dialog")) closeModal();
+  if ($("#name-dialog") && !app.guest) closeModal(); // (a guest's welcome is not the name's answer)
   renderHeader();
   // Tables named in hello were answered by the server; others need a watch.
   for (const [id, st] of app.tables) {
@@ -121,13 +140,21 @@ function onWelcome(msg) {
     }
   }
   if (app.route.view === "table" && !app.tables.has(app.route.table)) watch(app.route.table);
+  // Follow every table we sit at, so a turn there is noticed from anywhere.
+  for (const id of Object.keys(app.seats)) if (!app.tables.has(id) && id !== app.route.table) watch(id);
   if (app.route.view === "lobby") send({ type: "tables" });
+  if (app.waiting && !app.tables.has(app.waiting.table)) watch(app.waiting.table);
   setTimeout(checkTurns, 800);
+  if (app.afterName && !app.guest) {
+    const then = app.afterName;
+    app.afterName = null;
+    then();
+  }
 }
 
 function onTables(tables) {
   app.lobby = tables;
-  if (app.route.view === "lobby") lobbyView.render(tables, app.seats);
+  renderLobby();
 }
 
 function onTable(msg) {
@@ -149,6 +176,8 @@ function onTable(msg) {
       else toast("The table is full.", "info");
     }
   }
+  checkWaiting(msg.table);
+  if (app.route.view === "table" && app.route.table === msg.table) presenter.reset();
   renderTable(msg.table);
 }
 
@@ -162,19 +191,33 @@ function onEvent(msg) {
     send({ type: "watch", table: msg.table });
     return;
   }
-  st.v = msg.v;
   const ev = msg.event || {};
   const wasMine = st.you;
-  applyEvent(st, ev, app.me && app.me.player);
-  if (ev.type === "action" && ev.seat === wasMine) st.acting = null;
+  record(st, ev);
+  const next = applyEvent(st, ev, msg.v, app.me && app.me.player);
+  app.tables.set(msg.table, next);
+  if (ev.type === "action" && ev.seat === wasMine) next.acting = null;
   if (ev.type === "seated" && app.me && ev.player === app.me.player) {
     app.seats[msg.table] = ev.seat;
     if ($("#sit-dialog")) closeModal();
   }
   if (ev.type === "left" && ev.seat === wasMine) delete app.seats[msg.table];
-  if (ev.type === "top_up" && ev.seat === st.you && $("#topup-dialog")) closeModal();
-  if (ev.type === "to_act" && ev.seat === st.you) scheduleTurnCheck(msg.table);
+  if (ev.type === "top_up" && ev.seat === next.you && $("#topup-dialog")) closeModal();
+  if (ev.type === "to_act" && ev.seat === next.you) scheduleTurnCheck(msg.table);
+  if (app.route.view === "table" && app.route.table === msg.table) {
+    playFor(ev);
+    presenter.event(ev, msg.v, st);
+  }
+  checkWaiting(msg.table);
   renderTable(msg.table);
+}
+
+// The table on screen makes its sounds; a turn anywhere makes the turn sound.
+function playFor(ev) {
+  if (ev.type === "hand_started" || ev.type === "street") play("deal");
+  else if (ev.type === "action" && ev.action === "check") play("check");
+  else if (ev.type === "action" && ev.action !== "fold") play("chips");
+  else if (ev.type === "award") play("chips");
 }
 
 function onTurn(msg) {
@@ -199,7 +242,7 @@ function onError(msg) {
     return;
   }
   if (!app.me && (msg.code === "bad_message" || msg.code === "hello_first") && $("#name-dialog")) {
-    nameDialog && nameDialog.error(msg.message || "That name is not allowed.");
+    nameDialog && nameDialog.error("That nickname is not allowed: use 1\u201320 letters, digits, spaces, _ - or .");
     return;
   }
   if (p && p.table) {
@@ -208,7 +251,7 @@ function onError(msg) {
     if (p.type === "watch" && st && st.resyncing) st.resyncing = false;
   }
   if (p && p.onError) p.onError(msg);
-  else toast(msg.message || msg.code || "Error");
+  else toast(errorText(msg));
   if (msg.code === "no_table" && app.route.view === "table" && p && p.type === "watch") {
     app.tables.delete(p.table);
     go("#/");
@@ -238,7 +281,7 @@ function checkTurns() {
 function watch(id) {
   if (!app.me) return;
   send({ type: "watch", table: id }, {
-    onError: (err) => toast(err.message || "Cannot open that table."),
+    onError: (err) => toast(errorText(err)),
   });
 }
 
@@ -258,8 +301,7 @@ const tableHandlers = {
   sit(seat) {
     const st = current();
     if (!st) return;
-    if (!app.me) { askName(); return; }
-    openSit(st.id, seat);
+    named(() => openSit(st.id, seat));
   },
   sitOutToggle() {
     const st = current();
@@ -293,12 +335,31 @@ const tableHandlers = {
   chat(text) {
     const st = current();
     if (!st) return false;
-    if (!app.me) { askName(); return false; }
+    if (!app.me || app.guest) { named(() => {}); return false; }
     if (text.length > 200) { toast("A chat message is at most 200 characters."); return false; }
     return send({ type: "chat", table: st.id, text }) !== null;
   },
   localError(message) {
     toast(message);
+  },
+  // The History tab's rows: the server's last hands, replayable when this tab
+  // recorded them, with a PHH download for the hands we played.
+  async history(id) {
+    const mine = recorded(id);
+    let hands = await fetchHands(id);
+    if (!hands.length) {
+      hands = mine.slice().reverse().map((h) => ({ number: h.number, pot: 0, board: [], winners: [], shown: [], players: [] }));
+    }
+    return hands.map((summary) => {
+      const rec = mine.find((h) => h.number === summary.number);
+      const played = (rec && rec.you !== null) || (app.me && (summary.players || []).some((p) => p.name === app.me.name));
+      return handRow(summary, {
+        replayable: !!rec,
+        mine: !!(played && app.token),
+        onReplay: () => rec && openReplay(rec),
+        onPhh: () => downloadPhh(id, summary.number, app.token),
+      });
+    });
   },
 };
 
@@ -333,7 +394,9 @@ function openSit(tableId, seat) {
           if (!/^\d+$/.test(text)) { dlg.error("The buy-in must be a whole number of chips."); return; }
           dlg.error("");
           send({ type: "sit", table: tableId, seat, buy_in: Number(text) }, {
-            onError: (err) => dlg.error(err.message || "Cannot sit there."),
+            onError: (err) => dlg.error(err.code === "buy_in"
+              ? `Buy in for ${fmt(lo)} to ${fmt(st.max_buy_in)} chips, and no more than your bankroll (${fmt(app.me ? app.me.bankroll : 0)}).`
+              : errorText(err)),
           });
         },
       },
@@ -360,11 +423,32 @@ function openTopUp(st) {
           const text = amount.value.trim();
           if (!/^\d+$/.test(text)) { dlg.error("Enter a whole number of chips."); return; }
           // The dialog closes when the top_up event arrives, or shows the server's refusal.
-          send({ type: "top_up", table: st.id, amount: Number(text) }, { onError: (err) => dlg.error(err.message) });
+          send({ type: "top_up", table: st.id, amount: Number(text) }, {
+            onError: (err) => dlg.error(err.code === "buy_in"
+              ? `You can add up to ${fmt(Math.min(room, app.me ? app.me.bankroll : 0))} chips now (the table maximum is ${fmt(st.max_buy_in)}).`
+              : errorText(err)),
+          });
         },
       },
     ],
   });
+}
+
+// Run `then` as a named player: ask for a name first when there is none yet
+// (browsing the lobby or watching needs no name; sitting and creating do).
+function named(then) {
+  if (app.me && !app.guest) { then(); return; }
+  app.afterName = then;
+  askName();
+}
+
+// Watching needs a session: a nameless visitor watches as a guest, whose
+// session is dropped for a named one when they choose a name.
+function startGuest() {
+  if (app.token || conn.ws) return;
+  app.guest = true;
+  app.pendingName = `guest ${Math.floor(1000 + Math.random() * 9000)}`;
+  conn.start();
 }
 
 let nameDialog = null;
@@ -376,19 +460,28 @@ function askName(reason) {
   nameDialog = modal({
     title: "Welcome to the table",
     id: "name-dialog",
-    dismissable: false,
+    onClose: () => { app.afterName = null; },
     body: [
       el("p", { class: "muted" }, reason || "Choose a nickname. You start with 10,000 play chips."),
       el("label", { class: "field" }, el("span", { class: "field-label" }, "Nickname"), input),
       el("p", { class: "field-hint" }, "1\u201320 letters, digits, spaces, _ - ."),
     ],
-    buttons: [{
+    buttons: [{ label: "Not now", class: "btn-ghost", id: "name-cancel" }, {
       label: "Play", class: "btn-primary", submit: true, id: "name-submit",
       onclick: () => {
         const name = input.value.trim();
         if (!NAME_RE.test(name)) { nameDialog.error("Use 1\u201320 letters, digits, spaces, _ - or ."); return; }
         nameDialog.error("");
         app.pendingName = name;
+        if (app.guest) {
+          // From guest to player: a new session under the chosen name.
+          app.guest = false;
+          app.token = null;
+          app.me = null;
+          conn.stop();
+          conn.start();
+          return;
+        }
         if (conn.ws && conn.ws.readyState === 1 && !conn.ready) conn.sendRaw({ type: "hello", name });
         else if (!conn.ws) conn.start();
         else conn.reconnectNow();
@@ -397,19 +490,127 @@ function askName(reason) {
   });
 }
 
+// -- the waiting list of a full table (kept by this page) --------------------------------
+
+function joinWaitingList(id) {
+  app.waiting = { table: id, sent: false };
+  if (app.tables.has(id)) checkWaiting(id);
+  else watch(id);
+  renderLobby();
+}
+
+function leaveWaitingList() {
+  const id = app.waiting && app.waiting.table;
+  app.waiting = null;
+  const st = id && app.tables.get(id);
+  if (st && st.you === null && !(app.route.view === "table" && app.route.table === id)) {
+    send({ type: "unwatch", table: id });
+    app.tables.delete(id);
+  }
+  renderLobby();
+}
+
+// On every change at the table we wait for: take a seat as soon as one is free.
+function checkWaiting(id) {
+  const w = app.waiting;
+  const st = app.tables.get(id);
+  if (!w || w.table !== id || !st) return;
+  if (st.you !== null) {
+    app.waiting = null;
+    toast(`A seat freed up: you sit at ${st.name}.`, "info");
+    go(`#/table/${encodeURIComponent(id)}`);
+    return;
+  }
+  const free = st.seats.findIndex((s) => !s);
+  if (free < 0 || w.sent || !app.me) return;
+  const buyIn = Math.min(st.max_buy_in, app.me.bankroll);
+  if (buyIn < st.min_buy_in) {
+    app.waiting = null;
+    toast(`Your bankroll is below the buy-in at ${st.name}: you left its waiting list.`);
+    renderLobby();
+    return;
+  }
+  w.sent = true;
+  send({ type: "sit", table: id, seat: free, buy_in: buyIn }, {
+    onError: () => { if (app.waiting === w) w.sent = false; }, // someone was quicker: wait on
+  });
+}
+
+function renderLobby() {
+  if (app.route.view === "lobby") {
+    lobbyView.render(app.lobby, { seats: app.seats, turns: app.turnTables, waiting: app.waiting && app.waiting.table });
+  }
+}
+
+// -- your turn, anywhere ----------------------------------------------------------------
+
+function myTurnAt(st) {
+  return !!(st.legal && st.you !== null && st.legal.seat === st.you && handRunning(st));
+}
+
+// The tab title, the header's link to the table, the lobby's badges, the turn
+// sound and (when the page is hidden and the player asked for them) a notification.
+function updateTurnAlert() {
+  const turns = [...app.tables.values()].filter(myTurnAt);
+  for (const st of turns) {
+    const key = JSON.stringify([st.hand.number, st.hand.street, st.legal]);
+    if (app.turnKeys.get(st.id) === key) continue;
+    app.turnKeys.set(st.id, key);
+    play("turn");
+    notify(st);
+  }
+  for (const id of [...app.turnKeys.keys()]) if (!turns.some((st) => st.id === id)) app.turnKeys.delete(id);
+  const here = app.route.view === "table" ? app.route.table : null;
+  const elsewhere = turns.filter((st) => st.id !== here);
+  const link = $("#turn-alert");
+  link.hidden = !elsewhere.length;
+  if (elsewhere.length) {
+    link.textContent = `Your turn: ${elsewhere[0].name}${elsewhere.length > 1 ? ` (+${elsewhere.length - 1})` : ""}`;
+    link.title = `Your turn at ${elsewhere.map((st) => st.name).join(", ")}`;
+    link.href = `#/table/${encodeURIComponent(elsewhere[0].id)}`;
+  }
+  const ids = turns.map((st) => st.id).sort();
+  if (ids.join(" ") !== [...app.turnTables].sort().join(" ")) {
+    app.turnTables = new Set(ids);
+    renderLobby();
+  }
+  setTitle();
+}
+
+function setTitle() {
+  const turns = [...app.tables.values()].filter(myTurnAt);
+  const here = app.route.view === "table" ? app.tables.get(app.route.table) : null;
+  const first = turns.find((st) => st === here) || turns[0];
+  const page = app.route.view === "lobby" ? "Lobby" : here ? here.name : "Table";
+  document.title = first ? `(!) Your turn \u2014 ${first.name} \u2014 Pokerserver` : `${page} \u2014 Pokerserver`;
+}
+
+function notify(st) {
+  if (document.visibilityState !== "hidden" || localStorage.getItem(ALERTS_KEY) !== "1") return;
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const n = new Notification("Your turn", { body: st.name, tag: `turn-${st.id}` });
+    n.onclick = () => { window.focus(); go(`#/table/${encodeURIComponent(st.id)}`); n.close(); };
+  } catch (err) {
+    // some browsers allow notifications only from a service worker: the title still says it
+  }
+}
+
 // -- rendering ----------------------------------------------------------------------
 
 const lobbyView = new LobbyView($("#lobby-screen"), {
   watch: (id) => go(`#/table/${encodeURIComponent(id)}`),
-  join: (id) => {
-    if (!app.me) { askName(); return; }
+  join: (id) => named(() => {
     const st = app.tables.get(id);
     go(`#/table/${encodeURIComponent(id)}`);
     if (st) {
       const free = st.seats.findIndex((s) => !s);
       if (st.you === null && free >= 0) openSit(id, free);
     } else app.joinAfterWatch = id;
-  },
+  }),
+  wait: (id) => named(() => joinWaitingList(id)),
+  unwait: () => leaveWaitingList(),
+  named: (then) => named(then),
   async create(spec) {
     const res = await fetch("/api/tables", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec),
@@ -425,10 +626,17 @@ const lobbyView = new LobbyView($("#lobby-screen"), {
   },
 });
 const tableView = new TableView($("#table-screen"), tableHandlers);
+const presenter = new Presenter({
+  render: (st) => tableView.render(st, { me: app.me && app.me.player, online: app.online }),
+  real: () => (app.route.view === "table" ? app.tables.get(app.route.table) : null),
+  me: () => app.me && app.me.player,
+});
+app.presenter = presenter;
 
 function renderHeader() {
   const me = $("#me");
-  me.hidden = !app.me;
+  me.hidden = !app.me || app.guest;
+  $("#btn-name").hidden = !!(app.me && !app.guest);
   if (app.me) {
     me.querySelector(".me-name").textContent = app.me.name;
     me.querySelector(".me-bankroll").textContent = fmt(app.me.bankroll);
@@ -450,9 +658,8 @@ function renderCurrent() {
   if (app.route.view !== "table") return;
   const st = app.tables.get(app.route.table);
   if (!st) return;
-  tableView.render(st, { me: app.me && app.me.player, online: app.online });
-  const myTurn = st.legal && st.you !== null && st.legal.seat === st.you;
-  document.title = `${myTurn ? "\u25cf Your turn \u2014 " : ""}${st.name} \u2014 Pokerserver`;
+  presenter.show(); // the real state, or a run-out on its way to it
+  setTitle();
 }
 
 // -- routing ------------------------------------------------------------------------
@@ -501,21 +708,21 @@ function route() {
   clearInterval(lobbyTimer);
   if (prev.view === "table" && prev.table !== next.table) {
     const st = app.tables.get(prev.table);
-    if (st && st.you === null && app.online) {
+    if (st && st.you === null && app.online && !(app.waiting && app.waiting.table === prev.table)) {
       send({ type: "unwatch", table: prev.table });
       app.tables.delete(prev.table);
     }
     tableView.reset();
+    presenter.reset();
   }
   if (next.view === "lobby") {
-    document.title = "Lobby \u2014 Pokerserver";
-    lobbyView.render(app.lobby, app.seats);
+    renderLobby();
     refreshLobby();
     lobbyTimer = setInterval(refreshLobby, 4000);
   } else {
-    document.title = "Table \u2014 Pokerserver";
     if (app.tables.has(next.table)) renderCurrent();
     else if (app.online) watch(next.table);
+    else startGuest();
   }
 }
 
@@ -525,6 +732,8 @@ document.addEventListener("keydown", (e) => {
   if (modalOpen() || app.route.view !== "table") return;
   if (tableView.key(e)) e.preventDefault();
 });
+
+$("#btn-name").addEventListener("click", () => named(() => {}));
 
 // -- four-colour deck ------------------------------------------------------------------
 
@@ -540,12 +749,44 @@ $("#four-color").addEventListener("click", () => {
   applyColors();
 });
 
+// -- sounds and notifications -------------------------------------------------------------
+
+function applyMute() {
+  const b = $("#mute");
+  b.setAttribute("aria-pressed", String(muted()));
+  b.title = muted() ? "Sounds are off (click to turn them on)" : "Sounds are on (click to mute)";
+}
+$("#mute").addEventListener("click", () => {
+  setMuted(!muted());
+  applyMute();
+});
+
+function applyAlerts() {
+  const on = localStorage.getItem(ALERTS_KEY) === "1" && "Notification" in window && Notification.permission === "granted";
+  $("#alerts").setAttribute("aria-pressed", String(on));
+}
+// Permission is asked only here, on the player's click.
+$("#alerts").addEventListener("click", async () => {
+  if (!("Notification" in window)) { toast("This browser cannot show notifications.", "info"); return; }
+  if (localStorage.getItem(ALERTS_KEY) === "1" && Notification.permission === "granted") {
+    localStorage.setItem(ALERTS_KEY, "0");
+  } else {
+    const answer = Notification.permission === "granted" ? "granted" : await Notification.requestPermission();
+    if (answer === "granted") localStorage.setItem(ALERTS_KEY, "1");
+    else toast("Notifications are blocked for this site: allow them in the browser's settings.", "info");
+  }
+  applyAlerts();
+});
+
 // -- start ------------------------------------------------------------------------------
 
 applyColors();
+applyMute();
+applyAlerts();
 renderHeader();
 window.addEventListener("hashchange", route);
 route();
 if (app.route.view !== "lobby") fetchTables(); // the lobby does it anyway; the clock offset
+// With a session, resume it; without, browse the lobby: a name is asked to sit or create.
 if (app.token) conn.start();
-else askName();
+else if (app.route.view === "table") startGuest();

@@ -38,13 +38,14 @@ export function cardText(card) {
 export function cardEl(card, { size = "", deal = false, dim = false } = {}) {
   const cls = ["card", size && `card-${size}`, deal && "card-deal", dim && "card-dim"];
   if (!card) {
-    return el("div", { class: [...cls, "card-back"].filter(Boolean).join(" "), "aria-label": "hidden card" });
+    return el("div", { class: [...cls, "card-back"].filter(Boolean).join(" "), role: "img", "aria-label": "hidden card" });
   }
   const rank = card[0];
   const suit = card[1];
   return el("div", {
     class: [...cls, `suit-${suit}`].filter(Boolean).join(" "),
-    "aria-label": cardName(card), title: cardName(card), dataset: { card },
+    // role img: a screen reader says "five of hearts", not "5".
+    role: "img", "aria-label": cardName(card), title: cardName(card), dataset: { card },
   },
   el("span", { class: "card-rank" }, rankLabel(rank)),
   suitIcon(suit, "card-suit-small"),
@@ -53,5 +54,10 @@ export function cardEl(card, { size = "", deal = false, dim = false } = {}) {
 
 // Inline cards for the hand log: small coloured text.
 export function cardsInline(cards) {
-  return cards.map((c) => el("span", { class: `inline-card suit-${c[1]}` }, cardText(c)));
+  return cards.map((c) => el("span", { class: `inline-card suit-${c[1]}`, role: "img", "aria-label": cardName(c) }, cardText(c)));
+}
+
+// Cards as words, for announcements: "five of hearts, jack of spades".
+export function cardsSpoken(cards) {
+  return cards.map(cardName).join(", ");
 }

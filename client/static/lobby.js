@@ -2,33 +2,72 @@
 
 import { el, clear, fmt, modal } from "./ui.js";
 
+const SORTS = {
+  default: null,
+  stakes: (a, b) => b.big_blind - a.big_blind || b.small_blind - a.small_blind,
+  players: (a, b) => b.seats_taken - a.seats_taken,
+  avg_pot: (a, b) => (b.avg_pot || 0) - (a.avg_pot || 0),
+};
+const VIEW_KEY = "poker.lobbyView";
+
+function stakes(t) {
+  return `${t.small_blind}/${t.big_blind}`;
+}
+
 export class LobbyView {
   constructor(root, handlers) {
     this.root = root;
-    this.h = handlers; // {watch(id), join(id), create(spec) -> Promise, refresh()}
+    // {watch(id), join(id), wait(id), unwait(), create(spec) -> Promise, named(then)}
+    this.h = handlers;
     this.listEl = el("div", { class: "lobby-list", id: "lobby-list" });
     this.seatedEl = el("div", { class: "lobby-seated" });
     this.countEl = el("span", { class: "lobby-count" });
+    // Sorting and filtering, remembered on this device.
+    let saved = {};
+    try { saved = JSON.parse(localStorage.getItem(VIEW_KEY) || "{}") || {}; } catch (err) { saved = {}; }
+    this.sortEl = el("select", { id: "lobby-sort", "aria-label": "Sort tables by" },
+      [["default", "Newest last"], ["stakes", "Stakes"], ["players", "Players"], ["avg_pot", "Average pot"]]
+        .map(([v, label]) => el("option", { value: v, selected: saved.sort === v }, label)));
+    this.stakesEl = el("select", { id: "lobby-stakes", "aria-label": "Stakes" });
+    this.stakesWanted = saved.stakes || "";
+    this.freeEl = el("input", { id: "lobby-free", type: "checkbox", checked: !!saved.free });
+    for (const control of [this.sortEl, this.stakesEl, this.freeEl]) {
+      control.addEventListener("change", () => {
+        this.stakesWanted = this.stakesEl.value;
+        localStorage.setItem(VIEW_KEY, JSON.stringify({ sort: this.sortEl.value, stakes: this.stakesWanted, free: this.freeEl.checked }));
+        this.render();
+      });
+    }
+    const tools = el("div", { class: "lobby-tools" },
+      el("label", { class: "tool" }, el("span", {}, "Sort by"), this.sortEl),
+      el("label", { class: "tool" }, el("span", {}, "Stakes"), this.stakesEl),
+      el("label", { class: "tool tool-check" }, this.freeEl, el("span", {}, "Seats free")));
     clear(root).append(
       el("div", { class: "lobby" },
         el("div", { class: "lobby-hero" },
           el("div", {},
             el("h1", { class: "lobby-title" }, "Cash games"),
             el("p", { class: "lobby-tag" }, "No-Limit Texas Hold'em \u00b7 play chips")),
-          el("button", { class: "btn btn-primary", id: "btn-create", onclick: () => this.openCreate() }, "+ New table")),
+          el("button", { class: "btn btn-primary", id: "btn-create", onclick: () => this.h.named(() => this.openCreate()) }, "+ New table")),
         this.seatedEl,
+        tools,
         el("div", { class: "lobby-head" },
           el("span", { class: "col-name" }, "Table"), el("span", { class: "col-blinds" }, "Blinds"),
           el("span", { class: "col-buyin" }, "Buy-in"), el("span", { class: "col-seats" }, "Seats"),
           el("span", { class: "col-stats" }, "Avg pot"), el("span", { class: "col-go" }, this.countEl)),
         this.listEl));
     this.tables = null;
+    this.ctx = { seats: {}, turns: new Set(), waiting: null };
   }
 
-  render(tables, seats) {
+  // ctx: {seats: table id -> my seat, turns: ids of tables where it is our turn
+  // (a badge on their rows), waiting: the table id of our waiting list, or null}.
+  render(tables = this.tables, ctx = this.ctx) {
     this.tables = tables;
+    this.ctx = ctx;
     clear(this.listEl);
-    const mySeats = seats || {};
+    const mySeats = ctx.seats || {};
+    const turns = ctx.turns || new Set();
     const seatedAt = (tables || []).filter((t) => mySeats[t.id] !== undefined && mySeats[t.id] !== null);
     clear(this.seatedEl);
     if (seatedAt.length) {
@@ -37,26 +76,53 @@ export class LobbyView {
         seatedAt.map((t, k) => [k ? ", " : "", el("a", { href: `#/table/${encodeURIComponent(t.id)}` }, t.name)]),
         "."));
     }
+    const waitingAt = ctx.waiting && (tables || []).find((t) => t.id === ctx.waiting);
+    if (ctx.waiting) {
+      this.seatedEl.append(el("div", { class: "notice notice-wait", id: "waiting-notice", role: "status" },
+        "You are on the waiting list for ", el("strong", {}, waitingAt ? waitingAt.name : ctx.waiting),
+        ": you sit down as soon as a seat frees up. ",
+        el("button", { class: "btn btn-sm btn-ghost", id: "btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Cancel")));
+    }
     if (tables === null) {
       this.listEl.append(el("div", { class: "lobby-empty" }, "Loading tables\u2026"));
       return;
     }
-    this.countEl.textContent = `${tables.length} table${tables.length === 1 ? "" : "s"}`;
+    // The stakes on offer, for the filter.
+    const offered = [...new Set(tables.map(stakes))].sort((a, b) => Number(a.split("/")[1]) - Number(b.split("/")[1]));
+    clear(this.stakesEl).append(el("option", { value: "" }, "All"),
+      ...offered.map((v) => el("option", { value: v, selected: v === this.stakesWanted }, v)));
+    let shown = tables.filter((t) => (!this.stakesWanted || stakes(t) === this.stakesWanted)
+      && (!this.freeEl.checked || t.seats_taken < t.seats));
+    const sort = SORTS[this.sortEl.value];
+    if (sort) shown = shown.slice().sort(sort);
+    this.countEl.textContent = shown.length === tables.length
+      ? `${tables.length} table${tables.length === 1 ? "" : "s"}` : `${shown.length} of ${tables.length} tables`;
     if (!tables.length) {
       this.listEl.append(el("div", { class: "lobby-empty" },
         el("p", {}, "No tables yet."),
-        el("button", { class: "btn btn-primary", onclick: () => this.openCreate() }, "Create the first table")));
+        el("button", { class: "btn btn-primary", onclick: () => this.h.named(() => this.openCreate()) }, "Create the first table")));
       return;
     }
-    for (const t of tables) {
+    if (!shown.length) this.listEl.append(el("div", { class: "lobby-empty" }, "No table matches these filters."));
+    for (const t of shown) {
       const full = t.seats_taken >= t.seats;
       const mine = mySeats[t.id] !== undefined && mySeats[t.id] !== null;
+      const waiting = ctx.waiting === t.id;
       const dots = el("span", { class: "seat-dots", "aria-hidden": "true" },
         Array.from({ length: t.seats }, (_, k) => el("span", { class: `dot ${k < t.seats_taken ? "taken" : ""}` })));
       const players = (t.players || []).filter(Boolean);
-      this.listEl.append(el("div", { class: `lobby-row ${mine ? "mine" : ""}`, dataset: { table: t.id } },
+      const turn = turns.has(t.id);
+      let go = null;
+      if (mine) go = null;
+      else if (waiting) go = el("button", { class: "btn btn-sm btn-ghost btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Leave the list");
+      else if (full) go = el("button", { class: "btn btn-sm btn-primary btn-wait", type: "button", title: "Sit down as soon as a seat frees up", onclick: () => this.h.wait(t.id) }, "Wait for a seat");
+      else go = el("button", { class: "btn btn-primary btn-sm btn-join", type: "button", onclick: () => this.h.join(t.id) }, "Join");
+      this.listEl.append(el("div", {
+        class: `lobby-row ${mine ? "mine" : ""} ${turn ? "my-turn-row" : ""}`,
+        dataset: { table: t.id, bb: t.big_blind, taken: t.seats_taken, avgPot: t.avg_pot || 0 },
+      },
         el("div", { class: "col-name" },
-          el("div", { class: "t-name" }, t.name),
+          el("div", { class: "t-name" }, t.name, turn ? el("span", { class: "turn-badge" }, "Your turn") : null),
           el("div", { class: "t-players" }, players.length ? players.join(", ") : "Empty table")),
         el("div", { class: "col-blinds" }, el("span", { class: "blinds" }, `${fmt(t.small_blind)}/${fmt(t.big_blind)}`),
           t.ante ? el("span", { class: "t-ante" }, ` ante ${fmt(t.ante)}`) : null),
@@ -65,10 +131,8 @@ export class LobbyView {
         el("div", { class: "col-stats" }, el("span", { class: "t-stat-label" }, "Avg pot "), t.avg_pot !== undefined && t.hands ? fmt(Math.round(t.avg_pot)) : "\u2014",
           el("span", { class: "t-hands" }, t.hands ? ` \u00b7 ${fmt(t.hands)} hands` : "")),
         el("div", { class: "col-go" },
-          el("button", { class: "btn btn-ghost btn-sm btn-watch", onclick: () => this.h.watch(t.id) }, mine ? "Open" : "Watch"),
-          mine ? null : el("button", {
-            class: "btn btn-primary btn-sm btn-join", disabled: full, onclick: () => this.h.join(t.id),
-          }, full ? "Full" : "Join"))));
+          el("button", { class: "btn btn-ghost btn-sm btn-watch", type: "button", onclick: () => this.h.watch(t.id) }, mine ? "Open" : "Watch"),
+          go)));
     }
   }
 

@@ -1,18 +1,32 @@
 // The client's copy of one table: built from a full `table` message, then kept
-// in step by applying versioned `event`s in order. Pure data, no DOM.
+// in step by applying versioned `event`s in order. Pure data, no DOM: this
+// module (and clock.js, its only import) also runs under Node in the tests
+// (tests/js/check_state.mjs), which check that the events and a full `table`
+// message at the same version give the same picture.
+//
+// `applyEvent(state, event, v, me) -> state` is a pure function: it returns a
+// new state and leaves its argument alone, so a caller may apply one event or a
+// batch of them, and keep the old state for an animation.
 //
 // Log lines are arrays of parts: strings, or {cards: [...]} for inline cards,
 // with a `kind` for styling. They are rendered with textContent only.
 
-import { serverNow } from "./ui.js";
+import { serverNow } from "./clock.js";
 
 const MAX_LOG = 200;
 const MAX_CHAT = 100;
 
+// A full `table` message. Per docs/protocol.md, `hand.pots` are the pots as
+// collected at the end of the last betting round: this street's bets are each
+// seat's `bet`, not in a pot yet (the pot total adds them: see potTotal).
 export function fromTable(msg, previous = null) {
   const view = msg.view || {};
   const seats = (view.seats || []).map((s) => (s ? normSeat(s) : null));
-  const hand = view.hand ? { ...view.hand, board: [...(view.hand.board || [])], pots: view.hand.pots || [] } : null;
+  const hand = view.hand ? {
+    ...view.hand,
+    board: [...(view.hand.board || [])],
+    pots: (view.hand.pots || []).map((p) => ({ amount: p.amount, eligible: [...(p.eligible || [])] })),
+  } : null;
   const state = {
     id: msg.table,
     name: msg.name || msg.table,
@@ -28,21 +42,13 @@ export function fromTable(msg, previous = null) {
     legal: view.legal || null,
     clock: msg.clock ? { ...msg.clock, received: serverNow(), bank: false, hand: view.hand ? view.hand.number : null } : null,
     chat: (msg.chat || []).slice(-MAX_CHAT),
-    // chips in the middle, bets on this street included (the view's pots include them)
-    total: hand ? sumPots(hand.pots) : 0,
     results: [],
     log: previous && previous.id === msg.table ? previous.log : [],
     resyncing: false,
   };
-  if (hand && hand.street === "complete") state.hand.to_act = null;
-  // The view's pots count this street's bets too (an unmatched bet even looks
-  // like a side pot); the felt shows bets in front of the seats, so until the
-  // next `pots` event show what is already in the middle as one pot.
-  const bets = seats.reduce((a, s) => a + (s ? s.bet : 0), 0);
-  if (hand && bets > 0 && hand.pots.length) {
-    const middle = state.total - bets;
-    const eligible = [...new Set(hand.pots.flatMap((p) => p.eligible || []))];
-    hand.pots = middle > 0 ? [{ amount: middle, eligible }] : [];
+  if (hand && hand.street === "complete") {
+    hand.to_act = null;
+    hand.pots = [];
   }
   return state;
 }
@@ -54,7 +60,7 @@ function normSeat(s) {
     folded: !!s.folded, all_in: !!s.all_in, has_cards: !!s.has_cards,
     cards: s.cards || null, mucked: !!s.mucked,
     connected: s.connected === undefined ? true : !!s.connected,
-    hand_name: null, last: null, won: 0, leaving: false,
+    hand_name: null, last: null, won: 0, leaving: !!s.leaving,
   };
 }
 
@@ -64,6 +70,18 @@ function sumPots(pots) {
 
 export function handRunning(state) {
   return !!(state.hand && state.hand.street !== "complete");
+}
+
+// The chips in the middle: the collected pots not yet paid out, plus every
+// bet in front of the seats on this street.
+export function middlePot(state) {
+  if (!handRunning(state)) return 0;
+  return sumPots(state.hand.pots.filter((p) => !p.awarded));
+}
+
+export function potTotal(state) {
+  if (!handRunning(state)) return 0;
+  return middlePot(state) + state.seats.reduce((a, s) => a + (s ? s.bet : 0), 0);
 }
 
 export function seatName(state, i) {
@@ -91,8 +109,47 @@ export function setClock(state, c) {
   };
 }
 
-// Apply one event (already checked to be the next `v`). `me` is our player id.
-export function applyEvent(state, ev, me) {
+// Antes go straight into the middle (they are not the bet to call). A short
+// ante all in makes a side pot at once, as the server's view shows it: the
+// same split as game/pots.py's side_pots, on the antes alone.
+function antePots(antes, live) {
+  const levels = [...new Set(live.map((i) => antes[i] || 0).filter((a) => a > 0))].sort((a, b) => a - b);
+  const pots = [];
+  let previous = 0;
+  for (const level of levels) {
+    let amount = 0;
+    for (const a of Object.values(antes)) amount += Math.min(a, level) - Math.min(a, previous);
+    if (amount) pots.push({ amount, eligible: live.filter((i) => (antes[i] || 0) >= level) });
+    previous = level;
+  }
+  return pots;
+}
+
+function copy(state) {
+  return {
+    ...state,
+    seats: state.seats.map((s) => (s ? { ...s } : null)),
+    hand: state.hand ? {
+      ...state.hand,
+      board: state.hand.board.slice(),
+      pots: state.hand.pots.map((p) => ({ ...p, eligible: p.eligible.slice() })),
+    } : null,
+    results: state.results.slice(),
+    log: state.log.slice(),
+    chat: state.chat.slice(),
+  };
+}
+
+// Apply one event (the caller checked it is the next `v`). `me` is our player
+// id. Returns the new state; `state` is not changed.
+export function applyEvent(state, ev, v, me) {
+  const next = copy(state);
+  next.v = v;
+  step(next, ev, me);
+  return next;
+}
+
+function step(state, ev, me) {
   const seats = state.seats;
   const s = typeof ev.seat === "number" ? seats[ev.seat] : null;
   const who = typeof ev.seat === "number" ? seatName(state, ev.seat) : "";
@@ -110,9 +167,11 @@ export function applyEvent(state, ev, me) {
       if (!s) break;
       log(state, "info", `${who} leaves the table`);
       if (handRunning(state) && s.in_hand) {
-        // Mid-hand: the seat folds and empties when the hand ends.
+        // Mid-hand: the seat folds (a fold event follows if it was live), its
+        // stack goes with the player, and it empties when the hand ends.
         s.leaving = true;
         s.stack = 0;
+        s.cards = null;
       } else {
         seats[ev.seat] = null;
       }
@@ -136,21 +195,22 @@ export function applyEvent(state, ev, me) {
       state.hand = {
         number: ev.hand, street: "preflop", board: [], button: ev.button,
         small_blind: ev.small_blind, big_blind: ev.big_blind, to_act: null,
-        current_bet: 0, min_raise: state.big_blind, pots: [],
+        current_bet: 0, pots: [], antes: {},
       };
-      state.total = 0;
       state.results = [];
       state.legal = null;
       state.clock = null;
       seats.forEach((seat, i) => {
         if (!seat) return;
-        Object.assign(seat, {
-          in_hand: inHand.has(i), folded: false, bet: 0, cards: null, mucked: false,
-          all_in: false, has_cards: false, hand_name: null, last: null, won: 0,
-        });
-        if (inHand.has(i)) seat.waiting = false;
+        const dealt = inHand.has(i);
         const stack = ev.stacks ? ev.stacks[String(i)] : undefined;
         if (typeof stack === "number") seat.stack = stack;
+        Object.assign(seat, {
+          in_hand: dealt, folded: false, bet: 0, cards: null, mucked: false,
+          all_in: false, has_cards: false, hand_name: null, last: null, won: 0,
+          // Not dealt in with no chips: back only on the big blind (as the rules say).
+          waiting: (seat.waiting || seat.stack === 0) && !dealt,
+        });
       });
       log(state, "hand", `Hand #${ev.hand}`);
       break;
@@ -167,8 +227,13 @@ export function applyEvent(state, ev, me) {
     case "blind": {
       if (!s) break;
       s.stack -= ev.amount;
-      state.total += ev.amount;
-      if (ev.kind !== "ante") {
+      if (ev.kind === "ante") {
+        if (hand) {
+          hand.antes = { ...(hand.antes || {}), [ev.seat]: ev.amount };
+          const live = seats.map((x, i) => (x && x.in_hand && !x.folded ? i : -1)).filter((i) => i >= 0);
+          hand.pots = antePots(hand.antes, live);
+        }
+      } else {
         s.bet += ev.amount;
         if (hand) hand.current_bet = Math.max(hand.current_bet, s.bet);
       }
@@ -195,7 +260,11 @@ export function applyEvent(state, ev, me) {
       const a = ev.action;
       if (a === "fold") {
         s.folded = true;
+        s.has_cards = false;
+        s.all_in = false;
         s.last = "Fold";
+        // A folded seat can win no pot.
+        if (hand) for (const p of hand.pots) p.eligible = p.eligible.filter((i) => i !== ev.seat);
         log(state, "act", `${who} folds`);
       } else if (a === "check") {
         s.last = "Check";
@@ -204,12 +273,7 @@ export function applyEvent(state, ev, me) {
         s.bet = ev.to;
         if (typeof ev.stack === "number") s.stack = ev.stack;
         s.all_in = !!ev.all_in;
-        state.total += ev.amount || 0;
-        if (hand) {
-          const raiseSize = ev.to - hand.current_bet;
-          if (a !== "call" && raiseSize >= hand.min_raise) hand.min_raise = raiseSize;
-          hand.current_bet = Math.max(hand.current_bet, ev.to);
-        }
+        if (hand) hand.current_bet = Math.max(hand.current_bet, ev.to);
         const allIn = ev.all_in ? " (all in)" : "";
         if (a === "call") { s.last = ev.all_in ? "All in" : "Call"; log(state, "act", `${who} calls ${ev.amount}${allIn}`); }
         else if (a === "bet") { s.last = ev.all_in ? "All in" : "Bet"; log(state, "act", `${who} bets ${ev.to}${allIn}`); }
@@ -223,21 +287,22 @@ export function applyEvent(state, ev, me) {
       if (s) {
         s.stack += ev.amount;
         s.bet = Math.max(0, s.bet - ev.amount);
-        state.total -= ev.amount;
         log(state, "info", `${ev.amount} returned to ${who}`);
       }
       break;
     case "pots":
-      if (hand) hand.pots = ev.pots || [];
+      // The bets are collected. After the river this opens the showdown.
+      if (hand) {
+        hand.pots = (ev.pots || []).map((p) => ({ amount: p.amount, eligible: [...(p.eligible || [])] }));
+        if (hand.street === "river") { hand.street = "showdown"; hand.to_act = null; }
+      }
       seats.forEach((seat) => { if (seat) seat.bet = 0; });
-      state.total = sumPots(ev.pots);
       break;
     case "street":
       if (hand) {
         hand.street = ev.street;
         hand.board = [...(ev.board || [])];
         hand.current_bet = 0;
-        hand.min_raise = state.big_blind;
         hand.to_act = null;
       }
       seats.forEach((seat) => {
@@ -258,11 +323,11 @@ export function applyEvent(state, ev, me) {
     case "muck":
       if (s) {
         s.mucked = true;
-        s.has_cards = false;
         if (state.you !== ev.seat) s.cards = null;
         s.last = "Muck";
         log(state, "act", `${who} mucks`);
       }
+      if (hand) hand.to_act = null;
       break;
     case "award": {
       const names = [];
@@ -275,8 +340,11 @@ export function applyEvent(state, ev, me) {
         }
         names.push(`${seatName(state, w.seat)} wins ${w.amount}`);
       }
-      state.total -= ev.amount || 0;
-      if (hand && hand.pots[ev.pot]) hand.pots[ev.pot] = { ...hand.pots[ev.pot], awarded: true };
+      if (hand) {
+        // An uncontested pot comes with no `pots` event: this street's bets are in it.
+        if (hand.pots[ev.pot]) hand.pots[ev.pot] = { ...hand.pots[ev.pot], awarded: true };
+        else hand.pots[ev.pot] = { amount: ev.amount, eligible: (ev.winners || []).map((w) => w.seat), awarded: true };
+      }
       seats.forEach((seat) => { if (seat) seat.bet = 0; });
       state.results.push({ pot: ev.pot, amount: ev.amount, winners: ev.winners || [], hand: ev.hand || null });
       const potName = ev.pot ? `side pot ${ev.pot}` : (hand && hand.pots.length > 1 ? "the main pot" : "the pot");
@@ -284,13 +352,14 @@ export function applyEvent(state, ev, me) {
       break;
     }
     case "hand_ended":
-      if (hand) { hand.street = "complete"; hand.to_act = null; }
+      if (hand) { hand.street = "complete"; hand.to_act = null; hand.pots = []; }
       state.legal = null;
       state.clock = null;
-      state.total = 0;
       seats.forEach((seat, i) => {
         if (!seat) return;
         seat.bet = 0;
+        seat.all_in = false;
+        seat.has_cards = false;
         if (seat.leaving) { seats[i] = null; return; }
         const stack = ev.stacks ? ev.stacks[String(i)] : undefined;
         if (typeof stack === "number") seat.stack = stack;

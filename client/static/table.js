@@ -1,8 +1,9 @@
 // The table screen: felt, seats, board, pots, action bar, chat and hand log.
 
 import { el, clear, fmt, serverNow } from "./ui.js";
-import { cardEl, cardsInline } from "./cards.js";
-import { handRunning } from "./state.js";
+import { cardEl, cardsInline, cardsSpoken } from "./cards.js";
+import { handRunning, potTotal } from "./state.js";
+import { play } from "./sound.js";
 
 // Tall screens get a standing oval (the same query as in style.css).
 const PORTRAIT = "(max-width: 720px), (orientation: portrait) and (max-width: 1000px)";
@@ -41,6 +42,47 @@ function chipStack(amount, bb, count = 1) {
     Array.from({ length: count }, (_, i) => el("span", { class: `chip ${chipClass(amount, bb)}`, style: { "--i": i } })));
 }
 
+// Log kinds worth saying aloud as they happen (not "Dealt to you", not chat).
+const SPOKEN = new Set(["act", "street", "show", "win", "warn", "hand"]);
+
+function spoken(entry) {
+  return entry.parts.map((p) => (p && p.cards ? cardsSpoken(p.cards) : p)).join("");
+}
+
+// `added(item)` hears of each item appended after the last one rendered (not
+// of a full redraw: a table just opened does not read out its history).
+function appendNew(list, items, last, max, draw, added = null) {
+  const idx = last ? items.lastIndexOf(last) : -1;
+  if (idx < 0) clear(list);
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
+  for (const item of items.slice(idx + 1)) {
+    list.append(draw(item));
+    if (added && idx >= 0) added(item);
+  }
+  while (list.children.length > max) list.firstChild.remove();
+  if (atBottom) list.scrollTop = list.scrollHeight;
+  return items[items.length - 1] || null;
+}
+
+// Bet sizes: [key, label, accessible name, street ("pre", "post" or "any")].
+// A fraction f of the pot raises to the current bet + f x (the middle, every bet
+// on the table and our call); 2.5x and 3x multiply the bet to match (preflop).
+const PRESETS = [
+  ["min", "Min", "Minimum", "pre"],
+  ["x2.5", "2.5x", "Two and a half times the bet", "pre"],
+  ["x3", "3x", "Three times the bet", "pre"],
+  ["third", "\u2153", "A third of the pot", "post"],
+  ["half", "\u00bd", "Half the pot", "post"],
+  ["two-thirds", "\u2154", "Two thirds of the pot", "post"],
+  ["three-quarters", "\u00be", "Three quarters of the pot", "post"],
+  ["pot", "Pot", "The pot", "any"],
+  ["max", "All in", "All in", "any"],
+];
+const FRACTIONS = { third: 1 / 3, half: 1 / 2, "two-thirds": 2 / 3, "three-quarters": 3 / 4, pot: 1 };
+const MULTIPLES = { "x2.5": 2.5, x3: 3 };
+
+const PRE_ACTIONS = [["checkfold", "Check/Fold"], ["check", "Check"], ["call", "Call any"]];
+
 export class TableView {
   constructor(root, handlers) {
     this.root = root;
@@ -48,10 +90,8 @@ export class TableView {
     this.state = null;
     this.sig = {};
     this.turnKey = undefined;
-    this.chatRef = null;
-    this.chatLen = 0;
-    this.logRef = null;
-    this.logLen = 0;
+    this.chatLast = null;
+    this.logLast = null;
     this.build();
     this.timer = setInterval(() => this.tick(), 200);
     this.portrait = null;
@@ -72,7 +112,8 @@ export class TableView {
       el("div", { class: "table-controls" }, this.btnSitOut, this.btnTopUp, this.btnLeave));
 
     this.seatsLayer = el("div", { class: "seats-layer" });
-    this.boardEl = el("div", { class: "board", id: "board" });
+    this.boardEl = el("div", { class: "board", id: "board", role: "group", "aria-label": "Board" });
+    this.announcer = el("div", { class: "sr-only", id: "announcer", role: "log", "aria-live": "polite" });
     this.potTotalEl = el("div", { class: "pot-total", id: "pot-total" });
     this.potsEl = el("div", { class: "pots", id: "pots" });
     this.resultEl = el("div", { class: "result", id: "result", "aria-live": "polite" });
@@ -106,21 +147,46 @@ export class TableView {
       this.amountBox.value = this.slider.value;
       this.amountTyped();
     });
+    // Typing is free; leaving the box puts the amount back in the legal range
+    // (leaving it for the raise button: raise() clamps, says so, and sends nothing).
+    this.amountBox.addEventListener("blur", (e) => { if (e.relatedTarget !== this.btnRaise) this.clampBox(false); });
+    this.amountBox.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowUp" || e.key === "ArrowDown") { e.preventDefault(); this.step(e.key === "ArrowUp" ? 1 : -1); }
+    });
+    // The mouse wheel over the amount or the slider steps a big blind.
+    for (const target of [this.amountBox, this.slider]) {
+      target.addEventListener("wheel", (e) => {
+        if (!this.myTurn() || !this.betName || !e.deltaY) return;
+        e.preventDefault();
+        this.step(e.deltaY < 0 ? 1 : -1);
+      }, { passive: false });
+    }
+    this.btnMinus = el("button", { class: "btn step", id: "amount-minus", type: "button", "aria-label": "One big blind less", onclick: () => this.step(-1) }, "\u2212");
+    this.btnPlus = el("button", { class: "btn step", id: "amount-plus", type: "button", "aria-label": "One big blind more", onclick: () => this.step(1) }, "+");
     this.presets = el("div", { class: "presets" },
-      [["min", "Min"], ["half", "\u00bd Pot"], ["pot", "Pot"], ["max", "All in"]].map(([key, label]) =>
-        el("button", { class: "btn preset", type: "button", dataset: { preset: key }, onclick: () => this.preset(key) }, label)));
-    this.amountHint = el("div", { class: "amount-hint", id: "amount-hint" });
+      PRESETS.map(([key, label, name, when]) =>
+        el("button", { class: "btn preset", type: "button", dataset: { preset: key, when }, "aria-label": name, onclick: () => this.preset(key) }, label)));
+    this.amountRange = el("div", { class: "amount-range", id: "amount-range" });
+    this.amountHint = el("div", { class: "amount-hint", id: "amount-hint", role: "status" });
     this.raiseBox = el("div", { class: "raise-box" },
       this.presets,
-      el("div", { class: "raise-row" }, this.slider, this.amountBox),
+      el("div", { class: "raise-row" }, this.btnMinus, this.slider, this.btnPlus, this.amountBox),
+      this.amountRange,
       this.amountHint);
+    // Act in advance, while others act: done when the turn comes, dropped when it no longer fits.
+    this.pre = null;
+    this.preButtons = PRE_ACTIONS.map(([kind, label]) => el("button", {
+      class: "btn btn-sm pre", type: "button", id: `pre-${kind}`, "aria-pressed": "false", dataset: { pre: kind },
+      onclick: () => this.choosePre(kind),
+    }, label));
+    this.preBox = el("div", { class: "pre-actions", id: "pre-actions", role: "group", "aria-label": "Act in advance", hidden: true }, this.preButtons);
     this.actButtons = el("div", { class: "act-buttons", hidden: true }, this.btnFold, this.btnCall, this.btnRaise);
     this.allowed = new Map();
     this.raiseBox.hidden = true;
     this.turnClock = el("div", { class: "turn-clock" });
     this.actionBar = el("div", { class: "action-bar", id: "action-bar" },
       el("div", { class: "action-left" }, this.statusEl, this.turnClock),
-      el("div", { class: "action-right" }, this.raiseBox, this.actButtons));
+      el("div", { class: "action-right" }, this.preBox, this.raiseBox, this.actButtons));
 
     // -- side panel: chat + log
     this.chatList = el("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite" });
@@ -138,38 +204,65 @@ export class TableView {
       },
     }, this.chatInput, el("button", { class: "btn btn-sm btn-primary", type: "submit" }, "Send"));
     this.logList = el("ol", { class: "log-list", id: "hand-log" });
-    this.tabChat = el("button", { class: "tab active", type: "button", onclick: () => this.showTab("chat") }, "Chat");
-    this.tabLog = el("button", { class: "tab", type: "button", onclick: () => this.showTab("log") }, "Hand log");
+    this.tabChat = el("button", { class: "tab active", type: "button", id: "tab-chat", onclick: () => this.showTab("chat") }, "Chat");
+    this.tabLog = el("button", { class: "tab", type: "button", id: "tab-log", onclick: () => this.showTab("log") }, "Hand log");
+    this.tabHistory = el("button", { class: "tab", type: "button", id: "tab-history", onclick: () => this.showTab("history") }, "History");
     this.chatPane = el("div", { class: "pane pane-chat active" }, this.chatList, chatForm);
     this.logPane = el("div", { class: "pane pane-log" }, this.logList);
+    this.historyList = el("ol", { class: "history-list", id: "history-list" });
+    this.historyPane = el("div", { class: "pane pane-history" }, this.historyList);
+    this.tabs = {
+      chat: [this.tabChat, this.chatPane, this.chatList],
+      log: [this.tabLog, this.logPane, this.logList],
+      history: [this.tabHistory, this.historyPane, this.historyList],
+    };
     const side = el("aside", { class: "side" },
-      el("div", { class: "tabs" }, this.tabChat, this.tabLog),
-      this.chatPane, this.logPane);
+      el("div", { class: "tabs" }, this.tabChat, this.tabLog, this.tabHistory),
+      this.chatPane, this.logPane, this.historyPane);
 
+    r.appendChild(this.announcer);
     r.appendChild(el("div", { class: "table-layout" },
       el("div", { class: "table-main" }, topbar, feltWrap, this.actionBar),
       side));
   }
 
   showTab(which) {
-    const chat = which === "chat";
-    this.tabChat.classList.toggle("active", chat);
-    this.tabLog.classList.toggle("active", !chat);
-    this.chatPane.classList.toggle("active", chat);
-    this.logPane.classList.toggle("active", !chat);
-    const list = chat ? this.chatList : this.logList;
-    list.scrollTop = list.scrollHeight;
+    for (const [name, [tab, pane]] of Object.entries(this.tabs)) {
+      tab.classList.toggle("active", name === which);
+      pane.classList.toggle("active", name === which);
+    }
+    this.tab = which;
+    const list = this.tabs[which][2];
+    list.scrollTop = which === "history" ? 0 : list.scrollHeight;
+    if (which === "history") { this.historyKey = null; this.renderHistory(this.state); }
+  }
+
+  // The History tab: reloaded when it opens and when a hand ends.
+  renderHistory(state) {
+    if (this.tab !== "history" || !state) return;
+    const key = `${state.id}:${state.hand ? state.hand.number : 0}:${handRunning(state)}`;
+    if (key === this.historyKey) return;
+    this.historyKey = key;
+    this.h.history(state.id).then((rows) => {
+      if (this.historyKey !== key) return;
+      clear(this.historyList);
+      if (!rows.length) this.historyList.append(el("li", { class: "history-empty" }, "No finished hands yet."));
+      this.historyList.append(...rows);
+    });
   }
 
   reset() {
     this.sig = {};
     this.turnKey = undefined;
-    this.chatRef = null;
-    this.logRef = null;
+    this.chatLast = null;
+    this.logLast = null;
     clear(this.seatsLayer);
     clear(this.boardEl);
     clear(this.chatList);
     clear(this.logList);
+    clear(this.announcer);
+    clear(this.historyList);
+    this.historyKey = null;
     this.seatEls = null;
   }
 
@@ -186,10 +279,12 @@ export class TableView {
     this.ctx = ctx;
     this.renderHeading(state);
     this.renderSeats(state);
+    this.sig.betsHand = state.hand ? state.hand.number : null;
     this.renderCenter(state);
     this.renderActions(state, ctx);
     this.renderChat(state);
     this.renderLog(state);
+    this.renderHistory(state);
     this.tick();
   }
 
@@ -217,6 +312,7 @@ export class TableView {
 
   renderHeading(state) {
     this.titleEl.textContent = state.name;
+    this.titleEl.title = state.name; // the whole name, when the heading ellipsizes it
     const parts = [`Blinds ${fmt(state.small_blind)}/${fmt(state.big_blind)}`];
     if (state.ante) parts.push(`ante ${fmt(state.ante)}`);
     if (state.min_buy_in !== undefined) parts.push(`buy-in ${fmt(state.min_buy_in)}\u2013${fmt(state.max_buy_in)}`);
@@ -251,6 +347,11 @@ export class TableView {
       const betAmount = s ? s.bet : 0;
       const betSig = `${betAmount}`;
       if (this.sig[`b${i}`] !== betSig) {
+        // A bet gathered into the pot (same hand, the street's bets collected): chips fly there.
+        const before = Number(this.sig[`b${i}`] || 0);
+        if (before > 0 && betAmount === 0 && hand && this.sig.betsHand === hand.number) {
+          this.flyChips(bet, this.potsEl.lastElementChild || this.potTotalEl, before, state.big_blind);
+        }
         this.sig[`b${i}`] = betSig;
         clear(bet);
         if (betAmount > 0) {
@@ -284,7 +385,7 @@ export class TableView {
       if (winners.has(i)) seat.classList.add("seat-winner");
 
       // cards
-      const cards = el("div", { class: "seat-cards" });
+      const cards = el("div", { class: "seat-cards", role: "group", "aria-label": me ? "Your cards" : `${s.name}'s cards` });
       const showCards = s.cards && (me ? !s.leaving : !s.folded || s.hand_name);
       if (showCards && s.cards) {
         for (const c of s.cards) cards.append(cardEl(c, { size: me ? "lg" : "md", dim: s.folded || s.mucked }));
@@ -299,7 +400,7 @@ export class TableView {
       const plate = el("div", { class: "plate" },
         el("div", { class: "avatar", "aria-hidden": "true" }, initial),
         el("div", { class: "plate-text" },
-          el("div", { class: "seat-name" }, s.name),
+          el("div", { class: "seat-name", title: s.name }, s.name),
           el("div", { class: "seat-stack" }, s.all_in && running ? "All in" : fmt(s.stack))),
         el("div", { class: "timer" }, el("div", { class: "timer-fill" })));
       seat.append(plate);
@@ -316,6 +417,30 @@ export class TableView {
       if (tag) seat.append(el("div", { class: `seat-tag ${tagClass}` }, tag));
       if (winners.has(i) && s.hand_name) seat.append(el("div", { class: "seat-hand-name" }, s.hand_name));
     });
+  }
+
+  // Chips sliding from one place on the felt to another (none when the
+  // player asked for reduced motion). Returns the flying element, or null.
+  flyChips(from, to, amount, bb) {
+    if (!from || !to || window.matchMedia("(prefers-reduced-motion: reduce)").matches) return null;
+    const box = this.felt.getBoundingClientRect();
+    const a = from.getBoundingClientRect();
+    const b = to.getBoundingClientRect();
+    if (!box.width || !a.width || !b.width) return null;
+    const chip = el("div", { class: "flying-chip", "aria-hidden": "true" }, chipStack(amount, bb, 2));
+    chip.style.left = `${a.left + a.width / 2 - box.left}px`;
+    chip.style.top = `${a.top + a.height / 2 - box.top}px`;
+    this.felt.append(chip);
+    const dx = b.left + b.width / 2 - (a.left + a.width / 2);
+    const dy = b.top + b.height / 2 - (a.top + a.height / 2);
+    const anim = chip.animate([
+      { transform: "translate(-50%, -50%)", opacity: 1 },
+      { transform: `translate(calc(-50% + ${dx}px), calc(-50% + ${dy}px))`, opacity: 0.4 },
+    ], { duration: 450, easing: "ease-in" });
+    const done = () => chip.remove();
+    anim.onfinish = done;
+    anim.oncancel = done;
+    return chip;
   }
 
   renderCenter(state) {
@@ -346,7 +471,8 @@ export class TableView {
       this.sig.board = boardSig;
     }
     const running = handRunning(state);
-    this.potTotalEl.textContent = running && state.total > 0 ? `Pot ${fmt(state.total)}` : "";
+    const total = potTotal(state);
+    this.potTotalEl.textContent = total > 0 ? `Pot ${fmt(total)}` : "";
     const pots = hand && running ? hand.pots.filter((p) => p.amount > 0 && !p.awarded) : [];
     const potSig = JSON.stringify(pots.map((p) => p.amount));
     if (this.sig.pots !== potSig) {
@@ -361,6 +487,17 @@ export class TableView {
       });
     }
     // result banner
+    // Each pot won: chips fly from the middle to the winners.
+    const handNo = hand ? hand.number : null;
+    if (this.sig.resultsHand === handNo) {
+      for (const r of state.results.slice(this.sig.resultsCount || 0)) {
+        for (const w of r.winners) {
+          if (this.seatEls[w.seat]) this.flyChips(this.potTotalEl, this.seatEls[w.seat].seat, w.amount, state.big_blind);
+        }
+      }
+    }
+    this.sig.resultsHand = handNo;
+    this.sig.resultsCount = state.results.length;
     const resSig = JSON.stringify(state.results);
     if (this.sig.result !== resSig) {
       this.sig.result = resSig;
@@ -409,9 +546,66 @@ export class TableView {
       this.turnKey = key;
       this.setupTurn(myTurn ? legal : null, mine);
     }
+    // The bet sizes of this street (2.5x and 3x preflop, fractions of the pot after).
+    const preflop = !!(state.hand && state.hand.street === "preflop");
+    for (const b of this.presets.querySelectorAll(".preset")) {
+      b.hidden = b.dataset.when !== "any" && (b.dataset.when === "pre") !== preflop;
+    }
     // While an action is on its way, nothing can be clicked twice.
     const busy = !!state.acting;
     for (const [b, ok] of this.allowed) b.disabled = busy || !ok;
+    this.renderPre(state, ctx, mine, myTurn);
+  }
+
+  // -- pre-actions ------------------------------------------------------------------
+
+  // Whether we could be asked to act later in this betting round.
+  preActionable(state, mine) {
+    const hand = state.hand;
+    return !!(mine && handRunning(state) && mine.in_hand && !mine.folded && !mine.all_in && !mine.leaving
+      && mine.stack > 0 && ["preflop", "flop", "turn", "river"].includes(hand.street));
+  }
+
+  choosePre(kind) {
+    const st = this.state;
+    const mine = st && st.you !== null ? st.seats[st.you] : null;
+    if (!this.preActionable(st, mine)) return;
+    this.pre = this.pre && this.pre.kind === kind ? null
+      : { kind, hand: st.hand.number, street: st.hand.street };
+    this.renderPre(st, this.ctx, mine, false);
+  }
+
+  renderPre(state, ctx, mine, myTurn) {
+    const hand = state.hand;
+    const able = this.preActionable(state, mine) && ctx.online;
+    const facing = able && hand.current_bet > mine.bet;
+    const pre = this.pre;
+    if (pre) {
+      let gone = !able || hand.number !== pre.hand || hand.street !== pre.street;
+      // "Check" was chosen when nobody had bet: a bet since cancels it.
+      if (!gone && pre.kind === "check" && facing) {
+        gone = true;
+        this.announce("Check cancelled: there is a bet to call.");
+      }
+      if (gone) this.pre = null;
+    }
+    if (myTurn && this.pre && !state.acting) {
+      const legal = state.legal;
+      const acts = new Set(legal.actions);
+      const kind = this.pre.kind;
+      this.pre = null;
+      let action = null;
+      if (kind === "checkfold") action = acts.has("check") ? "check" : "fold";
+      else if (kind === "check") action = acts.has("check") ? "check" : null;
+      else if (kind === "call") action = acts.has("call") ? "call" : acts.has("check") ? "check" : null;
+      if (action) queueMicrotask(() => this.h.act(action));
+    }
+    this.preBox.hidden = !able || myTurn;
+    for (const b of this.preButtons) {
+      const kind = b.dataset.pre;
+      b.setAttribute("aria-pressed", String(!!(this.pre && this.pre.kind === kind)));
+      b.disabled = kind === "check" && facing;
+    }
   }
 
   // The buttons for a new turn: every button shows; only the legal ones are enabled.
@@ -426,6 +620,9 @@ export class TableView {
     }
     const acts = new Set(legal.actions);
     const canCheck = acts.has("check");
+    const grow = acts.has("bet") ? "bet" : acts.has("raise") ? "raise to" : null;
+    this.announce(`Your turn: ${canCheck ? "check" : `call ${fmt(legal.call)}`}`
+      + `${grow ? `, or ${grow} ${fmt(legal.min_to)} to ${fmt(legal.max_to)}` : ""}.`);
     this.btnCall.querySelector(".act-label").textContent = canCheck ? "Check"
       : `Call ${fmt(legal.call)}${mine && legal.call >= mine.stack ? " (all in)" : ""}`;
     const betName = acts.has("bet") ? "bet" : acts.has("raise") ? "raise" : null;
@@ -440,14 +637,17 @@ export class TableView {
     this.allowed.set(this.amountBox, !!betName);
     this.raiseBox.classList.toggle("off", !betName);
     const label = this.btnRaise.querySelector(".act-label");
+    for (const b of [this.btnMinus, this.btnPlus]) this.allowed.set(b, !!betName);
     if (betName) {
       this.slider.min = legal.min_to;
       this.slider.max = legal.max_to;
       this.amountBox.value = String(legal.min_to);
       this.slider.value = String(legal.min_to);
+      this.amountRange.textContent = `Min ${fmt(legal.min_to)} \u00b7 Max ${fmt(legal.max_to)}`;
       this.amountTyped();
     } else {
       this.amountBox.value = "";
+      this.amountRange.textContent = "";
       label.textContent = this.allInOnly ? `All in ${fmt(legal.max_to)}` : (acts.has("call") ? "Raise" : "Bet");
     }
   }
@@ -473,18 +673,54 @@ export class TableView {
     }
   }
 
+  // The server's legal range (legal.min_to..legal.max_to): the client never
+  // works out a minimum raise itself.
+  clamp(n) {
+    const legal = this.state.legal;
+    return Math.max(legal.min_to, Math.min(legal.max_to, n));
+  }
+
+  // Put the box back in the legal range; `explain` says so under it.
+  clampBox(explain) {
+    const legal = this.state && this.state.legal;
+    const text = this.amountBox.value.trim();
+    if (!legal || !this.betName || !/^\d+$/.test(text)) return true;
+    const n = Number(text);
+    const to = this.clamp(n);
+    if (to === n) return true;
+    this.amountBox.value = String(to);
+    this.amountTyped();
+    if (explain) {
+      this.amountHint.textContent = n < to
+        ? `The minimum ${this.betName} is to ${fmt(to)}: the amount is now ${fmt(to)}.`
+        : `You can ${this.betName} to ${fmt(to)} at most (all in): the amount is now ${fmt(to)}.`;
+    }
+    return false;
+  }
+
+  // One big blind more (dir 1) or less (-1), within the legal range.
+  step(dir) {
+    const legal = this.state && this.state.legal;
+    if (!legal || !this.betName || !this.myTurn()) return;
+    const text = this.amountBox.value.trim();
+    const now = /^\d+$/.test(text) ? Number(text) : legal.min_to;
+    this.amountBox.value = String(this.clamp(now + dir * Math.max(1, this.state.big_blind || 1)));
+    this.amountTyped();
+  }
+
   presetAmount(key) {
     const st = this.state;
     const legal = st.legal;
     if (!legal) return 0;
     const cur = st.hand ? st.hand.current_bet : 0;
-    const pot = st.total + legal.call;
+    // The pot a pot-sized raise is measured on: the middle, every bet on the table, and our call.
+    const pot = potTotal(st) + legal.call;
     let to;
     if (key === "min") to = legal.min_to;
     else if (key === "max") to = legal.max_to;
-    else if (key === "pot") to = cur + pot;
-    else to = cur + Math.floor(pot / 2);
-    return Math.max(legal.min_to, Math.min(legal.max_to, to));
+    else if (key in MULTIPLES) to = Math.round(cur * MULTIPLES[key]);
+    else to = cur + Math.floor(pot * (FRACTIONS[key] ?? 1));
+    return this.clamp(to);
   }
 
   preset(key) {
@@ -520,6 +756,7 @@ export class TableView {
       this.h.localError(msg);
       return;
     }
+    if (!this.clampBox(true)) return; // out of range: clamped and said so; a second click sends it
     this.h.act(this.betName, Number(text));
   }
 
@@ -539,48 +776,25 @@ export class TableView {
 
   // -- chat and log -------------------------------------------------------------
 
+  // Each state is a new value (state.js applies events without changing the
+  // old one), but chat lines and log entries are shared between states: a list
+  // is appended to from the last entry it rendered, wherever that now sits (the
+  // lists are trimmed at the front); an entry no longer there redraws it all.
   renderChat(state) {
-    if (this.chatRef !== state.chat) {
-      clear(this.chatList);
-      this.chatRef = state.chat;
-      this.chatLen = 0;
-    }
-    if (state.chat.length < this.chatLen) {
-      clear(this.chatList);
-      this.chatLen = 0;
-    }
-    const atBottom = this.chatList.scrollTop + this.chatList.clientHeight >= this.chatList.scrollHeight - 30;
-    for (const m of state.chat.slice(this.chatLen)) {
-      this.chatList.append(el("li", { class: "chat-msg" },
-        el("span", { class: "chat-name" }, m.name), el("span", { class: "chat-text" }, m.text)));
-    }
-    while (this.chatList.children.length > 100) this.chatList.firstChild.remove();
-    this.chatLen = state.chat.length;
-    if (atBottom) this.chatList.scrollTop = this.chatList.scrollHeight;
+    this.chatLast = appendNew(this.chatList, state.chat, this.chatLast, 100,
+      (m) => el("li", { class: "chat-msg" }, el("span", { class: "chat-name" }, m.name), el("span", { class: "chat-text" }, m.text)));
   }
 
   renderLog(state) {
-    if (this.logRef !== state.log) {
-      clear(this.logList);
-      this.logRef = state.log;
-      this.logLen = 0;
-      this.logLast = null;
-    }
-    // the log is trimmed at the front; track by the last rendered entry
-    let start = 0;
-    if (this.logLast) {
-      const idx = state.log.lastIndexOf(this.logLast);
-      start = idx >= 0 ? idx + 1 : 0;
-      if (idx < 0) clear(this.logList);
-    }
-    const atBottom = this.logList.scrollTop + this.logList.clientHeight >= this.logList.scrollHeight - 30;
-    for (const entry of state.log.slice(start)) {
-      const parts = entry.parts.map((p) => (p && p.cards ? cardsInline(p.cards) : p));
-      this.logList.append(el("li", { class: `log-${entry.kind}` }, parts));
-    }
-    while (this.logList.children.length > 200) this.logList.firstChild.remove();
-    this.logLast = state.log[state.log.length - 1] || null;
-    if (atBottom) this.logList.scrollTop = this.logList.scrollHeight;
+    this.logLast = appendNew(this.logList, state.log, this.logLast, 200,
+      (entry) => el("li", { class: `log-${entry.kind}` }, entry.parts.map((p) => (p && p.cards ? cardsInline(p.cards) : p))),
+      (entry) => { if (SPOKEN.has(entry.kind)) this.announce(spoken(entry)); });
+  }
+
+  // A line for screen readers (the live region is a log: each line is read once).
+  announce(text) {
+    this.announcer.append(el("p", {}, text));
+    while (this.announcer.children.length > 8) this.announcer.firstChild.remove();
   }
 
   // -- clock ---------------------------------------------------------------------
@@ -617,6 +831,11 @@ export class TableView {
       timer.classList.toggle("low", !bank && left < 5000);
       fill.style.transform = `scaleX(${frac})`;
       if (i === st.you) {
+        // Five seconds left on our own clock: a warning, once per deadline.
+        if (!bank && left < 5000 && left > 0 && this.warnedFor !== clock.deadline_ms) {
+          this.warnedFor = clock.deadline_ms;
+          play("warning");
+        }
         const secs = Math.max(0, Math.ceil(left / 1000));
         text = bank ? `Time bank ${secs}s` : `${secs}s`;
         if (!bank && clock.time_bank_ms) text += ` + ${Math.round(clock.time_bank_ms / 1000)}s bank`;

@@ -127,13 +127,5 @@ export function fmt(n) {
   return Number(n).toLocaleString("en-US");
 }
 
-// The server's clock (deadlines are its epoch milliseconds), as well as we know it.
-let clockOffset = 0;
-
-export function setClockOffset(ms) {
-  clockOffset = ms;
-}
-
-export function serverNow() {
-  return Date.now() + clockOffset;
-}
+// The server's clock lives in clock.js (no DOM: the state applier uses it too).
+export { setClockOffset, serverNow } from "./clock.js";

@@ -1,0 +1,28 @@
+// The server's error codes (docs/protocol.md) in words a player understands.
+// The raw message is written for developers, except `illegal`'s, which the
+// rules write for players ("the minimum raise is to 40"): that one is kept.
+
+const SENTENCES = {
+  bad_json: "The server could not read what this page sent. Reload the page if it happens again.",
+  bad_message: "The server did not understand that request. Reload the page if it happens again.",
+  unknown_type: "The server did not understand that request. Reload the page if it happens again.",
+  binary: "The server did not understand that request. Reload the page if it happens again.",
+  hello_first: "Still connecting \u2014 try again in a moment.",
+  bad_token: "Your session has expired. Choose a nickname to play again.",
+  no_table: "That table does not exist any more.",
+  not_seated: "You need a seat at this table to do that.",
+  seat_taken: "That seat is taken, or you already sit at this table.",
+  buy_in: "That amount is outside the table's buy-in limits, or more than your bankroll.",
+  chat: "A chat message is 1 to 200 characters.",
+  rate_limited: "Slow down \u2014 too many clicks at once. Try again in a second.",
+  internal: "Something went wrong on the server. Nothing was changed: please try again.",
+};
+
+// What to tell the player about an `error` message.
+export function errorText(err) {
+  if (!err) return "Something went wrong.";
+  if (err.code === "illegal" && err.message) {
+    return err.message.charAt(0).toUpperCase() + err.message.slice(1) + (/[.!?]$/.test(err.message) ? "" : ".");
+  }
+  return SENTENCES[err.code] || "Something went wrong. Please try again.";
+}

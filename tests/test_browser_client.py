@@ -1,0 +1,495 @@
+"""The browser client's fixes for a new player's report (issue 13), in a real browser.
+
+Same setup as tests/test_browser.py (whose fixtures and helpers these tests share): a
+real server on 127.0.0.1, Debian's Chromium driven by Playwright. Every wait is on a
+condition (expect, wait_for_function), never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_browser import (TIMEOUT_MS, Player, browser, create_table, expect, players,  # noqa: F401
+                          server, whose_turn)
+from test_server_helpers import start_server
+
+PHONE = (390, 844)
+LONG_TABLE = "W" * 40          # the longest name POST /api/tables allows, no spaces
+LONG_PLAYER = "W" * 20         # the longest nickname
+
+
+def no_sideways_scroll(page) -> None:
+    """The page is no wider than the window: nothing sits off screen to the right."""
+    widths = page.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+        .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8)""")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window: {wide}"
+
+
+def on_screen(locator) -> None:
+    box = locator.bounding_box()
+    width = locator.page.evaluate("innerWidth")
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+
+
+def test_long_names_never_scroll_a_phone_sideways(players, server):
+    table = create_table(server, LONG_TABLE, seats=6)
+    phone = players(LONG_PLAYER, viewport=PHONE)
+    other = players("M" * 20)
+    phone.login()
+    row = phone.page.locator(f'.lobby-row[data-table="{table}"]')
+    expect(row).to_be_visible()
+    no_sideways_scroll(phone.page)
+    on_screen(row.locator(".btn-join"))
+
+    other.login()
+    other.open_table(table)
+    other.sit(1)
+    phone.page.goto(f"{phone.base}/#/table/{table}")
+    expect(phone.page.locator(".table-title")).to_have_text(LONG_TABLE)
+    phone.page.click('.seat[data-seat="0"] .sit-btn')
+    expect(phone.page.locator("#sit-dialog")).to_be_visible()
+    no_sideways_scroll(phone.page)
+    phone.page.click("#buyin-submit")
+    expect(phone.page.locator(".seat-me")).to_have_attribute("data-seat", "0")
+    phone.page.fill("#chat-input", "X" * 200)
+    phone.page.press("#chat-input", "Enter")
+    expect(phone.page.locator("#chat-list .chat-msg")).to_have_count(1)
+    # A hand with both long names: cards, tags, the log.
+    expect(phone.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    no_sideways_scroll(phone.page)
+    on_screen(phone.page.locator("#act-fold, #action-status").first)
+
+    phone.page.click("#btn-lobby")
+    expect(phone.page.locator(".notice")).to_contain_text(LONG_TABLE)
+    no_sideways_scroll(phone.page)
+    on_screen(row.locator(".btn-watch"))
+
+
+def pot_preset(p: Player) -> str:
+    p.page.click('.preset[data-preset="pot"]')
+    return p.page.input_value("#amount")
+
+
+def test_pot_and_pot_preset_survive_a_reload_and_show_to_a_spectator(players, server):
+    # Heads-up 1/2: the button calls, the big blind checks (4 in the middle), then
+    # bets 2 on the flop: the pot is 6, and a pot-sized raise goes to 2 + (6 + 2) = 10.
+    table = create_table(server, "Pot after reload")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    whose_turn([ann, bob]).page.click("#act-call")
+    whose_turn([ann, bob]).page.click("#act-call")
+    better = whose_turn([ann, bob])
+    expect(better.page.locator("#board .card[data-card]")).to_have_count(3)
+    better.page.fill("#amount", "2")
+    better.page.click("#act-raise")
+    facing = whose_turn([ann, bob])
+    assert facing is not better
+    expect(facing.page.locator("#pot-total")).to_have_text("Pot 6")
+    assert pot_preset(facing) == "10"
+
+    facing.page.reload()
+    assert whose_turn([facing]) is facing
+    expect(facing.page.locator("#pot-total")).to_have_text("Pot 6")
+    expect(facing.page.locator("#pots .pot-amount")).to_have_text(["4"])
+    assert pot_preset(facing) == "10"
+
+    cat = players("cat")
+    cat.login()
+    cat.open_table(table)
+    expect(cat.page.locator("#pot-total")).to_have_text("Pot 6")
+    expect(cat.page.locator(".bet.show .bet-amount")).to_have_text(["2"])
+
+
+def test_errors_are_told_in_words_a_player_understands(players, server):
+    table = create_table(server, "Error words")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    page = bob.page
+    # A buy-in outside the limits: the dialog says what is allowed.
+    page.click('.seat[data-seat="1"] .sit-btn')
+    page.fill("#buyin-amount", "5")
+    page.click("#buyin-submit")
+    expect(page.locator("#sit-dialog .modal-error")).to_have_text(
+        re.compile(r"^Buy in for 40 to 200 chips, and no more than your bankroll \(10,000\)\.$"))
+    page.keyboard.press("Escape")
+    # Codes the page did not expect (a taken seat, acting without a seat) become sentences,
+    # not the server's words for developers.
+    page.evaluate(f"window.__poker.conn.send({{type: 'sit', table: '{table}', seat: 0, buy_in: 100}})")
+    expect(page.locator(".toast").last).to_have_text("!That seat is taken, or you already sit at this table.")
+    page.evaluate(f"window.__poker.conn.send({{type: 'act', table: '{table}', action: 'check'}})")
+    expect(page.locator(".toast").last).to_have_text("!You need a seat at this table to do that.")
+    assert page.locator(".toast", has_text="seat 0 is taken").count() == 0
+    # `illegal` keeps the rules' own words, written for players.
+    bob.sit(1)
+    actor = whose_turn([ann, bob])
+    actor.page.evaluate(f"window.__poker.conn.send({{type: 'act', table: '{table}', action: 'bet', amount: 4}})")
+    expect(actor.page.locator(".toast").last).to_contain_text("Cannot bet facing a bet of 2: raise instead.")
+
+
+CARD_NAME = re.compile(r"^(two|three|four|five|six|seven|eight|nine|ten|jack|queen|king|ace) "
+                       r"of (spades|hearts|diamonds|clubs)$")
+
+
+def test_cards_actions_and_turns_are_read_out_and_legible_on_a_phone(players, server):
+    table = create_table(server, "Read aloud")
+    ann, bob = players("ann", viewport=PHONE), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    # Cards have names with their suits ("five of hearts"), for screen readers too.
+    mine = ann.page.locator(".seat-me").get_by_role("img", name=CARD_NAME)
+    expect(mine).to_have_count(2)
+    expect(ann.page.get_by_role("group", name="Your cards").get_by_role("img", name=CARD_NAME)).to_have_count(2)
+    first = whose_turn([ann, bob])
+    other = bob if first is ann else ann
+    # A live region says whose turn it is and what everyone does.
+    expect(first.page.locator("#announcer")).to_contain_text(re.compile(r"Your turn: call 1, or raise to 4 to \d+\."))
+    first.page.click("#act-call")
+    expect(other.page.locator("#announcer")).to_contain_text(f"{first.name} calls 1")
+    expect(other.page.locator("#announcer")).to_contain_text("Your turn: check")
+    other.page.click("#act-call")
+    board = ann.page.get_by_role("group", name="Board").get_by_role("img", name=CARD_NAME)
+    expect(board).to_have_count(3)
+    expect(ann.page.locator("#announcer")).to_contain_text(re.compile(r"Flop: \w+ of \w+, \w+ of \w+, \w+ of \w+"))
+    # Names, stacks, tags, bets, empty seats: at least 12 px on a phone.
+    small = ann.page.evaluate("""() => [...document.querySelectorAll(
+        '.seat-name, .seat-stack, .seat-tag, .bet-amount, .pot-total, .pot-amount, .act-label, .preset, #action-status')]
+        .filter(e => e.offsetParent !== null && e.textContent.trim())
+        .map(e => [e.className, parseFloat(getComputedStyle(e).fontSize)])
+        .filter(([, size]) => size < 12)""")
+    assert small == []
+
+
+def amount(p: Player) -> str:
+    return p.page.input_value("#amount")
+
+
+def test_amount_box_clamps_steps_and_sizes_bets_from_the_pot(players, server):
+    # Heads-up 1/2, buy-ins 200: the button (small blind) acts first preflop.
+    table = create_table(server, "Amounts")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    sb = whose_turn([ann, bob])
+    page = sb.page
+    expect(page.locator("#amount-range")).to_have_text("Min 4 \u00b7 Max 200")
+    assert amount(sb) == "4"
+    # Typed out of range: clamped when the box is left, and when raising (nothing sent).
+    page.fill("#amount", "100000")
+    page.locator("#amount").blur()
+    expect(page.locator("#amount")).to_have_value("200")
+    page.fill("#amount", "3")
+    page.click("#act-raise")
+    expect(page.locator("#amount")).to_have_value("4")
+    expect(page.locator("#amount-hint")).to_have_text("The minimum raise is to 4: the amount is now 4.")
+    assert sb.my_turn()
+    # A big blind per step: the + and - buttons, the arrow keys, the mouse wheel.
+    page.click("#amount-plus")
+    expect(page.locator("#amount")).to_have_value("6")
+    page.click("#amount-minus")
+    page.click("#amount-minus")
+    expect(page.locator("#amount")).to_have_value("4")   # never below the minimum
+    page.locator("#amount").press("ArrowUp")
+    expect(page.locator("#amount")).to_have_value("6")
+    page.locator("#amount").hover()
+    page.mouse.wheel(0, -100)
+    expect(page.locator("#amount")).to_have_value("8")
+    # Preflop sizes: 2.5x and 3x the bet, and the pot (3 in the middle + our call of 1 = 4: to 6).
+    expect(page.locator('.preset[data-preset="third"]')).to_be_hidden()
+    page.click('.preset[data-preset="x2.5"]')
+    expect(page.locator("#amount")).to_have_value("5")
+    page.click('.preset[data-preset="x3"]')
+    expect(page.locator("#amount")).to_have_value("6")
+    page.click('.preset[data-preset="pot"]')
+    expect(page.locator("#amount")).to_have_value("6")
+    page.click('.preset[data-preset="max"]')
+    expect(page.locator("#amount")).to_have_value("200")
+    page.click("#act-call")
+    whose_turn([ann, bob]).page.click("#act-call")   # the big blind checks: 4 in the middle
+    flop = whose_turn([ann, bob])
+    expect(flop.page.locator("#board .card[data-card]")).to_have_count(3)
+    fp = flop.page
+    expect(fp.locator('.preset[data-preset="x3"]')).to_be_hidden()
+    for key, value in (("third", "2"), ("half", "2"), ("two-thirds", "2"), ("three-quarters", "3"),
+                       ("pot", "4")):
+        fp.click(f'.preset[data-preset="{key}"]')
+        expect(fp.locator("#amount")).to_have_value(value)
+    fp.click('.preset[data-preset="pot"]')
+    fp.click("#act-raise")   # bets 4: the pot is 8, a pot raise is to 4 + (8 + 4) = 16
+    other = whose_turn([ann, bob])
+    assert other is not flop
+    other.page.click('.preset[data-preset="pot"]')
+    expect(other.page.locator("#amount")).to_have_value("16")
+    other.page.click('.preset[data-preset="half"]')
+    expect(other.page.locator("#amount")).to_have_value("10")
+
+
+def test_pre_actions_act_when_the_turn_comes_and_drop_when_the_bet_changes(players, server):
+    table = create_table(server, "Pre-actions")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    sb = whose_turn([ann, bob])
+    bb = bob if sb is ann else ann
+    hand = bb.hand_number()
+    # The big blind picks "Check" while the button thinks; the button raises: it is dropped.
+    expect(bb.page.locator("#pre-actions")).to_be_visible()
+    bb.page.click("#pre-check")
+    expect(bb.page.locator("#pre-check")).to_have_attribute("aria-pressed", "true")
+    sb.page.fill("#amount", "6")
+    sb.page.click("#act-raise")
+    assert whose_turn([ann, bob]) is bb           # asked, not checked for them
+    expect(bb.page.locator("#act-call")).to_contain_text("Call 4")
+    expect(bb.page.locator("#announcer")).to_contain_text("Check cancelled")
+    # "Call any" picked by the button before the big blind re-raises: it calls by itself.
+    expect(sb.page.locator("#pre-actions")).to_be_visible()
+    sb.page.click("#pre-call")
+    bb.page.fill("#amount", "12")
+    bb.page.click("#act-raise")
+    expect(sb.page.locator("#board .card[data-card]")).to_have_count(3)
+    expect(sb.page.locator("#hand-log")).to_contain_text(f"{sb.name} calls 6")
+    # On the flop the big blind acts first; the button's "Check/Fold" folds facing a bet.
+    assert whose_turn([ann, bob]) is bb
+    sb.page.click("#pre-checkfold")
+    bb.page.fill("#amount", "10")
+    bb.page.click("#act-raise")
+    expect(sb.page.locator("#hand-log")).to_contain_text(f"{sb.name} folds")
+    assert sb.hand_number() == hand
+
+
+def test_turn_alerts_across_tables_and_sounds_with_a_remembered_mute(players, server):
+    one = create_table(server, "Alert one")
+    two = create_table(server, "Alert two")
+    ann, bob, cat = players("ann"), players("bob"), players("cat")
+    for p in (ann, bob, cat):
+        p.login()
+    for table, rival in ((one, bob), (two, cat)):
+        ann.open_table(table)
+        ann.sit(0)
+        rival.open_table(table)
+        rival.sit(1)
+        expect(ann.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    page = ann.page
+    # The table on screen dealt (a sound); wait for a turn of ann's somewhere.
+    page.wait_for_function("() => window.__poker.sounds.includes('deal')")
+    page.goto(f"{ann.base}/#/")
+    page.wait_for_function("() => window.__poker.turnTables.size > 0")
+    turns = page.evaluate("() => [...window.__poker.turnTables]")
+    names = {one: "Alert one", two: "Alert two"}
+    for table in (one, two):
+        badge = page.locator(f'.lobby-row[data-table="{table}"] .turn-badge')
+        expect(badge).to_have_count(1 if table in turns else 0)
+    expect(page).to_have_title(re.compile(r"^\(!\) Your turn \u2014 Alert (one|two) \u2014 Pokerserver$"))
+    alert = page.locator("#turn-alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_have_attribute("href", f"#/table/{turns[0]}")
+    assert "turn" in page.evaluate("() => window.__poker.sounds")
+    # Opening that table: its own turn is on screen, the link points elsewhere or hides.
+    alert.click()
+    expect(page.locator("#action-bar.my-turn")).to_be_visible()
+    expect(page).to_have_title(f"(!) Your turn \u2014 {names[turns[0]]} \u2014 Pokerserver")
+    if len(turns) == 1:
+        expect(alert).to_be_hidden()
+
+    # The mute switch is remembered: after a reload no sound plays, the turn still shows.
+    expect(page.locator("#mute")).to_have_attribute("aria-pressed", "false")
+    page.click("#mute")
+    expect(page.locator("#mute")).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    expect(page.locator("#mute")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#action-bar.my-turn")).to_be_visible()
+    assert page.evaluate("() => window.__poker.sounds") == []
+    page.click("#mute")
+    expect(page.locator("#mute")).to_have_attribute("aria-pressed", "false")
+    assert page.evaluate("() => localStorage.getItem('poker.muted')") == "0"
+    # Notifications (for a hidden page) are asked for on a click, never on their own.
+    expect(page.locator("#alerts")).to_have_attribute("aria-pressed", "false")
+    ann.ctx.grant_permissions(["notifications"])
+    page.click("#alerts")
+    expect(page.locator("#alerts")).to_have_attribute("aria-pressed", "true")
+
+
+def test_hand_history_survives_a_reload_replays_and_downloads_phh(players, server):
+    table = create_table(server, "History")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    whose_turn([ann, bob]).page.click("#act-fold")   # hand 1: the button folds
+    page = ann.page
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    page.click("#tab-history")
+    row = page.locator('#history-list .history-hand[data-hand="1"]')
+    expect(row.locator(".history-result")).to_have_text(re.compile(r"^(ann|bob) wins 2$"))
+    expect(row.locator(".history-replay")).to_be_enabled()
+
+    page.reload()
+    expect(page.locator(".seat-me")).to_have_attribute("data-seat", "0")
+    page.click("#tab-history")
+    expect(row.locator(".history-replay")).to_be_enabled()   # recorded in this tab's session
+    row.locator(".history-replay").click()
+    dialog = page.locator("#replay-dialog")
+    expect(dialog.locator("#replay-what")).to_contain_text("Dealt to you")
+    expect(dialog.locator("#replay-seats .replay-seat").first.get_by_role("img", name=CARD_NAME)).to_have_count(2)
+    steps = []
+    while True:
+        steps.append(dialog.locator("#replay-what").inner_text())
+        if dialog.locator("#replay-next").is_disabled():
+            break
+        page.keyboard.press("ArrowRight")
+        expect(dialog.locator("#replay-step")).to_have_text(re.compile(rf"^Step {len(steps) + 1} of \d+$"))
+    assert any("posts the small blind" in s for s in steps), steps
+    assert any("folds" in s for s in steps), steps
+    assert "wins 2" in steps[-1]
+    page.click("#replay-close")
+
+    # The PHH file of a hand ann played, fetched with her token in a header.
+    with page.expect_download() as got:
+        row.locator(".history-phh").click()
+    text = open(got.value.path()).read()
+    assert "actions" in text and "ann" in text
+    assert not any("token=" in u for u in urls), urls
+
+
+def rows(page) -> list[dict]:
+    return page.locator("#lobby-list .lobby-row").evaluate_all(
+        "els => els.map(e => ({id: e.dataset.table, bb: +e.dataset.bb, taken: +e.dataset.taken,"
+        " full: !!e.querySelector('.btn-wait'), blinds: e.querySelector('.blinds').textContent}))")
+
+
+def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(players, server):
+    full = create_table(server, "Full house")
+    ann, bob, cat = players("ann"), players("bob"), players("cat")
+    for p, seat in ((ann, 0), (bob, 1)):
+        p.login()
+        p.open_table(full)
+        p.sit(seat)
+    # cat browses the lobby before choosing a name.
+    page = cat.page
+    page.goto(cat.base + "/")
+    expect(page.locator(f'.lobby-row[data-table="{full}"]')).to_be_visible()
+    expect(page.locator("#name-dialog")).to_have_count(0)
+    page.select_option("#lobby-sort", "stakes")
+    bbs = [r["bb"] for r in rows(page)]
+    assert bbs == sorted(bbs, reverse=True) and len(set(bbs)) > 1, bbs
+    page.select_option("#lobby-sort", "players")
+    taken = [r["taken"] for r in rows(page)]
+    assert taken == sorted(taken, reverse=True), taken
+    page.select_option("#lobby-stakes", "5/10")
+    expect(page.locator("#lobby-list .lobby-row")).not_to_have_count(0)
+    assert {r["blinds"] for r in rows(page)} == {"5/10"}
+    page.select_option("#lobby-stakes", "")
+    page.check("#lobby-free")
+    expect(page.locator(f'.lobby-row[data-table="{full}"]')).to_have_count(0)
+    assert not any(r["full"] for r in rows(page))
+    page.uncheck("#lobby-free")
+    # Watching needs no name either.
+    page.locator(f'.lobby-row[data-table="{full}"] .btn-watch').click()
+    expect(page.locator(".seat .seat-name")).to_have_count(2)
+    expect(page.locator("#name-dialog")).to_have_count(0)
+    page.click("#btn-lobby")
+
+    # The full table's waiting list: a name is asked first; it shows and can be left.
+    page.locator(f'.lobby-row[data-table="{full}"] .btn-wait').click()
+    page.fill("#nickname", "cat")
+    page.click("#name-submit")
+    expect(page.locator("#me .me-name")).to_have_text("cat")
+    notice = page.locator("#waiting-notice")
+    expect(notice).to_contain_text("You are on the waiting list for Full house")
+    page.click("#btn-unwait")
+    expect(notice).to_have_count(0)
+    page.locator(f'.lobby-row[data-table="{full}"] .btn-wait').click()
+    expect(notice).to_be_visible()
+    # bob leaves: cat takes the seat by itself and is shown the table.
+    bob.page.click("#btn-leave")
+    bob.page.click("#leave-confirm")
+    expect(page.locator(".seat-me")).to_have_attribute("data-seat", "1")
+    expect(page.locator(".toast").last).to_contain_text("A seat freed up")
+
+
+# Watches a table page: every change of the screen, with what the page's real
+# state holds at that moment, and each chip that flies.
+RECORDER = """() => {
+  window.__rec = [];
+  window.__flying = 0;
+  const t0 = performance.now();
+  new MutationObserver((muts) => {
+    for (const m of muts) for (const n of m.addedNodes) if (n.classList && n.classList.contains('flying-chip')) window.__flying++;
+    const st = window.__poker.tables.get(window.__poker.route.table);
+    window.__rec.push({
+      t: performance.now() - t0,
+      board: document.querySelectorAll('#board .card[data-card]').length,
+      shown: document.querySelectorAll('.seat .seat-cards .card[data-card]').length,
+      real_board: st && st.hand ? st.hand.board.length : 0,
+      real_street: st && st.hand ? st.hand.street : null,
+    });
+  }).observe(document.getElementById('table-screen'), {subtree: true, childList: true});
+}"""
+
+
+@pytest.fixture
+def paused_server(tmp_path):
+    # The default pause between hands (3 s): a paced run-out fits in it.
+    s = start_server(str(tmp_path), "--hand-pause", "3", "--turn-seconds", "30")
+    yield s.url
+    s.stop()
+
+
+def test_all_in_run_out_is_tabled_first_and_dealt_at_a_readable_pace(browser, paused_server):
+    table = create_table(paused_server, "Run-out")
+    made = [Player(browser, paused_server, name) for name in ("ann", "bob", "cat", "dan")]
+    ann, bob, cat, dan = made
+    try:
+        for p in made:
+            p.login()
+            p.open_table(table)
+        dan.page.emulate_media(reduced_motion="reduce")
+        ann.sit(0)
+        bob.sit(1)
+        first = whose_turn([ann, bob])
+        for p in (cat, dan):
+            p.page.evaluate(RECORDER)
+        first.page.click('.preset[data-preset="max"]')
+        first.page.click("#act-raise")
+        whose_turn([ann, bob]).page.click("#act-call")
+        for p in (cat, dan):
+            expect(p.page.locator("#result .result-line").first).to_be_visible()
+            expect(p.page.locator("#board .card[data-card]")).to_have_count(5)
+        rec = cat.page.evaluate("window.__rec")
+        # Both hands are face up before the first card of the run-out.
+        first_flop = next(r for r in rec if r["board"] >= 3)
+        assert any(r["shown"] == 4 and r["board"] == 0 for r in rec), rec
+        # ... while the page's state had the whole hand already (only the drawing waits).
+        assert first_flop["real_board"] == 5 and first_flop["real_street"] == "complete", first_flop
+        # Then a card at a time, at a readable pace.
+        t3, t4, t5 = (next(r["t"] for r in rec if r["board"] >= n) for n in (3, 4, 5))
+        assert t4 - t3 >= 500 and t5 - t4 >= 500, (t3, t4, t5)
+        # Chips fly to the pot and to the winner, unless the player asked for reduced motion.
+        assert cat.page.evaluate("window.__flying") > 0
+        assert dan.page.evaluate("window.__flying") == 0
+        for p in made:
+            assert not p.errors, f"JavaScript errors in {p.name}'s page: {p.errors}"
+    finally:
+        for p in made:
+            p.close()
