@@ -113,8 +113,8 @@ def bot(port: int, me: dict, stop: threading.Event) -> None:
         ws.send(json.dumps(msg))
 
     def hello():
-        send({"type": "hello", "token": me["token"]} if me.get("token")
-             else {"type": "hello", "name": me["name"]})
+        send({"type": "hello", "protocol": 2, "token": me["token"]} if me.get("token")
+             else {"type": "hello", "protocol": 2, "name": me["name"]})
 
     def sit():
         send({"type": "sit", "table": me["table"], "seat": me["seat"], "buy_in": 100})

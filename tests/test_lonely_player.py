@@ -44,7 +44,7 @@ def test_a_table_with_bots_deals_a_person_in(tmp_path):
                  "the 3 bots to sit", step=0.2)
         ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
         try:
-            ws.send(json.dumps({"type": "hello", "name": "solo"}))
+            ws.send(json.dumps({"type": "hello", "protocol": 2, "name": "solo"}))
             taken = {i for i, s in enumerate([None] * 6)}
             ws.send(json.dumps({"type": "sit", "table": table["id"], "seat": 5, "buy_in": 100}))
             dealt, mine = False, None
@@ -80,7 +80,7 @@ def watch_table(port, table_id):
     """A spectator's first full view of the table."""
     ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
     try:
-        ws.send(json.dumps({"type": "hello", "name": "spectator"}))
+        ws.send(json.dumps({"type": "hello", "protocol": 2, "name": "spectator"}))
         ws.send(json.dumps({"type": "watch", "table": table_id}))
         while True:
             msg = json.loads(ws.recv())

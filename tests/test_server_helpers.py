@@ -172,13 +172,21 @@ class Client:
     seats: dict = field(default_factory=dict)       # table id -> my seat
     closed: int | None = None
     raw: list = field(default_factory=list)
+    unread: list = field(default_factory=list)     # events of a batch not yet returned
+    batches: int = 0                                # events messages received
 
     # -- plumbing --
     def send(self, message) -> None:
         self.ws.send(message if isinstance(message, str) else json.dumps(message))
 
     def recv(self, timeout: float = 5.0) -> dict:
-        """The next message (bookkept), or raise Closed / websocket timeout."""
+        """The next message (bookkept), or raise Closed / websocket timeout.
+
+        A batch of table events (``events``) is returned one event at a time, each as
+        ``{"type": "event", "table", "v", "event"}``, so that tests can wait for one.
+        """
+        if self.unread:
+            return self.unread.pop(0)
         self.ws.settimeout(timeout)
         try:
             opcode, data = self.ws.recv_data(control_frame=True)
@@ -196,6 +204,13 @@ class Client:
         text = data.decode()
         self.raw.append(text)
         msg = json.loads(text)
+        if msg["type"] == "events":
+            self.batches += 1
+            self.unread = [{"type": "event", "table": msg["table"], "v": msg["v"] + i,
+                            "event": e} for i, e in enumerate(msg["events"])]
+            for event in self.unread:
+                self._book(event)
+            return self.unread.pop(0)
         self._book(msg)
         return msg
 
@@ -282,7 +297,7 @@ def connect(server: Server, name: str | None = None, token: str | None = None,
     ws = websocket.create_connection(server.ws_url, timeout=timeout, **options)
     c = Client(ws, name=name or "")
     if name is not None or token is not None:
-        hello = {"type": "hello"}
+        hello = {"type": "hello", "protocol": 2}
         if name is not None:
             hello["name"] = name
         else:

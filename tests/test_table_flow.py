@@ -323,7 +323,7 @@ def test_a_reconnect_gets_what_it_missed_from_the_history_or_a_full_table():
     back = conn(5)
     fan.add(back)
     hello = handlers.dispatch(root, fan, back, orjson.dumps(
-        {"type": "hello", "token": ann.token, "tables": {room.id: seen}}), T0)
+        {"type": "hello", "protocol": 2, "token": ann.token, "tables": {room.id: seen}}), T0)
     out = fan.prepare(hello)
     got = frames(out, back)
     assert got[0]["type"] == "welcome"
@@ -335,7 +335,7 @@ def test_a_reconnect_gets_what_it_missed_from_the_history_or_a_full_table():
     again = conn(6)
     fan.add(again)
     fx = handlers.dispatch(root, fan, again, orjson.dumps(
-        {"type": "hello", "token": bob.token, "tables": {room.id: 1}}), T0)
+        {"type": "hello", "protocol": 2, "token": bob.token, "tables": {room.id: 1}}), T0)
     got = frames(fan.prepare(fx), again)
     assert [m["type"] for m in got][:2] == ["welcome", "table"] and got[1]["v"] == room.v
     # After a recovery the versions jump: any version a client holds gets a full table.
@@ -343,7 +343,7 @@ def test_a_reconnect_gets_what_it_missed_from_the_history_or_a_full_table():
     late = conn(7)
     fan.add(late)
     fan.prepare(handlers.dispatch(root, fan, late, orjson.dumps(
-        {"type": "hello", "token": bob.token}), T0))
+        {"type": "hello", "protocol": 2, "token": bob.token}), T0))
     fx = handlers.dispatch(root, fan, late, orjson.dumps(
         {"type": "watch", "table": room.id, "v": room.v - recovery.VERSION_JUMP}), T0)
     got = frames(fan.prepare(fx), late)
@@ -356,10 +356,10 @@ def test_presence_is_a_count_of_sockets():
     first, second = conn(1), conn(2)
     for c in (first, second):
         fan.add(c)
-    fx = handlers.dispatch(root, fan, first, orjson.dumps({"type": "hello", "token": ann.token}),
+    fx = handlers.dispatch(root, fan, first, orjson.dumps({"type": "hello", "protocol": 2, "token": ann.token}),
                            T0)
     assert [e for _, _, e in fx.events()] == [Presence(0, True)]
-    fx = handlers.dispatch(root, fan, second, orjson.dumps({"type": "hello", "token": ann.token}),
+    fx = handlers.dispatch(root, fan, second, orjson.dumps({"type": "hello", "protocol": 2, "token": ann.token}),
                            T0)
     assert fx.events() == []                              # a second tab
     assert handlers.goodbye(root, fan, first, T0).events() == []   # one tab closed
@@ -406,7 +406,7 @@ def test_a_refused_message_changes_nothing_and_is_answered_with_its_reason():
             ({"type": "act", "table": "t99", "action": "fold"}, "no_table"),
             ({"type": "sit", "table": room.id, "seat": 1, "buy_in": 100}, "seat_taken"),
             ({"type": "top_up", "table": room.id, "amount": 10 ** 9}, "buy_in"),
-            ({"type": "hello", "name": "again"}, "bad_message"),
+            ({"type": "hello", "protocol": 2, "name": "again"}, "bad_message"),
             ({"type": "act", "table": room.id, "action": "fold", "rid": 7, "x": 1},
              "bad_message")]:
         fx = handlers.dispatch(root, fan, c, orjson.dumps(msg), T0)
@@ -475,10 +475,10 @@ def test_while_paused_changes_are_refused_and_reads_are_served():
         assert reply["code"] == "paused" and why in reply["message"] and fx.journal == []
     other = conn(2)
     fan.add(other)
-    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "name": "new"}),
+    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "protocol": 2, "name": "new"}),
                            T0, paused=why)
     assert fx.sent("reply")[0][1]["code"] == "paused" and "p3" not in root.players
-    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "token": bob.token}),
+    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "protocol": 2, "token": bob.token}),
                            T0, paused=why)
     assert fx.sent("reply")[0][1]["type"] == "welcome"
     for msg in ({"type": "watch", "table": room.id}, {"type": "tables"}, {"type": "ping"}):
