@@ -89,6 +89,13 @@ class Effects:
             full["rid"] = rid
         self.out.append(("watch", conn_id, table_id, since, full))
 
+    def extend(self, other: "Effects") -> "Effects":
+        """``other``'s effects after these; returns self."""
+        self.journal += other.journal
+        self.out += other.out
+        self.wake.update(other.wake)
+        return self
+
     def events(self) -> list:
         """The table events, as ``(table id, v, event)``."""
         return [item[1:4] for item in self.out if item[0] == "event"]

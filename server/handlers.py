@@ -73,14 +73,20 @@ def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None) -> 
         if paused is not None and changes_state(msg):
             raise Refused("paused", f"play is paused: {paused}; your seat and chips are safe, "
                           "and play resumes by itself once the server can save again")
-        return HANDLERS[type(msg)](root, fan, c, msg, now)
     except Refused as e:
         return refusal(root, c.id, e.code, e.message, msg.rid)
+    before = Effects()      # what the clock had decided already: it stands either way
+    try:
+        if type(msg) is Act:
+            before = catch_up(root, msg, now)
+        return before.extend(HANDLERS[type(msg)](root, fan, c, msg, now))
+    except Refused as e:
+        return refusal(root, c.id, e.code, e.message, msg.rid, before)
     except IllegalAction as e:
-        return refusal(root, c.id, "illegal", str(e), msg.rid)
+        return refusal(root, c.id, "illegal", str(e), msg.rid, before)
     except Exception:  # noqa: BLE001 - one bad handler must not take the connection down
         log.exception("handler for %s failed (conn %d)", type(msg).__name__, c.id)
-        return refusal(root, c.id, "internal", "internal error", msg.rid)
+        return refusal(root, c.id, "internal", "internal error", msg.rid, before)
 
 
 # ---------------------------------------------------------------------------
@@ -260,6 +266,13 @@ def sit_in(root: Root, fan, c, msg: SitInMsg, now: float) -> Effects:
 
 
 _VERBS = {"fold": Fold, "check": Check, "call": Call, "all_in": AllIn}
+
+
+def catch_up(root: Root, msg: Act, now: float) -> Effects:
+    """For a betting action: the clock's decisions already due at its table
+    (``play.catch_up``), applied before the action whatever the action's fate."""
+    room = root.tables.get(msg.table)
+    return Effects() if room is None else play.catch_up(root, room, now)
 
 
 def act(root: Root, fan, c, msg: Act, now: float) -> Effects:

@@ -125,9 +125,24 @@ def step(root: Root, room: Room, action, now: float, fx: Effects | None = None) 
     return fx
 
 
+def catch_up(root: Root, room: Room, now: float) -> Effects:
+    """Before a player's action: what the clock decided already (the turn's time and the
+    bank ran out at their deadlines) but the clock greenlet has not applied yet. So an
+    action that comes after its time is refused whatever the loop's lag, and one in the
+    time bank spends it from when the turn's time ran out."""
+    fx = Effects()
+    clock = room.clock
+    for _ in range(2):      # the turn's time, then the bank's
+        if not (room.game.hand_running and clock.deadline is not None and now >= clock.deadline):
+            break
+        _expire(root, room, now, fx)
+    return fx
+
+
 def player_acts(root: Root, room: Room, seat: int, action, now: float) -> Effects:
     """A betting action by the player at ``seat``: spends the time bank they used and
-    resets their run of clock expiries (only once the rules accepted it)."""
+    resets their run of clock expiries (only once the rules accepted it). Call
+    :func:`catch_up` first."""
     clock = room.clock
     used = None
     if clock.seat == seat and clock.bank_started is not None:
@@ -435,8 +450,9 @@ def _expire(root: Root, room: Room, now: float, fx: Effects) -> None:
         settle(root, room, now, fx, new_turn=True)   # a stale clock: start the right one
         return
     if clock.bank_started is None and clock.bank[seat] > 0:
-        clock.bank_started = now
-        clock.deadline = now + clock.bank[seat]
+        # The bank runs from when the turn's time ran out, however late this runs.
+        clock.bank_started = clock.deadline
+        clock.deadline = clock.deadline + clock.bank[seat]
         publish(room, [Clock(seat, int(clock.deadline * 1000), 0)], fx)
         _send_turn(root, room, fx)
         return

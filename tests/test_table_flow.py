@@ -170,9 +170,9 @@ def test_the_clock_spends_the_bank_then_times_out_and_two_expiries_sit_out():
     clock = room.clock
     seat = room.game.hand.to_act
     clock.bank[seat] = 30.0
-    t = clock.deadline + 0.01
-    fx = play.tick(root, room, t, deck)                # the turn ran out: the bank starts
-    assert clock.bank_started == t and clock.deadline == pytest.approx(t + 30.0)
+    ran_out = clock.deadline
+    fx = play.tick(root, room, ran_out + 0.01, deck)   # the turn ran out: the bank starts
+    assert clock.bank_started == ran_out and clock.deadline == ran_out + 30.0
     assert [e for _, _, e in fx.events()] == [Clock(seat, int(clock.deadline * 1000), 0)]
     assert fx.sent("send")[0][1]["type"] == "turn" and fx.journal == []
     fx = play.tick(root, room, clock.deadline + 0.01, deck)   # the bank ran out: timed out
@@ -508,3 +508,34 @@ def test_a_time_bank_refills_every_few_hands_dealt_up_to_its_cap():
     seats = play.table_message(root, room, None)["view"]["seats"]
     assert [seat["time_bank_ms"] for seat in seats] == [int(s.time_bank_max * 1000),
                                                          int(2 * s.time_bank_refill * 1000)]
+
+
+def test_an_action_after_its_time_is_refused_whatever_the_clock_greenlets_lag():
+    root, room, ann, bob, _ = two_players()
+    deal(root, room)
+    fan = Fanout()
+    c = conn(1)
+    fan.add(c)
+    seat = room.game.hand.to_act
+    fan.bind(c, room.game.seats[seat].player)
+    clock = room.clock
+    clock.bank[seat] = 10.0
+    late = clock.deadline + 10.0 + 0.5          # past the turn and the bank; no tick ran
+    fx = handlers.dispatch(root, fan, c, orjson.dumps(
+        {"type": "act", "table": room.id, "action": "call"}), late)
+    assert fx.sent("reply")[0][1]["code"] == "illegal"       # it was timed out first
+    assert {"type": "timeout", "seat": seat} in [e["a"] for e in fx.journal]
+    assert TimedOut(seat) in [e for _, _, e in fx.events()]
+    # Inside the bank: accepted, and the bank is spent from when the turn ran out.
+    while room.game.hand_running:
+        play.step(root, room, Fold(room.game.hand.to_act), late)
+    deal(root, room, now=late)
+    seat = room.game.hand.to_act
+    c = conn(2)
+    fan.add(c)
+    fan.bind(c, room.game.seats[seat].player)
+    clock.bank[seat], ran_out = 10.0, clock.deadline
+    fx = handlers.dispatch(root, fan, c, orjson.dumps(
+        {"type": "act", "table": room.id, "action": "fold"}), ran_out + 4.0)
+    assert "error" not in orjson.dumps(fx.out).decode()
+    assert clock.bank[seat] == pytest.approx(6.0)
