@@ -143,6 +143,16 @@ def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
 # A client
 
 
+def messages(raw) -> list[dict]:
+    """One frame's message, parsed; a batch of table events (``events``) becomes one
+    ``{"type": "event", "table", "v", "event"}`` per event, in order."""
+    msg = json.loads(raw)
+    if msg.get("type") != "events":
+        return [msg]
+    return [{"type": "event", "table": msg["table"], "v": msg["v"] + i, "event": e}
+            for i, e in enumerate(msg["events"])]
+
+
 class Closed(Exception):
     """The server closed the socket; ``code`` is its close code (None if no close frame)."""
 
@@ -203,16 +213,12 @@ class Client:
             return self.recv(timeout)
         text = data.decode()
         self.raw.append(text)
-        msg = json.loads(text)
-        if msg["type"] == "events":
-            self.batches += 1
-            self.unread = [{"type": "event", "table": msg["table"], "v": msg["v"] + i,
-                            "event": e} for i, e in enumerate(msg["events"])]
-            for event in self.unread:
-                self._book(event)
-            return self.unread.pop(0)
-        self._book(msg)
-        return msg
+        got = messages(text)
+        self.batches += len(got) > 1 or got[0]["type"] == "event"
+        for msg in got:
+            self._book(msg)
+        self.unread = got[1:]
+        return got[0]
 
     def _book(self, msg: dict) -> None:
         self.seen.append(msg)

@@ -20,6 +20,7 @@ from server import timers as timing
 from server.effects import Effects, commit
 from server.fanout import Fanout
 from server.root import TableConfig, add_player, add_table, new_root, total_chips
+from test_server_helpers import messages
 
 HEADS_UP = TableConfig(seats=2, small_blind=1, big_blind=2, ante=0, min_buy_in=40,
                        max_buy_in=200)
@@ -283,8 +284,8 @@ def conn(cid, player=None):
 
 
 def frames(out, c):
-    """What ``c`` is sent, parsed."""
-    return [orjson.loads(conns_payload(item)) for to, item in out if to is c]
+    """What ``c`` is sent, parsed (a batch of events as one message per event)."""
+    return [m for to, item in out if to is c for m in messages(conns_payload(item))]
 
 
 def conns_payload(item):
@@ -539,3 +540,32 @@ def test_an_action_after_its_time_is_refused_whatever_the_clock_greenlets_lag():
         {"type": "act", "table": room.id, "action": "fold"}), ran_out + 4.0)
     assert "error" not in orjson.dumps(fx.out).decode()
     assert clock.bank[seat] == pytest.approx(6.0)
+
+
+def test_one_action_is_one_frame_per_viewer_and_a_turn_for_the_next_to_act():
+    root = new_root()
+    room = add_table(root, "six", TableConfig(6, 1, 2, 0, 40, 200))
+    fan = Fanout()
+    players = [add_player(root, f"p{i}") for i in range(4)]
+    sockets = []
+    for i, p in enumerate(players):
+        play.step(root, room, SitDown(i, p.id, 100, p.name), T0)
+        c = conn(i + 1)
+        fan.add(c)
+        fan.bind(c, p.id)
+        fan.watch(c, room.id)
+        sockets.append(c)
+    rail = conn(9)
+    fan.add(rail)
+    fan.watch(rail, room.id)
+    out = fan.prepare(deal(root, room))
+    for c in sockets + [rail]:        # a deal: one batch each (hole cards differ by viewer)
+        batches = [item for to, item in out if to is c and type(item) is not bytes]
+        assert len(batches) == 1
+    seat = room.game.hand.to_act
+    out = fan.prepare(play.player_acts(root, room, seat, Call(seat), T0))
+    nxt = room.game.hand.to_act
+    for c in sockets + [rail]:
+        sent = [orjson.loads(conns_payload(item))["type"] for to, item in out if to is c]
+        assert sent == (["events", "turn"] if c is sockets[nxt] else ["events"]), (c.id, sent)
+    assert len({id(item) for to, item in out if to is not sockets[nxt]}) == 1   # encoded once
