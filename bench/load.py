@@ -199,7 +199,7 @@ def load(conns: int, duration: float, warmup: float, think: float, echo_us: floa
 
 def _idle_connection(url: str, sockets: list) -> None:
     ws = wire.connect(url, timeout=30)
-    wire.send(ws, {"type": "hello", "name": "idle"})
+    wire.send(ws, {"type": "hello", "protocol": 2, "name": "idle"})
     ws.settimeout(30)
     welcome = wire.read(ws)
     if type(welcome) is tuple or welcome.get("type") != "welcome":

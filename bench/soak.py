@@ -134,7 +134,7 @@ def open_idle(url: str, count: int, timeout: float) -> tuple[list, float]:
 
     def one(i):
         ws = wire.connect(url, timeout=30)
-        wire.send(ws, {"type": "hello", "name": f"idle{i}"})
+        wire.send(ws, {"type": "hello", "protocol": 2, "name": f"idle{i}"})
         ws.settimeout(30)
         welcome = wire.read(ws)
         if type(welcome) is tuple or welcome.get("type") != "welcome":
@@ -157,7 +157,7 @@ class Lazy:
         self.ws = websocket.create_connection(
             url, timeout=10, suppress_origin=True,
             sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
-        wire.send(self.ws, {"type": "hello", "name": f"lazy{i}"})
+        wire.send(self.ws, {"type": "hello", "protocol": 2, "name": f"lazy{i}"})
         self.tables, self.stop, self.sent, self.send_failed = tables, stop, 0, False
         self.greenlet = gevent.spawn(self._run)
 

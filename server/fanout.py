@@ -12,29 +12,23 @@ snapshot (after a restart every client reconnects with its token). It holds
 :meth:`Fanout.prepare` turns an :class:`~server.effects.Effects` into each
 socket's frames (and keeps the events) with no I/O; :meth:`Fanout.deliver`
 queues them on the sockets, which never switches greenlets
-(:func:`server.conn.send`). Each event is encoded and framed once per table;
-only ``hole_cards`` differ between viewers (the player they were dealt to
-sees them whole, everyone else :func:`game.views.event_view` ``(event, None)``,
-with the same version).
+(:func:`server.conn.send`). Everything one change does at a table goes to
+each viewer as one ``events`` message (one frame), encoded once for the whole
+table; only ``hole_cards`` differ between viewers (the player they were dealt
+to sees them whole, everyone else :func:`game.views.event_view` ``(event,
+None)``, with the same version), and then one encoding is made per kind of
+viewer.
 """
 
 from __future__ import annotations
 
-from game.events import HoleCards
+import orjson
+
 from game.views import event_view
 from server import conn as conns
 from server.effects import Effects
 from server.history import History
 from server.protocol import encode
-
-
-def event_message(table_id: str, v: int, event) -> dict:
-    return {"type": "event", "table": table_id, "v": v, "event": event}
-
-
-def _framed(message: dict) -> conns.Raw:
-    """``message`` encoded and framed once, to be sent to several connections."""
-    return conns.Raw(conns.frame(encode(message)))
 
 
 class Fanout:
@@ -110,34 +104,25 @@ class Fanout:
 
     def prepare(self, fx: Effects) -> list:
         """Each socket's frames for ``fx``, as ``(connection, frame)`` in ``fx.out``'s
-        order; the events are kept in their table's history on the way."""
+        order, with every run of one table's events in one ``events`` message per
+        viewer (kept in the table's history on the way); the messages to players
+        follow the events they came with."""
         out = []
         found = self.conns.get
+        run: list = []          # (table id, v, event, only) of one table, in order
+        later: list = []        # ("send", player, message) to go after the run
         for item in fx.out:
             kind = item[0]
             if kind == "event":
-                _, table_id, v, event, only = item
-                history = self.history(table_id)
-                watchers = [c for cid in self.watchers.get(table_id, ()) if (c := found(cid))]
-                if only is None:
-                    framed = _framed(event_message(table_id, v, event))
-                    history.append(framed.data, v)
-                    out += [(c, framed) for c in watchers]
-                    continue
-                history.append(event, v)
-                whole = hidden = None
-                for c in watchers:
-                    if c.player == only:
-                        whole = whole or _framed(event_message(table_id, v, event))
-                        out.append((c, whole))
-                    else:
-                        hidden = hidden or _framed(
-                            event_message(table_id, v, event_view(event, None)))
-                        out.append((c, hidden))
-            elif kind == "send":
-                text = encode(item[2])
-                out += [(c, text) for cid in self.sockets.get(item[1], ()) if (c := found(cid))]
-            elif kind == "reply":
+                if run and run[-1][0] != item[1]:
+                    self._flush(run, later, out)
+                run.append(item[1:])
+                continue
+            if kind == "send":
+                later.append(item)
+                continue
+            self._flush(run, later, out)
+            if kind == "reply":
                 c = found(item[1])
                 if c is not None:
                     message = item[2]
@@ -159,7 +144,31 @@ class Fanout:
                     out.append((c, encode(full)))
                 else:
                     out += [(c, frame) for frame in missed]
+        self._flush(run, later, out)
         return out
+
+    def _flush(self, run: list, later: list, out: list) -> None:
+        """The events of ``run`` (one table's) as one batch per viewer, then ``later``."""
+        found = self.conns.get
+        if run:
+            table_id, first = run[0][0], run[0][1]
+            history = self.history(table_id)
+            parts = []          # each event's JSON, or (event, only) when it is private
+            for _, v, event, only in run:
+                if only is None:
+                    data = orjson.dumps(event)
+                    history.append(data, v)
+                    parts.append(data)
+                else:
+                    history.append(event, v)
+                    parts.append((event, only))
+            watchers = [c for cid in self.watchers.get(table_id, ()) if (c := found(cid))]
+            out += _batches(table_id, first, parts, watchers)
+            run.clear()
+        for _, player_id, message in later:
+            text = encode(message)
+            out += [(c, text) for cid in self.sockets.get(player_id, ()) if (c := found(cid))]
+        later.clear()
 
     @staticmethod
     def deliver(out: list) -> None:
@@ -169,8 +178,9 @@ class Fanout:
             send(c, item)
 
     def replay(self, c: conns.Conn, table_id: str, since: int, v: int) -> list | None:
-        """The frames of the events after version ``since`` for ``c``, the table being at
-        version ``v``; None unless the history holds them all, up to ``v``."""
+        """The events after version ``since`` for ``c`` as one batch (a list of its frames),
+        the table being at version ``v``; None unless the history holds them all, up to
+        ``v`` (send a full table instead)."""
         if since > v:
             return None
         if since == v:
@@ -178,12 +188,31 @@ class Fanout:
         history = self.histories.get(table_id)
         if history is None or history.v != v or history.first > since + 1:
             return None
-        out = []
-        for ev_v, item in enumerate(history.last(v - since), since + 1):
-            if type(item) is bytes:
-                out.append(conns.Raw(item))
-            else:
-                event = item if type(item) is not HoleCards or item.player == c.player \
-                    else event_view(item, None)
-                out.append(_framed(event_message(table_id, ev_v, event)))
-        return out
+        parts = [item if type(item) is bytes else (item, item.player)
+                 for item in history.last(v - since)]
+        return [frame for _, frame in _batches(table_id, since + 1, parts, [c])]
+
+
+def _batches(table_id: str, first: int, parts: list, watchers: list) -> list:
+    """``(connection, frame)`` of one ``events`` message for each watcher: ``parts`` are
+    the events' JSON (the same for everyone) or ``(event, only)`` for one that only the
+    player ``only`` sees whole (hole cards). Encoded once per kind of viewer: once for
+    the whole table when nothing is private."""
+    head = b'{"type":"events","table":%s,"v":%d,"events":[' % (orjson.dumps(table_id), first)
+    if all(type(p) is bytes for p in parts):
+        framed = conns.Raw(conns.frame(head + b",".join(parts) + b"]}"))
+        return [(c, framed) for c in watchers]
+    owners = {p[1] for p in parts if type(p) is not bytes}
+    made: dict = {}
+    out = []
+    for c in watchers:
+        key = c.player if c.player in owners else None     # None: sees no hole cards
+        framed = made.get(key)
+        if framed is None:
+            body = b",".join(
+                p if type(p) is bytes else orjson.dumps(p[0] if p[1] == key
+                                                        else event_view(p[0], None))
+                for p in parts)
+            framed = made[key] = conns.Raw(conns.frame(head + body + b"]}"))
+        out.append((c, framed))
+    return out

@@ -24,8 +24,9 @@ from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, Run
 from server import config, lobby, play, quotas
 from server.conn import admit_chat
 from server.effects import Effects
-from server.protocol import (Act, Chat, Hello, Leave, Ping, ProtocolError, RunTwiceMsg, Sit,
-                             SitInMsg, SitOutMsg, Tables, TopUpMsg, Unwatch, Watch, error, parse)
+from server.protocol import (PROTOCOL, Act, Chat, Hello, Leave, Ping, ProtocolError,
+                             RunTwiceMsg, Sit, SitInMsg, SitOutMsg, Tables, TopUpMsg, Unwatch,
+                             Watch, error, parse)
 from server.root import STARTING_BANKROLL, Room, Root, add_player, forget_player
 
 log = logging.getLogger("server.handlers")
@@ -133,8 +134,8 @@ def hello(root: Root, fan, c, msg: Hello, now: float) -> Effects:
         if player is None:
             raise Refused("bad_token", "unknown token: say hello with a name to start afresh")
     came_back = fan.bind(c, player.id)
-    fx.reply(c.id, {"type": "welcome", "player": player.id, "name": player.name,
-                    "token": player.token, "bankroll": player.bankroll,
+    fx.reply(c.id, {"type": "welcome", "protocol": PROTOCOL, "player": player.id,
+                    "name": player.name, "token": player.token, "bankroll": player.bankroll,
                     "seats": dict(player.seats)}, msg.rid)
     if came_back:
         play.presence(root, player, True, fx)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import orjson
 
+PROTOCOL = 2           # the protocol version: hello says it, welcome repeats it (docs/protocol.md)
 MAX_BYTES = 16 * 1024
 MAX_DEPTH = 4          # {"type": "hello", "tables": {"t1": 3}} is depth 2
 MAX_INT = 10 ** 12     # no chip count or version comes near this
@@ -360,7 +361,12 @@ def _fields(data: dict, kind: str, required: tuple[str, ...], optional: tuple[st
 
 
 def _hello(data: dict, rid: Rid) -> Hello:
-    _fields(data, "hello", (), ("name", "token", "tables"))
+    _fields(data, "hello", (), ("name", "token", "tables", "protocol"))
+    if data.get("protocol") != PROTOCOL:
+        # An old client would misread what this server sends: refuse it plainly.
+        raise ProtocolError("protocol", f"this server speaks protocol {PROTOCOL} (table events "
+                            "come in batches): reload the page, or update the client and "
+                            f"say \"protocol\": {PROTOCOL} in hello", rid)
     if ("name" in data) == ("token" in data):
         raise ProtocolError("bad_message", "hello needs either a name or a token")
     if "name" in data:

@@ -336,7 +336,8 @@ def seated_bot(strategy="calling-station"):
 
 
 def event(bot, kind, **fields):
-    bot._handle({"type": "event", "table": "t1", "v": bot.v + 1, "event": {"type": kind, **fields}})
+    bot._handle({"type": "events", "table": "t1", "v": bot.v + 1,
+                 "events": [{"type": kind, **fields}]})
 
 
 def test_a_bot_answers_two_turns_in_a_row_with_the_same_deadline():
@@ -357,8 +358,8 @@ def test_a_bot_answers_two_turns_in_a_row_with_the_same_deadline():
 
 def test_a_bot_asks_for_a_resync_on_a_gap_once():
     bot = seated_bot()
-    bot._handle({"type": "event", "table": "t1", "v": 13, "event": {"type": "to_act", "seat": 1}})
-    bot._handle({"type": "event", "table": "t1", "v": 14, "event": {"type": "to_act", "seat": 2}})
+    bot._handle({"type": "events", "table": "t1", "v": 13, "events": [{"type": "to_act", "seat": 1},
+                                                                     {"type": "to_act", "seat": 2}]})
     assert [m["type"] for m in bot.ws.sent] == ["watch"] and bot.ws.sent[0]["v"] == 10
     assert bot.stats.gaps == 2 and bot.v == 10
     event(bot, "to_act", seat=1)                     # the replay starts: in order again

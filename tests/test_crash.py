@@ -29,6 +29,7 @@ import websocket  # websocket-client
 from persistence import snapshot
 from persistence.layout import check_root, root_from_json
 from server.root import STARTING_BANKROLL
+from test_server_helpers import messages
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "10"))
@@ -98,7 +99,7 @@ def received(ws, stop: threading.Event):
             continue
         if not raw:
             return
-        yield json.loads(raw)
+        yield from messages(raw)
 
 
 def bot(port: int, me: dict, stop: threading.Event) -> None:
@@ -113,8 +114,8 @@ def bot(port: int, me: dict, stop: threading.Event) -> None:
         ws.send(json.dumps(msg))
 
     def hello():
-        send({"type": "hello", "token": me["token"]} if me.get("token")
-             else {"type": "hello", "name": me["name"]})
+        send({"type": "hello", "protocol": 2, "token": me["token"]} if me.get("token")
+             else {"type": "hello", "protocol": 2, "name": me["name"]})
 
     def sit():
         send({"type": "sit", "table": me["table"], "seat": me["seat"], "buy_in": 100})

@@ -104,7 +104,7 @@ def _newcomer_token(port):
     import websocket
     ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
     try:
-        ws.send(json.dumps({"type": "hello", "name": "late"}))
+        ws.send(json.dumps({"type": "hello", "protocol": 2, "name": "late"}))
         return json.loads(ws.recv())["token"]
     finally:
         ws.close()

@@ -37,7 +37,7 @@ def spectator(port: int, seen: dict, stop: threading.Event) -> None:
     ws.settimeout(0.3)
     hand = {}
     try:
-        ws.send(json.dumps({"type": "hello", "name": "watcher"}))
+        ws.send(json.dumps({"type": "hello", "protocol": 2, "name": "watcher"}))
         for t in TABLES:
             ws.send(json.dumps({"type": "watch", "table": t}))
         for msg in received(ws, stop):

@@ -11,7 +11,7 @@ import urllib.request
 import websocket
 
 from test_crash import get, metric, start_server
-from test_server_helpers import wait_for
+from test_server_helpers import messages, wait_for
 
 
 def post(port, body):
@@ -44,28 +44,28 @@ def test_a_table_with_bots_deals_a_person_in(tmp_path):
                  "the 3 bots to sit", step=0.2)
         ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
         try:
-            ws.send(json.dumps({"type": "hello", "name": "solo"}))
+            ws.send(json.dumps({"type": "hello", "protocol": 2, "name": "solo"}))
             taken = {i for i, s in enumerate([None] * 6)}
             ws.send(json.dumps({"type": "sit", "table": table["id"], "seat": 5, "buy_in": 100}))
             dealt, mine = False, None
             end = time.monotonic() + 40
             while time.monotonic() < end and not dealt:
-                msg = json.loads(ws.recv())
-                if msg["type"] == "table" and msg.get("you") is not None:
-                    mine = msg["you"]
-                if (msg["type"] == "event" and msg["event"]["type"] == "hand_started"
-                        and mine in msg["event"]["seats"]):
-                    dealt = True   # the big blind reached the newcomer
-                if msg["type"] == "error":
-                    assert msg["code"] == "seat_taken", msg   # a bot took seat 5: try another
-                    seat = min(taken - {5})
-                    taken.discard(seat)
-                    ws.send(json.dumps({"type": "sit", "table": table["id"], "seat": seat,
-                                        "buy_in": 100}))
-                if msg["type"] == "turn":
-                    ws.send(json.dumps({"type": "act", "table": table["id"],
-                                        "action": "check" if "check" in msg["legal"]["actions"]
-                                        else "fold"}))
+                for msg in messages(ws.recv()):
+                    if msg["type"] == "table" and msg.get("you") is not None:
+                        mine = msg["you"]
+                    if (msg["type"] == "event" and msg["event"]["type"] == "hand_started"
+                            and mine in msg["event"]["seats"]):
+                        dealt = True   # the big blind reached the newcomer
+                    if msg["type"] == "error":
+                        assert msg["code"] == "seat_taken", msg   # a bot took seat 5: another
+                        seat = min(taken - {5})
+                        taken.discard(seat)
+                        ws.send(json.dumps({"type": "sit", "table": table["id"], "seat": seat,
+                                            "buy_in": 100}))
+                    if msg["type"] == "turn":
+                        ws.send(json.dumps({"type": "act", "table": table["id"],
+                                            "action": "check" if "check" in msg["legal"]["actions"]
+                                            else "fold"}))
             assert dealt, "the person was never dealt in with the bots"
         finally:
             ws.close()
@@ -80,7 +80,7 @@ def watch_table(port, table_id):
     """A spectator's first full view of the table."""
     ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=5)
     try:
-        ws.send(json.dumps({"type": "hello", "name": "spectator"}))
+        ws.send(json.dumps({"type": "hello", "protocol": 2, "name": "spectator"}))
         ws.send(json.dumps({"type": "watch", "table": table_id}))
         while True:
             msg = json.loads(ws.recv())

@@ -44,7 +44,7 @@ def test_a_player_who_says_who_they_are_has_their_own_quota(strict):
 def test_new_players_from_one_address_are_rate_limited(strict):
     made = [connect(strict, f"p{i}") for i in range(4)]
     extra = connect(strict)
-    reply = extra.request({"type": "hello", "name": "one too many"})
+    reply = extra.request({"type": "hello", "protocol": 2, "name": "one too many"})
     assert reply["type"] == "error" and reply["code"] == "rate_limited"
     back = connect(strict, token=made[0].token)          # a returning player is never limited
     assert back.player == made[0].player

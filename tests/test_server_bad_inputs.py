@@ -104,7 +104,7 @@ def refused(s: Scene, client, frame, code: str) -> dict:
     assert state(s) == before
     # This socket still works.
     if client.player is None:
-        assert client.request({"type": "hello", "token": s.observer_token})["type"] == "welcome"
+        assert client.request({"type": "hello", "protocol": 2, "token": s.observer_token})["type"] == "welcome"
     else:
         assert client.request({"type": "ping"})["type"] == "pong"
     return err
@@ -140,7 +140,7 @@ FRAMES = [
     ('{"type": "watch", "table": "t1", "v": -1}', "bad_message"),
     ('{"type": "ping", "rid": {"a": 1}}', "bad_message"),
     ('{"type": "ping", "rid": "' + "x" * 65 + '"}', "bad_message"),
-    ('{"type": "hello", "name": "again"}', "bad_message"),
+    ('{"type": "hello", "protocol": 2, "name": "again"}', "bad_message"),
 ]
 
 
@@ -181,7 +181,7 @@ def test_messages_before_hello(scene):
 
 def test_forged_token(scene):
     c = connect(scene.server)
-    refused(scene, c, '{"type": "hello", "token": "' + "A" * 43 + '"}', "bad_token")
+    refused(scene, c, '{"type": "hello", "protocol": 2, "token": "' + "A" * 43 + '"}', "bad_token")
     c.close()
 
 
@@ -397,7 +397,7 @@ def test_200_connections_opened_and_dropped(scene):
     for i in range(200):
         c = connect(scene.server)
         if i % 2:
-            c.send({"type": "hello", "token": scene.mallory.token})
+            c.send({"type": "hello", "protocol": 2, "token": scene.mallory.token})
         sockets.append(c)
     for i, c in enumerate(sockets):
         if i % 3 == 0:

@@ -143,6 +143,16 @@ def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
 # A client
 
 
+def messages(raw) -> list[dict]:
+    """One frame's message, parsed; a batch of table events (``events``) becomes one
+    ``{"type": "event", "table", "v", "event"}`` per event, in order."""
+    msg = json.loads(raw)
+    if msg.get("type") != "events":
+        return [msg]
+    return [{"type": "event", "table": msg["table"], "v": msg["v"] + i, "event": e}
+            for i, e in enumerate(msg["events"])]
+
+
 class Closed(Exception):
     """The server closed the socket; ``code`` is its close code (None if no close frame)."""
 
@@ -172,13 +182,21 @@ class Client:
     seats: dict = field(default_factory=dict)       # table id -> my seat
     closed: int | None = None
     raw: list = field(default_factory=list)
+    unread: list = field(default_factory=list)     # events of a batch not yet returned
+    batches: int = 0                                # events messages received
 
     # -- plumbing --
     def send(self, message) -> None:
         self.ws.send(message if isinstance(message, str) else json.dumps(message))
 
     def recv(self, timeout: float = 5.0) -> dict:
-        """The next message (bookkept), or raise Closed / websocket timeout."""
+        """The next message (bookkept), or raise Closed / websocket timeout.
+
+        A batch of table events (``events``) is returned one event at a time, each as
+        ``{"type": "event", "table", "v", "event"}``, so that tests can wait for one.
+        """
+        if self.unread:
+            return self.unread.pop(0)
         self.ws.settimeout(timeout)
         try:
             opcode, data = self.ws.recv_data(control_frame=True)
@@ -195,9 +213,12 @@ class Client:
             return self.recv(timeout)
         text = data.decode()
         self.raw.append(text)
-        msg = json.loads(text)
-        self._book(msg)
-        return msg
+        got = messages(text)
+        self.batches += len(got) > 1 or got[0]["type"] == "event"
+        for msg in got:
+            self._book(msg)
+        self.unread = got[1:]
+        return got[0]
 
     def _book(self, msg: dict) -> None:
         self.seen.append(msg)
@@ -282,7 +303,7 @@ def connect(server: Server, name: str | None = None, token: str | None = None,
     ws = websocket.create_connection(server.ws_url, timeout=timeout, **options)
     c = Client(ws, name=name or "")
     if name is not None or token is not None:
-        hello = {"type": "hello"}
+        hello = {"type": "hello", "protocol": 2}
         if name is not None:
             hello["name"] = name
         else:

@@ -143,7 +143,7 @@ def test_fragments_are_messages_for_the_rate_limit(server):
     """A message may come in fragments (a ping between them is answered), but a client
     sending empty fragments flat out is a flood like any other: 1008."""
     raw = RawClient(server.port, "/ws")
-    text = b'{"type": "hello", "name": "fragments"}'
+    text = b'{"type": "hello", "protocol": 2, "name": "fragments"}'
     parts = [text[i:i + 8] for i in range(0, len(text), 8)]
     raw.send(b"".join(frame(TEXT if i == 0 else CONT, p, fin=i == len(parts) - 1)
                       + (frame(PING, b"between") if i == 1 else b"")
@@ -309,7 +309,7 @@ def _metrics_if_in(s):
 def test_an_unmasked_client_frame_closes_with_1002(server):
     """RFC 6455 5.1: a server must close the connection on an unmasked client frame."""
     raw = RawClient(server.port, "/ws")
-    raw.send(frame(TEXT, b'{"type": "hello", "name": "bare"}', masked=False))
+    raw.send(frame(TEXT, b'{"type": "hello", "protocol": 2, "name": "bare"}', masked=False))
     assert raw.recv_close() == (1002, b"client frames must be masked")
     assert raw.closed_by_server()
     raw.close()

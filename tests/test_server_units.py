@@ -32,11 +32,14 @@ from server.root import TableConfig
     ("[]", "bad_message"), ('"x"', "bad_message"), ("{}", "bad_message"),
     ('{"type": "nope"}', "unknown_type"), ('{"type": null}', "unknown_type"),
     ('{"type": "ping", "x": 1}', "bad_message"),
-    ('{"type": "hello"}', "bad_message"),
-    ('{"type": "hello", "name": "a", "token": "b"}', "bad_message"),
-    ('{"type": "hello", "name": ""}', "bad_message"),
-    ('{"type": "hello", "name": "' + "a" * 21 + '"}', "bad_message"),
-    ('{"type": "hello", "name": "<img src=x>"}', "bad_message"),
+    ('{"type": "hello", "protocol": 2}', "bad_message"),
+    ('{"type": "hello", "name": "old client"}', "protocol"),
+    ('{"type": "hello", "protocol": 1, "token": "x"}', "protocol"),
+    ('{"type": "hello", "protocol": "2", "name": "a"}', "protocol"),
+    ('{"type": "hello", "protocol": 2, "name": "a", "token": "b"}', "bad_message"),
+    ('{"type": "hello", "protocol": 2, "name": ""}', "bad_message"),
+    ('{"type": "hello", "protocol": 2, "name": "' + "a" * 21 + '"}', "bad_message"),
+    ('{"type": "hello", "protocol": 2, "name": "<img src=x>"}', "bad_message"),
     ('{"type": "sit", "table": "t1", "seat": true, "buy_in": 100}', "bad_message"),
     ('{"type": "sit", "table": "t1", "seat": 0, "buy_in": 1e2}', "bad_message"),
     ('{"type": "sit", "table": "../x", "seat": 0, "buy_in": 100}', "bad_message"),
@@ -55,7 +58,7 @@ def test_bad_frames_get_their_code(raw, code):
 
 
 def test_good_frames_become_messages():
-    assert parse('{"type": "hello", "name": " Ann Lee "}') == protocol.Hello(name="Ann Lee")
+    assert parse('{"type": "hello", "protocol": 2, "name": " Ann Lee "}') == protocol.Hello(name="Ann Lee")
     assert parse('{"type": "watch", "table": "t1", "v": 0, "rid": "a"}') == \
         protocol.Watch("t1", 0, "a")
     assert parse('{"type": "act", "table": "t1", "action": "all_in"}') == \

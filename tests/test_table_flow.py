@@ -21,6 +21,7 @@ from server import timers as timing
 from server.effects import Effects, commit
 from server.fanout import Fanout
 from server.root import TableConfig, add_player, add_table, new_root, total_chips
+from test_server_helpers import messages
 
 HEADS_UP = TableConfig(seats=2, small_blind=1, big_blind=2, ante=0, min_buy_in=40,
                        max_buy_in=200)
@@ -284,8 +285,8 @@ def conn(cid, player=None):
 
 
 def frames(out, c):
-    """What ``c`` is sent, parsed."""
-    return [orjson.loads(conns_payload(item)) for to, item in out if to is c]
+    """What ``c`` is sent, parsed (a batch of events as one message per event)."""
+    return [m for to, item in out if to is c for m in messages(conns_payload(item))]
 
 
 def conns_payload(item):
@@ -324,7 +325,7 @@ def test_a_reconnect_gets_what_it_missed_from_the_history_or_a_full_table():
     back = conn(5)
     fan.add(back)
     hello = handlers.dispatch(root, fan, back, orjson.dumps(
-        {"type": "hello", "token": ann.token, "tables": {room.id: seen}}), T0)
+        {"type": "hello", "protocol": 2, "token": ann.token, "tables": {room.id: seen}}), T0)
     out = fan.prepare(hello)
     got = frames(out, back)
     assert got[0]["type"] == "welcome"
@@ -336,7 +337,7 @@ def test_a_reconnect_gets_what_it_missed_from_the_history_or_a_full_table():
     again = conn(6)
     fan.add(again)
     fx = handlers.dispatch(root, fan, again, orjson.dumps(
-        {"type": "hello", "token": bob.token, "tables": {room.id: 1}}), T0)
+        {"type": "hello", "protocol": 2, "token": bob.token, "tables": {room.id: 1}}), T0)
     got = frames(fan.prepare(fx), again)
     assert [m["type"] for m in got][:2] == ["welcome", "table"] and got[1]["v"] == room.v
     # After a recovery the versions jump: any version a client holds gets a full table.
@@ -344,7 +345,7 @@ def test_a_reconnect_gets_what_it_missed_from_the_history_or_a_full_table():
     late = conn(7)
     fan.add(late)
     fan.prepare(handlers.dispatch(root, fan, late, orjson.dumps(
-        {"type": "hello", "token": bob.token}), T0))
+        {"type": "hello", "protocol": 2, "token": bob.token}), T0))
     fx = handlers.dispatch(root, fan, late, orjson.dumps(
         {"type": "watch", "table": room.id, "v": room.v - recovery.VERSION_JUMP}), T0)
     got = frames(fan.prepare(fx), late)
@@ -357,10 +358,10 @@ def test_presence_is_a_count_of_sockets():
     first, second = conn(1), conn(2)
     for c in (first, second):
         fan.add(c)
-    fx = handlers.dispatch(root, fan, first, orjson.dumps({"type": "hello", "token": ann.token}),
+    fx = handlers.dispatch(root, fan, first, orjson.dumps({"type": "hello", "protocol": 2, "token": ann.token}),
                            T0)
     assert [e for _, _, e in fx.events()] == [Presence(0, True)]
-    fx = handlers.dispatch(root, fan, second, orjson.dumps({"type": "hello", "token": ann.token}),
+    fx = handlers.dispatch(root, fan, second, orjson.dumps({"type": "hello", "protocol": 2, "token": ann.token}),
                            T0)
     assert fx.events() == []                              # a second tab
     assert handlers.goodbye(root, fan, first, T0).events() == []   # one tab closed
@@ -407,7 +408,7 @@ def test_a_refused_message_changes_nothing_and_is_answered_with_its_reason():
             ({"type": "act", "table": "t99", "action": "fold"}, "no_table"),
             ({"type": "sit", "table": room.id, "seat": 1, "buy_in": 100}, "seat_taken"),
             ({"type": "top_up", "table": room.id, "amount": 10 ** 9}, "buy_in"),
-            ({"type": "hello", "name": "again"}, "bad_message"),
+            ({"type": "hello", "protocol": 2, "name": "again"}, "bad_message"),
             ({"type": "act", "table": room.id, "action": "fold", "rid": 7, "x": 1},
              "bad_message")]:
         fx = handlers.dispatch(root, fan, c, orjson.dumps(msg), T0)
@@ -476,10 +477,10 @@ def test_while_paused_changes_are_refused_and_reads_are_served():
         assert reply["code"] == "paused" and why in reply["message"] and fx.journal == []
     other = conn(2)
     fan.add(other)
-    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "name": "new"}),
+    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "protocol": 2, "name": "new"}),
                            T0, paused=why)
     assert fx.sent("reply")[0][1]["code"] == "paused" and "p3" not in root.players
-    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "token": bob.token}),
+    fx = handlers.dispatch(root, fan, other, orjson.dumps({"type": "hello", "protocol": 2, "token": bob.token}),
                            T0, paused=why)
     assert fx.sent("reply")[0][1]["type"] == "welcome"
     for msg in ({"type": "watch", "table": room.id}, {"type": "tables"}, {"type": "ping"}):
@@ -585,3 +586,32 @@ def test_a_top_up_from_zero_needs_the_minimum_and_run_twice_is_the_tables_rule()
     fx = handlers.dispatch(root, fan, c, orjson.dumps(
         {"type": "sit_in", "table": room.id, "post": "yes"}), T0)
     assert fx.sent("reply")[0][1]["code"] == "bad_message"
+
+
+def test_one_action_is_one_frame_per_viewer_and_a_turn_for_the_next_to_act():
+    root = new_root()
+    room = add_table(root, "six", TableConfig(6, 1, 2, 0, 40, 200))
+    fan = Fanout()
+    players = [add_player(root, f"p{i}") for i in range(4)]
+    sockets = []
+    for i, p in enumerate(players):
+        play.step(root, room, SitDown(i, p.id, 100, p.name), T0)
+        c = conn(i + 1)
+        fan.add(c)
+        fan.bind(c, p.id)
+        fan.watch(c, room.id)
+        sockets.append(c)
+    rail = conn(9)
+    fan.add(rail)
+    fan.watch(rail, room.id)
+    out = fan.prepare(deal(root, room))
+    for c in sockets + [rail]:        # a deal: one batch each (hole cards differ by viewer)
+        batches = [item for to, item in out if to is c and type(item) is not bytes]
+        assert len(batches) == 1
+    seat = room.game.hand.to_act
+    out = fan.prepare(play.player_acts(root, room, seat, Call(seat), T0))
+    nxt = room.game.hand.to_act
+    for c in sockets + [rail]:
+        sent = [orjson.loads(conns_payload(item))["type"] for to, item in out if to is c]
+        assert sent == (["events", "turn"] if c is sockets[nxt] else ["events"]), (c.id, sent)
+    assert len({id(item) for to, item in out if to is not sockets[nxt]}) == 1   # encoded once

@@ -143,9 +143,9 @@ class Bot:
     def _session(self) -> None:
         """One connection: hello, then read until it closes."""
         ws = self.ws
-        hello = {"type": "hello", "name": self.name}
+        hello = {"type": "hello", "protocol": 2, "name": self.name}
         if self.token:
-            hello = {"type": "hello", "token": self.token}
+            hello = {"type": "hello", "protocol": 2, "token": self.token}
             if self.v is not None:
                 hello["tables"] = {self.table: self.v}
         closed = _ABNORMAL
@@ -187,9 +187,11 @@ class Bot:
 
     def _handle(self, msg: dict) -> None:
         kind = msg.get("type")
-        if kind == "event":
+        if kind == "events":
             if msg.get("table") == self.table:
-                self._event(msg)
+                first = msg["v"]
+                for i, event in enumerate(msg.get("events") or ()):
+                    self._event(first + i, event)
         elif kind == "turn":
             if msg.get("table") == self.table and msg.get("seat") == self.state.seat:
                 self._turn(msg)
@@ -276,8 +278,7 @@ class Bot:
         self.sit_rid = self._send({"type": "sit", "table": self.table, "seat": seat,
                                    "buy_in": max(low, buy_in)})
 
-    def _event(self, msg: dict) -> None:
-        v = msg["v"]
+    def _event(self, v: int, event: dict) -> None:
         if self.v is None or v <= self.v:
             return                          # before our first view, or a duplicate
         if v != self.v + 1:
@@ -293,7 +294,7 @@ class Bot:
             self.verify = True              # compare with a full view once replayed
             self._send({"type": "watch", "table": self.table})
         self.v = v
-        self._apply(msg["event"])
+        self._apply(event)
 
     def _apply(self, ev: dict) -> None:
         """Keep the bot's view of the hand up to date with one event."""

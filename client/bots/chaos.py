@@ -144,35 +144,35 @@ def _before_hello(bot):
 
 
 def _forged_token(bot):
-    return _side(bot, [{"type": "hello", "token": "A" * 43}])
+    return _side(bot, [{"type": "hello", "protocol": 2, "token": "A" * 43}])
 
 
 def _oversize(bot):
-    return _side(bot, [{"type": "hello", "name": "big"}, b'{"type":"chat","text":"' + b"x" * 17000 + b'"}'])
+    return _side(bot, [{"type": "hello", "protocol": 2, "name": "big"}, b'{"type":"chat","text":"' + b"x" * 17000 + b'"}'])
 
 
 def _flood(bot):
     """1,000 messages at once: rate-limited, then closed with 1008."""
-    return _side(bot, [{"type": "hello", "name": "flood"}], [b'{"type":"ping"}'] * 1000,
+    return _side(bot, [{"type": "hello", "protocol": 2, "name": "flood"}], [b'{"type":"ping"}'] * 1000,
                  until_close=True)
 
 
 def _bad_origin(bot):
-    return _side(bot, [{"type": "hello", "name": "origin"}], origin="http://evil.example")
+    return _side(bot, [{"type": "hello", "protocol": 2, "name": "origin"}], origin="http://evil.example")
 
 
 def _future_version(bot):
     """A second tab of this player resuming with a version ahead of the server's."""
     if bot.token is None or bot.v is None:
         return None
-    return _side(bot, [{"type": "hello", "token": bot.token, "tables": {bot.table: bot.v + 10_000}}])
+    return _side(bot, [{"type": "hello", "protocol": 2, "token": bot.token, "tables": {bot.table: bot.v + 10_000}}])
 
 
 def _stale_version(bot):
     """A second tab resuming from version 0 (older than the history, once the table has run)."""
     if bot.token is None:
         return None
-    return _side(bot, [{"type": "hello", "token": bot.token, "tables": {bot.table: 0}}])
+    return _side(bot, [{"type": "hello", "protocol": 2, "token": bot.token, "tables": {bot.table: 0}}])
 
 
 E = frozenset
@@ -207,7 +207,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("extra_field", E({"bad_message"}), _j(type="ping", colour="red")),
     Probe("wrong_field_type", E({"bad_message"}), _j(type="watch", table=5)),
     Probe("unknown_action", E({"bad_message"}), _act(action="dance")),
-    Probe("second_hello", E({"bad_message"}), _j(type="hello", name="again")),
+    Probe("second_hello", E({"bad_message"}), _j(type="hello", protocol=2, name="again")),
     # Game logic
     Probe("out_of_turn", E({"illegal"}), _out_of_turn),
     Probe("no_such_table", E({"no_table"}), _j(type="act", table="no-such-table", action="fold")),
@@ -224,7 +224,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("flood", E({"close 1008"}), side=_flood),
     Probe("bad_origin", E({"close 1008", "http 403"}), side=_bad_origin),
     Probe("future_version", E({"table"}), side=_future_version),
-    Probe("stale_version", E({"table", "event"}), side=_stale_version),
+    Probe("stale_version", E({"table", "events"}), side=_stale_version),
 )
 
 

@@ -42,6 +42,7 @@ window.__poker = app; // for debugging and the browser tests
 // -- connection -----------------------------------------------------------------
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+const PROTOCOL = 2; // docs/protocol.md: table events come in batches ("events")
 
 const conn = new Connection({
   url: wsUrl,
@@ -51,10 +52,10 @@ const conn = new Connection({
       const tables = {};
       for (const [id, st] of app.tables) if (typeof st.v === "number" && !st.resyncing) tables[id] = st.v;
       app.helloTables = new Set(Object.keys(tables));
-      return { type: "hello", token: app.token, tables };
+      return { type: "hello", protocol: PROTOCOL, token: app.token, tables };
     }
     app.helloTables = new Set();
-    return { type: "hello", name: app.pendingName };
+    return { type: "hello", protocol: PROTOCOL, name: app.pendingName };
   },
   onMessage: handle,
   onStatus: setStatus,
@@ -100,7 +101,7 @@ function setStatus(status, detail) {
 
 function handle(msg) {
   dispatch(msg);
-  if (msg.type === "table" || msg.type === "event" || msg.type === "turn" || msg.type === "welcome") updateTurnAlert();
+  if (msg.type === "table" || msg.type === "events" || msg.type === "turn" || msg.type === "welcome") updateTurnAlert();
 }
 
 function dispatch(msg) {
@@ -108,7 +109,10 @@ function dispatch(msg) {
     case "welcome": return onWelcome(msg);
     case "tables": return onTables(msg.tables || []);
     case "table": return onTable(msg);
-    case "event": return onEvent(msg);
+    case "events":
+      // Everything one change did at the table: events[i] has version v + i.
+      (msg.events || []).forEach((event, i) => onEvent({ table: msg.table, v: msg.v + i, event }));
+      return;
     case "turn": return onTurn(msg);
     case "bankroll":
       if (app.me) app.me.bankroll = msg.bankroll;
@@ -482,7 +486,7 @@ function askName(reason) {
           conn.start();
           return;
         }
-        if (conn.ws && conn.ws.readyState === 1 && !conn.ready) conn.sendRaw({ type: "hello", name });
+        if (conn.ws && conn.ws.readyState === 1 && !conn.ready) conn.sendRaw({ type: "hello", protocol: PROTOCOL, name });
         else if (!conn.ws) conn.start();
         else conn.reconnectNow();
       },

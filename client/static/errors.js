@@ -4,6 +4,7 @@
 
 const SENTENCES = {
   bad_json: "The server could not read what this page sent. Reload the page if it happens again.",
+  protocol: "This page is older than the server: reload it.",
   bad_message: "The server did not understand that request. Reload the page if it happens again.",
   unknown_type: "The server did not understand that request. Reload the page if it happens again.",
   binary: "The server did not understand that request. Reload the page if it happens again.",
