@@ -296,6 +296,16 @@ def test_players_play_a_hand_by_clicking(players, server, tmp_path):
     assert reloaded.hand_number() == hand
     expect(reloaded.page.locator("#board .card[data-card]")).to_have_count(4)
 
+    # Everyone at the table asks to sit out once this hand is over (their live hands
+    # go on: the button says so), so that no next hand clears its result.
+    for p in (ann, bob, cat):
+        expect(p.page.locator("#btn-sitout")).to_have_text(
+            re.compile("Sit out next hand" if p in dealt else "Sit out"))
+        p.page.click("#btn-sitout")
+        if p in dealt:
+            expect(p.page.locator("#btn-sitout")).to_have_text("Stay in")
+    assert all(p.hand_number() == hand for p in dealt)
+
     # Check it down to the showdown by clicking.
     def over():
         return ann.page.locator("#result .result-line").count() > 0

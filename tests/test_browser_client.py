@@ -470,6 +470,9 @@ def test_all_in_run_out_is_tabled_first_and_dealt_at_a_readable_pace(browser, pa
         first = whose_turn([ann, bob])
         for p in (cat, dan):
             p.page.evaluate(RECORDER)
+        for p in (ann, bob):        # no next hand clears the result: both sit out after it
+            p.page.click("#btn-sitout")
+            expect(p.page.locator("#btn-sitout")).to_have_text("Stay in")
         first.page.click('.preset[data-preset="max"]')
         first.page.click("#act-raise")
         whose_turn([ann, bob]).page.click("#act-call")

@@ -307,11 +307,14 @@ const tableHandlers = {
     if (!st) return;
     named(() => openSit(st.id, seat));
   },
-  sitOutToggle() {
+  // Sit out (during a hand you are in: once it is over; "big_blind": instead of posting
+  // the next big blind), or come back, or call a planned sit-out off.
+  sitOutToggle(when) {
     const st = current();
     if (!st || st.you === null) return;
     const mine = st.seats[st.you];
-    send({ type: mine && mine.sitting_out ? "sit_in" : "sit_out", table: st.id });
+    if (mine && (mine.sitting_out || mine.sit_out_next)) send({ type: "sit_in", table: st.id });
+    else send({ type: "sit_out", table: st.id, when: when || "hand" });
   },
   topUp() {
     const st = current();

@@ -50,6 +50,19 @@ export function fromTable(msg, previous = null) {
     hand.to_act = null;
     hand.pots = [];
   }
+  // A resync during the same hand keeps what the events told of its end (who won what,
+  // with which hand): a full view does not carry the results.
+  if (previous && previous.id === msg.table && previous.hand && hand && previous.hand.number === hand.number) {
+    state.results = previous.results || [];
+    seats.forEach((seat, i) => {
+      const before = previous.seats[i];
+      if (seat && before && before.player === seat.player) {
+        seat.won = before.won;
+        seat.hand_name = seat.hand_name || before.hand_name;
+        seat.last = before.last;
+      }
+    });
+  }
   return state;
 }
 
@@ -60,7 +73,7 @@ function normSeat(s) {
     folded: !!s.folded, all_in: !!s.all_in, has_cards: !!s.has_cards,
     cards: s.cards || null, mucked: !!s.mucked,
     connected: s.connected === undefined ? true : !!s.connected,
-    hand_name: null, last: null, won: 0, leaving: !!s.leaving,
+    hand_name: null, last: null, won: 0, leaving: !!s.leaving, sit_out_next: s.sit_out_next || null,
   };
 }
 
@@ -182,10 +195,21 @@ function step(state, ev, me) {
       break;
     }
     case "sat_out":
-      if (s) { s.sitting_out = true; log(state, "info", `${who} sits out`); }
+      if (s) { s.sitting_out = true; s.sit_out_next = null; log(state, "info", `${who} sits out`); }
       break;
     case "sat_in":
-      if (s) { s.sitting_out = false; s.waiting = true; log(state, "info", `${who} is back`); }
+      if (s) {
+        if (s.sitting_out) { s.waiting = true; log(state, "info", `${who} is back`); }
+        s.sitting_out = false;
+        s.sit_out_next = null;
+      }
+      break;
+    case "sit_out_next":
+      if (s) {
+        s.sit_out_next = ev.when;
+        log(state, "info", ev.when === "big_blind" ? `${who} will sit out at the big blind`
+          : `${who} will sit out after this hand`);
+      }
       break;
     case "top_up":
       if (s) { s.stack = ev.stack; log(state, "info", `${who} adds ${ev.amount} chips`); }

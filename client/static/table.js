@@ -104,12 +104,13 @@ export class TableView {
     this.titleEl = el("h1", { class: "table-title" });
     this.subEl = el("div", { class: "table-sub" });
     this.btnSitOut = el("button", { class: "btn btn-ghost btn-sm", id: "btn-sitout", onclick: () => this.h.sitOutToggle() }, "Sit out");
+    this.btnSitOutBB = el("button", { class: "btn btn-ghost btn-sm", id: "btn-sitout-bb", title: "Play on until the big blind reaches you, then sit out instead of posting it", onclick: () => this.h.sitOutToggle("big_blind") }, "Sit out at big blind");
     this.btnTopUp = el("button", { class: "btn btn-ghost btn-sm", id: "btn-topup", onclick: () => this.h.topUp() }, "Add chips");
     this.btnLeave = el("button", { class: "btn btn-ghost btn-sm", id: "btn-leave", onclick: () => this.h.leave() }, "Leave seat");
     const topbar = el("div", { class: "table-topbar" },
       el("button", { class: "btn btn-ghost btn-sm btn-back", id: "btn-lobby", onclick: () => this.h.lobby(), title: "Back to the lobby" }, "\u2190 Lobby"),
       el("div", { class: "table-heading" }, this.titleEl, this.subEl),
-      el("div", { class: "table-controls" }, this.btnSitOut, this.btnTopUp, this.btnLeave));
+      el("div", { class: "table-controls" }, this.btnSitOut, this.btnSitOutBB, this.btnTopUp, this.btnLeave));
 
     this.seatsLayer = el("div", { class: "seats-layer" });
     this.boardEl = el("div", { class: "board", id: "board", role: "group", "aria-label": "Board" });
@@ -320,13 +321,21 @@ export class TableView {
     this.subEl.textContent = parts.join(" \u00b7 ");
     const mine = state.you !== null ? state.seats[state.you] : null;
     this.btnSitOut.hidden = !mine;
+    this.btnSitOutBB.hidden = !mine || mine.sitting_out || !!mine.sit_out_next;
     this.btnTopUp.hidden = !mine;
     this.btnLeave.hidden = !mine;
     if (mine) {
-      this.btnSitOut.textContent = mine.sitting_out ? "I'm back" : "Sit out";
+      // Sitting out: come back. A sit-out planned (after this hand, or at the big
+      // blind): stay in. Otherwise sit out: during a hand you are in, once it is over.
+      const planned = !!mine.sit_out_next;
+      const inHand = handRunning(state) && mine.in_hand;
+      this.btnSitOut.textContent = mine.sitting_out ? "I'm back" : planned ? "Stay in"
+        : inHand ? "Sit out next hand" : "Sit out";
+      this.btnSitOut.title = planned ? (mine.sit_out_next === "big_blind" ? "You sit out at the big blind: stay in instead"
+        : "You sit out when this hand is over: stay in instead") : "";
       this.btnSitOut.disabled = mine.sitting_out && mine.stack === 0;
-      this.btnSitOut.classList.toggle("btn-primary", mine.sitting_out);
-      this.btnSitOut.classList.toggle("btn-ghost", !mine.sitting_out);
+      this.btnSitOut.classList.toggle("btn-primary", mine.sitting_out || planned);
+      this.btnSitOut.classList.toggle("btn-ghost", !(mine.sitting_out || planned));
       this.btnTopUp.disabled = mine.stack >= state.max_buy_in;
     }
   }
