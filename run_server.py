@@ -16,7 +16,7 @@ import sys  # noqa: E402
 from functools import partial  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
-from persistence import journal  # noqa: E402
+from persistence import image, journal  # noqa: E402
 from server import app, config, play, recovery  # noqa: E402
 from server.root import Root, TableConfig, add_table, new_root  # noqa: E402
 
@@ -41,14 +41,14 @@ def open_snapshots(args: config.Settings) -> Root:
     Exits with a message when images exist but none is valid. See docs/snapshots.md."""
     import gevent
 
-    from persistence import snapshot
+    from persistence import restore, snapshot
     from persistence.layout import check_root, join_lazy, lazy_parts, root_from_json, root_image
 
     try:
         snaps = snapshot.open_dir(args.snapshot_dir, keep=args.snapshot_keep)
-        loaded = snapshot.recover(snaps, check_root, root_from_json,
-                                  allow_empty=args.snapshot_allow_empty)
-    except (snapshot.RecoveryError, OSError, ValueError) as e:
+        loaded = restore.recover(snaps, check_root, root_from_json,
+                                 allow_empty=args.snapshot_allow_empty)
+    except (restore.RecoveryError, snapshot.FolderInUse, OSError, ValueError) as e:
         print(f"pokerserver: {e}", file=sys.stderr)
         sys.exit(2)
     snaps.fork = bool(args.snapshot_fork) and hasattr(os, "fork")
@@ -137,7 +137,7 @@ def start_journal(args: config.Settings, snaps, dump) -> None:
             journal.rotate(JOURNAL, seq)
 
     def on_written(seq):
-        images = snapshot.list_images(snaps.directory)
+        images = image.list_images(snaps.directory)
         if images:
             journal.prune(snaps.directory, min(s for s, _ in images))
 

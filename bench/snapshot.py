@@ -51,6 +51,7 @@ import orjson  # noqa: E402
 from game.cards import DECK  # noqa: E402
 from game.table import (ACTION_TYPES, StartHand, SitDown, action_to_json, apply,  # noqa: E402
                         legal_actions, table_to_json)
+from persistence import restore  # noqa: E402
 from persistence import snapshot as snap  # noqa: E402
 from persistence import layout as L  # noqa: E402
 from server import play  # noqa: E402
@@ -293,7 +294,7 @@ def load_once(directory: str) -> None:
     start = CPU()
     s = snap.open_dir(directory, keep=1)
     try:
-        loaded = snap.recover(s, L.check_root, L.root_from_json)
+        loaded = restore.recover(s, L.check_root, L.root_from_json)
     finally:
         snap.close_dir(s)
     cpu = CPU() - start

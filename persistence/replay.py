@@ -31,7 +31,7 @@ from typing import Iterator
 
 from game.table import (Table, action_from_json, apply, legal_actions, pots, table_from_json,
                         table_to_json)
-from persistence import snapshot
+from persistence import image, restore
 
 
 # ---------------------------------------------------------------------------
@@ -48,7 +48,7 @@ def load(path: str) -> tuple[dict, dict, str]:
     if not os.path.exists(path):
         raise SystemExit(f"{path}: no such file or folder")
     if os.path.isdir(path):
-        loaded, rejected = snapshot.load_newest(path)
+        loaded, rejected = restore.load_newest(path)
         for name, why in rejected:
             print(f"note: skipped {name}: {why}", file=sys.stderr)
         if loaded is None:
@@ -57,8 +57,8 @@ def load(path: str) -> tuple[dict, dict, str]:
     with open(path, "rb") as f:
         raw = f.read()
     try:
-        header, data = snapshot.decode(raw)
-    except snapshot.BadImage as e:
+        header, data = image.decode(raw)
+    except image.BadImage as e:
         raise SystemExit(f"{path}: {e}") from None
     return header, with_lazy(data), path
 

@@ -19,6 +19,7 @@ import pytest
 from game.cards import DECK
 from game.table import (AllIn, Bet, Call, Check, Fold, Muck, Raise, Show, SitDown, StartHand,
                         apply, legal_actions, new_table, table_to_json)
+from persistence import image, restore
 from persistence import snapshot as snap
 
 VERBS = {"fold": Fold, "check": Check, "call": Call, "all_in": AllIn, "show": Show,
@@ -99,7 +100,8 @@ def images(s: snap.Snapshots) -> list[str]:
 
 
 def test_doctests():
-    assert doctest.testmod(snap).failed == 0
+    for module in (image, snap, restore):
+        assert doctest.testmod(module).failed == 0
 
 
 def test_round_trip(folder):
@@ -113,16 +115,16 @@ def test_round_trip(folder):
         whole = orjson.loads(f.read())  # the file is itself one JSON document
     assert whole["format"] == "pokerserver-snapshot" and whole["seq"] == 1
     assert whole["body"] == root
-    loaded = snap.recover(reopen(folder), check)
+    loaded = restore.recover(reopen(folder), check)
     assert loaded.seq == 1 and loaded.data == root and loaded.rejected == []
-    assert loaded.header["version"] == snap.VERSION
+    assert loaded.header["version"] == image.VERSION
     assert abs(loaded.header["time"] - time.time()) < 60
 
 
 def test_check_and_convert_are_applied(folder):
     root = make_root(2)
     assert snap.take(folder, lambda: root)
-    loaded = snap.recover(folder, check, convert=lambda d: ("rebuilt", d["chips_issued"]))
+    loaded = restore.recover(folder, check, convert=lambda d: ("rebuilt", d["chips_issued"]))
     assert loaded.data == ("rebuilt", root["chips_issued"])
 
 
@@ -132,7 +134,7 @@ def _two_generations(folder, n_tables=2):
     lazy = b'{\n"t1/finished":[{"number":1,"actions":[{"type":"fold","seat":2}]}]\n}'
     assert snap.take(folder, lambda: snap.Image(old, lazy))
     assert snap.take(folder, lambda: snap.Image(new, lazy.replace(b"1", b"2")))
-    newest = os.path.join(folder.directory, snap.image_name(2))
+    newest = os.path.join(folder.directory, image.image_name(2))
     with open(newest, "rb") as f:
         good = f.read()
     return {**old, "lazy": lazy}, newest, good
@@ -149,41 +151,41 @@ def test_lazy_member_is_checked_but_not_parsed(folder):
     assert whole["version"] == 2 and whole["lazy_bytes"] == len(lazy)
     assert whole["body"] == root and whole["lazy"] == {"t1/finished": [{"number": 7}],
                                                        "t2/chat": []}
-    header, data = snap.decode(raw)
+    header, data = image.decode(raw)
     assert data == {**root, "lazy": lazy} and type(data["lazy"]) is bytes
     # the header's lazy_bytes must match where the member is
-    image = b"".join(snap.encode(orjson.dumps(root), 1, 0.0, lazy))
-    wrong = image.replace(b'"lazy_bytes":%d' % len(lazy), b'"lazy_bytes":%d' % (len(lazy) + 1))
+    encoded = b"".join(image.encode(orjson.dumps(root), 1, 0.0, lazy))
+    wrong = encoded.replace(b'"lazy_bytes":%d' % len(lazy), b'"lazy_bytes":%d' % (len(lazy) + 1))
     wrong = wrong[:-_TAIL] + b',"sha256":"' + \
         hashlib.sha256(wrong[:-_TAIL]).hexdigest().encode() + b'"}\n'
-    with pytest.raises(snap.BadImage, match="no lazy member|body is"):
-        snap.decode(wrong)
+    with pytest.raises(image.BadImage, match="no lazy member|body is"):
+        image.decode(wrong)
 
 
 def test_version_1_images_still_load_and_unknown_versions_are_refused(folder):
     """Images written before the hands member (version 1: the body only) are still read."""
     root = make_root(2)
     body = orjson.dumps(root)
-    head = orjson.dumps({"format": snap.FORMAT, "version": 1, "seq": 1, "time": 1.5,
+    head = orjson.dumps({"format": image.FORMAT, "version": 1, "seq": 1, "time": 1.5,
                          "utc": "1970-01-01T00:00:01.500Z", "body_bytes": len(body)})
-    image = head[:-1] + b',"body":' + body
-    image += b',"sha256":"' + hashlib.sha256(image).hexdigest().encode() + b'"}\n'
-    with open(os.path.join(folder.directory, snap.image_name(1)), "wb") as f:
-        f.write(image)
-    loaded = snap.recover(reopen(folder), check)
+    raw = head[:-1] + b',"body":' + body
+    raw += b',"sha256":"' + hashlib.sha256(raw).hexdigest().encode() + b'"}\n'
+    with open(os.path.join(folder.directory, image.image_name(1)), "wb") as f:
+        f.write(raw)
+    loaded = restore.recover(reopen(folder), check)
     assert loaded.seq == 1 and loaded.data == root and loaded.header["version"] == 1
-    future = image.replace(b'"version":1', b'"version":3')
+    future = raw.replace(b'"version":1', b'"version":3')
     future = future[:-_TAIL] + b',"sha256":"' + \
         hashlib.sha256(future[:-_TAIL]).hexdigest().encode() + b'"}\n'
-    with pytest.raises(snap.BadImage, match="unsupported format version 3"):
-        snap.decode(future)
+    with pytest.raises(image.BadImage, match="unsupported format version 3"):
+        image.decode(future)
 
 
 _TAIL = len(',"sha256":"') + 64 + len('"}\n')
 
 
 def _load(folder):
-    loaded, rejected = snap.load_newest(folder.directory, check)
+    loaded, rejected = restore.load_newest(folder.directory, check)
     return loaded, rejected
 
 
@@ -195,7 +197,7 @@ def test_truncated_at_every_offset_falls_back(folder):
             f.write(good[:cut])
         loaded, rejected = _load(folder)
         assert loaded.seq == 1 and loaded.data == old, cut
-        assert rejected[0][0] == snap.image_name(2)
+        assert rejected[0][0] == image.image_name(2)
 
 
 def test_big_image_truncated_at_dense_sample_falls_back(folder):
@@ -204,8 +206,8 @@ def test_big_image_truncated_at_dense_sample_falls_back(folder):
     cuts = set(range(0, 400)) | set(range(len(good) - 400, len(good)))
     cuts |= set(random.Random(3).sample(range(len(good)), 300))
     for cut in sorted(cuts):
-        with pytest.raises(snap.BadImage):
-            snap.decode(good[:cut])
+        with pytest.raises(image.BadImage):
+            image.decode(good[:cut])
     for cut in sorted(cuts)[::10]:
         with open(newest, "wb") as f:
             f.write(good[:cut])
@@ -220,8 +222,8 @@ def test_flipped_bytes_are_never_loaded(folder):
     for at in offsets:
         bad = bytearray(good)
         bad[at] ^= rng.randint(1, 255)
-        with pytest.raises(snap.BadImage):
-            snap.decode(bytes(bad), expect_seq=2)
+        with pytest.raises(image.BadImage):
+            image.decode(bytes(bad), expect_seq=2)
         with open(newest, "wb") as f:
             f.write(bad)
         loaded, rejected = _load(folder)
@@ -231,8 +233,8 @@ def test_flipped_bytes_are_never_loaded(folder):
         bad = bytearray(good)
         for at in rng.sample(range(len(good)), rng.randint(2, 20)):
             bad[at] ^= rng.randint(1, 255)
-        with pytest.raises(snap.BadImage):
-            snap.decode(bytes(bad))
+        with pytest.raises(image.BadImage):
+            image.decode(bytes(bad))
 
 
 def test_other_damage(folder):
@@ -251,7 +253,7 @@ def test_other_damage(folder):
     with open(newest, "wb") as f:
         f.write(good.replace(b'"seq":2', b'"seq":3'))
     assert _load(folder)[0].seq == 1
-    with open(os.path.join(folder.directory, snap.image_name(5)), "wb") as f:
+    with open(os.path.join(folder.directory, image.image_name(5)), "wb") as f:
         f.write(good)
     loaded, rejected = _load(folder)
     assert loaded.seq == 1
@@ -264,7 +266,7 @@ def test_failed_invariants_fall_back(folder):
     broken["chips_issued"] += 1
     assert snap.take(folder, lambda: old)
     assert snap.take(folder, lambda: broken)
-    loaded = snap.recover(reopen(folder), check)
+    loaded = restore.recover(reopen(folder), check)
     assert loaded.seq == 1 and loaded.data == old
     assert "invariant check failed: chips" in loaded.rejected[0][1]
     # an image the server cannot rebuild is passed over too
@@ -273,7 +275,7 @@ def test_failed_invariants_fall_back(folder):
         if data is not old and data["chips_issued"] == broken["chips_issued"]:
             raise KeyError("tables")
         return data
-    loaded = snap.recover(folder, None, convert)
+    loaded = restore.recover(folder, None, convert)
     assert loaded.seq == 1 and "cannot rebuild" in loaded.rejected[0][1]
 
 
@@ -316,8 +318,8 @@ def test_write_and_fsync_failures_keep_old_images(folder, monkeypatch, name, n, 
     root = make_root(1, seed=10)
     assert snap.take(folder, lambda: root)
     assert folder.failures == 1
-    assert images(folder)[-1] == snap.image_name(5)
-    assert snap.recover(reopen(folder), check).data == root
+    assert images(folder)[-1] == image.image_name(5)
+    assert restore.recover(reopen(folder), check).data == root
 
 
 def test_failed_fsync_is_never_retried_on_the_same_file(folder, monkeypatch, tmp_path):
@@ -345,7 +347,7 @@ def test_failed_fsync_is_never_retried_on_the_same_file(folder, monkeypatch, tmp
     fsynced = record.read_text().splitlines()
     temps = [f for f in fsynced if f.endswith(".tmp")]
     assert len(temps) == 2 and temps[0] != temps[1]   # a second file, not a second fsync
-    assert images(folder) == [snap.image_name(2)]
+    assert images(folder) == [image.image_name(2)]
 
 
 def test_directory_fsync_failure_counts_and_keeps_old_generations(tmp_path, monkeypatch):
@@ -357,9 +359,9 @@ def test_directory_fsync_failure_counts_and_keeps_old_generations(tmp_path, monk
     monkeypatch.undo()
     assert s.failures == 1
     # the renamed image may or may not be durable: nothing older was pruned for it
-    assert images(s) == [snap.image_name(1), snap.image_name(2)]
+    assert images(s) == [image.image_name(1), image.image_name(2)]
     assert snap.take(s, lambda: make_root(1, seed=3))
-    assert images(s) == [snap.image_name(3)]
+    assert images(s) == [image.image_name(3)]
     snap.close_dir(s)
 
 
@@ -369,7 +371,7 @@ def test_short_writes_are_completed(folder, monkeypatch):
     root = make_root(4)
     assert snap.take(folder, lambda: root)
     monkeypatch.undo()
-    assert snap.recover(reopen(folder), check).data == root
+    assert restore.recover(reopen(folder), check).data == root
 
 
 def test_serialisation_error_is_counted_not_raised(folder):
@@ -386,9 +388,9 @@ def test_generations_are_pruned_after_the_new_one(tmp_path):
     for i in range(7):
         assert snap.take(s, lambda: {"i": i, "tables": {}, "chips_issued": 0})
         assert len(images(s)) == min(i + 1, 3)
-    assert images(s) == [snap.image_name(q) for q in (5, 6, 7)]
-    assert snap.image_name(10) > snap.image_name(9)   # names sort by sequence
-    assert snap.recover(reopen(s)).data["i"] == 6
+    assert images(s) == [image.image_name(q) for q in (5, 6, 7)]
+    assert image.image_name(10) > image.image_name(9)   # names sort by sequence
+    assert restore.recover(reopen(s)).data["i"] == 6
     snap.close_dir(s)
 
 
@@ -397,19 +399,19 @@ def test_sequence_continues_after_restart(folder):
         assert snap.take(folder, lambda: make_root(1))
     s2 = reopen(folder)
     assert s2.seq == 3
-    loaded = snap.recover(s2, check)
+    loaded = restore.recover(s2, check)
     assert loaded.seq == 3
     assert snap.take(s2, lambda: make_root(1))
-    assert images(s2)[-1] == snap.image_name(4)
+    assert images(s2)[-1] == image.image_name(4)
     # the highest name counts even when that image is damaged and an older one is loaded
-    with open(os.path.join(s2.directory, snap.image_name(9)), "wb") as f:
+    with open(os.path.join(s2.directory, image.image_name(9)), "wb") as f:
         f.write(b"junk")
     s3 = reopen(s2)
-    assert snap.recover(s3, check).seq == 4
+    assert restore.recover(s3, check).seq == 4
     assert s3.seq == 9
     assert snap.take(s3, lambda: make_root(1))
-    assert images(s3)[-1] == snap.image_name(10)
-    assert snap.recover(reopen(s3), check).seq == 10
+    assert images(s3)[-1] == image.image_name(10)
+    assert restore.recover(reopen(s3), check).seq == 10
     snap.close_dir(s3)
 
 
@@ -422,18 +424,18 @@ def test_stray_temp_files_are_removed(folder):
             f.write(b'{"format":"pokerserver-snapshot","ver')
     open(os.path.join(d, "notes.txt"), "w").close()  # not ours: left alone
     s = snap.open_dir(d)
-    assert sorted(os.listdir(d)) == sorted([".lock", snap.image_name(1), "notes.txt"])
-    assert snap.recover(s, check).seq == 1
+    assert sorted(os.listdir(d)) == sorted([".lock", image.image_name(1), "notes.txt"])
+    assert restore.recover(s, check).seq == 1
     snap.close_dir(s)
 
 
 def test_a_second_server_cannot_use_the_same_folder(folder):
-    with pytest.raises(snap.RecoveryError, match="in use by another server"):
+    with pytest.raises(snap.FolderInUse, match="in use by another server"):
         snap.open_dir(folder.directory)
 
 
 def test_no_images_starts_empty(folder):
-    assert snap.recover(folder, check) is None
+    assert restore.recover(folder, check) is None
 
 
 def test_all_invalid_refuses_to_start(folder):
@@ -444,15 +446,15 @@ def test_all_invalid_refuses_to_start(folder):
         data = open(path, "rb").read()
         open(path, "wb").write(data[: len(data) // 2])
     s = reopen(folder)
-    with pytest.raises(snap.RecoveryError) as info:
-        snap.recover(s, check)
+    with pytest.raises(restore.RecoveryError) as info:
+        restore.recover(s, check)
     message = str(info.value)
     assert "refusing to start" in message and "none is valid" in message
-    assert snap.image_name(1) in message and snap.image_name(2) in message
+    assert image.image_name(1) in message and image.image_name(2) in message
     assert "--snapshot-allow-empty" in message
-    assert snap.recover(s, check, allow_empty=True) is None
+    assert restore.recover(s, check, allow_empty=True) is None
     assert snap.take(s, lambda: make_root(1))            # new images go above the bad ones
-    assert images(s)[-1] == snap.image_name(3)
+    assert images(s)[-1] == image.image_name(3)
     snap.close_dir(s)
 
 
@@ -487,7 +489,7 @@ def test_image_is_the_state_when_taken_and_the_loop_runs_during_the_write(folder
     g.kill()
     assert len(ticks) > 20                      # the loop was not blocked by the write
     assert threading.get_ident() not in threads  # fsync ran off the loop
-    data = snap.recover(reopen(folder)).data
+    data = restore.recover(reopen(folder)).data
     assert data["players"]["p1"]["bankroll"] == 0   # the root as it was when serialised
     assert data["tables"] == expected["tables"]
 
@@ -507,7 +509,7 @@ def test_periodic_loop_and_final_snapshot(folder):
     m = snap.metrics(folder)
     assert m["snapshot_seq"] == folder.seq and 0 <= m["snapshot_age_seconds"]
     assert m["snapshot_last_duration_seconds"] > 0 and m["snapshot_failures_total"] == 0
-    assert snap.recover(reopen(folder)).data["n"] == "last"
+    assert restore.recover(reopen(folder)).data["n"] == "last"
     assert len(images(folder)) == 3
 
 
@@ -516,17 +518,17 @@ def test_hooks_run_in_order_and_a_failing_serialised_hook_abandons_the_image(fol
     folder.on_serialised = lambda seq: seen.append(("serialised", seq, images(folder)))
     folder.on_written = lambda seq: seen.append(("written", seq, images(folder)))
     assert snap.take(folder, lambda: make_root(1))
-    assert seen == [("serialised", 1, []), ("written", 1, [snap.image_name(1)])]
+    assert seen == [("serialised", 1, []), ("written", 1, [image.image_name(1)])]
 
     def broken(seq):
         raise OSError(errno.EIO, "journal")
     folder.on_serialised = broken
     assert not snap.take(folder, lambda: make_root(1))
-    assert folder.failures == 1 and images(folder) == [snap.image_name(1)]
+    assert folder.failures == 1 and images(folder) == [image.image_name(1)]
     folder.on_serialised = None
     folder.on_written = lambda seq: 1 / 0     # a durable image stays a success
     assert snap.take(folder, lambda: make_root(1))
-    assert images(folder)[-1] == snap.image_name(3)
+    assert images(folder)[-1] == image.image_name(3)
 
 
 def test_fragments_are_reused_while_the_value_lives_and_forgotten_after(folder):
@@ -543,7 +545,7 @@ def test_fragments_are_reused_while_the_value_lives_and_forgotten_after(folder):
     assert snap.take(folder, dump)
     assert folder.fragments.misses == 5 and folder.fragments.hits == 3
     assert len(folder.fragments.old) == 4         # the replaced table is forgotten
-    data = snap.recover(reopen(folder)).data
+    data = restore.recover(reopen(folder)).data
     assert data["tables"] == [table_to_json(t) for t in tables]   # same bytes as the slow way
 
 
@@ -564,7 +566,7 @@ def test_a_crashing_check_rejects_the_image_instead_of_the_start(folder):
 
     def strict(data):
         return check(data)   # KeyError on the second image
-    loaded = snap.recover(folder, strict)
+    loaded = restore.recover(folder, strict)
     assert loaded.seq == 1 and "check crashed" in loaded.rejected[0][1]
 
 
@@ -635,8 +637,8 @@ def test_a_killed_child_is_a_failure_that_keeps_the_old_images(forked, tmp_path)
     assert len([fd for fd in seen["fds"] if fd > 2]) == 1, seen["fds"]   # the report pipe
     assert images(forked) == before and not any(n.endswith(".tmp") for n in names(forked))
     assert snap.take(forked, lambda: root)    # the next one, a fresh number
-    assert images(forked)[-1] == snap.image_name(3)
-    assert snap.recover(reopen(forked), check).data == root
+    assert images(forked)[-1] == image.image_name(3)
+    assert restore.recover(reopen(forked), check).data == root
 
 
 def test_child_failures_are_reported_and_counted(forked, monkeypatch):
@@ -648,8 +650,8 @@ def test_child_failures_are_reported_and_counted(forked, monkeypatch):
     monkeypatch.undo()
     assert not snap.take(forked, lambda: {"bad": object()})
     assert "serialise" in forked.last_error and forked.failures == 2
-    assert images(forked) == [snap.image_name(1)]
-    assert names(forked) == [".lock", snap.image_name(1)]
+    assert images(forked) == [image.image_name(1)]
+    assert names(forked) == [".lock", image.image_name(1)]
     m = snap.metrics(forked)
     assert m["snapshot_failures_total"] == 2 and m["snapshot_seq"] == 1
 
@@ -673,6 +675,7 @@ def test_the_child_dies_with_a_killed_parent(tmp_path):
     script = f"""
 import os, sys, time
 sys.path.insert(0, {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))!r})
+from persistence import image, restore
 from persistence import snapshot as snap
 s = snap.open_dir({str(tmp_path / "d")!r})
 s.fork = True
@@ -697,7 +700,7 @@ snap.take(s, dump)
             time.sleep(0.02)
     finally:
         parent.kill()
-    assert snap.list_images(str(tmp_path / "d")) == []
+    assert image.list_images(str(tmp_path / "d")) == []
 
 
 def _state(pid: int) -> str:
