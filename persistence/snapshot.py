@@ -26,7 +26,6 @@ describes it all.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import gc
 import logging
@@ -43,11 +42,13 @@ import orjson
 from gevent.event import Event
 from gevent.lock import BoundedSemaphore
 
+from persistence import files
 from persistence.image import TEMP_RE, encode, image_name, list_images, temp_name
 
 log = logging.getLogger("persistence.snapshot")
 
 LOCK_NAME = ".lock"
+REAP_SECONDS = 10.0      # how long to wait for a killed child to be reaped
 
 
 class FolderInUse(RuntimeError):
@@ -147,6 +148,7 @@ class Snapshots:
     last_error: str | None = None
     lock_fd: int | None = None
     fork: bool = False                    # serialise and write in a forked child (see take)
+    child_timeout: float = 300.0          # a child that has not reported by then is killed
     last_serialise_s: float = 0.0         # the child's serialisation, last forked image
     child_pid: int | None = None          # the forked child writing an image, while it runs
     fragments: Fragments = field(default_factory=Fragments, repr=False)
@@ -170,7 +172,7 @@ def open_dir(directory: str, keep: int = 3) -> Snapshots:
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        os.close(lock_fd)
+        files.close(lock_fd)
         raise FolderInUse(f"snapshot folder {directory} is in use by another server "
                           "process (its .lock is held)") from None
     removed = remove_temps(directory)
@@ -185,7 +187,7 @@ def open_dir(directory: str, keep: int = 3) -> Snapshots:
 def close_dir(snaps: Snapshots) -> None:
     """Release the folder's lock (tests; a process exiting releases it anyway)."""
     if snaps.lock_fd is not None:
-        os.close(snaps.lock_fd)
+        files.close(snaps.lock_fd)
         snaps.lock_fd = None
 
 
@@ -200,7 +202,7 @@ def remove_temps(directory: str) -> list[str]:
             except FileNotFoundError:
                 pass
     if removed:
-        _fsync_dir(directory)
+        files.fsync_dir(directory)
     return removed
 
 
@@ -208,28 +210,13 @@ def remove_temps(directory: str) -> list[str]:
 # Writing (runs in a worker thread or the forked child: touches only files and its arguments)
 
 
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_all(fd: int, chunk: bytes) -> None:
-    view = memoryview(chunk)
-    while view:
-        n = os.write(fd, view)
-        if n <= 0:  # pragma: no cover - os.write raises rather than returning 0
-            raise OSError(errno.EIO, "short write")
-        view = view[n:]
-
-
 def write_image(directory: str, seq: int, chunks) -> str:
     """Write one image atomically and durably; return its path.
 
     On any error the temporary file is removed and the error raised; an image
-    already in place under the final name is never touched.
+    already in place under the final name is never touched. If only the
+    folder's fsync fails, the renamed image stays (its checksum decides at
+    recovery) and the error is raised: it is not known to be durable.
     """
     final = os.path.join(directory, image_name(seq))
     temp = os.path.join(directory, temp_name(seq, os.getpid()))
@@ -238,10 +225,10 @@ def write_image(directory: str, seq: int, chunks) -> str:
         try:
             os.fchmod(fd, 0o600)  # whatever the umask: hole cards, decks, tokens
             for chunk in chunks:
-                _write_all(fd, chunk)
+                files.write_all(fd, chunk)
             os.fsync(fd)  # never retried: a failed fsync means a fresh file next time
         finally:
-            os.close(fd)
+            files.close(fd)
         os.replace(temp, final)
     except BaseException:
         try:
@@ -249,7 +236,7 @@ def write_image(directory: str, seq: int, chunks) -> str:
         except OSError:
             pass
         raise
-    _fsync_dir(directory)  # the rename itself is durable only after this
+    files.fsync_dir(directory)  # the rename itself is durable only after this
     return final
 
 
@@ -413,9 +400,10 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
     forked exists here, and any lock another thread held (gevent's hub,
     logging's, the thread pool's) stays held forever. So this touches only
     orjson, hashlib and plain ``os`` calls on its own file descriptors, never
-    logging or gevent, and always ends with ``os._exit`` (no atexit handlers,
-    no stdio flushes, no gevent shutdown). The outcome travels back as one
-    JSON object on ``report_fd``.
+    logging or gevent (descriptors are closed with the system's own ``close``,
+    not gevent's), and always ends with ``os._exit`` (no atexit handlers, no
+    stdio flushes, no gevent shutdown). The outcome travels back as one JSON
+    object on ``report_fd``.
     """
     code = 1
     try:
@@ -447,7 +435,7 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
                 report = {"path": path, "bytes": size, "serialise_s": serialised}
                 code = 0
         report["seconds"] = time.perf_counter() - start
-        _write_all(report_fd, orjson.dumps(report))
+        files.write_all(report_fd, orjson.dumps(report))
     except BaseException:  # noqa: BLE001 - nothing may escape the child: no report means failure
         code = 1
     finally:
@@ -456,7 +444,7 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
 
 def _abort(report_fd: int, why: str) -> None:
     try:
-        _write_all(report_fd, orjson.dumps({"error": why}))
+        files.write_all(report_fd, orjson.dumps({"error": why}))
     finally:
         os._exit(1)
 
@@ -484,17 +472,32 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _read_report(fd: int) -> bytes:
-    """Thread side: everything the child writes on the pipe, until it exits."""
+def _read_report(fd: int, timeout: float) -> bytes | None:
+    """Loop side: everything the child writes on the pipe until it exits (end of file);
+    None if it has not within ``timeout`` seconds. Waits on the loop (an I/O watcher),
+    so the wait is bounded and the loop plays on meanwhile."""
+    import gevent.os
+    gevent.os.make_nonblocking(fd)
     chunks = []
-    try:
+    with gevent.Timeout(timeout, False):
         while True:
-            chunk = os.read(fd, 65536)
+            chunk = gevent.os.nb_read(fd, 65536)
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
-    finally:
-        os.close(fd)
+    return None
+
+
+def _reap(pid: int) -> int | None:
+    """The child's exit status, waited for cooperatively (bounded); None if unknown."""
+    import gevent.os
+    with gevent.Timeout(REAP_SECONDS, False):
+        try:
+            return gevent.os.waitpid(pid, 0)[1]
+        except ChildProcessError:   # reaped elsewhere: the report alone decides
+            return None
+    log.error("snapshot: child %d has not exited %.0f s after it was killed", pid, REAP_SECONDS)
+    return None
 
 
 def _fork() -> int:
@@ -511,10 +514,10 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     which is the consistent image: the child serialises and writes it while
     the loop plays on. ``on_serialised`` runs just before the fork, in
     the same loop turn and with no switch in between, so the journal's new
-    segment starts exactly where the image ends.
+    segment starts exactly where the image ends. Every wait on the child is
+    bounded: one that has not reported within ``snaps.child_timeout`` is
+    killed and the attempt counted as a failure.
     """
-    import gevent.os
-
     start = time.perf_counter()
     snaps.seq += 1  # used even if the attempt fails: a name is never reused
     seq = snaps.seq
@@ -533,32 +536,40 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         pid = _fork()
     except OSError as e:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        os.close(read_fd)
-        os.close(write_fd)
+        files.close(read_fd)
+        files.close(write_fd)
         return _forked_failed(snaps, seq, start, f"fork: {e!r}")
     if pid == 0:   # the child; never returns
-        os.close(read_fd)
+        files.close(read_fd)
         _child_image(write_fd, snaps.directory, seq, when, dump, parent)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    os.close(write_fd)
+    # Closed now, by the system's close: gevent's would wait for a later turn of the
+    # loop, and the reader, waiting for end of file, might be all that turn waits for.
+    files.close(write_fd)
     blocked = time.perf_counter() - start
     snaps.child_pid = pid
+    raw = None
     try:
-        raw = gevent.get_hub().threadpool.apply(_read_report, (read_fd,))
+        raw = _read_report(read_fd, snaps.child_timeout)
     finally:
-        try:
-            _, status = gevent.os.waitpid(pid, 0)
-        except ChildProcessError:  # reaped elsewhere: the report alone decides
-            status = None
+        files.close(read_fd)
+        if raw is None:     # timed out (or this greenlet was killed): never leave it running
+            _kill(pid)
+        status = _reap(pid)
         snaps.child_pid = None
     snaps.last_blocked_s = blocked
-    try:
-        report = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        how = (f"signal {os.WTERMSIG(status)}" if status is not None and os.WIFSIGNALED(status)
-               else f"status {status}")
-        report = {"error": f"the snapshot child died without a report ({how})"}
+    if raw is None:
+        report = {"error": f"the snapshot child had not reported after {snaps.child_timeout:g} s: "
+                           "killed"}
         _remove_child_temp(snaps.directory, seq, pid)
+    else:
+        try:
+            report = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            how = (f"signal {os.WTERMSIG(status)}" if status is not None and os.WIFSIGNALED(status)
+                   else f"status {status}")
+            report = {"error": f"the snapshot child died without a report ({how})"}
+            _remove_child_temp(snaps.directory, seq, pid)
     snaps.last_serialise_s = report.get("serialise_s", 0.0)
     snaps.last_write_s = report.get("seconds", time.perf_counter() - start - blocked)
     snaps.last_duration_s = blocked + snaps.last_write_s
@@ -572,6 +583,13 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     log.debug("snapshot %d: %d bytes, loop blocked %.1f ms (fork), child %.1f ms; pruned %s",
               seq, report["bytes"], blocked * 1e3, snaps.last_write_s * 1e3, pruned)
     return _written(snaps, seq, when, report["bytes"])
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _forked_failed(snaps: Snapshots, seq: int, start: float, error: str) -> bool:

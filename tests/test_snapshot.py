@@ -709,3 +709,45 @@ def _state(pid: int) -> str:
             return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+# -- the forked child: never a hang ---------------------------------------------------------
+
+
+def test_a_start_never_hangs_when_the_child_finishes_before_the_parent_resumes(forked,
+                                                                                monkeypatch):
+    """gevent's patched ``os.close`` (``monkey.patch_all``, as run_server.py does) defers
+    closing a pipe to a later loop turn; if the child has already exited when the parent
+    gets there (the parent paused right after ``fork()``), no event is left to wake the
+    loop for that turn, and a reader waiting for end of file waits forever."""
+    import gevent.os
+    assert snap.take(forked, lambda: make_root(1))     # the thread pool is warm, as in a server
+    real_fork = snap._fork
+
+    def paused_fork():
+        pid = real_fork()
+        if pid:   # the parent is descheduled until the child has written and exited
+            with gevent.Timeout(30):
+                while not isinstance(gevent.os._watched_children.get(pid), tuple):
+                    gevent.sleep(0.005)
+        return pid
+    monkeypatch.setattr(snap, "_fork", paused_fork)
+    monkeypatch.setattr(os, "close", gevent.os.close)
+    taking = gevent.spawn(snap.take, forked, lambda: make_root(1, seed=2))
+    taking.join(30)                          # the bound of a hang, not a timing
+    assert taking.ready(), "the snapshot hung waiting for its child's report"
+    assert taking.value is True and forked.failures == 0
+
+
+def test_a_child_that_does_not_report_in_time_is_killed_and_counted(forked, tmp_path):
+    root = make_root(1)
+    assert snap.take(forked, lambda: root)
+    forked.child_timeout = 0.5
+    marker = str(tmp_path / "child-started")
+    assert not snap.take(forked, _sleepy_dump(root, marker))
+    assert "had not reported after 0.5 s: killed" in forked.last_error
+    assert forked.failures == 1 and forked.child_pid is None
+    assert images(forked) == [image.image_name(1)] and not any(
+        n.endswith(".tmp") for n in names(forked))
+    forked.child_timeout = 300.0
+    assert snap.take(forked, lambda: root)
