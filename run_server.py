@@ -52,6 +52,7 @@ def open_snapshots(args: config.Settings) -> Root:
         print(f"pokerserver: {e}", file=sys.stderr)
         sys.exit(2)
     snaps.fork = bool(args.snapshot_fork) and hasattr(os, "fork")
+    snaps.check = check_root     # an image that fails it is never written
     root = loaded.data if loaded is not None else _fill(new_root(), args)
     recovered = loaded is not None
     if args.journal:

@@ -15,8 +15,9 @@ Figures (the best of ``--repeat`` for CPU times, the median for write + fsync):
 - **loop blocked**: ``orjson.dumps(root_to_json(root))``, the part that runs
   on the loop, with nothing changed since the previous image and with every
   table changed by one action (the worst case for a per-table cache);
-- **write + fsync**: checksum, write, fsync, rename, fsync of the folder, in
-  the calling thread (in the server it runs in gevent's thread pool);
+- **write + fsync**: the image's own check (parse back, ``check_root``), checksum,
+  write, fsync, rename, fsync of the folder, in the calling thread (in the server it
+  runs in gevent's thread pool);
 - **load + validate**: read, checksum, parse, ``check_root`` and
   ``root_from_json`` -- what a start with ``--snapshot-dir`` does, in a fresh
   process as a start is.
@@ -252,7 +253,7 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
         def write():
             seq[0] += 1
             result = snap.write_snapshot(directory, seq[0], time.time(), body[0], keep=1,
-                                         lazy=body[1])
+                                         lazy=body[1], check=L.check_root)
             assert "error" not in result, result
             return result
 
@@ -308,12 +309,16 @@ def measure_fork(root: R.Root, n_tables: int, repeat: int, directory: str, build
     rss = rss_mb()   # what the fork copies the page tables of
     snaps = snap.open_dir(directory, keep=1)
     snaps.fork = True
+    snaps.check = L.check_root   # as run_server.py: the child checks the image before writing
 
     def dump():   # what run_server.py gives snapshot.take
         return snap.Image(L.root_image(root), partial(L.join_lazy, L.lazy_parts(root)))
 
+    checks = []
+
     def one() -> tuple[float, float, float]:
         assert snap.take(snaps, dump), snaps.last_error
+        checks.append(snaps.last_check_s)
         return snaps.last_blocked_s, snaps.last_write_s, snaps.last_serialise_s
 
     one()
@@ -336,6 +341,7 @@ def measure_fork(root: R.Root, n_tables: int, repeat: int, directory: str, build
             "changed_median": statistics.median(b for b, _, _ in changed),
             "changed_max": max(b for b, _, _ in changed),
             "serialise_median": statistics.median(s for _, _, s in idle + changed),
+            "check_median": statistics.median(checks),
             "write_best": min(writes), "write_median": statistics.median(writes),
             "load_best": load_best, "load_median": load_median}
 
@@ -389,7 +395,8 @@ def main() -> None:
     for r in rows:
         write = f"{r['write_median'] * 1e3:.0f} ms"
         if r["variant"] == "fork":
-            write += f" (child: serialise {r['serialise_median'] * 1e3:.0f} ms + write)"
+            write += (f" (child: serialise {r['serialise_median'] * 1e3:.0f} ms + check "
+                      f"{r['check_median'] * 1e3:.0f} ms + write)")
         print(f"| {r['tables']:,} | {r['variant']} | {r['bytes'] / 1e6:.1f} "
               f"| {r['rss_mb']:,.0f} "
               f"| {r['idle_best'] * 1e3:.1f} ms "

@@ -179,6 +179,21 @@ def decode(data: bytes, expect_seq: int | None = None, parse: bool = True) -> tu
     return header, parsed
 
 
+def data_of(body: bytes, lazy: bytes | None) -> Any:
+    """The root data an image of ``body`` and ``lazy`` decodes to (what a check sees),
+    without encoding it: the writer checks an image before it is written.
+
+    >>> data_of(b'{"a":1}', b'{"t1/chat":[]}')
+    {'a': 1, 'lazy': b'{"t1/chat":[]}'}
+    """
+    parsed = orjson.loads(body)
+    if lazy is not None:
+        if not isinstance(parsed, dict) or "lazy" in parsed:
+            raise ValueError("a lazy member needs a body object without its own 'lazy'")
+        parsed["lazy"] = bytes(lazy)
+    return parsed
+
+
 def check_problems(check: Callable[[Any], list[str]], data: Any) -> str | None:
     """What ``check(data)`` finds, as one line (None when sound); a crash is a problem too.
 

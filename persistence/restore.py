@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from persistence.image import BadImage, check_problems, decode, list_images
+from persistence.image import BadImage, check_problems, decode, list_images, seq_of
 
 log = logging.getLogger("persistence.restore")
 
@@ -91,7 +91,9 @@ def recover(snaps, check: Callable[[Any], list[str]] | None = None,
 
     Returns ``None`` when there is nothing to load (no images, or none valid
     and ``allow_empty``): the server starts empty. Raises
-    :class:`RecoveryError` when images exist but none is valid.
+    :class:`RecoveryError` when images exist but none is valid. The images
+    passed over are remembered (``snaps.bad``): they never count as one of the
+    generations kept, so pruning never deletes a good image for them.
     """
     start = time.perf_counter()
     was_enabled = gc.isenabled()
@@ -108,6 +110,7 @@ def recover(snaps, check: Callable[[Any], list[str]] | None = None,
     finally:
         if was_enabled:
             gc.enable()
+    snaps.bad |= {seq_of(name) for name, _ in rejected} - {None}
     if loaded is None:
         if not rejected:
             log.info("snapshot: no image in %s: starting empty", snaps.directory)

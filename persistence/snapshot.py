@@ -4,16 +4,18 @@ An image must be one consistent moment of every table. Two ways to take it:
 
 - **forked** (``Snapshots.fork``, Redis's ``BGSAVE``): the loop only forks; the
   child's copy-on-write memory is the root at that instant, and the child
-  serialises and writes it while the loop plays on;
+  serialises, checks and writes it while the loop plays on;
 - **on the loop**: ``dump()`` and ``orjson.dumps`` run on the loop with no I/O
-  (so no greenlet switch) in between; the checksum, the write and the fsyncs
-  run in gevent's thread pool.
+  (so no greenlet switch) in between; the check, the checksum, the write and
+  the fsyncs run in gevent's thread pool.
 
 Writing is atomic and durable: a temporary file in the same folder (mode
 0600: images hold hole cards, decks and session tokens), written, fsynced,
 renamed over its final name with ``os.replace``, then the folder is fsynced.
-Older generations beyond ``keep`` are deleted only after that. A failed write
-or fsync is never retried on the same file
+An image whose data fails ``Snapshots.check`` is never written (discarded and
+counted). Older generations are deleted only after a new image is durable, and
+images known to be bad never count as generations, so the newest good image
+is never pruned. A failed write or fsync is never retried on the same file
 (after a failed fsync the kernel may have dropped the dirty pages): the
 temporary file is removed, the failure counted, the old images kept, and the
 next attempt starts afresh.
@@ -43,7 +45,8 @@ from gevent.event import Event
 from gevent.lock import BoundedSemaphore
 
 from persistence import files
-from persistence.image import TEMP_RE, encode, image_name, list_images, temp_name
+from persistence.image import (TEMP_RE, check_problems, data_of, encode, image_name,
+                               list_images, temp_name)
 
 log = logging.getLogger("persistence.snapshot")
 
@@ -128,6 +131,9 @@ def turn_over(cache: Fragments) -> None:
 class Snapshots:
     """One snapshot folder: configuration, counters (read by /metrics) and hooks.
 
+    ``check(data) -> list[str]`` (the server's invariant check, as recovery
+    runs it) is run on every image's data before it is written: an image with
+    problems is discarded and counted (``rejected``), never renamed into place.
     ``on_serialised(seq)`` runs on the loop right after the root is
     serialised for image ``seq``, before anything can switch greenlets (the
     journal starts its segment ``seq`` there). ``on_written(seq)`` runs on
@@ -140,17 +146,21 @@ class Snapshots:
     last_ok_seq: int | None = None
     last_ok_time: float | None = None     # wall time of the newest durable image
     last_blocked_s: float = 0.0           # loop blocked serialising the root, last image
-    last_write_s: float = 0.0             # checksum + write + fsyncs + rename, last attempt
+    last_write_s: float = 0.0             # check + checksum + write + fsyncs + rename, last attempt
     last_duration_s: float = 0.0          # both, last attempt
+    last_check_s: float = 0.0             # the check of the last image's data
     last_bytes: int = 0
     written: int = 0
     failures: int = 0
+    rejected: int = 0                     # images discarded because their data failed check
     last_error: str | None = None
     lock_fd: int | None = None
     fork: bool = False                    # serialise and write in a forked child (see take)
     child_timeout: float = 300.0          # a child that has not reported by then is killed
     last_serialise_s: float = 0.0         # the child's serialisation, last forked image
     child_pid: int | None = None          # the forked child writing an image, while it runs
+    check: Callable[[Any], list[str]] | None = field(default=None, repr=False)
+    bad: set[int] = field(default_factory=set)   # images recovery passed over: never generations
     fragments: Fragments = field(default_factory=Fragments, repr=False)
     on_serialised: Callable[[int], None] | None = field(default=None, repr=False)
     on_written: Callable[[int], None] | None = field(default=None, repr=False)
@@ -240,38 +250,70 @@ def write_image(directory: str, seq: int, chunks) -> str:
     return final
 
 
-def prune(directory: str, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` images; return the deleted names."""
+def prune(directory: str, keep: int, bad: set[int] | frozenset = frozenset()) -> list[str]:
+    """Delete the images older than the newest ``keep`` generations; return their names.
+
+    A generation is an image not known to be bad: images in ``bad`` (passed
+    over by recovery) never count, so however many of them there are, the
+    newest ``keep`` good images stay; a bad image goes once it is older than
+    all of those. Nothing is deleted while fewer than ``keep`` generations exist.
+    """
+    images = list_images(directory)
+    kept = [seq for seq, _ in images if seq not in bad][:max(keep, 1)]
+    if len(kept) < max(keep, 1):
+        return []
     removed = []
-    for _seq, path in list_images(directory)[max(keep, 1):]:
-        try:
-            os.unlink(path)
-            removed.append(os.path.basename(path))
-        except FileNotFoundError:
-            pass
+    for seq, path in images:
+        if seq < kept[-1]:
+            try:
+                os.unlink(path)
+                removed.append(os.path.basename(path))
+            except FileNotFoundError:
+                pass
     return removed
 
 
+def _problem(check: Callable[[Any], list[str]] | None, body: bytes,
+             lazy: bytes | None) -> str | None:
+    """Why the image of ``body`` and ``lazy`` must not be written (None: it may)."""
+    if check is None:
+        return None
+    try:
+        data = data_of(body, lazy)
+    except Exception as e:  # noqa: BLE001 - our own serialisation, unreadable: never write it
+        return f"its own data does not parse: {e!r}"
+    return check_problems(check, data)
+
+
 def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int,
-                   lazy: bytes | Callable[[], bytes] | None = None) -> dict:
-    """The thread-side job: checksum, write, fsync, rename, fsync dir, then prune.
+                   lazy: bytes | Callable[[], bytes] | None = None,
+                   check: Callable[[Any], list[str]] | None = None,
+                   bad: set[int] | frozenset = frozenset()) -> dict:
+    """The thread-side job: check, checksum, write, fsync, rename, fsync dir, then prune.
 
     Never raises (the thread pool would print the traceback): returns
-    ``{"path", "pruned", "seconds"}`` or ``{"error": OSError, "seconds"}``.
+    ``{"path", "pruned", "seconds", "bytes", "check_s"}`` or ``{"error", "seconds"}``
+    (with ``"rejected": True`` when the data failed ``check``).
     """
     start = time.perf_counter()
     try:
         lazy = _made(lazy)
+        checked = time.perf_counter()
+        problem = _problem(check, body, lazy)
+        check_s = time.perf_counter() - checked
+        if problem:
+            return {"error": f"the image failed its own check: {problem}", "rejected": True,
+                    "seconds": time.perf_counter() - start, "check_s": check_s}
         path = write_image(directory, seq, encode(body, seq, when, lazy))
     except Exception as e:  # noqa: BLE001 - reported to the loop, which counts it
         return {"error": e, "seconds": time.perf_counter() - start}
     try:
-        pruned = prune(directory, keep)
+        pruned = prune(directory, keep, bad)
     except OSError as e:  # the new image is durable: a failed cleanup is only logged
         log.warning("snapshot: could not delete old generations: %s", e)
         pruned = []
     return {"path": path, "pruned": pruned, "seconds": time.perf_counter() - start,
-            "bytes": len(body) + (len(lazy) if lazy is not None else 0)}
+            "check_s": check_s, "bytes": len(body) + (len(lazy) if lazy is not None else 0)}
 
 
 # ---------------------------------------------------------------------------
@@ -321,12 +363,14 @@ def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         return False
     blocked = time.perf_counter() - start
     result = gevent.get_hub().threadpool.apply(
-        write_snapshot, (snaps.directory, seq, when, body, snaps.keep, lazy))
+        write_snapshot, (snaps.directory, seq, when, body, snaps.keep, lazy, snaps.check,
+                         frozenset(snaps.bad)))
     snaps.last_blocked_s = blocked
     snaps.last_write_s = result["seconds"]
     snaps.last_duration_s = blocked + result["seconds"]
+    snaps.last_check_s = result.get("check_s", 0.0)
     if "error" in result:
-        return _failed(snaps, seq, result["error"])
+        return _failed(snaps, seq, result["error"], result.get("rejected", False))
     size = result["bytes"]
     log.debug("snapshot %d: %d bytes, loop blocked %.1f ms, write %.1f ms", seq, size,
               blocked * 1e3, result["seconds"] * 1e3)
@@ -347,8 +391,9 @@ def _serialised_hook(snaps: Snapshots, seq: int) -> bool:
     return True
 
 
-def _failed(snaps: Snapshots, seq: int, error) -> bool:
+def _failed(snaps: Snapshots, seq: int, error, rejected: bool = False) -> bool:
     snaps.failures += 1
+    snaps.rejected += bool(rejected)
     snaps.last_error = f"seq {seq}: {error if isinstance(error, str) else repr(error)}"
     log.error("snapshot %d failed (older images kept, next attempt uses a fresh file): %s",
               seq, error)
@@ -393,8 +438,10 @@ def final(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
 
 
 def _child_image(report_fd: int, directory: str, seq: int, when: float,
-                 dump: Callable[[], Any], parent: int) -> None:
-    """The forked child: serialise the copy-on-write root, write the image, report, exit.
+                 dump: Callable[[], Any], parent: int,
+                 check: Callable[[Any], list[str]] | None) -> None:
+    """The forked child: serialise the copy-on-write root, check it, write the image,
+    report, exit.
 
     Runs in a copy of the process taken at one instant: only the thread that
     forked exists here, and any lock another thread held (gevent's hub,
@@ -426,14 +473,21 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
             report = {"error": f"serialise: {e!r}", "serialise_s": 0.0}
         else:
             serialised = time.perf_counter() - start
-            try:
-                path = write_image(directory, seq, encode(body, seq, when, lazy))
-            except Exception as e:  # noqa: BLE001 - reported to the parent, which counts it
-                report = {"error": repr(e), "serialise_s": serialised}
+            problem = _problem(check, body, lazy)
+            check_s = time.perf_counter() - start - serialised
+            if problem:
+                report = {"error": f"the image failed its own check: {problem}",
+                          "rejected": True, "serialise_s": serialised, "check_s": check_s}
             else:
-                size = len(body) + (len(lazy) if lazy is not None else 0)
-                report = {"path": path, "bytes": size, "serialise_s": serialised}
-                code = 0
+                try:
+                    path = write_image(directory, seq, encode(body, seq, when, lazy))
+                except Exception as e:  # noqa: BLE001 - reported to the parent, which counts it
+                    report = {"error": repr(e), "serialise_s": serialised, "check_s": check_s}
+                else:
+                    size = len(body) + (len(lazy) if lazy is not None else 0)
+                    report = {"path": path, "bytes": size, "serialise_s": serialised,
+                              "check_s": check_s}
+                    code = 0
         report["seconds"] = time.perf_counter() - start
         files.write_all(report_fd, orjson.dumps(report))
     except BaseException:  # noqa: BLE001 - nothing may escape the child: no report means failure
@@ -511,8 +565,8 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     """One image written by a forked child: the loop pays for ``fork()`` only.
 
     The child's memory is the root at the instant of the fork (copy-on-write),
-    which is the consistent image: the child serialises and writes it while
-    the loop plays on. ``on_serialised`` runs just before the fork, in
+    which is the consistent image: the child serialises, checks and writes it
+    while the loop plays on. ``on_serialised`` runs just before the fork, in
     the same loop turn and with no switch in between, so the journal's new
     segment starts exactly where the image ends. Every wait on the child is
     bounded: one that has not reported within ``snaps.child_timeout`` is
@@ -541,7 +595,7 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         return _forked_failed(snaps, seq, start, f"fork: {e!r}")
     if pid == 0:   # the child; never returns
         files.close(read_fd)
-        _child_image(write_fd, snaps.directory, seq, when, dump, parent)
+        _child_image(write_fd, snaps.directory, seq, when, dump, parent, snaps.check)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     # Closed now, by the system's close: gevent's would wait for a later turn of the
     # loop, and the reader, waiting for end of file, might be all that turn waits for.
@@ -571,12 +625,14 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
             report = {"error": f"the snapshot child died without a report ({how})"}
             _remove_child_temp(snaps.directory, seq, pid)
     snaps.last_serialise_s = report.get("serialise_s", 0.0)
+    snaps.last_check_s = report.get("check_s", 0.0)
     snaps.last_write_s = report.get("seconds", time.perf_counter() - start - blocked)
     snaps.last_duration_s = blocked + snaps.last_write_s
     if "error" in report:
-        return _failed(snaps, seq, report["error"])
+        return _failed(snaps, seq, report["error"], report.get("rejected", False))
     try:
-        pruned = gevent.get_hub().threadpool.apply(prune, (snaps.directory, snaps.keep))
+        pruned = gevent.get_hub().threadpool.apply(prune, (snaps.directory, snaps.keep,
+                                                           frozenset(snaps.bad)))
     except OSError as e:  # the new image is durable: a failed cleanup is only logged
         log.warning("snapshot: could not delete old generations: %s", e)
         pruned = []
@@ -620,13 +676,15 @@ def metrics(snaps: Snapshots, now: float | None = None) -> dict:
         "snapshot_last_blocked_seconds": snaps.last_blocked_s,
         "snapshot_last_write_seconds": snaps.last_write_s,
         "snapshot_last_serialise_seconds": snaps.last_serialise_s,
+        "snapshot_last_check_seconds": snaps.last_check_s,
         "snapshot_last_bytes": snaps.last_bytes,
         "snapshot_written_total": snaps.written,
         "snapshot_failures_total": snaps.failures,
+        "snapshot_rejected_total": snaps.rejected,
     }
 
 
-_COUNTERS = ("snapshot_written_total", "snapshot_failures_total")
+_COUNTERS = ("snapshot_written_total", "snapshot_failures_total", "snapshot_rejected_total")
 
 
 def metrics_lines(snaps: Snapshots, prefix: str = "poker_") -> list[str]:

@@ -711,6 +711,130 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+# -- every failure of the write path, injected at the call --------------------------------
+
+
+def _ours(fd: int) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""
+
+
+def _inject(monkeypatch, call: str, err: int) -> None:
+    """Fail the image writer's ``call`` with ``err`` (in this process and in a forked child):
+    the temporary file's creation, a write into it (the second: half an image), its
+    fsync, the rename, or the folder's fsync. Other calls (the lock, the report pipe) pass."""
+    error = OSError(err, os.strerror(err))
+    real = getattr(os, {"open": "open", "write": "write", "fsync": "fsync",
+                        "rename": "replace", "folder fsync": "fsync"}[call])
+    writes = []
+
+    def failing(*args):
+        if call == "open" and ".snapshot-" in str(args[0]) and args[1] & os.O_CREAT:
+            raise error
+        if call == "write" and ".snapshot-" in _ours(args[0]):
+            writes.append(1)
+            if len(writes) == 2:
+                raise error
+        if call == "fsync" and _ours(args[0]).endswith(".tmp"):
+            raise error
+        if call == "folder fsync" and os.path.isdir(_ours(args[0])):
+            raise error
+        if call == "rename":
+            raise error
+        return real(*args)
+    monkeypatch.setattr(os, {"rename": "replace", "folder fsync": "fsync"}.get(call, call),
+                        failing)
+
+
+def _all_good(s: snap.Snapshots) -> list[int]:
+    """The folder holds images that decode and pass the check, and nothing half-done."""
+    assert not [n for n in names(s) if n.endswith(".tmp")], names(s)
+    seqs = []
+    for seq, path in image.list_images(s.directory):
+        header, data = restore.decode_file(path, seq)
+        assert check(data) == [], path
+        seqs.append(seq)
+    return sorted(seqs)
+
+
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EIO, errno.EROFS])
+@pytest.mark.parametrize("call", ["open", "write", "fsync", "rename", "folder fsync"])
+def test_every_write_path_failure_leaves_only_good_images(folder, monkeypatch, call, err):
+    folder.check = check
+    roots = {seq: make_root(2, seed=seq) for seq in range(1, 5)}
+    for seq in (1, 2):
+        assert snap.take(folder, lambda: roots[seq])
+    _inject(monkeypatch, call, err)
+    assert not snap.take(folder, lambda: roots[3])
+    monkeypatch.undo()
+    assert folder.failures == 1 and os.strerror(err) in folder.last_error
+    assert folder.last_ok_seq == 2
+    on_disk = _all_good(folder)
+    # Only a failed folder fsync leaves the renamed image: complete, but not known durable.
+    assert on_disk == ([1, 2, 3] if call == "folder fsync" else [1, 2])
+    again = reopen(folder)
+    loaded = restore.recover(again, check)
+    assert loaded.seq == on_disk[-1] and loaded.data == roots[on_disk[-1]]
+    again.fork, again.check = folder.fork, check
+    assert snap.take(again, lambda: roots[4])
+    assert _all_good(again)[-1] == again.last_ok_seq
+    assert restore.recover(reopen(again), check).data == roots[4]
+
+
+# -- images that fail their own check, and the generations kept ----------------------------
+
+
+def test_an_image_that_fails_its_check_is_never_written_nor_prunes_a_good_one(tmp_path, folder):
+    """A root whose chips do not add up (a bug, a failing disk under the journal) must not
+    push the last good image out: today's images are checked before they are written."""
+    s = reopen(folder, keep=2)
+    s.fork = folder.fork
+    s.check = check
+    good = make_root(2, seed=1)
+    assert snap.take(s, lambda: good)
+    broken = make_root(2, seed=2)
+    broken["chips_issued"] += 90_000
+    for _ in range(3):
+        assert not snap.take(s, lambda: broken)
+    assert s.rejected == 3 and s.failures == 3 and s.written == 1
+    assert "failed its own check: invariant check failed: chips" in s.last_error
+    assert images(s) == [image.image_name(1)] and _all_good(s) == [1]
+    m = snap.metrics(s)
+    assert m["snapshot_rejected_total"] == 3 and m["snapshot_seq"] == 1
+    loaded = restore.recover(reopen(s), check)
+    assert loaded.seq == 1 and loaded.data == good
+    snap.close_dir(s)
+
+
+def test_images_recovery_passed_over_never_count_as_generations(tmp_path):
+    """Images that fail the check at recovery (written by an older server, or damaged) are
+    not generations: the good image recovery fell back to stays until ``keep`` newer good
+    ones exist, so losing the newest image still leaves a good one to start from."""
+    s = snap.open_dir(str(tmp_path / "d"), keep=3)
+    good = make_root(1, seed=1)
+    assert snap.take(s, lambda: good)
+    broken = make_root(1, seed=2)
+    broken["chips_issued"] -= 1
+    for _ in range(2):                      # written unchecked, as an older server did
+        assert snap.take(s, lambda: broken)
+    s = reopen(s, keep=2)
+    s.check = check
+    assert restore.recover(s, check).seq == 1 and s.bad == {2, 3}
+    assert snap.take(s, lambda: good)        # image 4: the only other generation
+    assert images(s) == [image.image_name(n) for n in (1, 2, 3, 4)]
+    newest = os.path.join(s.directory, image.image_name(4))
+    with open(newest, "r+b") as f:           # the newest image is lost after all
+        f.truncate(100)
+    s = reopen(s)
+    s.check = check
+    assert restore.recover(s, check).seq == 1 and s.bad == {2, 3, 4}
+    assert snap.take(s, lambda: good) and snap.take(s, lambda: good)
+    assert images(s) == [image.image_name(n) for n in (5, 6)]   # now the old ones go
+    snap.close_dir(s)
+
+
 # -- the forked child: never a hang ---------------------------------------------------------
 
 
