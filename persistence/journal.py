@@ -367,12 +367,20 @@ def prune(directory: str, oldest_image_seq: int) -> list[str]:
     return removed
 
 
-def metrics_lines(j: Journal, prefix: str = "pokerserver_") -> list[str]:
-    """Prometheus lines for /metrics."""
+def metrics_lines(j: Journal) -> list[str]:
+    """Prometheus lines for /metrics, each after its ``# TYPE`` line.
+
+    >>> [line for line in metrics_lines(Journal("/x", "always")) if "failures" in line]
+    ['# TYPE poker_journal_failures_total counter', 'poker_journal_failures_total 0']
+    """
     age = time.time() - j.last_fsync if j.last_fsync else 0.0
-    return [
-        f"{prefix}journal_entries_total {j.entries}",
-        f"{prefix}journal_fsyncs_total {j.fsyncs}",
-        f"{prefix}journal_failures_total {j.failures}",
-        f"{prefix}journal_fsync_age_seconds {age:.3f}",
+    rows = [
+        ("journal_entries_total", "counter", j.entries),
+        ("journal_fsyncs_total", "counter", j.fsyncs),
+        ("journal_failures_total", "counter", j.failures),
+        ("journal_fsync_age_seconds", "gauge", f"{age:.3f}"),
     ]
+    out = []
+    for name, kind, value in rows:
+        out += [f"# TYPE poker_{name} {kind}", f"poker_{name} {value}"]
+    return out

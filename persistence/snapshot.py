@@ -687,7 +687,7 @@ def metrics(snaps: Snapshots, now: float | None = None) -> dict:
 _COUNTERS = ("snapshot_written_total", "snapshot_failures_total", "snapshot_rejected_total")
 
 
-def metrics_lines(snaps: Snapshots, prefix: str = "poker_") -> list[str]:
+def metrics_lines(snaps: Snapshots) -> list[str]:
     """The same figures as Prometheus text lines, each after its ``# TYPE`` line.
 
     >>> s = Snapshots("/x", failures=2)
@@ -701,5 +701,5 @@ def metrics_lines(snaps: Snapshots, prefix: str = "poker_") -> list[str]:
         else:
             text = str(value)
         kind = "counter" if name in _COUNTERS else "gauge"
-        out += [f"# TYPE {prefix}{name} {kind}", f"{prefix}{name} {text}"]
+        out += [f"# TYPE poker_{name} {kind}", f"poker_{name} {text}"]
     return out

@@ -148,3 +148,13 @@ def test_rotate_while_an_fsync_is_in_flight_closes_the_old_segment_after_it(tmp_
 def test_unknown_policy_is_refused(tmp_path):
     with pytest.raises(ValueError, match="always, everysec, no"):
         journal.open_journal(str(tmp_path), "sometimes", 1)
+
+
+def test_metrics_have_one_prefix_and_a_type_each(tmp_path):
+    j = journal.open_journal(str(tmp_path), "no", 1)
+    lines = journal.metrics_lines(j)
+    journal.close(j)
+    names = [line.split()[0] for line in lines if not line.startswith("#")]
+    assert all(n.startswith("poker_journal_") for n in names)
+    assert [line for line in lines if line.startswith("# TYPE")] == \
+        [f"# TYPE {n} {'counter' if n.endswith('_total') else 'gauge'}" for n in names]

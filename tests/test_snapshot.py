@@ -875,3 +875,11 @@ def test_a_child_that_does_not_report_in_time_is_killed_and_counted(forked, tmp_
         n.endswith(".tmp") for n in names(forked))
     forked.child_timeout = 300.0
     assert snap.take(forked, lambda: root)
+
+
+def test_snapshot_metrics_have_one_prefix_and_a_type_each(folder):
+    lines = snap.metrics_lines(folder)
+    names_ = [line.split()[0] for line in lines if not line.startswith("#")]
+    assert names_ and all(n.startswith("poker_snapshot_") for n in names_)
+    assert [line for line in lines if line.startswith("# TYPE")] == \
+        [f"# TYPE {n} {'counter' if n.endswith('_total') else 'gauge'}" for n in names_]
