@@ -2,8 +2,10 @@
 
 Snapshots alone give *eventual* durability: a crash loses everything since
 the last image. The journal closes that gap the way Redis's AOF does. Every
-change to the root is appended as one JSON line; on start the server loads
-the newest good snapshot and re-applies the journal lines written after it.
+change to the root is appended as one checksummed line; on start the server
+loads the newest good snapshot and re-applies the journal written after it.
+The files' format, and what recovery reads of them (each segment names the
+one it continues), are :mod:`persistence.segments`; this is the writer.
 
 Segments. ``journal-<seq>.jsonl`` holds the entries applied *after* snapshot
 image ``seq`` was serialised: the server rotates to a new segment in the same
@@ -26,110 +28,21 @@ Fsync policies (``--journal-fsync``):
   process alone loses nothing the OS already holds).
 - ``no``: lines are written at once; the OS decides when they reach disk.
 
-Reading stops cleanly at a torn last line (a crash in the middle of a write).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-import orjson
+from persistence.segments import encode_line, header_line, list_segments, segment_name
 
 log = logging.getLogger("persistence.journal")
 
 POLICIES = ("always", "everysec", "no")
-SEQ_DIGITS = 12
-NAME_RE = re.compile(r"^journal-(\d{%d})\.jsonl$" % SEQ_DIGITS)
-
-
-def segment_name(seq: int) -> str:
-    """The file name of segment ``seq``.
-
-    >>> segment_name(7)
-    'journal-000000000007.jsonl'
-    """
-    return f"journal-{seq:0{SEQ_DIGITS}d}.jsonl"
-
-
-def list_segments(directory: str) -> list[tuple[int, str]]:
-    """``(seq, path)`` of every segment in the folder, oldest first."""
-    found = []
-    for name in os.listdir(directory):
-        m = NAME_RE.match(name)
-        if m:
-            found.append((int(m.group(1)), os.path.join(directory, name)))
-    return sorted(found)
-
-
-# ---------------------------------------------------------------------------
-# Reading
-
-
-@dataclass
-class Segment:
-    """What one segment file held: its entries, and why reading stopped early, if it did."""
-
-    seq: int
-    path: str
-    entries: list[dict]
-    stopped: str | None = None   # None: read to a clean end
-
-
-def read_segment(path: str, seq: int = -1) -> Segment:
-    """Read every whole entry; stop at a torn or damaged line and say why.
-
-    >>> import tempfile
-    >>> d = tempfile.mkdtemp()
-    >>> p = os.path.join(d, segment_name(1))
-    >>> _ = open(p, "wb").write(b'{"k":"a"}\\n{"k":"b"}\\n{"k":')
-    >>> s = read_segment(p)
-    >>> [e["k"] for e in s.entries], s.stopped
-    (['a', 'b'], 'torn last line (5 bytes) ignored')
-    """
-    with open(path, "rb") as f:
-        data = f.read()
-    entries: list[dict] = []
-    stopped = None
-    lines = data.split(b"\n")
-    # Everything after the last newline is a line whose write did not finish.
-    tail = lines.pop()
-    for number, line in enumerate(lines, 1):
-        try:
-            entry = orjson.loads(line)
-            if not isinstance(entry, dict):
-                raise ValueError("not an object")
-        except (orjson.JSONDecodeError, ValueError) as e:
-            rest = len(lines) - number
-            stopped = (f"damaged line {number} ({e}); {rest} later lines ignored"
-                       if rest else f"damaged last line {number} ignored")
-            break
-        entries.append(entry)
-    else:
-        if tail:
-            stopped = f"torn last line ({len(tail)} bytes) ignored"
-    return Segment(seq, path, entries, stopped)
-
-
-def entries_after(directory: str, seq: int) -> list[Segment]:
-    """The segments to replay on top of snapshot image ``seq`` (all numbered ``seq`` or more).
-
-    Reading stops at the first segment that ends damaged: what follows a
-    hole cannot be applied safely.
-    """
-    out = []
-    for s, path in list_segments(directory):
-        if s < seq:
-            continue
-        segment = read_segment(path, s)
-        out.append(segment)
-        if segment.stopped and segment.stopped.startswith("damaged line"):
-            break
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -144,6 +57,7 @@ class Journal:
     policy: str
     seq: int = 0
     fd: int = -1
+    size: int = 0                # bytes written to the segment, its header included
     pending: list[bytes] = field(default_factory=list)
     waiting: list[Callable[[], None]] = field(default_factory=list)
     scheduled: bool = False
@@ -159,20 +73,34 @@ class Journal:
 
 
 def open_journal(directory: str, policy: str, seq: int,
-                 on_failure: Callable[[BaseException], None] | None = None) -> Journal:
-    """Open (or create) segment ``seq`` for appending."""
+                 on_failure: Callable[[BaseException], None] | None = None,
+                 after: tuple[int, int] | None = None) -> Journal:
+    """Create segment ``seq`` (call it in the loop turn that serialises image ``seq``).
+
+    ``after`` is ``(segment, bytes)``: where the replay at start left off
+    (:func:`persistence.segments.chain_end`), which the new segment names as the
+    one it continues; None starts a new chain.
+    """
     if policy not in POLICIES:
         raise ValueError(f"journal fsync policy must be one of {', '.join(POLICIES)}")
     os.makedirs(directory, exist_ok=True)
     j = Journal(directory, policy, on_failure=on_failure)
-    _open_segment(j, seq)
+    _open_segment(j, seq, after)
     return j
 
 
-def _open_segment(j: Journal, seq: int) -> None:
+def _open_segment(j: Journal, seq: int, after: tuple[int, int] | None) -> None:
+    """Create segment ``seq`` with its header naming ``after``. Never opens an existing
+    file (``O_EXCL``): a segment is never appended to twice."""
     path = os.path.join(j.directory, segment_name(seq))
-    j.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    j.seq = seq
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+    header = header_line(seq, *(after if after is not None else (None, None)))
+    try:
+        _write_all(fd, header)
+    except BaseException:
+        os.close(fd)
+        raise
+    j.fd, j.seq, j.size = fd, seq, len(header)
     _fsync_dir(j.directory)  # the new name itself must survive a crash
 
 
@@ -194,7 +122,7 @@ def append(j: Journal, entry: dict, then: Callable[[], None] | None = None) -> N
     """
     if j.failed is not None:
         raise OSError(f"the journal failed earlier: {j.failed}")
-    j.pending.append(orjson.dumps(entry) + b"\n")
+    j.pending.append(encode_line(entry))
     j.entries += 1
     if j.policy != "always":
         _write_pending(j)
@@ -234,11 +162,16 @@ def _write_pending(j: Journal) -> None:
         return
     data = b"".join(j.pending)
     j.pending.clear()
+    _write_all(j.fd, data)
+    j.size += len(data)
+    j.dirty = True
+
+
+def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        n = os.write(j.fd, view)
+        n = os.write(fd, view)
         view = view[n:]
-    j.dirty = True
 
 
 def _commit(j: Journal) -> None:
@@ -318,13 +251,14 @@ def rotate(j: Journal, seq: int) -> None:
     """Start segment ``seq``: call it in the loop turn that serialises snapshot image ``seq``.
 
     Lines already appended belong to the old segment (the image includes
-    their changes but recovery from an older image still needs them).
+    their changes but recovery from an older image still needs them); the new
+    segment names the old one and its length.
     """
     # Pending lines go to the old segment, which is fsynced here before it is
     # closed: the next group commit fsyncs the new segment only.
     _write_pending(j)
     old = j.fd
-    _open_segment(j, seq)
+    _open_segment(j, seq, (j.seq, j.size))
     if old >= 0:
         try:
             if j.policy != "no":

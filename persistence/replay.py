@@ -310,7 +310,7 @@ def write_phh(data: dict, out: str) -> int:
 
 def apply_journal(path: str, header: dict, data: dict, table: str | None) -> dict:
     """The root after the journal entries written after this image, listing each entry."""
-    from persistence import journal
+    from persistence import segments
     from server import recovery
     from persistence.layout import root_from_json, root_to_json
     if not os.path.isdir(path):
@@ -319,7 +319,7 @@ def apply_journal(path: str, header: dict, data: dict, table: str | None) -> dic
     names = {pid: p.name for pid, p in root.players.items()}
     interactive = table is not None and sys.stdin.isatty() and sys.stdout.isatty()
     count = 0
-    for segment in journal.entries_after(path, header["seq"]):
+    for segment in segments.entries_after(path, header["seq"]):
         print(f"journal {os.path.basename(segment.path)}: {len(segment.entries)} entries")
         for entry in segment.entries:
             count += 1
