@@ -122,15 +122,24 @@ def start_journal(args: config.Settings, snaps, dump, after: tuple[int, int] | N
     """Take an image of the recovered root now and open the journal in the same loop turn.
 
     Each later image starts a new segment (``on_serialised``) and old segments
-    go with the old images (``on_written``). A failed journal write stops the
-    server: nothing more is acknowledged, and what was is on disk.
+    go with the old images (``on_written``). A failed journal write or fsync
+    holds every acknowledgement (``always``) and takes an image at once: the
+    image holds what the journal lost, the journal re-opens with it, and once
+    it is durable the held messages go out. If that image fails too, the
+    server stops: what was acknowledged is on disk.
     """
     import gevent
 
     from persistence import snapshot
 
+    def heal():
+        if not snapshot.take(snaps, dump) or JOURNAL.failed is not None:
+            print("pokerserver: the journal failed and no image could be written: stopping",
+                  file=sys.stderr)
+            os.kill(os.getpid(), signal.SIGTERM)
+
     def on_failure(error):
-        os.kill(os.getpid(), signal.SIGTERM)
+        gevent.spawn(heal)
 
     def on_serialised(seq):
         global JOURNAL
@@ -139,9 +148,11 @@ def start_journal(args: config.Settings, snaps, dump, after: tuple[int, int] | N
                                            on_failure=on_failure, after=after)
             app.ports.journal = journal_port(JOURNAL)
         else:
-            journal.rotate(JOURNAL, seq)
+            journal.rotate(JOURNAL, seq)   # (re-opens a failed journal)
 
     def on_written(seq):
+        if JOURNAL is not None:
+            journal.image_written(JOURNAL, seq)
         images = image.list_images(snaps.directory)
         if images:
             journal.prune(snaps.directory, min(s for s, _ in images))

@@ -1,8 +1,9 @@
-"""A real full disk: images on a 400 KB tmpfs (needs root and mount(2); skipped cleanly
-where the sandbox does not allow it).
+"""A real full disk: images and the journal on a 400 KB tmpfs (needs root and mount(2);
+skipped cleanly where the sandbox does not allow it).
 
 Images fill it until writes fail with ENOSPC: the folder keeps only good images and
-recovery loads the newest.
+recovery loads the newest. The journal fills it: it fails cleanly (no line is ever
+appended after a half-written one), and re-opens once there is room and an image.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import os
 import shutil
 import subprocess
 
+import gevent
 import pytest
 
-from persistence import image, restore
+from persistence import image, journal, restore, segments
 from persistence import snapshot as snap
 from test_snapshot import check, make_root
 
@@ -33,6 +35,11 @@ def small_disk(tmp_path):
     finally:
         if subprocess.run(["umount", str(where)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def free_bytes(path) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
 
 
 @pytest.mark.parametrize("fork", [False, True], ids=["loop", "fork"])
@@ -60,3 +67,40 @@ def test_images_on_a_full_disk_leave_only_good_ones(small_disk, fork):
     loaded = restore.recover(s, check)
     assert loaded.seq == written[-1] and loaded.data == roots[written[-1]]
     snap.close_dir(s)
+
+
+@pytest.mark.parametrize("policy", ["always", "everysec"])
+def test_the_journal_fails_cleanly_on_a_full_disk_and_reopens(small_disk, policy):
+    folder = str(small_disk / "journal")
+    failures, told = [], []
+    j = journal.open_journal(folder, policy, 1, on_failure=failures.append)
+    n = 0
+    with gevent.Timeout(60):
+        while not failures:
+            n += 1
+            journal.append(j, {"n": n, "text": "x" * 1000})
+            journal.when_durable(j, lambda n=n: told.append(n))
+            if n % 20 == 0:
+                gevent.sleep(0)          # let the group commit run
+    assert isinstance(j.failed, OSError) and j.failed.errno == 28
+    path = os.path.join(folder, segments.segment_name(1))
+    size = os.path.getsize(path)
+    for m in range(n + 1, n + 10):       # nothing is appended after the failure
+        journal.append(j, {"n": m})
+    gevent.sleep(0.01)
+    assert os.path.getsize(path) == size and j.lost >= 9
+    segment = segments.read_segment(path, 1)
+    good = [e["n"] for e in segment.entries]
+    assert good == list(range(1, len(good) + 1))       # whole, sound lines, in order
+    assert segment.stopped is None or segment.stopped.startswith("torn last line")
+    if policy == "always":
+        assert told and told == good[:len(told)]         # only what is whole on disk
+    # Room again (an operator freed some), and an image: the journal re-opens.
+    os.unlink(path)
+    assert free_bytes(folder) > 100_000
+    journal.rotate(j, 2)
+    journal.append(j, {"n": "after"})
+    assert journal.image_written(j, 2)
+    journal.sync(j)
+    journal.close(j)
+    assert [[e["n"] for e in s.entries] for s in segments.entries_after(folder, 2)] == [["after"]]

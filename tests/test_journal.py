@@ -1,5 +1,5 @@
 """The journal's files and its writer: checksummed lines, chained segments, group commit,
-fsync failures."""
+fsyncs off the loop, failures that hold every acknowledgement until an image covers them."""
 
 from __future__ import annotations
 
@@ -306,45 +306,59 @@ def test_the_chain_follows_where_a_start_left_off(tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# Writing
+# Writing: group commit, when_durable, rotation off the loop
 
 
 def test_always_tells_nobody_before_one_fsync_per_loop_turn(tmp_path, monkeypatch):
+    j = journal.open_journal(str(tmp_path), "always", 1)
+    assert wait_until(lambda: not j.syncing and not j.scheduled)
     synced = []
     real_fsync = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
-    j = journal.open_journal(str(tmp_path), "always", 1)
-    synced.clear()
     told = []
     for n in range(5):
-        journal.append(j, {"n": n}, then=lambda n=n: told.append(n))
+        journal.append(j, {"n": n})
+        journal.when_durable(j, lambda n=n: told.append(n))
     assert told == []                    # nothing acknowledged before the fsync
     assert wait_until(lambda: len(told) == 5)
-    assert told == [0, 1, 2, 3, 4] and len(synced) == 1
+    assert told == [0, 1, 2, 3, 4] and synced == [j.fd]
+    journal.when_durable(j, lambda: told.append("now"))   # nothing pending: at once
+    assert told[-1] == "now"
     journal.close(j)
     assert chain_entries(tmp_path, 1) == [[0, 1, 2, 3, 4]]
 
 
-def test_a_failed_fsync_acknowledges_nothing_and_is_never_retried(tmp_path, monkeypatch):
-    failures = []
-    j = journal.open_journal(str(tmp_path), "always", 1, on_failure=failures.append)
+def test_callbacks_keep_their_order_across_fsyncs(tmp_path, monkeypatch):
+    gate = _lock()
+    gate.acquire()
+    real_fsync = os.fsync
 
-    def broken(fd):
-        raise OSError(errno.EIO, "I/O error")
-    monkeypatch.setattr(os, "fsync", broken)
+    def held(fd):
+        if _thread_id() != MAIN and gate.acquire(timeout=10):
+            gate.release()
+        return real_fsync(fd)
+    j = journal.open_journal(str(tmp_path), "always", 1)
+    monkeypatch.setattr(os, "fsync", held)
     told = []
-    journal.append(j, {"n": 1}, then=lambda: told.append(1))
-    assert wait_until(lambda: failures)
-    assert told == [] and len(failures) == 1 and j.failures == 1
-    with pytest.raises(OSError, match="failed earlier"):
-        journal.append(j, {"n": 2})
+    journal.append(j, {"n": 1})
+    journal.when_durable(j, lambda: told.append(1))
+    assert wait_until(lambda: j.syncing)
+    journal.when_durable(j, lambda: told.append(2))      # nothing new, but one in flight
+    journal.append(j, {"n": 3})
+    journal.when_durable(j, lambda: told.append(3))
+    gevent.sleep(0.01)
+    assert told == []
+    gate.release()
+    assert wait_until(lambda: told == [1, 2, 3])
+    journal.close(j)
 
 
 def test_everysec_and_no_tell_at_once(tmp_path):
     for policy in ("everysec", "no"):
         j = journal.open_journal(str(tmp_path / policy), policy, 1)
         told = []
-        journal.append(j, {"n": 1}, then=lambda: told.append(1))
+        journal.append(j, {"n": 1})
+        journal.when_durable(j, lambda: told.append(1))
         assert told == [1]
         journal.sync(j)
         journal.close(j)
@@ -367,11 +381,50 @@ def test_rotate_splits_segments_and_prune_follows_the_images(tmp_path):
     assert [s for s, _ in segments.list_segments(str(tmp_path))] == [2]
 
 
+@pytest.mark.parametrize("policy", ["always", "everysec", "no"])
+def test_rotate_fsyncs_nothing_on_the_loop(tmp_path, monkeypatch, policy):
+    """The old segment's fsync and the folder's run in the thread pool; with ``always``
+    nothing appended after the rotation is acknowledged before they returned."""
+    gate = _lock()
+    gate.acquire()
+    real_fsync = os.fsync
+    on_loop, in_threads = [], []
+
+    def spy(fd):
+        if _thread_id() == MAIN:
+            on_loop.append(fd)
+        else:
+            in_threads.append(fd)
+            if gate.acquire(timeout=10):
+                gate.release()
+        return real_fsync(fd)
+    j = journal.open_journal(str(tmp_path), policy, 1)
+    assert wait_until(lambda: not j.syncing and not j.scheduled)
+    journal.append(j, {"n": 1})
+    monkeypatch.setattr(os, "fsync", spy)
+    old = j.fd
+    journal.rotate(j, 2)
+    told = []
+    journal.append(j, {"n": 2})
+    journal.when_durable(j, lambda: told.append(2))
+    assert on_loop == []
+    assert os.fstat(old)                               # open until its fsync returned
+    if policy == "always":
+        assert wait_until(lambda: in_threads) and told == []
+    gate.release()
+    assert wait_until(lambda: told == [2] and not j.syncing and not j.scheduled)
+    assert on_loop == [] and (old in in_threads) == (policy != "no")
+    with pytest.raises(OSError):
+        os.fstat(old)                                   # closed after its fsync
+    journal.close(j)
+    assert chain_entries(tmp_path, 1) == [[1], [2]]
+
+
 @pytest.mark.parametrize("policy", ["always", "everysec"])
 def test_rotate_while_an_fsync_is_in_flight_closes_the_old_segment_after_it(tmp_path, monkeypatch,
                                                                           policy):
     # The thread pool's fsync of the old segment is held until the loop has rotated:
-    # closing the old descriptor under it would fail it (EBADF) and stop the server.
+    # closing the old descriptor under it would fail it (EBADF) and fail the journal.
     gate = _lock()
     gate.acquire()
     real_fsync = os.fsync
@@ -382,17 +435,20 @@ def test_rotate_while_an_fsync_is_in_flight_closes_the_old_segment_after_it(tmp_
         return real_fsync(fd)
     failures = []
     j = journal.open_journal(str(tmp_path), policy, 1, on_failure=failures.append)
+    assert wait_until(lambda: not j.syncing and not j.scheduled)
     monkeypatch.setattr(os, "fsync", held_in_threads)
     told = []
-    journal.append(j, {"n": 1}, then=lambda: told.append(1))
+    journal.append(j, {"n": 1})
+    journal.when_durable(j, lambda: told.append(1))
     syncing = gevent.spawn(journal.sync, j) if policy == "everysec" else None
     assert wait_until(lambda: j.syncing)
     old = j.fd
     journal.rotate(j, 2)
-    journal.append(j, {"n": 2}, then=lambda: told.append(2))
-    assert j.retired == [old] and os.fstat(old)       # still open under the fsync
+    journal.append(j, {"n": 2})
+    journal.when_durable(j, lambda: told.append(2))
+    assert j.olds == [old] and os.fstat(old)       # still open under the fsync
     gate.release()
-    assert wait_until(lambda: not j.syncing and told == [1, 2] and not j.retired)
+    assert wait_until(lambda: not j.syncing and told == [1, 2] and not j.olds)
     if syncing is not None:
         syncing.join(5)
     with pytest.raises(OSError):
@@ -412,6 +468,126 @@ def test_a_segment_is_never_opened_twice(tmp_path):
     with pytest.raises(FileExistsError):
         journal.open_journal(str(tmp_path), "no", 1)
     assert chain_entries(tmp_path, 1) == [[1]]
+
+
+# ---------------------------------------------------------------------------
+# Failures
+
+
+def test_a_failed_fsync_holds_everything_until_an_image_covers_it(tmp_path, monkeypatch):
+    failures = []
+    j = journal.open_journal(str(tmp_path), "always", 1, on_failure=failures.append)
+    assert wait_until(lambda: not j.syncing and not j.scheduled)
+    real_fsync = os.fsync
+
+    def broken(fd):
+        raise OSError(errno.EIO, "I/O error")
+    monkeypatch.setattr(os, "fsync", broken)
+    told = []
+    journal.append(j, {"n": 1})
+    journal.when_durable(j, lambda: told.append(1))
+    assert wait_until(lambda: failures)
+    assert told == [] and len(failures) == 1 and j.failures == 1 and j.failed is failures[0]
+    # While failed: appends write nothing (and never raise), acknowledgements wait.
+    size = os.path.getsize(tmp_path / segments.segment_name(1))
+    journal.append(j, {"n": 2})
+    journal.when_durable(j, lambda: told.append(2))
+    assert j.lost == 1 and told == [] and len(j.held) == 2
+    assert os.path.getsize(tmp_path / segments.segment_name(1)) == size
+    assert "poker_journal_failed 1" in journal.metrics_lines(j)
+    assert journal.image_written(j, 1) is False       # an older image covers nothing
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    # The server takes an image: its loop turn re-opens the journal (a new chain).
+    journal.rotate(j, 3)
+    journal.append(j, {"n": 3})
+    journal.when_durable(j, lambda: told.append(3))
+    gevent.sleep(0.01)
+    assert told == [] and j.failed is None            # held until image 3 is durable
+    assert journal.image_written(j, 3) is True
+    assert wait_until(lambda: told == [1, 2, 3])
+    journal.close(j)
+    assert segments.read_segment(str(tmp_path / segments.segment_name(3)), 3).header["prev"] \
+        is None
+    assert chain_entries(tmp_path, 3) == [[3]]
+    assert failures == [failures[0]] and j.failures == 1
+
+
+@pytest.mark.parametrize("policy", ["always", "everysec", "no"])
+def test_a_failed_write_abandons_the_segment_with_its_half_line(tmp_path, monkeypatch, policy):
+    """A short write then ENOSPC leaves half a line: nothing is ever appended after it."""
+    failures = []
+    j = journal.open_journal(str(tmp_path), policy, 1, on_failure=failures.append)
+    journal.append(j, {"n": 1})
+    assert wait_until(lambda: not j.syncing and not j.scheduled)
+    real_write = os.write
+    calls = []
+
+    def full(fd, data):
+        calls.append(fd)
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:7]))      # half a line
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(os, "write", full)
+    journal.append(j, {"n": 2, "text": "x" * 40})
+    assert wait_until(lambda: failures)
+    monkeypatch.setattr(os, "write", real_write)
+    path = tmp_path / segments.segment_name(1)
+    torn = path.read_bytes()
+    for n in range(3, 6):
+        journal.append(j, {"n": n})
+    gevent.sleep(0.01)
+    assert path.read_bytes() == torn and j.lost == 4
+    segment = segments.read_segment(str(path), 1)
+    assert [e["n"] for e in segment.entries] == [1]
+    assert segment.stopped == "torn last line (7 bytes) ignored"
+    journal.rotate(j, 2)                                 # the next image re-opens it
+    journal.append(j, {"n": 6})
+    journal.image_written(j, 2)
+    journal.close(j)
+    assert chain_entries(tmp_path, 1) == [[1]]           # 2 starts a new chain
+    assert chain_entries(tmp_path, 2) == [[6]]
+
+
+def test_a_segment_that_cannot_be_created_fails_the_journal_and_the_image(tmp_path, monkeypatch):
+    failures = []
+    j = journal.open_journal(str(tmp_path), "everysec", 1, on_failure=failures.append)
+    journal.append(j, {"n": 1})
+    real_open = os.open
+
+    def read_only(path, flags, *a):
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(path, flags, *a)
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(OSError, match="Read-only"):
+        journal.rotate(j, 2)
+    assert j.failed is not None and len(failures) == 1
+    with pytest.raises(OSError, match="Read-only"):
+        journal.rotate(j, 3)                             # still failed
+    monkeypatch.setattr(os, "open", real_open)
+    journal.rotate(j, 4)
+    assert j.failed is None and journal.image_written(j, 4)
+    journal.close(j)
+    assert chain_entries(tmp_path, 1) == [[1]] and chain_entries(tmp_path, 4) == [[]]
+
+
+def test_a_failed_folder_fsync_after_rotating_fails_the_journal(tmp_path, monkeypatch):
+    failures = []
+    j = journal.open_journal(str(tmp_path), "always", 1, on_failure=failures.append)
+    assert wait_until(lambda: not j.syncing and not j.scheduled)
+    real_fsync = os.fsync
+
+    def no_folder(fd):
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.EIO, "I/O error")
+        return real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", no_folder)
+    journal.rotate(j, 2)
+    told = []
+    journal.append(j, {"n": 1})
+    journal.when_durable(j, lambda: told.append(1))
+    assert wait_until(lambda: failures) and told == []
+    journal.close(j)
 
 
 def test_metrics_have_one_prefix_and_a_type_each(tmp_path):
