@@ -20,7 +20,9 @@ Figures (the best of ``--repeat`` for CPU times, the median for write + fsync):
   runs in gevent's thread pool);
 - **load + validate**: read, checksum, parse, ``check_root`` and
   ``root_from_json`` -- what a start with ``--snapshot-dir`` does, in a fresh
-  process as a start is.
+  process as a start is;
+- **journal rotate**: the loop's part of ``journal.rotate`` at an image (the old
+  segment's and the folder's fsyncs run in the thread pool), over 40 rotations.
 
 Loop-side figures and the load are CPU time of the process (``time.process_time``):
 on a shared machine wall time mostly measures the neighbours. Write + fsync is wall time.
@@ -421,6 +423,35 @@ def main() -> None:
                   f"{r['changed_median'] * 1e3:.1f} ms, worst {r['changed_max'] * 1e3:.1f} ms "
                   f"({r['rss_mb'] / 1e3:.2f} GB resident)")
     print("targets: loop blocked <= 5 ms per 1,000 tables; 10,000 tables loaded in < 1 s")
+    directory = args.dir or tempfile.mkdtemp(prefix=".bench-journal-", dir=".")
+    try:
+        print(measure_rotate(directory))
+    finally:
+        if args.dir is None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def measure_rotate(directory: str, rotations: int = 40) -> str:
+    """The loop's part of ``journal.rotate`` (``--journal always``, a turn's lines pending):
+    write them, create the next segment with its header; the fsyncs run in the thread pool."""
+    import gevent
+
+    from persistence import journal
+    j = journal.open_journal(os.path.join(directory, "journal"), "always", 1)
+    times = []
+    for seq in range(2, rotations + 2):
+        for n in range(20):
+            journal.append(j, {"k": "act", "t": "t1", "a": {"type": "call", "seat": n % 6},
+                               "at": time.time()})
+        start = time.perf_counter()
+        journal.rotate(j, seq)
+        times.append(time.perf_counter() - start)
+        while j.syncing or j.scheduled:     # the fsyncs, off the loop
+            gevent.sleep(0.001)
+    journal.close(j)
+    return (f"journal rotate (--journal always, 20 lines pending), loop part: median "
+            f"{statistics.median(times) * 1e3:.2f} ms, worst {max(times) * 1e3:.2f} ms "
+            f"over {rotations} rotations (fsyncs in the thread pool)")
 
 
 if __name__ == "__main__":
