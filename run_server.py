@@ -11,7 +11,6 @@ monkey.patch_all()
 
 import logging  # noqa: E402 - after patch_all, as gevent asks
 import os  # noqa: E402
-import signal  # noqa: E402
 import sys  # noqa: E402
 from functools import partial  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
@@ -123,23 +122,25 @@ def start_journal(args: config.Settings, snaps, dump, after: tuple[int, int] | N
 
     Each later image starts a new segment (``on_serialised``) and old segments
     go with the old images (``on_written``). A failed journal write or fsync
-    holds every acknowledgement (``always``) and takes an image at once: the
-    image holds what the journal lost, the journal re-opens with it, and once
-    it is durable the held messages go out. If that image fails too, the
-    server stops: what was acknowledged is on disk.
+    pauses play (``app.pause``: changes refused, clocks stopped, reads served)
+    and holds every acknowledgement (``always``); the pause retries
+    ``save_again`` until an image is durable: the journal re-opens in that
+    image's loop turn, the held messages go out, and play resumes.
     """
     import gevent
 
     from persistence import snapshot
 
-    def heal():
-        if not snapshot.take(snaps, dump) or JOURNAL.failed is not None:
-            print("pokerserver: the journal failed and no image could be written: stopping",
-                  file=sys.stderr)
-            os.kill(os.getpid(), signal.SIGTERM)
+    def save_again() -> bool:
+        """While paused: an image now; True once it is durable and the journal healthy."""
+        return (snapshot.take(snaps, dump) and JOURNAL is not None
+                and journal.image_written(JOURNAL, snaps.last_ok_seq))
 
     def on_failure(error):
-        gevent.spawn(heal)
+        app.pause(f"the journal cannot write to {snaps.directory} ({error}); "
+                  "play resumes once an image is written")
+
+    app.runtime.resume_hook = save_again
 
     def on_serialised(seq):
         global JOURNAL

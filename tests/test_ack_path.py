@@ -133,11 +133,11 @@ os.fsync = _failing_fsync
 '''
 
 
-def test_a_failed_journal_fsync_is_healed_by_an_image_before_anyone_hears(tmp_path):
-    """The journal's fsync fails once (injected at the call): nothing is acknowledged,
-    the server takes an image at once (it holds the change the journal could not make
-    durable), the journal re-opens with it, and only then does the reply leave. A kill -9
-    right after loses nothing that was acknowledged."""
+def test_a_failed_journal_fsync_pauses_play_until_an_image_heals_it(tmp_path):
+    """The journal's fsync fails once (injected at the call): nothing is acknowledged and
+    play pauses (everyone is told); the pause's retry writes an image (it holds the change
+    the journal could not make durable), the journal re-opens with it, the reply leaves,
+    and play resumes. A kill -9 right after loses nothing that was acknowledged."""
     from test_server_helpers import create_table, metrics
     gate = tmp_path / "gate"
     gate.mkdir()
@@ -154,10 +154,14 @@ def test_a_failed_journal_fsync_is_healed_by_an_image_before_anyone_hears(tmp_pa
         reply = ann.request({"type": "sit", "table": table, "seat": 3, "buy_in": 100}, "table",
                             timeout=60)   # the bound of a wait: an image is written first
         assert reply["you"] == 3 and not (gate / "fail").exists()
+        kinds = [m["type"] for m in ann.seen]
+        assert "paused" in kinds and kinds.index("paused") < len(kinds) - 1
+        if "resumed" not in kinds:
+            ann.expect_type("resumed", timeout=60)
         m = metrics(server)
         assert m["poker_journal_failures_total"] == 1 and m["poker_journal_failed"] == 0
-        assert m["poker_journal_held_callbacks"] == 0
-        assert m["poker_snapshot_written_total"] == written + 1      # the healing image
+        assert m["poker_journal_held_callbacks"] == 0 and m["poker_paused"] == 0
+        assert m["poker_snapshot_written_total"] >= written + 1      # the healing image
         assert "journal: re-opened at segment" in server.log()
     finally:
         server.proc.kill()
