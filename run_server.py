@@ -11,12 +11,11 @@ monkey.patch_all()
 
 import logging  # noqa: E402 - after patch_all, as gevent asks
 import os  # noqa: E402
-import signal  # noqa: E402
 import sys  # noqa: E402
 from functools import partial  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
-from persistence import journal  # noqa: E402
+from persistence import image, journal, segments  # noqa: E402
 from server import app, config, play, recovery  # noqa: E402
 from server.root import Root, TableConfig, add_table, new_root  # noqa: E402
 
@@ -41,21 +40,23 @@ def open_snapshots(args: config.Settings) -> Root:
     Exits with a message when images exist but none is valid. See docs/snapshots.md."""
     import gevent
 
-    from persistence import snapshot
+    from persistence import restore, snapshot
     from persistence.layout import check_root, join_lazy, lazy_parts, root_from_json, root_image
 
     try:
         snaps = snapshot.open_dir(args.snapshot_dir, keep=args.snapshot_keep)
-        loaded = snapshot.recover(snaps, check_root, root_from_json,
-                                  allow_empty=args.snapshot_allow_empty)
-    except (snapshot.RecoveryError, OSError, ValueError) as e:
+        loaded = restore.recover(snaps, check_root, root_from_json,
+                                 allow_empty=args.snapshot_allow_empty)
+    except (restore.RecoveryError, snapshot.FolderInUse, OSError, ValueError) as e:
         print(f"pokerserver: {e}", file=sys.stderr)
         sys.exit(2)
     snaps.fork = bool(args.snapshot_fork) and hasattr(os, "fork")
+    snaps.check = check_root     # an image that fails it is never written
     root = loaded.data if loaded is not None else _fill(new_root(), args)
-    recovered = loaded is not None
+    recovered, after = loaded is not None, None
     if args.journal:
-        recovered |= replay_journal(root, snaps, loaded)
+        applied, after = replay_journal(root, snaps, loaded)
+        recovered |= applied
     if recovered:
         # Clients may hold versions the crash lost: make them all resync.
         recovery.fresh_versions(root)
@@ -69,7 +70,7 @@ def open_snapshots(args: config.Settings) -> Root:
         return snapshot.Image(root_image(root, fragments), partial(join_lazy, lazy_parts(root)))
 
     if args.journal:
-        start_journal(args, snaps, dump)
+        start_journal(args, snaps, dump, after)
     gevent.spawn(snapshot.run_every, snaps, dump, args.snapshot_every)
     app.runtime.shutdown_hooks.append(lambda: snapshot.final(snaps, dump))
     if args.journal:
@@ -89,55 +90,71 @@ def journal_port(j: journal.Journal):
                            when_durable=partial(journal.when_durable, j))
 
 
-def replay_journal(root: Root, snaps, loaded) -> bool:
-    """Re-apply the journal written after the loaded image; True if anything was applied.
-    Without a loaded image the journal follows an image that is gone (or the
-    folder was new): nothing to apply on an empty root.
+def replay_journal(root: Root, snaps, loaded) -> tuple[bool, tuple[int, int] | None]:
+    """Re-apply the journal written after the loaded image. Returns whether anything was
+    applied, and where the replay left off (``(segment, bytes)``: the journal's next
+    segment names it as the one it continues; None: it starts a new chain). Without a
+    loaded image the journal follows an image that is gone (or the folder was new):
+    nothing to apply on an empty root.
     """
     args_dir = snaps.directory
-    segments = journal.list_segments(args_dir)
-    if segments:
+    found = segments.list_segments(args_dir)
+    if found:
         # Image numbers must pass every segment, so a new image never shares
         # a number with a segment that holds entries from before it.
-        snaps.seq = max(snaps.seq, segments[-1][0])
+        snaps.seq = max(snaps.seq, found[-1][0])
     if loaded is None:
-        if segments:
-            print(f"pokerserver: ignoring {len(segments)} journal segment(s) in {args_dir}: "
+        if found:
+            print(f"pokerserver: ignoring {len(found)} journal segment(s) in {args_dir}: "
                   "no snapshot image to apply them to", file=sys.stderr)
-        return False
-    applied, notes = recovery.replay(root, journal.entries_after(args_dir, loaded.seq))
+        return False, None
+    chain = segments.entries_after(args_dir, loaded.seq)
+    applied, notes = recovery.replay(root, chain)
     for note in notes:
         print(f"pokerserver: journal: {note}", file=sys.stderr)
     print(f"pokerserver: recovered snapshot {loaded.seq} + {applied} journal entries",
           file=sys.stderr)
-    return applied > 0
+    return applied > 0, segments.chain_end(chain, applied)
 
 
-def start_journal(args: config.Settings, snaps, dump) -> None:
+def start_journal(args: config.Settings, snaps, dump, after: tuple[int, int] | None) -> None:
     """Take an image of the recovered root now and open the journal in the same loop turn.
 
     Each later image starts a new segment (``on_serialised``) and old segments
-    go with the old images (``on_written``). A failed journal write stops the
-    server: nothing more is acknowledged, and what was is on disk.
+    go with the old images (``on_written``). A failed journal write or fsync
+    pauses play (``app.pause``: changes refused, clocks stopped, reads served)
+    and holds every acknowledgement (``always``); the pause retries
+    ``save_again`` until an image is durable: the journal re-opens in that
+    image's loop turn, the held messages go out, and play resumes.
     """
     import gevent
 
     from persistence import snapshot
 
+    def save_again() -> bool:
+        """While paused: an image now; True once it is durable and the journal healthy."""
+        return (snapshot.take(snaps, dump) and JOURNAL is not None
+                and journal.image_written(JOURNAL, snaps.last_ok_seq))
+
     def on_failure(error):
-        os.kill(os.getpid(), signal.SIGTERM)
+        app.pause(f"the journal cannot write to {snaps.directory} ({error}); "
+                  "play resumes once an image is written")
+
+    app.runtime.resume_hook = save_again
 
     def on_serialised(seq):
         global JOURNAL
         if JOURNAL is None:
             JOURNAL = journal.open_journal(snaps.directory, args.journal, seq,
-                                           on_failure=on_failure)
+                                           on_failure=on_failure, after=after)
             app.ports.journal = journal_port(JOURNAL)
         else:
-            journal.rotate(JOURNAL, seq)
+            journal.rotate(JOURNAL, seq)   # (re-opens a failed journal)
 
     def on_written(seq):
-        images = snapshot.list_images(snaps.directory)
+        if JOURNAL is not None:
+            journal.image_written(JOURNAL, seq)
+        images = image.list_images(snaps.directory)
         if images:
             journal.prune(snaps.directory, min(s for s, _ in images))
 

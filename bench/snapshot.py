@@ -15,11 +15,14 @@ Figures (the best of ``--repeat`` for CPU times, the median for write + fsync):
 - **loop blocked**: ``orjson.dumps(root_to_json(root))``, the part that runs
   on the loop, with nothing changed since the previous image and with every
   table changed by one action (the worst case for a per-table cache);
-- **write + fsync**: checksum, write, fsync, rename, fsync of the folder, in
-  the calling thread (in the server it runs in gevent's thread pool);
+- **write + fsync**: the image's own check (parse back, ``check_root``), checksum,
+  write, fsync, rename, fsync of the folder, in the calling thread (in the server it
+  runs in gevent's thread pool);
 - **load + validate**: read, checksum, parse, ``check_root`` and
   ``root_from_json`` -- what a start with ``--snapshot-dir`` does, in a fresh
-  process as a start is.
+  process as a start is;
+- **journal rotate**: the loop's part of ``journal.rotate`` at an image (the old
+  segment's and the folder's fsyncs run in the thread pool), over 40 rotations.
 
 Loop-side figures and the load are CPU time of the process (``time.process_time``):
 on a shared machine wall time mostly measures the neighbours. Write + fsync is wall time.
@@ -51,6 +54,7 @@ import orjson  # noqa: E402
 from game.cards import DECK  # noqa: E402
 from game.table import (ACTION_TYPES, StartHand, SitDown, action_to_json, apply,  # noqa: E402
                         legal_actions, table_to_json)
+from persistence import restore  # noqa: E402
 from persistence import snapshot as snap  # noqa: E402
 from persistence import layout as L  # noqa: E402
 from server import play  # noqa: E402
@@ -251,7 +255,7 @@ def measure(n_tables: int, repeat: int, directory: str, variants, history: int) 
         def write():
             seq[0] += 1
             result = snap.write_snapshot(directory, seq[0], time.time(), body[0], keep=1,
-                                         lazy=body[1])
+                                         lazy=body[1], check=L.check_root)
             assert "error" not in result, result
             return result
 
@@ -293,7 +297,7 @@ def load_once(directory: str) -> None:
     start = CPU()
     s = snap.open_dir(directory, keep=1)
     try:
-        loaded = snap.recover(s, L.check_root, L.root_from_json)
+        loaded = restore.recover(s, L.check_root, L.root_from_json)
     finally:
         snap.close_dir(s)
     cpu = CPU() - start
@@ -307,12 +311,16 @@ def measure_fork(root: R.Root, n_tables: int, repeat: int, directory: str, build
     rss = rss_mb()   # what the fork copies the page tables of
     snaps = snap.open_dir(directory, keep=1)
     snaps.fork = True
+    snaps.check = L.check_root   # as run_server.py: the child checks the image before writing
 
     def dump():   # what run_server.py gives snapshot.take
         return snap.Image(L.root_image(root), partial(L.join_lazy, L.lazy_parts(root)))
 
+    checks = []
+
     def one() -> tuple[float, float, float]:
         assert snap.take(snaps, dump), snaps.last_error
+        checks.append(snaps.last_check_s)
         return snaps.last_blocked_s, snaps.last_write_s, snaps.last_serialise_s
 
     one()
@@ -335,6 +343,7 @@ def measure_fork(root: R.Root, n_tables: int, repeat: int, directory: str, build
             "changed_median": statistics.median(b for b, _, _ in changed),
             "changed_max": max(b for b, _, _ in changed),
             "serialise_median": statistics.median(s for _, _, s in idle + changed),
+            "check_median": statistics.median(checks),
             "write_best": min(writes), "write_median": statistics.median(writes),
             "load_best": load_best, "load_median": load_median}
 
@@ -388,7 +397,8 @@ def main() -> None:
     for r in rows:
         write = f"{r['write_median'] * 1e3:.0f} ms"
         if r["variant"] == "fork":
-            write += f" (child: serialise {r['serialise_median'] * 1e3:.0f} ms + write)"
+            write += (f" (child: serialise {r['serialise_median'] * 1e3:.0f} ms + check "
+                      f"{r['check_median'] * 1e3:.0f} ms + write)")
         print(f"| {r['tables']:,} | {r['variant']} | {r['bytes'] / 1e6:.1f} "
               f"| {r['rss_mb']:,.0f} "
               f"| {r['idle_best'] * 1e3:.1f} ms "
@@ -413,6 +423,35 @@ def main() -> None:
                   f"{r['changed_median'] * 1e3:.1f} ms, worst {r['changed_max'] * 1e3:.1f} ms "
                   f"({r['rss_mb'] / 1e3:.2f} GB resident)")
     print("targets: loop blocked <= 5 ms per 1,000 tables; 10,000 tables loaded in < 1 s")
+    directory = args.dir or tempfile.mkdtemp(prefix=".bench-journal-", dir=".")
+    try:
+        print(measure_rotate(directory))
+    finally:
+        if args.dir is None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def measure_rotate(directory: str, rotations: int = 40) -> str:
+    """The loop's part of ``journal.rotate`` (``--journal always``, a turn's lines pending):
+    write them, create the next segment with its header; the fsyncs run in the thread pool."""
+    import gevent
+
+    from persistence import journal
+    j = journal.open_journal(os.path.join(directory, "journal"), "always", 1)
+    times = []
+    for seq in range(2, rotations + 2):
+        for n in range(20):
+            journal.append(j, {"k": "act", "t": "t1", "a": {"type": "call", "seat": n % 6},
+                               "at": time.time()})
+        start = time.perf_counter()
+        journal.rotate(j, seq)
+        times.append(time.perf_counter() - start)
+        while j.syncing or j.scheduled:     # the fsyncs, off the loop
+            gevent.sleep(0.001)
+    journal.close(j)
+    return (f"journal rotate (--journal always, 20 lines pending), loop part: median "
+            f"{statistics.median(times) * 1e3:.2f} ms, worst {max(times) * 1e3:.2f} ms "
+            f"over {rotations} rotations (fsyncs in the thread pool)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""Persistence: crash-safe snapshots of the server's root (:mod:`persistence.snapshot`).
+"""Persistence: the root's image layout (:mod:`persistence.layout`), snapshot images (their
+format :mod:`persistence.image`, writing :mod:`persistence.snapshot`, recovery
+:mod:`persistence.restore`), the journal (its files :mod:`persistence.segments`, its writer
+:mod:`persistence.journal`) and the replay tool (:mod:`persistence.replay`).
 
-See ``docs/snapshots.md`` for the file format, the guarantees and recovery.
+See ``docs/snapshots.md`` for the file formats, the guarantees and recovery.
 """

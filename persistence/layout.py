@@ -310,7 +310,7 @@ def split_lazy(lazy: bytes) -> dict[str, dict[str, bytes]]:
 
 def with_lazy(data: dict) -> dict:
     """Image data as :func:`root_to_json` returns it: the raw ``lazy`` member (see
-    :func:`persistence.snapshot.decode`) parsed into each table's fields."""
+    :func:`persistence.image.decode`) parsed into each table's fields."""
     raw = data.pop("lazy", None)
     if raw is not None:
         for tid, parts in split_lazy(raw).items():

@@ -31,7 +31,7 @@ from typing import Iterator
 
 from game.table import (Table, action_from_json, apply, legal_actions, pots, table_from_json,
                         table_to_json)
-from persistence import snapshot
+from persistence import image, restore
 
 
 # ---------------------------------------------------------------------------
@@ -48,7 +48,7 @@ def load(path: str) -> tuple[dict, dict, str]:
     if not os.path.exists(path):
         raise SystemExit(f"{path}: no such file or folder")
     if os.path.isdir(path):
-        loaded, rejected = snapshot.load_newest(path)
+        loaded, rejected = restore.load_newest(path)
         for name, why in rejected:
             print(f"note: skipped {name}: {why}", file=sys.stderr)
         if loaded is None:
@@ -57,8 +57,8 @@ def load(path: str) -> tuple[dict, dict, str]:
     with open(path, "rb") as f:
         raw = f.read()
     try:
-        header, data = snapshot.decode(raw)
-    except snapshot.BadImage as e:
+        header, data = image.decode(raw)
+    except image.BadImage as e:
         raise SystemExit(f"{path}: {e}") from None
     return header, with_lazy(data), path
 
@@ -310,7 +310,7 @@ def write_phh(data: dict, out: str) -> int:
 
 def apply_journal(path: str, header: dict, data: dict, table: str | None) -> dict:
     """The root after the journal entries written after this image, listing each entry."""
-    from persistence import journal
+    from persistence import segments
     from server import recovery
     from persistence.layout import root_from_json, root_to_json
     if not os.path.isdir(path):
@@ -319,7 +319,7 @@ def apply_journal(path: str, header: dict, data: dict, table: str | None) -> dic
     names = {pid: p.name for pid, p in root.players.items()}
     interactive = table is not None and sys.stdin.isatty() and sys.stdout.isatty()
     count = 0
-    for segment in journal.entries_after(path, header["seq"]):
+    for segment in segments.entries_after(path, header["seq"]):
         print(f"journal {os.path.basename(segment.path)}: {len(segment.entries)} entries")
         for entry in segment.entries:
             count += 1

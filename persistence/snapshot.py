@@ -1,49 +1,41 @@
-"""Crash-safe snapshots of the server's one in-memory root.
+"""Writing snapshot images of the server's one in-memory root, crash-safely.
 
-The root is turned into bytes **on the loop, in one go** (``dump()`` then
-``orjson.dumps``, with no I/O and so no greenlet switch in between): that is
-what makes the image consistent, since only the loop ever changes the root.
-Everything slow -- the checksum, the write, the fsyncs, the rename, pruning --
-runs in gevent's thread pool, so play goes on meanwhile.
+An image must be one consistent moment of every table. Two ways to take it:
 
-One image is one file, ``snapshot-<seq>.json`` (``seq`` zero-padded so that
-names sort), and is itself valid JSON::
-
-    {"format":"pokerserver-snapshot","version":1,"seq":42,"time":1795465234.123,
-     "utc":"2026-11-23T19:40:34.123Z","body_bytes":123456,"body":{...the root...},
-     "sha256":"<64 hex digits>"}
-
-``sha256`` is the digest of every byte of the file before ``,"sha256":"``
-(the header fields *and* the exact body bytes), so any truncation or flipped
-byte is caught. ``docs/snapshots.md`` describes the format and the recovery.
+- **forked** (``Snapshots.fork``, Redis's ``BGSAVE``): the loop only forks; the
+  child's copy-on-write memory is the root at that instant, and the child
+  serialises, checks and writes it while the loop plays on;
+- **on the loop**: ``dump()`` and ``orjson.dumps`` run on the loop with no I/O
+  (so no greenlet switch) in between; the check, the checksum, the write and
+  the fsyncs run in gevent's thread pool.
 
 Writing is atomic and durable: a temporary file in the same folder (mode
 0600: images hold hole cards, decks and session tokens), written, fsynced,
 renamed over its final name with ``os.replace``, then the folder is fsynced.
-Older generations beyond ``keep`` are deleted only after that. A failed write
-or fsync is never retried on the same file (after a failed fsync the kernel
-may have dropped the dirty pages): the temporary file is removed, the
-failure counted, the old images kept, and the next attempt starts afresh.
+An image whose data fails ``Snapshots.check`` is never written (discarded and
+counted). Older generations are deleted only after a new image is durable, and
+images known to be bad never count as generations, so the newest good image
+is never pruned. A failed write or fsync is never retried on the same file
+(after a failed fsync the kernel may have dropped the dirty pages): the
+temporary file is removed, the failure counted, the old images kept, and the
+next attempt starts afresh.
 
+The file format is :mod:`persistence.image`; recovery is :mod:`persistence.restore`.
 Everything here is functions over plain data: :class:`Snapshots` holds the
-configuration and counters of one snapshot folder.
+configuration and counters of one snapshot folder. ``docs/snapshots.md``
+describes it all.
 """
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import gc
-import hashlib
 import logging
 import math
-import mmap
 import os
-import re
 import signal
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 import gevent
@@ -52,72 +44,18 @@ import orjson
 from gevent.event import Event
 from gevent.lock import BoundedSemaphore
 
+from persistence import files
+from persistence.image import (TEMP_RE, check_problems, data_of, encode, image_name,
+                               list_images, temp_name)
+
 log = logging.getLogger("persistence.snapshot")
 
-FORMAT = "pokerserver-snapshot"
-VERSION = 2
-READS = (1, 2)           # versions this code loads (1: no lazy member)
-SEQ_DIGITS = 12
-NAME_RE = re.compile(r"^snapshot-(\d{%d})\.json$" % SEQ_DIGITS)
-TEMP_RE = re.compile(r"^\.snapshot-.*\.tmp$")
 LOCK_NAME = ".lock"
-
-_MAGIC = b'{"format":"%s",' % FORMAT.encode()
-_BODY_KEY = b',"body":'
-_LAZY_KEY = b',"lazy":'
-_SUM_KEY = b',"sha256":"'
-_TAIL = len(_SUM_KEY) + 64 + len(b'"}\n')  # ,"sha256":"<64 hex>"}\n
+REAP_SECONDS = 10.0      # how long to wait for a killed child to be reaped
 
 
-class BadImage(ValueError):
-    """An image that must not be loaded; the message says why."""
-
-
-class RecoveryError(RuntimeError):
-    """Images exist but none is usable: the server must not start (the message says why)."""
-
-
-# ---------------------------------------------------------------------------
-# Names
-
-
-def image_name(seq: int) -> str:
-    """``snapshot-000000000042.json``: zero-padded so that names sort by sequence.
-
-    >>> image_name(42)
-    'snapshot-000000000042.json'
-    """
-    return f"snapshot-{seq:0{SEQ_DIGITS}d}.json"
-
-
-def list_images(directory: str) -> list[tuple[int, str]]:
-    """``(seq, path)`` of every image name in ``directory``, newest first."""
-    found = []
-    for name in os.listdir(directory):
-        m = NAME_RE.match(name)
-        if m:
-            found.append((int(m.group(1)), os.path.join(directory, name)))
-    found.sort(reverse=True)
-    return found
-
-
-def remove_temps(directory: str) -> list[str]:
-    """Delete temporary files left by an interrupted write; return their names."""
-    removed = []
-    for name in sorted(os.listdir(directory)):
-        if TEMP_RE.match(name):
-            try:
-                os.unlink(os.path.join(directory, name))
-                removed.append(name)
-            except FileNotFoundError:
-                pass
-    if removed:
-        _fsync_dir(directory)
-    return removed
-
-
-# ---------------------------------------------------------------------------
-# Encoding and decoding (pure)
+class FolderInUse(RuntimeError):
+    """Another server process holds the folder's lock."""
 
 
 @dataclass
@@ -136,182 +74,6 @@ class Image:
 
 def _made(lazy):
     return lazy() if callable(lazy) else lazy
-
-
-def encode(body: bytes, seq: int, when: float,
-           lazy: bytes | None = None) -> tuple[bytes, ...]:
-    """The image as chunks (header, body[, lazy key, lazy], checksum tail), without
-    copying ``body`` or ``lazy``.
-
-    ``body`` and ``lazy`` must each be one serialised JSON value (``orjson.dumps`` output).
-
-    >>> b"".join(encode(b'{"a":1}', 7, 0.0))[:60]
-    b'{"format":"pokerserver-snapshot","version":2,"seq":7,"time":'
-    """
-    utc = datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="milliseconds")
-    header = orjson.dumps({"format": FORMAT, "version": VERSION, "seq": seq, "time": when,
-                           "utc": utc.replace("+00:00", "Z"), "body_bytes": len(body),
-                           "lazy_bytes": len(lazy) if lazy is not None else 0})
-    head = header[:-1] + _BODY_KEY
-    chunks = (head, body) + ((_LAZY_KEY, lazy) if lazy is not None else ())
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)  # releases the GIL for big buffers
-    tail = _SUM_KEY + digest.hexdigest().encode() + b'"}\n'
-    return chunks + (tail,)
-
-
-def decode(data: bytes, expect_seq: int | None = None, parse: bool = True) -> tuple[dict, Any]:
-    """Check an image and return ``(header, root data)``; raise :class:`BadImage` if unusable.
-
-    With ``parse=False`` the body is checked but not parsed (``None`` is returned for it).
-    An image with a ``lazy`` member (version 2) gives its raw bytes, unparsed, as
-    ``data["lazy"]`` (the body must then be an object): the server parses a table's
-    finished hands and chat only when they are used (``persistence.layout.LazyDeque``).
-
-    >>> header, body = decode(b"".join(encode(b'{"a":1}', 7, 0.0)))
-    >>> header["seq"], body
-    (7, {'a': 1})
-    >>> decode(b"".join(encode(b'{"a":1}', 7, 0.0))[:-2])
-    Traceback (most recent call last):
-    ...
-    persistence.snapshot.BadImage: truncated or damaged end (no checksum)
-    """
-    view = memoryview(data)       # bytes, or a file's mmap (load_newest)
-    if view[:len(_MAGIC)] != _MAGIC:
-        raise BadImage("not a snapshot (bad start)" if len(data) else "empty file")
-    if len(data) < len(_MAGIC) + _TAIL or view[-3:] != b'"}\n' \
-            or view[-_TAIL:-_TAIL + len(_SUM_KEY)] != _SUM_KEY:
-        raise BadImage("truncated or damaged end (no checksum)")
-    stored = bytes(view[-_TAIL + len(_SUM_KEY):-3])
-    actual = hashlib.sha256(view[:-_TAIL]).hexdigest().encode()
-    if stored != actual:
-        raise BadImage("checksum mismatch")
-    at = data.find(_BODY_KEY)
-    if at < 0:
-        raise BadImage("no body")
-    try:
-        header = orjson.loads(bytes(view[:at]) + b"}")
-    except orjson.JSONDecodeError as e:
-        raise BadImage(f"bad header: {e}") from None
-    if header.get("format") != FORMAT:
-        raise BadImage(f"not a snapshot: format {header.get('format')!r}")
-    if header.get("version") not in READS:
-        raise BadImage(f"unsupported format version {header.get('version')!r} "
-                       f"(this server reads versions {', '.join(map(str, READS))})")
-    start, end = at + len(_BODY_KEY), len(data) - _TAIL
-    lazy_bytes = header.get("lazy_bytes", 0) if header["version"] >= 2 else 0
-    if type(lazy_bytes) is not int or lazy_bytes < 0:
-        raise BadImage(f"bad lazy_bytes {lazy_bytes!r}")
-    lazy = None
-    if lazy_bytes:
-        lazy_at = end - lazy_bytes - len(_LAZY_KEY)
-        if lazy_at < start or view[lazy_at:lazy_at + len(_LAZY_KEY)] != _LAZY_KEY:
-            raise BadImage("no lazy member where the header says")
-        lazy, end = view[lazy_at + len(_LAZY_KEY):end], lazy_at
-    body = view[start:end]
-    if header.get("body_bytes") != len(body):
-        raise BadImage(f"body is {len(body)} bytes, header says {header.get('body_bytes')}")
-    if expect_seq is not None and header.get("seq") != expect_seq:
-        raise BadImage(f"header says seq {header.get('seq')}, file name says {expect_seq}")
-    if not parse:
-        return header, None
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise BadImage(f"body is not JSON: {e}") from None
-    if lazy is not None:
-        if not isinstance(parsed, dict) or "lazy" in parsed:
-            raise BadImage("a lazy member needs a body object without its own 'lazy'")
-        parsed["lazy"] = bytes(lazy)
-    return header, parsed
-
-
-# ---------------------------------------------------------------------------
-# Writing (runs in a worker thread: touches only files and its arguments)
-
-
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_all(fd: int, chunk: bytes) -> None:
-    view = memoryview(chunk)
-    while view:
-        n = os.write(fd, view)
-        if n <= 0:  # pragma: no cover - os.write raises rather than returning 0
-            raise OSError(errno.EIO, "short write")
-        view = view[n:]
-
-
-def write_image(directory: str, seq: int, chunks) -> str:
-    """Write one image atomically and durably; return its path.
-
-    On any error the temporary file is removed and the error raised; an image
-    already in place under the final name is never touched.
-    """
-    final = os.path.join(directory, image_name(seq))
-    temp = os.path.join(directory, f".snapshot-{seq:0{SEQ_DIGITS}d}-{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-    try:
-        try:
-            os.fchmod(fd, 0o600)  # whatever the umask: hole cards, decks, tokens
-            for chunk in chunks:
-                _write_all(fd, chunk)
-            os.fsync(fd)  # never retried: a failed fsync means a fresh file next time
-        finally:
-            os.close(fd)
-        os.replace(temp, final)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(directory)  # the rename itself is durable only after this
-    return final
-
-
-def prune(directory: str, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` images; return the deleted names."""
-    removed = []
-    for _seq, path in list_images(directory)[max(keep, 1):]:
-        try:
-            os.unlink(path)
-            removed.append(os.path.basename(path))
-        except FileNotFoundError:
-            pass
-    return removed
-
-
-def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int,
-                   lazy: bytes | Callable[[], bytes] | None = None) -> dict:
-    """The thread-side job: checksum, write, fsync, rename, fsync dir, then prune.
-
-    Never raises (the thread pool would print the traceback): returns
-    ``{"path", "pruned", "seconds"}`` or ``{"error": OSError, "seconds"}``.
-    """
-    start = time.perf_counter()
-    try:
-        lazy = _made(lazy)
-        path = write_image(directory, seq, encode(body, seq, when, lazy))
-    except Exception as e:  # noqa: BLE001 - reported to the loop, which counts it
-        return {"error": e, "seconds": time.perf_counter() - start}
-    try:
-        pruned = prune(directory, keep)
-    except OSError as e:  # the new image is durable: a failed cleanup is only logged
-        log.warning("snapshot: could not delete old generations: %s", e)
-        pruned = []
-    return {"path": path, "pruned": pruned, "seconds": time.perf_counter() - start,
-            "bytes": len(body) + (len(lazy) if lazy is not None else 0)}
-
-
-# ---------------------------------------------------------------------------
-# The folder's state (plain data) and the loop side
 
 
 @dataclass
@@ -369,6 +131,9 @@ def turn_over(cache: Fragments) -> None:
 class Snapshots:
     """One snapshot folder: configuration, counters (read by /metrics) and hooks.
 
+    ``check(data) -> list[str]`` (the server's invariant check, as recovery
+    runs it) is run on every image's data before it is written: an image with
+    problems is discarded and counted (``rejected``), never renamed into place.
     ``on_serialised(seq)`` runs on the loop right after the root is
     serialised for image ``seq``, before anything can switch greenlets (the
     journal starts its segment ``seq`` there). ``on_written(seq)`` runs on
@@ -381,16 +146,21 @@ class Snapshots:
     last_ok_seq: int | None = None
     last_ok_time: float | None = None     # wall time of the newest durable image
     last_blocked_s: float = 0.0           # loop blocked serialising the root, last image
-    last_write_s: float = 0.0             # checksum + write + fsyncs + rename, last attempt
+    last_write_s: float = 0.0             # check + checksum + write + fsyncs + rename, last attempt
     last_duration_s: float = 0.0          # both, last attempt
+    last_check_s: float = 0.0             # the check of the last image's data
     last_bytes: int = 0
     written: int = 0
     failures: int = 0
+    rejected: int = 0                     # images discarded because their data failed check
     last_error: str | None = None
     lock_fd: int | None = None
     fork: bool = False                    # serialise and write in a forked child (see take)
+    child_timeout: float = 300.0          # a child that has not reported by then is killed
     last_serialise_s: float = 0.0         # the child's serialisation, last forked image
     child_pid: int | None = None          # the forked child writing an image, while it runs
+    check: Callable[[Any], list[str]] | None = field(default=None, repr=False)
+    bad: set[int] = field(default_factory=set)   # images recovery passed over: never generations
     fragments: Fragments = field(default_factory=Fragments, repr=False)
     on_serialised: Callable[[int], None] | None = field(default=None, repr=False)
     on_written: Callable[[int], None] | None = field(default=None, repr=False)
@@ -412,9 +182,9 @@ def open_dir(directory: str, keep: int = 3) -> Snapshots:
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        os.close(lock_fd)
-        raise RecoveryError(f"snapshot folder {directory} is in use by another server "
-                            "process (its .lock is held)") from None
+        files.close(lock_fd)
+        raise FolderInUse(f"snapshot folder {directory} is in use by another server "
+                          "process (its .lock is held)") from None
     removed = remove_temps(directory)
     if removed:
         log.warning("snapshot: removed %d stray temporary file(s) from an interrupted write: %s",
@@ -427,17 +197,137 @@ def open_dir(directory: str, keep: int = 3) -> Snapshots:
 def close_dir(snaps: Snapshots) -> None:
     """Release the folder's lock (tests; a process exiting releases it anyway)."""
     if snaps.lock_fd is not None:
-        os.close(snaps.lock_fd)
+        files.close(snaps.lock_fd)
         snaps.lock_fd = None
+
+
+def remove_temps(directory: str) -> list[str]:
+    """Delete temporary files left by an interrupted write; return their names."""
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        if TEMP_RE.match(name):
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed.append(name)
+            except FileNotFoundError:
+                pass
+    if removed:
+        files.fsync_dir(directory)
+    return removed
+
+
+# ---------------------------------------------------------------------------
+# Writing (runs in a worker thread or the forked child: touches only files and its arguments)
+
+
+def write_image(directory: str, seq: int, chunks) -> str:
+    """Write one image atomically and durably; return its path.
+
+    On any error the temporary file is removed and the error raised; an image
+    already in place under the final name is never touched. If only the
+    folder's fsync fails, the renamed image stays (its checksum decides at
+    recovery) and the error is raised: it is not known to be durable.
+    """
+    final = os.path.join(directory, image_name(seq))
+    temp = os.path.join(directory, temp_name(seq, os.getpid()))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        try:
+            os.fchmod(fd, 0o600)  # whatever the umask: hole cards, decks, tokens
+            for chunk in chunks:
+                files.write_all(fd, chunk)
+            os.fsync(fd)  # never retried: a failed fsync means a fresh file next time
+        finally:
+            files.close(fd)
+        os.replace(temp, final)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    files.fsync_dir(directory)  # the rename itself is durable only after this
+    return final
+
+
+def prune(directory: str, keep: int, bad: set[int] | frozenset = frozenset()) -> list[str]:
+    """Delete the images older than the newest ``keep`` generations; return their names.
+
+    A generation is an image not known to be bad: images in ``bad`` (passed
+    over by recovery) never count, so however many of them there are, the
+    newest ``keep`` good images stay; a bad image goes once it is older than
+    all of those. Nothing is deleted while fewer than ``keep`` generations exist.
+    """
+    images = list_images(directory)
+    kept = [seq for seq, _ in images if seq not in bad][:max(keep, 1)]
+    if len(kept) < max(keep, 1):
+        return []
+    removed = []
+    for seq, path in images:
+        if seq < kept[-1]:
+            try:
+                os.unlink(path)
+                removed.append(os.path.basename(path))
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+def _problem(check: Callable[[Any], list[str]] | None, body: bytes,
+             lazy: bytes | None) -> str | None:
+    """Why the image of ``body`` and ``lazy`` must not be written (None: it may)."""
+    if check is None:
+        return None
+    try:
+        data = data_of(body, lazy)
+    except Exception as e:  # noqa: BLE001 - our own serialisation, unreadable: never write it
+        return f"its own data does not parse: {e!r}"
+    return check_problems(check, data)
+
+
+def write_snapshot(directory: str, seq: int, when: float, body: bytes, keep: int,
+                   lazy: bytes | Callable[[], bytes] | None = None,
+                   check: Callable[[Any], list[str]] | None = None,
+                   bad: set[int] | frozenset = frozenset()) -> dict:
+    """The thread-side job: check, checksum, write, fsync, rename, fsync dir, then prune.
+
+    Never raises (the thread pool would print the traceback): returns
+    ``{"path", "pruned", "seconds", "bytes", "check_s"}`` or ``{"error", "seconds"}``
+    (with ``"rejected": True`` when the data failed ``check``).
+    """
+    start = time.perf_counter()
+    try:
+        lazy = _made(lazy)
+        checked = time.perf_counter()
+        problem = _problem(check, body, lazy)
+        check_s = time.perf_counter() - checked
+        if problem:
+            return {"error": f"the image failed its own check: {problem}", "rejected": True,
+                    "seconds": time.perf_counter() - start, "check_s": check_s}
+        path = write_image(directory, seq, encode(body, seq, when, lazy))
+    except Exception as e:  # noqa: BLE001 - reported to the loop, which counts it
+        return {"error": e, "seconds": time.perf_counter() - start}
+    try:
+        pruned = prune(directory, keep, bad)
+    except OSError as e:  # the new image is durable: a failed cleanup is only logged
+        log.warning("snapshot: could not delete old generations: %s", e)
+        pruned = []
+    return {"path": path, "pruned": pruned, "seconds": time.perf_counter() - start,
+            "check_s": check_s, "bytes": len(body) + (len(lazy) if lazy is not None else 0)}
+
+
+# ---------------------------------------------------------------------------
+# The loop side
 
 
 def take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     """Take one snapshot now; True once it is durable. Call from a greenlet.
 
-    ``dump()`` returns the root as data orjson can serialise; it and
-    ``orjson.dumps`` run on the loop with no switch between them. The rest
-    waits in the thread pool while other greenlets run. Failures are counted
-    and logged, never raised.
+    ``dump()`` returns the root as data orjson can serialise (or an
+    :class:`Image`). It and ``orjson.dumps`` run on the loop with no switch
+    between them (or in a forked child). The rest waits in the thread pool or
+    for the child while other greenlets run. Failures are counted and logged,
+    never raised.
     """
     with snaps.busy:
         if snaps.fork and hasattr(os, "fork"):
@@ -469,30 +359,45 @@ def _take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     when = time.time()
     snaps.seq += 1  # used even if the write fails: a name is never reused
     seq = snaps.seq
-    if snaps.on_serialised is not None:
-        try:
-            snaps.on_serialised(seq)   # same loop turn as the serialisation
-        except Exception as e:  # noqa: BLE001 - e.g. the journal could not start its segment
-            snaps.failures += 1
-            snaps.last_error = f"seq {seq}: on_serialised: {e!r}"
-            log.exception("snapshot %d abandoned: on_serialised hook failed", seq)
-            return False
+    if not _serialised_hook(snaps, seq):
+        return False
     blocked = time.perf_counter() - start
     result = gevent.get_hub().threadpool.apply(
-        write_snapshot, (snaps.directory, seq, when, body, snaps.keep, lazy))
+        write_snapshot, (snaps.directory, seq, when, body, snaps.keep, lazy, snaps.check,
+                         frozenset(snaps.bad)))
     snaps.last_blocked_s = blocked
     snaps.last_write_s = result["seconds"]
     snaps.last_duration_s = blocked + result["seconds"]
+    snaps.last_check_s = result.get("check_s", 0.0)
     if "error" in result:
-        snaps.failures += 1
-        snaps.last_error = f"seq {seq}: {result['error']!r}"
-        log.error("snapshot %d failed (older images kept, next attempt uses a fresh file): %s",
-                  seq, result["error"])
-        return False
+        return _failed(snaps, seq, result["error"], result.get("rejected", False))
     size = result["bytes"]
     log.debug("snapshot %d: %d bytes, loop blocked %.1f ms, write %.1f ms", seq, size,
               blocked * 1e3, result["seconds"] * 1e3)
     return _written(snaps, seq, when, size)
+
+
+def _serialised_hook(snaps: Snapshots, seq: int) -> bool:
+    """``on_serialised(seq)``, in the loop turn of the image; False: the image is abandoned."""
+    if snaps.on_serialised is None:
+        return True
+    try:
+        snaps.on_serialised(seq)
+    except Exception as e:  # noqa: BLE001 - e.g. the journal could not start its segment
+        snaps.failures += 1
+        snaps.last_error = f"seq {seq}: on_serialised: {e!r}"
+        log.exception("snapshot %d abandoned: on_serialised hook failed", seq)
+        return False
+    return True
+
+
+def _failed(snaps: Snapshots, seq: int, error, rejected: bool = False) -> bool:
+    snaps.failures += 1
+    snaps.rejected += bool(rejected)
+    snaps.last_error = f"seq {seq}: {error if isinstance(error, str) else repr(error)}"
+    log.error("snapshot %d failed (older images kept, next attempt uses a fresh file): %s",
+              seq, error)
+    return False
 
 
 def _written(snaps: Snapshots, seq: int, when: float, size: int) -> bool:
@@ -509,21 +414,43 @@ def _written(snaps: Snapshots, seq: int, when: float, size: int) -> bool:
     return True
 
 
+def run_every(snaps: Snapshots, dump: Callable[[], Any], every: float) -> None:
+    """Greenlet body: a snapshot every ``every`` seconds until :func:`final` is called.
+
+    The interval runs from the end of one snapshot to the start of the next,
+    so a slow disk never stacks writes up.
+    """
+    while not snaps.stop.wait(every):
+        take(snaps, dump)
+
+
+def final(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
+    """On graceful stop: end the periodic loop, wait for a write in flight, take the last one."""
+    snaps.stop.set()
+    ok = take(snaps, dump)
+    if ok:
+        log.info("snapshot: final image %d written", snaps.last_ok_seq)
+    return ok
+
+
 # ---------------------------------------------------------------------------
 # The forked way (Redis's BGSAVE): the loop is blocked only for fork()
 
 
 def _child_image(report_fd: int, directory: str, seq: int, when: float,
-                 dump: Callable[[], Any], parent: int) -> None:
-    """The forked child: serialise the copy-on-write root, write the image, report, exit.
+                 dump: Callable[[], Any], parent: int,
+                 check: Callable[[Any], list[str]] | None) -> None:
+    """The forked child: serialise the copy-on-write root, check it, write the image,
+    report, exit.
 
     Runs in a copy of the process taken at one instant: only the thread that
     forked exists here, and any lock another thread held (gevent's hub,
     logging's, the thread pool's) stays held forever. So this touches only
     orjson, hashlib and plain ``os`` calls on its own file descriptors, never
-    logging or gevent, and always ends with ``os._exit`` (no atexit handlers,
-    no stdio flushes, no gevent shutdown). The outcome travels back as one
-    JSON object on ``report_fd``.
+    logging or gevent (descriptors are closed with the system's own ``close``,
+    not gevent's), and always ends with ``os._exit`` (no atexit handlers, no
+    stdio flushes, no gevent shutdown). The outcome travels back as one JSON
+    object on ``report_fd``.
     """
     code = 1
     try:
@@ -546,16 +473,23 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
             report = {"error": f"serialise: {e!r}", "serialise_s": 0.0}
         else:
             serialised = time.perf_counter() - start
-            try:
-                path = write_image(directory, seq, encode(body, seq, when, lazy))
-            except Exception as e:  # noqa: BLE001 - reported to the parent, which counts it
-                report = {"error": repr(e), "serialise_s": serialised}
+            problem = _problem(check, body, lazy)
+            check_s = time.perf_counter() - start - serialised
+            if problem:
+                report = {"error": f"the image failed its own check: {problem}",
+                          "rejected": True, "serialise_s": serialised, "check_s": check_s}
             else:
-                size = len(body) + (len(lazy) if lazy is not None else 0)
-                report = {"path": path, "bytes": size, "serialise_s": serialised}
-                code = 0
+                try:
+                    path = write_image(directory, seq, encode(body, seq, when, lazy))
+                except Exception as e:  # noqa: BLE001 - reported to the parent, which counts it
+                    report = {"error": repr(e), "serialise_s": serialised, "check_s": check_s}
+                else:
+                    size = len(body) + (len(lazy) if lazy is not None else 0)
+                    report = {"path": path, "bytes": size, "serialise_s": serialised,
+                              "check_s": check_s}
+                    code = 0
         report["seconds"] = time.perf_counter() - start
-        _write_all(report_fd, orjson.dumps(report))
+        files.write_all(report_fd, orjson.dumps(report))
     except BaseException:  # noqa: BLE001 - nothing may escape the child: no report means failure
         code = 1
     finally:
@@ -564,7 +498,7 @@ def _child_image(report_fd: int, directory: str, seq: int, when: float,
 
 def _abort(report_fd: int, why: str) -> None:
     try:
-        _write_all(report_fd, orjson.dumps({"error": why}))
+        files.write_all(report_fd, orjson.dumps({"error": why}))
     finally:
         os._exit(1)
 
@@ -592,17 +526,32 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _read_report(fd: int) -> bytes:
-    """Thread side: everything the child writes on the pipe, until it exits."""
+def _read_report(fd: int, timeout: float) -> bytes | None:
+    """Loop side: everything the child writes on the pipe until it exits (end of file);
+    None if it has not within ``timeout`` seconds. Waits on the loop (an I/O watcher),
+    so the wait is bounded and the loop plays on meanwhile."""
+    import gevent.os
+    gevent.os.make_nonblocking(fd)
     chunks = []
-    try:
+    with gevent.Timeout(timeout, False):
         while True:
-            chunk = os.read(fd, 65536)
+            chunk = gevent.os.nb_read(fd, 65536)
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
-    finally:
-        os.close(fd)
+    return None
+
+
+def _reap(pid: int) -> int | None:
+    """The child's exit status, waited for cooperatively (bounded); None if unknown."""
+    import gevent.os
+    with gevent.Timeout(REAP_SECONDS, False):
+        try:
+            return gevent.os.waitpid(pid, 0)[1]
+        except ChildProcessError:   # reaped elsewhere: the report alone decides
+            return None
+    log.error("snapshot: child %d has not exited %.0f s after it was killed", pid, REAP_SECONDS)
+    return None
 
 
 def _fork() -> int:
@@ -616,25 +565,19 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     """One image written by a forked child: the loop pays for ``fork()`` only.
 
     The child's memory is the root at the instant of the fork (copy-on-write),
-    which is the consistent image: the child serialises and writes it while
-    the loop plays on. ``on_serialised`` runs just before the fork, in the
-    same loop turn and with no switch in between, so the journal's new
-    segment starts exactly where the image ends.
+    which is the consistent image: the child serialises, checks and writes it
+    while the loop plays on. ``on_serialised`` runs just before the fork, in
+    the same loop turn and with no switch in between, so the journal's new
+    segment starts exactly where the image ends. Every wait on the child is
+    bounded: one that has not reported within ``snaps.child_timeout`` is
+    killed and the attempt counted as a failure.
     """
-    import gevent.os
-
     start = time.perf_counter()
     snaps.seq += 1  # used even if the attempt fails: a name is never reused
     seq = snaps.seq
     when = time.time()
-    if snaps.on_serialised is not None:
-        try:
-            snaps.on_serialised(seq)
-        except Exception as e:  # noqa: BLE001 - e.g. the journal could not start its segment
-            snaps.failures += 1
-            snaps.last_error = f"seq {seq}: on_serialised: {e!r}"
-            log.exception("snapshot %d abandoned: on_serialised hook failed", seq)
-            return False
+    if not _serialised_hook(snaps, seq):
+        return False
     parent = os.getpid()
     try:
         read_fd, write_fd = os.pipe()
@@ -647,39 +590,49 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
         pid = _fork()
     except OSError as e:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        os.close(read_fd)
-        os.close(write_fd)
+        files.close(read_fd)
+        files.close(write_fd)
         return _forked_failed(snaps, seq, start, f"fork: {e!r}")
     if pid == 0:   # the child; never returns
-        os.close(read_fd)
-        _child_image(write_fd, snaps.directory, seq, when, dump, parent)
+        files.close(read_fd)
+        _child_image(write_fd, snaps.directory, seq, when, dump, parent, snaps.check)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    os.close(write_fd)
+    # Closed now, by the system's close: gevent's would wait for a later turn of the
+    # loop, and the reader, waiting for end of file, might be all that turn waits for.
+    files.close(write_fd)
     blocked = time.perf_counter() - start
     snaps.child_pid = pid
+    raw = None
     try:
-        raw = gevent.get_hub().threadpool.apply(_read_report, (read_fd,))
+        raw = _read_report(read_fd, snaps.child_timeout)
     finally:
-        try:
-            _, status = gevent.os.waitpid(pid, 0)
-        except ChildProcessError:  # reaped elsewhere: the report alone decides
-            status = None
+        files.close(read_fd)
+        if raw is None:     # timed out (or this greenlet was killed): never leave it running
+            _kill(pid)
+        status = _reap(pid)
         snaps.child_pid = None
     snaps.last_blocked_s = blocked
-    try:
-        report = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        how = (f"signal {os.WTERMSIG(status)}" if status is not None and os.WIFSIGNALED(status)
-               else f"status {status}")
-        report = {"error": f"the snapshot child died without a report ({how})"}
+    if raw is None:
+        report = {"error": f"the snapshot child had not reported after {snaps.child_timeout:g} s: "
+                           "killed"}
         _remove_child_temp(snaps.directory, seq, pid)
+    else:
+        try:
+            report = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            how = (f"signal {os.WTERMSIG(status)}" if status is not None and os.WIFSIGNALED(status)
+                   else f"status {status}")
+            report = {"error": f"the snapshot child died without a report ({how})"}
+            _remove_child_temp(snaps.directory, seq, pid)
     snaps.last_serialise_s = report.get("serialise_s", 0.0)
+    snaps.last_check_s = report.get("check_s", 0.0)
     snaps.last_write_s = report.get("seconds", time.perf_counter() - start - blocked)
     snaps.last_duration_s = blocked + snaps.last_write_s
     if "error" in report:
-        return _forked_failed(snaps, seq, None, report["error"])
+        return _failed(snaps, seq, report["error"], report.get("rejected", False))
     try:
-        pruned = gevent.get_hub().threadpool.apply(prune, (snaps.directory, snaps.keep))
+        pruned = gevent.get_hub().threadpool.apply(prune, (snaps.directory, snaps.keep,
+                                                           frozenset(snaps.bad)))
     except OSError as e:  # the new image is durable: a failed cleanup is only logged
         log.warning("snapshot: could not delete old generations: %s", e)
         pruned = []
@@ -688,159 +641,24 @@ def _take_forked(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     return _written(snaps, seq, when, report["bytes"])
 
 
-def _forked_failed(snaps: Snapshots, seq: int, start: float | None, error: str) -> bool:
-    if start is not None:
-        snaps.last_blocked_s = time.perf_counter() - start
-    snaps.failures += 1
-    snaps.last_error = f"seq {seq}: {error}"
-    log.error("snapshot %d failed (older images kept, next attempt uses a fresh file): %s",
-              seq, error)
-    return False
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _forked_failed(snaps: Snapshots, seq: int, start: float, error: str) -> bool:
+    snaps.last_blocked_s = time.perf_counter() - start
+    return _failed(snaps, seq, error)
 
 
 def _remove_child_temp(directory: str, seq: int, pid: int) -> None:
     """A child killed mid-write leaves its temporary file: remove it (start would too)."""
     try:
-        os.unlink(os.path.join(directory, f".snapshot-{seq:0{SEQ_DIGITS}d}-{pid}.tmp"))
+        os.unlink(os.path.join(directory, temp_name(seq, pid)))
     except OSError:
         pass
-
-
-def run_every(snaps: Snapshots, dump: Callable[[], Any], every: float) -> None:
-    """Greenlet body: a snapshot every ``every`` seconds until :func:`final` is called.
-
-    The interval runs from the end of one snapshot to the start of the next,
-    so a slow disk never stacks writes up.
-    """
-    while not snaps.stop.wait(every):
-        take(snaps, dump)
-
-
-def final(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
-    """On graceful stop: end the periodic loop, wait for a write in flight, take the last one."""
-    snaps.stop.set()
-    ok = take(snaps, dump)
-    if ok:
-        log.info("snapshot: final image %d written", snaps.last_ok_seq)
-    return ok
-
-
-# ---------------------------------------------------------------------------
-# Recovery
-
-
-@dataclass
-class Loaded:
-    """The image recovery chose, and why any newer ones were passed over."""
-
-    seq: int
-    path: str
-    header: dict
-    data: Any
-    rejected: list[tuple[str, str]]   # (file name, reason), newest first
-
-
-def _decode_file(path: str, seq: int) -> tuple[dict, Any]:
-    """:func:`decode` of the file at ``path``, read through ``mmap``: the page cache's
-    pages are checked and parsed where they are, not first copied (92 MB for 10,000
-    tables: a copy and some 20,000 page faults of a start)."""
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
-            return decode(b"", expect_seq=seq)
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        return decode(mapped, expect_seq=seq)
-    finally:
-        try:
-            mapped.close()
-        except BufferError:   # a view still held by an exception's traceback: freed with it
-            pass
-
-
-def load_newest(directory: str, check: Callable[[Any], list[str]] | None = None,
-                convert: Callable[[Any], Any] | None = None) -> tuple[Loaded | None, list]:
-    """The newest image that decodes, matches its checksum and passes ``check``.
-
-    ``check(data)`` returns a list of invariant problems (empty when sound);
-    ``convert(data)`` (e.g. ``root_from_json``) is applied too, and an image
-    it raises on is rejected like any other. Returns ``(loaded or None,
-    rejected)`` where ``rejected`` lists ``(name, reason)`` of images passed over.
-    """
-    rejected: list[tuple[str, str]] = []
-    for seq, path in list_images(directory):
-        name = os.path.basename(path)
-        try:
-            header, data = _decode_file(path, seq)
-            if check is not None:
-                try:
-                    problems = check(data)
-                except Exception as e:  # noqa: BLE001 - a check that crashes rejects the image
-                    raise BadImage(f"invariant check crashed: {e!r}") from None
-                if problems:
-                    shown = "; ".join(problems[:5])
-                    more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
-                    raise BadImage(f"invariant check failed: {shown}{more}")
-            if convert is not None:
-                try:
-                    data = convert(data)
-                except Exception as e:  # noqa: BLE001 - any failure to rebuild rejects it
-                    raise BadImage(f"cannot rebuild the root: {e!r}") from None
-        except (BadImage, OSError) as e:
-            log.warning("snapshot: skipping %s: %s", name, e)
-            rejected.append((name, str(e)))
-            continue
-        return Loaded(seq, path, header, data, rejected), rejected
-    return None, rejected
-
-
-def recover(snaps: Snapshots, check: Callable[[Any], list[str]] | None = None,
-            convert: Callable[[Any], Any] | None = None, allow_empty: bool = False) -> Loaded | None:
-    """Load the newest good image of an opened folder, falling back to older generations.
-
-    Returns ``None`` when there is nothing to load (no images, or none valid
-    and ``allow_empty``): the server starts empty. Raises
-    :class:`RecoveryError` when images exist but none is valid.
-    """
-    start = time.perf_counter()
-    was_enabled = gc.isenabled()
-    gc.disable()  # building a big root trips the cyclic GC over and over; nothing cycles here
-    try:
-        loaded, rejected = load_newest(snaps.directory, check, convert)
-        # Every object made while the collector was off is still in its youngest
-        # generation: the first allocation after gc.enable() would scan them all
-        # (half a second for 10,000 tables), and every full collection after that
-        # again. The recovered root lives as long as the server, so move what is
-        # alive now out of the collector's sight (freed by reference counts as usual;
-        # it also spares a forked snapshot child from copying those pages).
-        gc.freeze()
-    finally:
-        if was_enabled:
-            gc.enable()
-    if loaded is None:
-        if not rejected:
-            log.info("snapshot: no image in %s: starting empty", snaps.directory)
-            return None
-        reasons = "\n".join(f"  {name}: {why}" for name, why in rejected)
-        if allow_empty:
-            log.error("snapshot: no valid image in %s; starting EMPTY as "
-                      "--snapshot-allow-empty says:\n%s", snaps.directory, reasons)
-            return None
-        raise RecoveryError(
-            f"refusing to start: {len(rejected)} snapshot image(s) in {snaps.directory} "
-            f"but none is valid:\n{reasons}\n"
-            "Inspect or move them away, or pass --snapshot-allow-empty to start with an empty "
-            "server (the images stay on disk; new ones get higher sequence numbers).")
-    if rejected:
-        log.warning("snapshot: fell back to %s (seq %d); newer image(s) rejected: %s",
-                    os.path.basename(loaded.path), loaded.seq,
-                    "; ".join(f"{n}: {w}" for n, w in rejected))
-    log.info("snapshot: recovered %s (seq %d, taken %s) in %.0f ms",
-             os.path.basename(loaded.path), loaded.seq, loaded.header.get("utc"),
-             (time.perf_counter() - start) * 1e3)
-    snaps.seq = max(snaps.seq, loaded.seq)
-    snaps.last_ok_seq = loaded.seq
-    snaps.last_ok_time = loaded.header.get("time")
-    return loaded
 
 
 # ---------------------------------------------------------------------------
@@ -858,16 +676,18 @@ def metrics(snaps: Snapshots, now: float | None = None) -> dict:
         "snapshot_last_blocked_seconds": snaps.last_blocked_s,
         "snapshot_last_write_seconds": snaps.last_write_s,
         "snapshot_last_serialise_seconds": snaps.last_serialise_s,
+        "snapshot_last_check_seconds": snaps.last_check_s,
         "snapshot_last_bytes": snaps.last_bytes,
         "snapshot_written_total": snaps.written,
         "snapshot_failures_total": snaps.failures,
+        "snapshot_rejected_total": snaps.rejected,
     }
 
 
-_COUNTERS = ("snapshot_written_total", "snapshot_failures_total")
+_COUNTERS = ("snapshot_written_total", "snapshot_failures_total", "snapshot_rejected_total")
 
 
-def metrics_lines(snaps: Snapshots, prefix: str = "poker_") -> list[str]:
+def metrics_lines(snaps: Snapshots) -> list[str]:
     """The same figures as Prometheus text lines, each after its ``# TYPE`` line.
 
     >>> s = Snapshots("/x", failures=2)
@@ -881,5 +701,5 @@ def metrics_lines(snaps: Snapshots, prefix: str = "poker_") -> list[str]:
         else:
             text = str(value)
         kind = "counter" if name in _COUNTERS else "gauge"
-        out += [f"# TYPE {prefix}{name} {kind}", f"{prefix}{name} {text}"]
+        out += [f"# TYPE poker_{name} {kind}", f"poker_{name} {text}"]
     return out

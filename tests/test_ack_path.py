@@ -115,3 +115,61 @@ def test_an_http_reply_waits_for_the_journal_too(gated):
     thread.join(10)
     status, body = answer["result"]
     assert status == 201 and body["name"] == "slow"
+
+
+FAIL_ONE_FSYNC = '''
+import os
+_fsync, _gate = os.fsync, {gate!r}
+def _failing_fsync(fd):
+    try:
+        name = os.path.basename(os.readlink("/proc/self/fd/%d" % fd))
+    except OSError:
+        name = ""
+    if name.startswith("journal-") and os.path.exists(_gate + "/fail"):
+        os.unlink(_gate + "/fail")
+        raise OSError(5, "Input/output error (injected)")
+    return _fsync(fd)
+os.fsync = _failing_fsync
+'''
+
+
+def test_a_failed_journal_fsync_pauses_play_until_an_image_heals_it(tmp_path):
+    """The journal's fsync fails once (injected at the call): nothing is acknowledged and
+    play pauses (everyone is told); the pause's retry writes an image (it holds the change
+    the journal could not make durable), the journal re-opens with it, the reply leaves,
+    and play resumes. A kill -9 right after loses nothing that was acknowledged."""
+    from test_server_helpers import create_table, metrics
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    snaps = str(tmp_path / "snaps")
+    flags = ("--snapshot-dir", snaps, "--journal", "always", "--no-default-tables",
+             "--snapshot-every", "1000")
+    server = start_server(str(tmp_path), *flags, prelude=FAIL_ONE_FSYNC.format(gate=str(gate)))
+    try:
+        table = create_table(server, seats=6, name="disk")
+        ann = connect(server, "ann")
+        ann.request({"type": "watch", "table": table}, "table")
+        written = metrics(server)["poker_snapshot_written_total"]
+        (gate / "fail").touch()
+        reply = ann.request({"type": "sit", "table": table, "seat": 3, "buy_in": 100}, "table",
+                            timeout=60)   # the bound of a wait: an image is written first
+        assert reply["you"] == 3 and not (gate / "fail").exists()
+        kinds = [m["type"] for m in ann.seen]
+        assert "paused" in kinds and kinds.index("paused") < len(kinds) - 1
+        if "resumed" not in kinds:
+            ann.expect_type("resumed", timeout=60)
+        m = metrics(server)
+        assert m["poker_journal_failures_total"] == 1 and m["poker_journal_failed"] == 0
+        assert m["poker_journal_held_callbacks"] == 0 and m["poker_paused"] == 0
+        assert m["poker_snapshot_written_total"] >= written + 1      # the healing image
+        assert "journal: re-opened at segment" in server.log()
+    finally:
+        server.proc.kill()
+        server.proc.wait(10)
+    again = start_server(str(tmp_path), *flags)
+    try:
+        ann2 = connect(again, token=ann.token)
+        view = ann2.request({"type": "watch", "table": table}, "table")["view"]
+        assert view["seats"][3]["player"] == ann.player
+    finally:
+        again.stop()

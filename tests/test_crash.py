@@ -26,7 +26,7 @@ import urllib.request
 import pytest
 import websocket  # websocket-client
 
-from persistence import snapshot
+from persistence import image, restore
 from persistence.layout import check_root, root_from_json
 from server.root import STARTING_BANKROLL
 from test_server_helpers import messages
@@ -184,7 +184,7 @@ def start_bots(port: int, bots: list[dict]):
 
 
 def newest_good(folder: str):
-    loaded, rejected = snapshot.load_newest(folder, check_root)
+    loaded, rejected = restore.load_newest(folder, check_root)
     return loaded, rejected
 
 
@@ -210,7 +210,7 @@ def test_kill_9_at_random_moments_loses_at_most_the_play_since_the_last_image(tm
             text = "\n".join(lines)
             if last_seq:
                 # It recovered exactly the newest image on disk at the kill.
-                assert f"recovered {snapshot.image_name(last_seq)}" in text, text
+                assert f"recovered {image.image_name(last_seq)}" in text, text
             tables = {t["id"]: t for t in json.loads(get(port, "/api/tables"))["tables"]}
             assert set(tables) == {"t1", "t2", "t3"}          # every table is there
             if last_hands is not None:
@@ -246,7 +246,7 @@ def test_kill_9_at_random_moments_loses_at_most_the_play_since_the_last_image(tm
     # Finally: a last start comes back with the last image, and the chips add up.
     proc, port, lines = start_server(folder)
     try:
-        assert f"recovered {snapshot.image_name(last_seq)}" in "\n".join(lines)
+        assert f"recovered {image.image_name(last_seq)}" in "\n".join(lines)
         m = get(port, "/metrics")
         assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
     finally:
@@ -280,7 +280,7 @@ def test_refuses_to_start_when_no_image_is_valid(tmp_path):
     time.sleep(0.8)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
-    for _seq, path in snapshot.list_images(folder):
+    for _seq, path in image.list_images(folder):
         with open(path, "r+b") as f:
             f.truncate(os.path.getsize(path) // 2)
     proc, port, lines = start_server(folder, wait=False)

@@ -8,7 +8,7 @@ import pytest
 from game.cards import DECK
 from game.table import (Call, Raise, SitDown, StartHand, action_to_json, apply, legal_actions,
                         table_to_json)
-from persistence import replay, snapshot
+from persistence import image, replay, snapshot
 from persistence.layout import root_to_json
 from server.root import TableConfig, add_player, add_table, new_root
 
@@ -91,7 +91,7 @@ def test_damaged_newest_image_falls_back_to_the_previous(tmp_path, capsys):
     data = root_to_json(busy_root())
     write(tmp_path, data, seq=1)
     write(tmp_path, data, seq=2)
-    newest = tmp_path / snapshot.image_name(2)
+    newest = tmp_path / image.image_name(2)
     newest.write_bytes(newest.read_bytes()[:-10])
     assert replay.main([str(tmp_path)]) == 0
     captured = capsys.readouterr()
