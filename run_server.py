@@ -112,9 +112,40 @@ def replay_journal(root: Root, snaps, loaded) -> tuple[bool, tuple[int, int] | N
     applied, notes = recovery.replay(root, chain)
     for note in notes:
         print(f"pokerserver: journal: {note}", file=sys.stderr)
+    end = segments.chain_end(chain, applied)
+    left = segments.left_over(args_dir, loaded.seq, end)
+    if left:
+        # Whole entries that were journaled (and maybe acknowledged) but cannot be
+        # applied: starting would lose them for good once the segments are pruned.
+        lines = sum(n for _, n in left)
+        what = ", ".join(f"{os.path.basename(p)} ({n})" for p, n in left)
+        if not config.settings.journal_set_aside:
+            print(f"pokerserver: refusing to start: {lines} journal entries cannot be applied "
+                  f"on image {loaded.seq} ({what}); see the notes above. Keep a copy of "
+                  f"{args_dir}, then start with --journal-set-aside to move those segments "
+                  "to aside/ and go on without them", file=sys.stderr)
+            sys.exit(2)
+        set_aside(args_dir, [p for p, _ in left])
+        print(f"pokerserver: journal: {lines} entries that cannot be applied set aside in "
+              f"{os.path.join(args_dir, 'aside')}: {what}", file=sys.stderr)
     print(f"pokerserver: recovered snapshot {loaded.seq} + {applied} journal entries",
           file=sys.stderr)
-    return applied > 0, segments.chain_end(chain, applied)
+    return applied > 0, end
+
+
+def set_aside(directory: str, paths: list[str]) -> None:
+    """Move journal segments into ``directory/aside`` (never deleted: an operator may want
+    them), durably."""
+    aside = os.path.join(directory, "aside")
+    os.makedirs(aside, mode=0o700, exist_ok=True)
+    for path in paths:
+        os.replace(path, os.path.join(aside, os.path.basename(path)))
+    for folder in (aside, directory):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def start_journal(args: config.Settings, snaps, dump, after: tuple[int, int] | None) -> None:

@@ -337,3 +337,34 @@ def chain_end(chain: list[Segment], applied: int) -> tuple[int, int] | None:
         if take < len(segment.entries):
             break
     return end
+
+
+def left_over(directory: str, seq: int, end: tuple[int, int] | None) -> list[tuple[str, int]]:
+    """The whole entry lines a replay from image ``seq`` did not apply: ``(path, lines)``
+    for each segment numbered ``seq`` or more that holds whole lines past ``end`` (where
+    the replay stopped: :func:`chain_end`; None: it applied nothing). A torn last line
+    (a crash in the middle of a write) is not a whole entry and is not counted.
+
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(d, segment_name(3)), "wb").write(b'{"k":"a"}\\n{"k":"b"}\\n{"k"')
+    >>> _ = open(os.path.join(d, segment_name(4)), "wb").write(b'{"k":"c"}\\n')
+    >>> [(os.path.basename(p), n) for p, n in left_over(d, 3, (3, 10))]
+    [('journal-000000000003.jsonl', 1), ('journal-000000000004.jsonl', 1)]
+    >>> left_over(d, 3, (4, 10))
+    []
+    """
+    out = []
+    for s, path in list_segments(directory):
+        if s < seq or (end is not None and s < end[0]):
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        if end is not None and s == end[0]:
+            start = end[1]
+        else:       # the whole segment, but its header (version 2) is not an entry
+            start = data.find(b"\n") + 1 if data.startswith(_MAGIC) else 0
+        lines = data.count(b"\n", start)
+        if lines > 0:
+            out.append((path, lines))
+    return out

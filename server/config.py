@@ -97,6 +97,10 @@ class Settings:
                                        "valid")
     journal: str | None = _knob(None, "also journal every change: fsync policy always, "
                                 "everysec or no (needs --snapshot-dir)")
+    journal_set_aside: bool = _knob(False, "start even when the journal holds entries that "
+                                    "cannot be applied (damage, a hole): their segments are "
+                                    "moved to DIR/aside, never deleted (without it the server "
+                                    "refuses to start and says why)")
 
 
 settings = Settings()
