@@ -72,6 +72,9 @@ class History:
         self.tail.append(item)
         if len(self.tail) >= self.block:
             self._seal()
+        blocks = self.blocks    # the oldest block goes once the rest hold ``keep`` events
+        while blocks and len(self) - blocks[0][0] >= self.keep:
+            self.sealed -= blocks.popleft()[0]
 
     def _seal(self) -> None:
         parts = []
@@ -81,8 +84,6 @@ class History:
         self.blocks.append((len(self.tail), zlib.compress(b"".join(parts), 1)))
         self.sealed += len(self.tail)
         self.tail = []
-        while len(self) - self.blocks[0][0] >= self.keep:
-            self.sealed -= self.blocks.popleft()[0]
 
     def clear(self) -> None:
         self.blocks.clear()
