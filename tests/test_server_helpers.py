@@ -370,9 +370,13 @@ def choose(legal: dict, rng: random.Random) -> dict:
     return {"action": "call" if "call" in actions else "check"}
 
 
+RESEND_AFTER = 0.05     # a token of the server's default bucket (20 messages a second)
+
+
 def bot_loop(c: Client, stop: threading.Event, seed: int, rewatch_every: int = 0) -> None:
     rng = random.Random(seed)
     turns = 0
+    last_act = None
     while not stop.is_set():
         try:
             msg = c.recv(0.1)
@@ -385,9 +389,17 @@ def bot_loop(c: Client, stop: threading.Event, seed: int, rewatch_every: int = 0
             # Bust (the only reason here): buy more chips and play on.
             c.send({"type": "top_up", "table": msg["table"], "amount": 100})
             c.send({"type": "sit_in", "table": msg["table"]})
+        if msg["type"] == "error" and msg["code"] == "rate_limited" and last_act:
+            # Bots in a loop outrun the socket's message rate (a table of them acts
+            # hundreds of times a second): an act dropped here would stall the table
+            # for its clock. Resend it once the bucket has a token again, as the
+            # load bots do (a stale one is answered "not your turn", harmlessly).
+            stop.wait(RESEND_AFTER)
+            c.send(last_act)
         if msg["type"] == "turn":
             turns += 1
-            c.send({"type": "act", "table": msg["table"], **choose(msg["legal"], rng)})
+            last_act = {"type": "act", "table": msg["table"], **choose(msg["legal"], rng)}
+            c.send(last_act)
             if rewatch_every and turns % rewatch_every == 0:
                 c.send({"type": "watch", "table": msg["table"]})   # a mid-hand full view
 
