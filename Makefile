@@ -20,5 +20,9 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 run: $(VENV)/.installed
 	$(PY) run_server.py $(RUN_FLAGS)
 
+# Two workers: the suite mostly waits on real servers, browsers and kill -9s, so
+# it takes half the time (about 4 minutes here instead of 7.5). TEST_FLAGS=-n0
+# runs it in one process.
+TEST_FLAGS ?= -n 2
 test: $(VENV)/.installed-test
-	$(PY) -m pytest
+	$(PY) -m pytest $(TEST_FLAGS)
