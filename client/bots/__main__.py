@@ -5,6 +5,7 @@
     python -m client.bots --join t1 --bots 3          # fill a person's table with bots
 
 A live progress line goes to stderr; the report to stdout (and ``--json FILE``).
+SIGTERM ends the run early the way its end would: every bot leaves, then the report.
 Exit status 0, or 1 when bots saw errors while no chaos was asked for.
 """
 
@@ -13,8 +14,11 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 
+import gevent  # noqa: E402
+import gevent.event  # noqa: E402
 import orjson  # noqa: E402
 
 from client.bots.run import (  # noqa: E402
@@ -76,11 +80,13 @@ def main(argv=None) -> int:
             return 2
     print(f"{args.bots} bots at {len(tables)} table(s): {', '.join(tables[:10])}"
           f"{' ...' if len(tables) > 10 else ''}", file=sys.stderr)
+    end = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, end.set)
     report = run_bots(args.url, tables, args.bots, args.strategy, duration=args.duration,
                       hands=args.hands, warmup=args.warmup, chaos=args.chaos,
                       chaos_share=args.chaos_share, think=args.think, seed=args.seed,
                       fixed_seats=fixed_seats, progress=None if args.quiet else sys.stderr,
-                      name_prefix="bot " if args.join else "bot")
+                      name_prefix="bot " if args.join else "bot", end=end)
     report.update(strategy=args.strategy, tables=tables, chaos=list(args.chaos))
     print(format_report(report))
     if args.json:

@@ -78,6 +78,7 @@ class Bot:
         self.turn_id = 0              # bumps with every turn; a late act checks it
         self.turn_open = False        # our turn, not yet over by the events
         self.turn_key = None          # (hand, v) of the last turn answered
+        self.paused_turn = None       # the turn whose act play's pause refused (sent on resume)
         self.slow_plan = None         # ((hand, legal), "bank" | "timeout") while a slow bot waits
         self.resume_pending = False
         self.verify = False
@@ -204,6 +205,8 @@ class Bot:
             self._welcome(msg)
         elif kind == "bankroll":
             self.bankroll = msg.get("bankroll")
+        elif kind == "resumed":
+            self._resumed()
 
     def _welcome(self, msg: dict) -> None:
         self.connected = True
@@ -380,6 +383,17 @@ class Bot:
             self.pending_act = None
             if self.turn_open and not self.stop_event.is_set():
                 gevent.spawn(self._act_later, RETRY_AFTER, self.turn_id, self.last_action, None)
+        elif (code == "paused" and self.pending_act is not None and not self.pending_act[2]
+                and rid == self.pending_act[0]):
+            # The server cannot save its state, so it refused the act and changed
+            # nothing: the same act goes again when it says play resumed.
+            self.pending_act = None
+            self.paused_turn = self.turn_id
+            self.stats.paused += 1
+            return
+        elif code == "paused":
+            self.stats.paused += 1          # a sit or a top-up: the server's documented answer
+            return
         elif self.pending_act is not None and rid == self.pending_act[0]:
             late = self.pending_act[2]
             self._acted(code)
@@ -399,6 +413,13 @@ class Bot:
                 self._send({"type": "watch", "table": self.table})
                 return
         self.stats.error(code, msg.get("message", ""))
+
+    def _resumed(self) -> None:
+        """Play resumed after a pause: the act it refused goes again, if the turn is open."""
+        turn, self.paused_turn = self.paused_turn, None
+        if turn is not None and turn == self.turn_id and self.turn_open \
+                and not self.stop_event.is_set():
+            gevent.spawn(self._act_later, 0.0, turn, self.last_action, None)
 
     # -- acting ------------------------------------------------------------
 

@@ -120,7 +120,8 @@ def run_bots(url: str, tables: list[str], n: int, strategy: str = "mix", *,
              duration: float = 60.0, hands: int | None = None, warmup: float = 0.0,
              chaos=(), chaos_share: float = 0.25, think: float = 0.0, seed=None,
              fixed_seats: bool = True, progress=None, ramp_per_s: float = 500.0,
-             on_window=None, name_prefix: str = "bot", origin: str | None = None) -> dict:
+             on_window=None, name_prefix: str = "bot", origin: str | None = None,
+             end=None) -> dict:
     """Run ``n`` bots at ``tables`` and return the report (see :class:`Stats`).
 
     Bots connect at ``ramp_per_s``; after ``warmup`` seconds the counters
@@ -128,7 +129,8 @@ def run_bots(url: str, tables: list[str], n: int, strategy: str = "mix", *,
     ``duration`` seconds of it, or once ``hands`` hands have ended. Then every
     bot leaves its table and closes. ``progress`` (a stream) gets a status
     line every second; ``on_window(phase)`` is called with ``"start"`` and
-    ``"end"`` around the measured window.
+    ``"end"`` around the measured window. ``end`` (an event) ends the run early,
+    the same way.
     """
     stats, stop = Stats(), gevent.event.Event()
     bots = make_bots(url, tables, n, strategy, stats, stop, chaos=chaos,
@@ -147,7 +149,8 @@ def run_bots(url: str, tables: list[str], n: int, strategy: str = "mix", *,
         if on_window:
             on_window("start")
         deadline = time.monotonic() + duration
-        while time.monotonic() < deadline and (hands is None or len(stats.hands) < hands):
+        while time.monotonic() < deadline and (hands is None or len(stats.hands) < hands) \
+                and not (end is not None and end.is_set()):
             gevent.sleep(0.05)
         report = stats.report(n)
         if on_window:

@@ -51,6 +51,7 @@ class Stats:
     connect_failures: int = 0
     gaps: int = 0
     overtaken: int = 0        # acts refused because the turn had already ended (see Bot._error)
+    paused: int = 0           # messages refused because play was paused (acts go again on resume)
     timeouts: int = 0
     connected: int = 0
     seated: int = 0
@@ -114,6 +115,7 @@ class Stats:
             "resumes": dict(self.resumes),
             "gaps": self.gaps,
             "overtaken": self.overtaken,
+            "paused": self.paused,
             "timeouts": self.timeouts,
             "probes": {
                 name: {"expected": e["expected"], "got": dict(e["got"]),
@@ -149,7 +151,7 @@ def format_report(report: dict) -> str:
         *(f"  {code}: {' | '.join(m)}" for code, m in report["error_samples"].items()),
         f"closes by code: {report['closes'] or 'none'}",
         f"reconnects {report['reconnects']} (resumes {report['resumes'] or 'none'}),"
-        f" gaps {report['gaps']}, overtaken acts {report['overtaken']}, clock timeouts {report['timeouts']},"
+        f" gaps {report['gaps']}, overtaken acts {report['overtaken']}, refused while paused {report['paused']}, clock timeouts {report['timeouts']},"
         f" failed connects {report['connect_failures']}",
     ]
     for name, probe in report["probes"].items():
