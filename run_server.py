@@ -5,8 +5,13 @@ Every flag can also come from the environment: ``--turn-seconds`` is
 server opens with a few tables ready. See ``docs/server.md``.
 """
 
+import gevent
 from gevent import monkey
 
+# gevent keeps, for every greenlet, the stack that spawned it and its parent (a
+# debugging aid): about a dozen tracked objects and a few KiB per connection,
+# which every garbage collection walks (docs/benchmarks.md, idle connections).
+gevent.config.track_greenlet_tree = False
 monkey.patch_all()
 
 import logging  # noqa: E402 - after patch_all, as gevent asks

@@ -149,6 +149,9 @@ def serve_socket(ws, environ) -> None:
     if sock is not None:
         sock.settimeout(None)   # the handshake is done (see server.limits)
     address = environ.get("REMOTE_ADDR", "")
+    for header in [key for key in environ if key.startswith("HTTP_")]:
+        del environ[header]     # a WebSocket lives long: its upgrade request's headers
+                                # were a tenth of what an idle one costs
     c = conns.open_conn(ws, sock, address)
     fan.add(c)
     try:
