@@ -70,7 +70,9 @@ class Conn:
     id: int
     ws: Any
     sock: Any                           # the raw socket, to shut it down
-    queue: deque                        # what the writer greenlet is to write, in order
+    queue: deque | None                 # what the writer greenlet is to write, in order
+                                        # (made when first needed: an empty deque is
+                                        # 0.6 KiB, and most sockets never fall behind)
     address: str = ""
     player: str | None = None           # set by hello
     watching: set[str] = field(default_factory=set)
@@ -100,7 +102,7 @@ def open_conn(ws, sock, address: str = "") -> Conn:
     _next_id += 1
     s = config.settings
     now = time.monotonic()
-    conn = Conn(id=_next_id, ws=ws, sock=sock, queue=deque(),
+    conn = Conn(id=_next_id, ws=ws, sock=sock, queue=None,
                 address=address, tokens=s.burst, tokens_at=now, chat_tokens=s.chat_burst,
                 chat_at=now, window_start=now)
     if sock is not None:
@@ -133,6 +135,8 @@ def send(conn: Conn, text) -> bool:
         return True
     size = _size(text)
     s = config.settings
+    if conn.queue is None:
+        conn.queue = deque()
     if len(conn.queue) >= s.send_queue or (
             conn.queued_bytes and conn.queued_bytes + size > s.send_queue_bytes):
         global dropped
@@ -165,7 +169,7 @@ def send_pong(conn: Conn, payload: bytes) -> None:
     waits per socket however fast the pings come: a pong need only answer the most
     recent ping (RFC 6455 5.5.3).
     """
-    for waiting in (conn.pending, conn.queue):
+    for waiting in (conn.pending, conn.queue or ()):
         for i, item in enumerate(waiting):
             if type(item) is Pong:
                 waiting[i] = Pong(payload)
@@ -219,6 +223,8 @@ def flush() -> None:
         if sent < len(data):
             conn.backlog = True     # the writer finishes this frame before anything else
             rest = Raw(data[sent:])
+            if conn.queue is None:
+                conn.queue = deque()
             conn.queue.append(rest)
             conn.queued_bytes += len(rest.data)
             _wake_writer(conn)
@@ -250,7 +256,9 @@ def close(conn: Conn, code: int, reason: str = "") -> None:
     conn.closing = code
     conn.pending = []
     conn.backlog = True         # the close frame goes through the writer
-    conn.queue.clear()
+    if conn.queue is None:
+        conn.queue = deque()
+    conn.queue.clear()          # in place: a writer at work holds this deque
     conn.queued_bytes = 0
     conn.queue.append(Close(code, reason))
     _wake_writer(conn)
