@@ -106,23 +106,32 @@ def clock(structure: BlindStructure, started_at: Seconds, now: Seconds,
     if elapsed < 0:
         raise ValueError("the tournament has not started at this time")
     last = len(structure.levels) - 1
-    level = 0
-    while level < last and elapsed >= _level_start(structure, level + 1):
-        level += 1
-    on_break = level < last and elapsed >= _break_start(structure, level + 1)
+    timed = 0           # the level by time alone
+    while timed < last and elapsed >= _level_start(structure, timed + 1):
+        timed += 1
+    on_break = timed < last and elapsed >= _break_start(structure, timed + 1)
     if on_break:
-        level += 1
-    if structure.hands_per_level:
-        level = max(level, min(hands_played // structure.hands_per_level, last))
-    if on_break:
-        return Clock(level, True, _level_start(structure, level) - elapsed)
-    if level == last:
-        return Clock(level, False, None)
-    return Clock(level, False, _break_start(structure, level + 1) - elapsed)
+        timed += 1
+        return Clock(_by_hands(structure, timed, hands_played), True,
+                     _level_start(structure, timed) - elapsed)
+    level = _by_hands(structure, timed, hands_played)
+    # What changes next: a break starting, or the time reaching the level after this.
+    changes = [_break_start(structure, k) for k in range(timed + 1, min(level + 1, last) + 1)
+               if k == level + 1 or _has_break_before(structure, k)]
+    return Clock(level, False, min(changes) - elapsed if changes else None)
+
+
+def _by_hands(structure: BlindStructure, level: int, hands_played: int) -> int:
+    """``level``, or the later level that ``hands_played`` reaches."""
+    if not structure.hands_per_level:
+        return level
+    return max(level, min(hands_played // structure.hands_per_level,
+                          len(structure.levels) - 1))
 
 
 def _has_break_before(structure: BlindStructure, level: int) -> bool:
-    return bool(structure.break_every) and level > 0 and level % structure.break_every == 0
+    return (bool(structure.break_every and structure.break_seconds) and level > 0
+            and level % structure.break_every == 0)
 
 
 def _level_start(structure: BlindStructure, level: int) -> Seconds:
@@ -164,3 +173,84 @@ def with_level(table: Table, level: Level) -> Table:
         raise TournamentError("the blinds change between hands, not during one")
     return dataclasses.replace(table, small_blind=level.small_blind, big_blind=level.big_blind,
                                ante=level.ante, ante_kind="big_blind")
+
+
+# ---------------------------------------------------------------------------
+# Payouts and places
+
+# The share of the prize pool for each paid place, in basis points (1/100 of a
+# percent), by the number of entrants: a sit-and-go of up to 5 pays the winner
+# only, 6-7 pays 65/35, 8-9 pays 50/30/20; a multi-table field pays about one
+# player in six. Each row adds up to 10000 and never rises from one place to
+# the next.
+PAYOUTS: tuple[tuple[range, tuple[int, ...]], ...] = (
+    (range(2, 6), (10000,)),
+    (range(6, 8), (6500, 3500)),
+    (range(8, 10), (5000, 3000, 2000)),
+    (range(10, 19), (4000, 2500, 1800, 1000, 700)),
+    (range(19, 28), (3000, 2000, 1400, 1000, 800, 600, 450, 400, 350)),
+    (range(28, 46), (2800, 1800, 1300, 950, 750, 600, 450, 350, 300, 250, 225, 225)),
+    (range(46, 91), (2500, 1600, 1150, 900, 700, 550, 450, 360, 290, 250, 220, 200, 180,
+                     160, 140, 130, 120, 100)),
+)
+
+
+def payout_shares(entrants: int) -> tuple[int, ...]:
+    """The basis points of the pool paid to 1st, 2nd, ... for this many entrants.
+
+    >>> payout_shares(6), payout_shares(9)
+    ((6500, 3500), (5000, 3000, 2000))
+    """
+    for field, shares in PAYOUTS:
+        if entrants in field:
+            return shares
+    raise TournamentError(f"no payout table for {entrants} entrants (2 to 90)")
+
+
+def payouts(pool: Chips, entrants: int) -> tuple[Chips, ...]:
+    """What 1st, 2nd, ... win: the shares of ``pool``, rounded down, and the odd chips
+    left over one each to the higher places, so the payouts add up to the pool.
+
+    >>> payouts(600, 6), payouts(1001, 9)
+    ((390, 210), (501, 300, 200))
+    """
+    shares = payout_shares(entrants)
+    paid = [pool * share // 10000 for share in shares]
+    for place in range(pool - sum(paid)):
+        paid[place] += 1
+    return tuple(paid)
+
+
+def bust_order(busted: dict[Player, Chips]) -> tuple[tuple[Player, ...], ...]:
+    """The players who busted in one hand, ``{player: stack at the start of the hand}``,
+    as groups in the order they finish: the smaller starting stack busts first (finishes
+    lower); equal stacks tie, and share their places. Within a tie the players keep the
+    order given (the server gives seat order clockwise from the button: the odd-chip rule
+    of a split pot).
+
+    >>> bust_order({"ann": 500, "bob": 200, "cy": 500})
+    (('bob',), ('ann', 'cy'))
+    """
+    by_stack: dict[Chips, list[Player]] = {}
+    for player, stack in busted.items():
+        by_stack.setdefault(stack, []).append(player)
+    return tuple(tuple(by_stack[stack]) for stack in sorted(by_stack))
+
+
+def prizes(pool: Chips, entrants: int, group: tuple[Player, ...],
+           remaining: int) -> dict[Player, Chips]:
+    """What a group busting together wins when ``remaining`` players (the group
+    included) were left: the group takes places ``remaining - len(group) + 1`` to
+    ``remaining``; tied players split those places' payouts evenly, the odd chips one
+    each to the first of them.
+
+    >>> prizes(900, 9, ("ann",), 3)
+    {'ann': 180}
+    >>> prizes(903, 9, ("ann", "bob"), 3)      # 2nd and 3rd (271 + 180) split
+    {'ann': 226, 'bob': 225}
+    """
+    paid = payouts(pool, entrants)
+    best = remaining - len(group) + 1
+    total = sum(paid[best - 1:remaining])
+    share, odd = divmod(total, len(group))
+    return {player: share + (i < odd) for i, player in enumerate(group)}

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from game.cards import DECK
 from game.table import SitDown, StartHand, apply, new_table
-from game.tournament import (BlindStructure, Clock, Level, TournamentError, blinds_for_next_hand,
-                             clock, level_at, with_level)
+from game.tournament import (PAYOUTS, BlindStructure, Clock, Level, TournamentError,
+                             blinds_for_next_hand, bust_order, clock, level_at, payout_shares,
+                             payouts, prizes, with_level)
 
 LEVELS = tuple(Level(b // 2, b, b) for b in (20, 30, 40, 60, 80, 100, 150, 200))
 
@@ -89,3 +90,72 @@ def test_new_blinds_apply_between_hands_only():
     assert sum(s.stack for s in t.seats) == 3000 - 250
     with pytest.raises(TournamentError, match="between hands"):
         with_level(t, LEVELS[0])
+
+
+# -- payouts and places ---------------------------------------------------------------
+
+
+def test_the_payout_table():
+    assert [payout_shares(n) for n in (2, 5)] == [(10000,)] * 2
+    assert payout_shares(6) == payout_shares(7) == (6500, 3500)
+    assert payout_shares(9) == (5000, 3000, 2000)
+    assert len(payout_shares(27)) == 9
+    covered = [n for field, _ in PAYOUTS for n in field]
+    assert covered == list(range(2, 91))              # every field size once, in order
+    for field, shares in PAYOUTS:
+        assert sum(shares) == 10000 and list(shares) == sorted(shares, reverse=True)
+        assert len(shares) < field.start               # never more places paid than players
+    for n in (1, 91):
+        with pytest.raises(TournamentError, match="no payout table"):
+            payout_shares(n)
+
+
+@given(st.integers(0, 10**9), st.integers(2, 90))
+def test_payouts_add_up_to_the_pool_and_fall_with_the_place(pool, entrants):
+    paid = payouts(pool, entrants)
+    assert sum(paid) == pool
+    assert list(paid) == sorted(paid, reverse=True)
+    floors = [pool * share // 10000 for share in payout_shares(entrants)]
+    assert all(p - f in (0, 1) for p, f in zip(paid, floors))   # only odd chips added
+
+
+def test_two_busting_in_one_hand_the_bigger_stack_finishes_higher():
+    # 9 players, 3 left: a short stack (200) and a big one (700) bust in one hand.
+    groups = bust_order({"big": 700, "short": 200})
+    assert groups == (("short",), ("big",))
+    assert prizes(900, 9, groups[0], 3) == {"short": 180}     # 3rd
+    assert prizes(900, 9, groups[1], 2) == {"big": 270}       # 2nd
+
+
+@settings(max_examples=200)
+@given(st.integers(2, 90), st.integers(0, 10**7), st.data())
+def test_places_are_a_permutation_and_prizes_add_up_to_the_pool(entrants, pool, data):
+    """Bust everyone but one, a few per hand with random starting stacks (ties
+    included): places cover 1..entrants once each and the prizes are the pool."""
+    left = [f"p{i}" for i in range(entrants)]
+    won: dict[str, int] = {}
+    places: dict[str, tuple[int, int]] = {}
+    covered: list[int] = []   # the places each group takes
+    while len(left) > 1:
+        k = data.draw(st.integers(1, len(left) - 1))
+        out = data.draw(st.permutations(left)).__getitem__(slice(k))
+        stacks = {p: data.draw(st.integers(1, 4)) for p in out}
+        for group in bust_order(stacks):
+            remaining = len(left)
+            for p in group:
+                places[p] = (remaining - len(group) + 1, remaining)
+            covered.extend(range(remaining - len(group) + 1, remaining + 1))
+            got = prizes(pool, entrants, group, remaining)
+            assert set(got) == set(group) and max(got.values()) - min(got.values()) <= 1
+            won.update(got)
+            left = [p for p in left if p not in group]
+        # Within one hand the bigger starting stack finishes higher.
+        for a in out:
+            for b in out:
+                if stacks[a] > stacks[b]:
+                    assert places[a][1] < places[b][0]
+    won.update(prizes(pool, entrants, tuple(left), 1))
+    covered.append(1)
+    assert sum(won.values()) == pool and set(won) == {f"p{i}" for i in range(entrants)}
+    # Each place goes to one group (tied players share theirs), once.
+    assert sorted(covered) == list(range(1, entrants + 1))
