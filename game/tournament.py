@@ -27,7 +27,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from game.table import Table, new_table
+from game.table import (Action, SitDown, StandUp, Table, Timeout, apply, dealable,
+                        new_table)
 
 Player = str
 Chips = int
@@ -254,3 +255,375 @@ def prizes(pool: Chips, entrants: int, group: tuple[Player, ...],
     total = sum(paid[best - 1:remaining])
     share, odd = divmod(total, len(group))
     return {player: share + (i < odd) for i, player in enumerate(group)}
+
+
+# ---------------------------------------------------------------------------
+# Sitting out: posted and folded, never forfeited
+
+
+def absent_action(table: Table, absent) -> Action | None:
+    """The action to take for an absent (sitting out or disconnected) player whose turn it is.
+
+    In a tournament nobody is sat out of the deal (:class:`~game.table.SitOut` is never
+    applied): an absent player stays in, the blinds and the big-blind ante are posted
+    from their stack when the hand starts, and on their turn they check if they can
+    and otherwise fold (:class:`~game.table.Timeout`), until they come back. ``absent``
+    is the players (names) the server holds to be away; ``None`` when nothing is due.
+    """
+    hand = table.hand
+    if not table.hand_running or hand.to_act is None:
+        return None
+    seat = table.seats[hand.to_act]
+    return Timeout(hand.to_act) if seat is not None and seat.player in absent else None
+
+
+# ---------------------------------------------------------------------------
+# Seats: where the big blind goes next, the worst seat for a newcomer
+
+
+def _clockwise_after(index: int, size: int) -> list[int]:
+    return [(index + k) % size for k in range(1, size + 1)]
+
+
+def players_at(table: Table) -> list[Player]:
+    """The players seated at ``table`` (busted or not), in seat order."""
+    return [s.player for s in table.seats if s is not None and not s.leaving]
+
+
+def next_big_blind(table: Table) -> int | None:
+    """The seat that posts the big blind in the table's next hand (dead button rule of
+    :mod:`game.table`: the next player with chips after the last big blind); ``None``
+    when fewer than two players could be dealt in."""
+    players = dealable(table)
+    if len(players) < 2:
+        return None
+    size = len(table.seats)
+    if table.big_blind_pos is None:
+        # The table's first hand: the button one seat on, then the blinds.
+        last = table.button if table.button is not None else size - 1
+        order = [i for i in _clockwise_after(last, size) if i in players]
+        return order[1] if len(order) == 2 else order[2]
+    return next(i for i in _clockwise_after(table.big_blind_pos, size) if i in players)
+
+
+def worst_seat(table: Table) -> int:
+    """The empty seat for a player joining ``table``: the first the big blind reaches
+    (clockwise from the last big blind), so the newcomer posts the next big blind and
+    neither skips the blinds nor waits long for them.
+
+    >>> t = new_table(4, 1, 2)
+    >>> worst_seat(t)
+    0
+    """
+    size = len(table.seats)
+    start = table.big_blind_pos if table.big_blind_pos is not None else size - 1
+    for i in _clockwise_after(start, size):
+        if table.seats[i] is None:
+            return i
+    raise TournamentError("the table is full")
+
+
+# ---------------------------------------------------------------------------
+# Sit-and-go and multi-table freezeout
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """``player`` was moved, with ``stack``, between hands of their old table."""
+
+    player: Player
+    from_table: int
+    from_seat: int
+    to_table: int
+    to_seat: int
+    stack: Chips
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """``player`` finished in ``place`` and won ``prize`` (players tied share a place
+    number, the best of the places they cover, and split those places' prizes)."""
+
+    player: Player
+    place: int
+    prize: Chips
+
+
+@dataclass(frozen=True, slots=True)
+class TableBroken:
+    """Table ``table`` was broken up; its players were moved to the others."""
+
+    table: int
+
+
+TournamentEvent = Moved | Placed | TableBroken
+
+
+@dataclass(frozen=True, slots=True)
+class Tournament:
+    """A freezeout: a sit-and-go when ``capacity`` is set (one table of that many seats,
+    started when full), else a multi-table tournament with tables of ``seats``.
+
+    ``buy_in`` (bankroll chips) makes the prize pool; everyone gets ``starting_stack``
+    tournament chips. ``late_levels``: registration stays open during the first that
+    many levels. ``tables`` holds ``(number, table)`` pairs (numbers from 1, by number);
+    ``results`` the players who finished, first out first, with their place and prize.
+    """
+
+    buy_in: Chips
+    starting_stack: Chips
+    structure: BlindStructure
+    seats: int = 9
+    capacity: int = 0
+    late_levels: int = 0
+    registered: tuple[Player, ...] = ()
+    started_at: Seconds | None = None
+    tables: tuple[tuple[int, Table], ...] = ()
+    results: tuple[Placed, ...] = ()
+
+    def __post_init__(self):
+        if self.buy_in < 0 or self.starting_stack <= 0:
+            raise ValueError("a buy-in is not negative and a starting stack is positive")
+        if not 2 <= self.seats <= 10 or self.capacity and not 2 <= self.capacity <= 10:
+            raise ValueError("a table has 2 to 10 seats")
+
+    @property
+    def started(self) -> bool:
+        return self.started_at is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.started and len(self.results) == len(self.registered)
+
+    @property
+    def prize_pool(self) -> Chips:
+        return self.buy_in * len(self.registered)
+
+    def table(self, number: int) -> Table:
+        for n, table in self.tables:
+            if n == number:
+                return table
+        raise TournamentError(f"no table {number}")
+
+    def players_left(self) -> list[Player]:
+        """The players still in (with chips, or busted in a hand not yet settled)."""
+        return [p for _, table in self.tables for p in players_at(table)]
+
+    def chips(self) -> Chips:
+        """All tournament chips in play: stacks and pots at every table."""
+        return sum(table.chips() for _, table in self.tables)
+
+
+def sit_and_go(seats: int, buy_in: Chips, starting_stack: Chips,
+               structure: BlindStructure) -> Tournament:
+    """A sit-and-go of ``seats`` players at one table."""
+    return Tournament(buy_in, starting_stack, structure, seats=seats, capacity=seats)
+
+
+def register(t: Tournament, player: Player, now: Seconds | None = None,
+             ) -> tuple[Tournament, tuple[TournamentEvent, ...]]:
+    """Register ``player``; after the start (late registration, ``now`` needed) they are
+    seated at once, at the worst seat of the table with the fewest players."""
+    if not isinstance(player, str) or not player:
+        raise TournamentError("a player needs a name")
+    if player in t.registered:
+        raise TournamentError(f"{player} is already registered")
+    if not t.started:
+        if t.capacity and len(t.registered) >= t.capacity:
+            raise TournamentError("the tournament is full")
+        return dataclasses.replace(t, registered=t.registered + (player,)), ()
+    if t.capacity or now is None or t.finished or clock(t.structure, t.started_at,
+                                                         now).level >= t.late_levels:
+        raise TournamentError("registration is closed")
+    number = _shortest(t, exclude=None)
+    t = dataclasses.replace(t, registered=t.registered + (player,))
+    if len(players_at(t.table(number))) >= t.seats:   # every table full: open one
+        number = max(n for n, _ in t.tables) + 1
+        level = t.structure.levels[clock(t.structure, t.started_at, now).level]
+        t = _with_table(t, number, _empty_table(t, level))
+    table = t.table(number)
+    seat = worst_seat(table)
+    table, _ = apply(table, SitDown(seat, player, t.starting_stack))
+    return _with_table(t, number, table), ()
+
+
+def unregister(t: Tournament, player: Player) -> Tournament:
+    """Take ``player`` off the list; only before the start (then the buy-in is refunded)."""
+    if t.started:
+        raise TournamentError("the tournament has started: no unregistering")
+    if player not in t.registered:
+        raise TournamentError(f"{player} is not registered")
+    return dataclasses.replace(t, registered=tuple(p for p in t.registered if p != player))
+
+
+def ready(t: Tournament) -> bool:
+    """A sit-and-go starts when it is full."""
+    return not t.started and bool(t.capacity) and len(t.registered) == t.capacity
+
+
+def start(t: Tournament, now: Seconds, draw) -> Tournament:
+    """Start at ``now``, seating the players in the order of ``draw`` (a random permutation
+    of the registered players, made by the caller): as few tables as hold everyone, filled
+    in turn so that no two differ by more than one player, each player in the next seat.
+
+    >>> s = BlindStructure((Level(10, 20),), seconds=600)
+    >>> t = Tournament(10, 1500, s)
+    >>> for p in "abcdefghijk":
+    ...     t, _ = register(t, p)
+    >>> t = start(t, 0, "kjihgfedcba")
+    >>> [players_at(table) for _, table in t.tables]
+    [['k', 'i', 'g', 'e', 'c', 'a'], ['j', 'h', 'f', 'd', 'b']]
+    """
+    if t.started:
+        raise TournamentError("the tournament has already started")
+    draw = tuple(draw)
+    if sorted(draw) != sorted(t.registered) or len(set(draw)) != len(draw):
+        raise TournamentError("the draw must be a permutation of the registered players")
+    if len(draw) < 2:
+        raise TournamentError("a tournament needs at least two players")
+    if t.capacity and len(draw) != t.capacity:
+        raise TournamentError("a sit-and-go starts when it is full")
+    count = -(-len(draw) // t.seats)
+    level = t.structure.levels[0]
+    tables = [_empty_table(t, level) for _ in range(count)]
+    for i, player in enumerate(draw):
+        tables[i % count], _ = apply(tables[i % count], SitDown(i // count, player,
+                                                                t.starting_stack))
+    return dataclasses.replace(t, started_at=now,
+                               tables=tuple((n + 1, table) for n, table in enumerate(tables)))
+
+
+def _empty_table(t: Tournament, level: Level) -> Table:
+    return new_table(t.capacity or t.seats, level.small_blind, level.big_blind, level.ante,
+                     ante_kind="big_blind")
+
+
+def _with_table(t: Tournament, number: int, table: Table | None) -> Tournament:
+    """``t`` with table ``number`` replaced, added (kept by number), or removed (None)."""
+    tables = {n: tb for n, tb in t.tables}
+    if table is None:
+        del tables[number]
+    else:
+        tables[number] = table
+    return dataclasses.replace(t, tables=tuple(sorted(tables.items())))
+
+
+def with_table(t: Tournament, number: int, table: Table) -> Tournament:
+    """``t`` after the server applied actions to table ``number`` (it must hold the same
+    players, give or take the chips: the tournament moves players, the table plays)."""
+    if sorted(players_at(table)) != sorted(players_at(t.table(number))):
+        raise TournamentError("the players at a table change only by the tournament's moves")
+    return _with_table(t, number, table)
+
+
+def _count(table: Table) -> int:
+    return len(players_at(table))
+
+
+def _shortest(t: Tournament, exclude: int | None) -> int:
+    """The table with the fewest players (the lowest number on a tie), but ``exclude``."""
+    return min((n for n, _ in t.tables if n != exclude),
+               key=lambda n: (_count(t.table(n)), n))
+
+
+def _move(t: Tournament, number: int, seat: int, to: int) -> tuple[Tournament, Moved]:
+    """Move the player in ``seat`` of table ``number`` to the worst seat of table ``to``."""
+    source, dest = t.table(number), t.table(to)
+    player = source.seats[seat]
+    source, _ = apply(source, StandUp(seat))
+    new_seat = worst_seat(dest)
+    dest, _ = apply(dest, SitDown(new_seat, player.player, player.stack))
+    t = _with_table(_with_table(t, number, source), to, dest)
+    return t, Moved(player.player, number, seat, to, new_seat, player.stack)
+
+
+def tables_needed(t: Tournament) -> int:
+    """As few tables as seat everyone left."""
+    return -(-len(t.players_left()) // t.seats)
+
+
+def between_hands(t: Tournament, number: int,
+                  now: Seconds) -> tuple[Tournament, tuple[TournamentEvent, ...]]:
+    """What the tournament does at table ``number`` once a hand is over, before the next:
+
+    1. players left with no chips are out (the smaller stack at the start of the hand
+       finishes lower; see :func:`bust_order`), with their place and prize; the last
+       player left wins;
+    2. the highest-numbered table breaks when fewer tables can seat everyone: each of
+       its players goes to the worst seat of the table with the fewest players;
+    3. otherwise, while this table has two players more than the shortest other table,
+       the player who would post the next big blind here moves to the shortest table's
+       worst seat;
+    4. the table gets the blinds for its next hand (unchanged during a break).
+
+    Nobody moves in the middle of a hand: only this table's players move, and only now.
+    """
+    table = t.table(number)
+    if table.hand_running:
+        raise TournamentError("players move between hands only")
+    events: list[TournamentEvent] = []
+    t, table = _settle_busts(t, number, table, events)
+    if t.finished:
+        return t, tuple(events)
+    highest = max(n for n, _ in t.tables)
+    if len(t.tables) > tables_needed(t) and number == highest:
+        events.append(TableBroken(number))
+        for seat in _break_order(table):
+            t, moved = _move(t, number, seat, _shortest(t, exclude=number))
+            events.append(moved)
+        return _with_table(t, number, None), tuple(events)
+    breaking = highest if len(t.tables) > tables_needed(t) else None
+    while len(t.tables) > 1:
+        others = [n for n, _ in t.tables if n not in (number, breaking)]
+        if not others:
+            break
+        shortest = min(others, key=lambda n: (_count(t.table(n)), n))
+        if _count(t.table(number)) < _count(t.table(shortest)) + 2:
+            break
+        t, moved = _move(t, number, next_big_blind(t.table(number)), shortest)
+        events.append(moved)
+    level = blinds_for_next_hand(t.structure, t.started_at, now, t.table(number).hand_number)
+    if level is not None:
+        t = _with_table(t, number, with_level(t.table(number), level))
+    return t, tuple(events)
+
+
+def _break_order(table: Table) -> list[int]:
+    """The seats of a table being broken, from the next big blind on."""
+    first = next_big_blind(table)
+    size = len(table.seats)
+    start = first - 1 if first is not None else size - 1
+    return [i for i in _clockwise_after(start, size) if table.seats[i] is not None]
+
+
+def _settle_busts(t: Tournament, number: int, table: Table,
+                  events: list[TournamentEvent]) -> tuple[Tournament, Table]:
+    """Take the players with no chips off the table, placed; place the winner."""
+    size = len(table.seats)
+    button = table.button if table.button is not None else size - 1
+    out = {}
+    for i in _clockwise_after(button, size):        # from the button: the odd-chip order
+        s = table.seats[i]
+        if s is not None and s.stack == 0:
+            # A player who busted put in all they had at the start of the hand.
+            out[s.player] = s.total
+            table, _ = apply(table, StandUp(i))
+    t = _with_table(t, number, table)
+    remaining = len(t.players_left()) + len(out)
+    results = list(t.results)
+    for group in bust_order(out):
+        won = prizes(t.prize_pool, len(t.registered), group, remaining)
+        for player in group:
+            results.append(Placed(player, remaining - len(group) + 1, won[player]))
+        remaining -= len(group)
+    if remaining == 1:
+        (winner,) = t.players_left()
+        results.append(Placed(winner, 1, prizes(t.prize_pool, len(t.registered),
+                                                (winner,), 1)[winner]))
+    events.extend(results[len(t.results):])
+    return dataclasses.replace(t, results=tuple(results)), table
+
+
+def final_table(t: Tournament) -> bool:
+    """Everyone left sits at one table."""
+    return t.started and len(t.tables) == 1

@@ -5,15 +5,21 @@ Properties with Hypothesis, plus whole tournaments played with the table engine.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from game.cards import DECK
-from game.table import SitDown, StartHand, apply, new_table
-from game.tournament import (PAYOUTS, BlindStructure, Clock, Level, TournamentError,
-                             blinds_for_next_hand, bust_order, clock, level_at, payout_shares,
-                             payouts, prizes, with_level)
+from game.table import (AllIn, Call, Check, Fold, SitDown, StandUp, StartHand, apply,
+                        automatic_action, can_start_hand, legal_actions, new_table)
+from game.tournament import (PAYOUTS, BlindStructure, Clock, Level, Moved, Placed, TableBroken,
+                             Tournament, TournamentError, absent_action, between_hands,
+                             blinds_for_next_hand, bust_order, clock, final_table, level_at,
+                             next_big_blind, payout_shares, payouts, players_at, prizes, ready,
+                             register, sit_and_go, start, tables_needed, unregister,
+                             with_level, with_table, worst_seat)
 
 LEVELS = tuple(Level(b // 2, b, b) for b in (20, 30, 40, 60, 80, 100, 150, 200))
 
@@ -159,3 +165,114 @@ def test_places_are_a_permutation_and_prizes_add_up_to_the_pool(entrants, pool, 
     assert sum(won.values()) == pool and set(won) == {f"p{i}" for i in range(entrants)}
     # Each place goes to one group (tied players share theirs), once.
     assert sorted(covered) == list(range(1, entrants + 1))
+
+
+# -- seats: the next big blind and the worst seat --------------------------------------
+
+
+def shuffled(rng: random.Random) -> tuple:
+    deck = list(DECK)
+    rng.shuffle(deck)
+    return tuple(deck)
+
+
+def drop_busted(t):
+    for i, s in enumerate(t.seats):
+        if s is not None and s.stack == 0:
+            t, _ = apply(t, StandUp(i))
+    return t
+
+
+def decide(t, rng: random.Random):
+    """A simple, quick policy: often all in, often folding, otherwise calling or checking."""
+    legal = legal_actions(t)
+    r = rng.random()
+    if r < 0.25 and "all_in" in legal.actions:
+        return AllIn(legal.seat)
+    if "check" in legal.actions:
+        return Check(legal.seat)
+    if r < 0.6:
+        return Fold(legal.seat)
+    return Call(legal.seat) if "call" in legal.actions else AllIn(legal.seat)
+
+
+def step(t, rng: random.Random, absent=frozenset()):
+    """One action in a running hand: the rules' own, an absent player's, or the policy's."""
+    action = automatic_action(t) or absent_action(t, absent) or decide(t, rng)
+    t, _ = apply(t, action)
+    return t
+
+
+def play_out(t, rng, absent=frozenset()):
+    while t.hand_running:
+        t = step(t, rng, absent)
+    return t
+
+
+def play_hand(t, rng, absent=frozenset()):
+    t, _ = apply(t, StartHand(shuffled(rng)))
+    return play_out(t, rng, absent)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(2, 10), st.data())
+def test_next_big_blind_agrees_with_the_table(size, data):
+    """Whatever the seats and however many hands were played, :func:`next_big_blind`
+    names the seat the table then puts in the big blind; a newcomer in the
+    :func:`worst_seat` is not skipped: they post a big blind before anyone posts two."""
+    rng = random.Random(data.draw(st.integers(0, 2**32)))
+    taken = data.draw(st.sets(st.integers(0, size - 1), min_size=2, max_size=size))
+    t = new_table(size, 1, 2, 2, ante_kind="big_blind")
+    for i in sorted(taken):
+        t, _ = apply(t, SitDown(i, f"p{i}", data.draw(st.integers(1, 30))))
+    for _ in range(data.draw(st.integers(0, 4))):
+        if not can_start_hand(t):
+            break
+        t = drop_busted(play_hand(t, rng))
+    if not can_start_hand(t):
+        return
+    newcomer = None
+    if len(players_at(t)) < size and data.draw(st.booleans()):
+        newcomer = worst_seat(t)
+        t, _ = apply(t, SitDown(newcomer, "new", 1000))
+    bigs = []
+    for _ in range(size):
+        if not can_start_hand(t):
+            break
+        expected = next_big_blind(t)
+        t, _ = apply(t, StartHand(shuffled(rng)))
+        assert t.hand.big_blind_seat == expected
+        bigs.append(expected)
+        t = drop_busted(play_out(t, rng))
+        if newcomer is None or newcomer in bigs:
+            break
+    assert len(set(bigs)) == len(bigs)    # nobody posted twice before the newcomer
+
+
+# -- sitting out does not forfeit ---------------------------------------------------
+
+
+def test_an_absent_player_is_dealt_in_posts_and_folds():
+    """Away for six hands against players who always move all in: dealt in each time,
+    the blinds and the big-blind ante come out of the stack, and the hand is folded."""
+    rng = random.Random(5)
+    t = new_table(3, 10, 20, 20, ante_kind="big_blind")
+    for i, stack in enumerate((1000, 10**6, 10**6)):
+        t, _ = apply(t, SitDown(i, f"p{i}", stack))
+    posted = []
+    for _ in range(6):
+        t, _ = apply(t, StartHand(shuffled(rng)))
+        assert t.seats[0].in_hand                   # dealt in, never sat out
+        posted.append(t.seats[0].total)
+        while t.hand_running:
+            action = automatic_action(t) or absent_action(t, {"p0"})
+            if action is None:
+                assert t.seats[t.hand.to_act].player != "p0"
+                legal = legal_actions(t)
+                action = (AllIn if "all_in" in legal.actions else
+                          Call if "call" in legal.actions else Check)(legal.seat)
+            t, _ = apply(t, action)
+        assert t.seats[0].folded
+    assert sorted(posted) == [0, 0, 10, 10, 40, 40]   # small blind; big blind and its ante
+    assert t.seats[0].stack == 1000 - 100
+    assert absent_action(t, {"p0"}) is None         # between hands nothing is due
