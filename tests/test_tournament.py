@@ -187,7 +187,7 @@ def decide(t, rng: random.Random):
     """A simple, quick policy: often all in, often folding, otherwise calling or checking."""
     legal = legal_actions(t)
     r = rng.random()
-    if r < 0.25 and "all_in" in legal.actions:
+    if r < 0.06 and "all_in" in legal.actions:
         return AllIn(legal.seat)
     if "check" in legal.actions:
         return Check(legal.seat)
@@ -276,3 +276,261 @@ def test_an_absent_player_is_dealt_in_posts_and_folds():
     assert sorted(posted) == [0, 0, 10, 10, 40, 40]   # small blind; big blind and its ante
     assert t.seats[0].stack == 1000 - 100
     assert absent_action(t, {"p0"}) is None         # between hands nothing is due
+
+
+# -- sit-and-go and multi-table tournaments ----------------------------------------------
+
+FAST = BlindStructure(tuple(Level(b // 2, b, b) for b in (20, 40, 80, 160, 320, 640, 1280)),
+                      seconds=600, hands_per_level=6)
+
+
+def test_a_sit_and_go_starts_when_full():
+    t = sit_and_go(6, 100, 1500, FAST)
+    for p in "abcdef":
+        assert not ready(t)
+        t, _ = register(t, p)
+    assert ready(t) and t.prize_pool == 600
+    with pytest.raises(TournamentError, match="full"):
+        register(t, "g")
+    with pytest.raises(TournamentError, match="already registered"):
+        register(unregister(t, "f"), "a")
+    t = unregister(t, "f")
+    with pytest.raises(TournamentError, match="must be a permutation"):
+        start(t, 0, "abcdef")
+    with pytest.raises(TournamentError, match="when it is full"):
+        start(t, 0, "abcde")
+    t, _ = register(t, "f")
+    t = start(t, 0, "fedcba")
+    assert [players_at(table) for _, table in t.tables] == [list("fedcba")]
+    assert final_table(t) and t.chips() == 6 * 1500
+    assert {s.stack for s in t.table(1).seats} == {1500}
+    with pytest.raises(TournamentError, match="no unregistering"):
+        unregister(t, "a")
+    with pytest.raises(TournamentError, match="closed"):
+        register(t, "z", now=1)
+
+
+class Run:
+    """Plays a tournament with the table engine: tables take turns at random (one action,
+    or the tournament's turn between hands and a new hand), as the server's tables do,
+    and every invariant is checked after every step."""
+
+    def __init__(self, t: Tournament, seed: int, absent=frozenset()):
+        self.t, self.rng, self.absent = t, random.Random(seed), absent
+        self.total = t.chips()
+        self.moves: list[Moved] = []
+        self.broken: list[int] = []
+        self.hands = 0
+        self.now = 0.0
+        self.tables_seen = {n for n, _ in t.tables}
+
+    def step(self):
+        t, rng = self.t, self.rng
+        self.now += 1.5
+        number, table = rng.choice(t.tables)
+        if table.hand_running:
+            with pytest.raises(TournamentError, match="between hands"):
+                between_hands(t, number, self.now)
+            t = with_table(t, number, step(table, rng, self.absent))
+        else:
+            running = {n for n, tb in t.tables if tb.hand_running}
+            before = {p: n for n, tb in t.tables for p in players_at(tb)}
+            t, events = between_hands(t, number, self.now)
+            for e in events:
+                if isinstance(e, Moved):
+                    # Nobody moves in the middle of a hand: only the table between hands.
+                    assert e.from_table == number and before[e.player] == number
+                    assert e.to_table not in running or e.to_table != number
+                    self.moves.append(e)
+                elif isinstance(e, TableBroken):
+                    self.broken.append(e.table)
+            if not t.finished and any(n == number for n, _ in t.tables):
+                table = t.table(number)
+                level = blinds_for_next_hand(t.structure, t.started_at, self.now,
+                                             table.hand_number)
+                if can_start_hand(table) and level is not None:
+                    assert (table.big_blind, table.ante) == (level.big_blind, level.ante)
+                    t = with_table(t, number, apply(table, StartHand(shuffled(rng)))[0])
+                    self.hands += 1
+        self.t = t
+        self.check()
+
+    def check(self):
+        t = self.t
+        assert t.chips() == self.total                          # chips are conserved
+        seated = [p for _, tb in t.tables for p in players_at(tb)]
+        out = [r.player for r in t.results]
+        assert len(seated) == len(set(seated))                  # one seat each
+        if not t.finished:
+            assert not set(seated) & set(out)                   # the busted never sit again
+            assert sorted(seated + out) == sorted(t.registered)
+        for _, tb in t.tables:
+            assert len(players_at(tb)) <= t.seats
+            for s in tb.seats:
+                if s is not None and s.in_hand and tb.hand_running:
+                    assert s.player not in out                  # nor play
+
+    def to_the_end(self, max_steps=200_000):
+        for _ in range(max_steps):
+            if self.t.finished:
+                return self
+            self.step()
+        raise AssertionError("the tournament did not finish")
+
+
+def check_results(t: Tournament):
+    """Places are a permutation of the entrants; prizes add up to the pool."""
+    results = t.results
+    assert sorted(r.player for r in results) == sorted(t.registered)
+    places = sorted(r.place for r in results)
+    assert places[0] == 1 and places.count(1) == 1
+    for r in results:                     # a tie shares its places: no gaps, no overlaps
+        tied = places.count(r.place)
+        assert all(p not in places for p in range(r.place + 1, r.place + tied))
+    assert sum(r.prize for r in results) == t.prize_pool
+    paid = payouts(t.prize_pool, len(t.registered))
+    for r in results:
+        if places.count(r.place) == 1:
+            assert r.prize == (paid[r.place - 1] if r.place <= len(paid) else 0)
+    # The one who went out first finished last.
+    assert results[0].place == len(t.registered) - places.count(results[0].place) + 1
+    assert results[-1].place == 1
+
+
+def new_mtt(n: int, seats: int = 9, seed: int = 0, **options) -> Tournament:
+    t = Tournament(buy_in=100, starting_stack=1000, structure=FAST, seats=seats, **options)
+    for i in range(n):
+        t, events = register(t, f"p{i:02}")
+        assert events == ()
+    draw = [f"p{i:02}" for i in range(n)]
+    random.Random(seed).shuffle(draw)
+    return start(t, 0, draw)
+
+
+def test_a_sit_and_go_played_to_the_end():
+    t = sit_and_go(9, 100, 1000, FAST)
+    for p in "abcdefghi":
+        t, _ = register(t, p)
+    run = Run(start(t, 0, "abcdefghi"), seed=1).to_the_end()
+    check_results(run.t)
+    assert [r.prize for r in run.t.results if r.place <= 3] == [180, 270, 450]
+    assert run.moves == [] and run.broken == []
+
+
+def test_a_27_player_freezeout_played_to_the_end():
+    """Three full tables of 9, played hand by hand with the table engine, interleaved;
+    two players away for the whole tournament (posting and folding)."""
+    t = new_mtt(27, seed=27)
+    assert [len(players_at(tb)) for _, tb in t.tables] == [9, 9, 9]
+    run = Run(t, seed=2027, absent={"p03", "p17"}).to_the_end()
+    t = run.t
+    check_results(t)
+    assert t.prize_pool == 2700 and len([r for r in t.results if r.prize]) == 9
+    assert final_table(t) and len(t.tables) == 1
+    assert len(run.broken) == 2 and run.moves                  # 3 tables became 1
+    assert {m.from_table for m in run.moves} <= {1, 2, 3}
+    assert all(m.stack > 0 for m in run.moves)                 # only players with chips move
+    assert run.hands > 50
+
+
+def test_tables_start_balanced_and_the_draw_decides_the_seats():
+    t = new_mtt(20, seed=3)
+    assert [len(players_at(tb)) for _, tb in t.tables] == [7, 7, 6]
+    assert tables_needed(t) == 3 and not final_table(t)
+    again = new_mtt(20, seed=3)
+    assert again == t                       # the same draw, the same seats
+    assert new_mtt(20, seed=4) != t
+
+
+def mtt_with(sizes: list[int], seats: int = 9) -> Tournament:
+    """A started tournament whose tables hold ``sizes`` players (as after some busts)."""
+    names = [f"p{i:02}" for i in range(sum(sizes))]
+    t = Tournament(buy_in=10, starting_stack=500, structure=FAST, seats=seats,
+                   registered=tuple(names), started_at=0)
+    tables, it = [], iter(names)
+    for n, size in enumerate(sizes, 1):
+        table = new_table(seats, 10, 20, 20, ante_kind="big_blind")
+        for seat in range(size):
+            table, _ = apply(table, SitDown(seat, next(it), 500))
+        tables.append((n, table))
+    import dataclasses
+    return dataclasses.replace(t, tables=tuple(tables))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(3, 9).flatmap(lambda seats: st.tuples(
+    st.just(seats), st.lists(st.integers(1, seats), min_size=2, max_size=6))), st.data())
+def test_after_every_table_had_its_turn_no_two_differ_by_more_than_one(case, data):
+    seats, sizes = case
+    t = mtt_with(sizes, seats)
+    chips = t.chips()
+    order = data.draw(st.permutations([n for n, _ in t.tables]))
+    # Tables take turns (between hands) in some order; a break can make a table the
+    # highest after its turn, so rounds go on until one moves nobody: a break per round.
+    for _ in range(len(sizes) + 1):
+        moved = False
+        for number in order:
+            if any(n == number for n, _ in t.tables):
+                t, events = between_hands(t, number, 0)
+                assert all(e.from_table == number for e in events if isinstance(e, Moved))
+                moved = moved or bool(events)
+        if not moved:
+            break
+    else:
+        raise AssertionError("the tables never settled")
+    counts = [len(players_at(tb)) for _, tb in t.tables]
+    assert t.chips() == chips and sum(counts) == sum(sizes)    # moves and breaks keep chips
+    assert len(t.tables) == tables_needed(t)                   # broken down to as few as need
+    assert max(counts) - min(counts) <= 1
+    assert all(c <= seats for c in counts)
+
+
+def test_the_player_moved_is_the_next_big_blind_to_the_worst_seat():
+    t = mtt_with([9, 6])
+    table = t.table(1)
+    table, _ = apply(table, StartHand(DECK))
+    table = play_out(table, random.Random(0))
+    t = with_table(t, 1, table)
+    big = next_big_blind(t.table(1))
+    player = t.table(1).seats[big].player
+    to_seat = worst_seat(t.table(2))
+    t, events = between_hands(t, 1, 0)
+    assert events[0] == Moved(player, 1, big, 2, to_seat, events[0].stack)
+    assert len(events) == 1 and t.table(2).seats[to_seat].player == player
+    assert [len(players_at(tb)) for _, tb in t.tables] == [8, 7]
+
+
+def test_the_highest_numbered_table_breaks():
+    t = mtt_with([5, 5, 4])             # 14 players fit on two tables of 9
+    t2, events = between_hands(t, 1, 0)
+    assert events == () and len(t2.tables) == 3      # table 1 waits for table 3
+    t3, events = between_hands(t, 3, 0)
+    assert events[0] == TableBroken(3) and len(events) == 5
+    assert [n for n, _ in t3.tables] == [1, 2]
+    assert sorted(len(players_at(tb)) for _, tb in t3.tables) == [7, 7]
+
+
+def test_late_registration_during_the_first_levels():
+    t = new_mtt(18, late_levels=2)
+    t, _ = register(t, "late", now=700)               # level 2 (by time)
+    assert any("late" in players_at(tb) for _, tb in t.tables)
+    assert t.prize_pool == 1900 and t.chips() == 19 * 1000
+    with pytest.raises(TournamentError, match="closed"):
+        register(t, "later", now=1200)                 # level 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 40), st.integers(2, 9), st.integers(0, 2**32), st.booleans())
+def test_any_freezeout_ends_with_places_prizes_and_chips_right(n, seats, seed, late):
+    """Random fields, table sizes, draws and interleavings (the invariants of
+    :class:`Run` are checked after every step): the places and prizes come out right."""
+    t = new_mtt(n, seats=seats, seed=seed, late_levels=2 if late else 0)
+    run = Run(t, seed=seed)
+    if late and n < 90:
+        run.step()
+        run.t, _ = register(run.t, "late", now=run.now)
+        run.total += run.t.starting_stack
+        run.check()
+    run.to_the_end()
+    check_results(run.t)
+    assert len(run.t.tables) == 1
