@@ -5,6 +5,7 @@ Properties with Hypothesis, plus whole tournaments played with the table engine.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -20,6 +21,7 @@ from game.tournament import (PAYOUTS, BlindStructure, Clock, Level, Moved, Place
                              next_big_blind, payout_shares, payouts, players_at, prizes, ready,
                              register, sit_and_go, start, tables_needed, unregister,
                              with_level, with_table, worst_seat)
+from hands import stacked_deck
 
 LEVELS = tuple(Level(b // 2, b, b) for b in (20, 30, 40, 60, 80, 100, 150, 200))
 
@@ -453,7 +455,6 @@ def mtt_with(sizes: list[int], seats: int = 9) -> Tournament:
         for seat in range(size):
             table, _ = apply(table, SitDown(seat, next(it), 500))
         tables.append((n, table))
-    import dataclasses
     return dataclasses.replace(t, tables=tuple(tables))
 
 
@@ -534,3 +535,24 @@ def test_any_freezeout_ends_with_places_prizes_and_chips_right(n, seats, seed, l
     run.to_the_end()
     check_results(run.t)
     assert len(run.t.tables) == 1
+
+
+def test_busting_in_one_hand_is_ranked_by_the_stack_the_hand_started_with():
+    table = new_table(9, 10, 20, 20, ante_kind="big_blind")
+    for seat, stack in enumerate((100, 300, 300, 2000)):
+        table, _ = apply(table, SitDown(seat, f"p{seat}", stack))
+    t = Tournament(buy_in=10, starting_stack=700, structure=FAST, registered=("p0", "p1", "p2",
+                   "p3"), started_at=0, tables=((1, table),))
+    # Button 0, small blind 1, big blind 2; everyone all in, p3's aces win it all.
+    deck = stacked_deck([1, 2, 3, 0], {3: "AsAh", 0: "7c2d", 1: "8c3d", 2: "9c4h"},
+                        "KdQs5c5s2h")
+    table, _ = apply(table, StartHand(deck))
+    while table.hand_running:
+        legal = legal_actions(table)
+        table, _ = apply(table, (AllIn if "all_in" in legal.actions else Call)(legal.seat))
+    t = with_table(t, 1, table)
+    t, events = between_hands(t, 1, 0)
+    # p0 started with the least: 4th; p1 and p2 tie (300 each) and share 2nd and 3rd.
+    assert events == (Placed("p0", 4, 0), Placed("p1", 2, 0), Placed("p2", 2, 0),
+                      Placed("p3", 1, 40))
+    assert t.finished and t.results == events
