@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from game.cards import DECK
+from game.phh import dumps_phh, hand_to_phh, loads_phh, replay
 from game.table import (AllIn, Call, Check, Fold, SitDown, StandUp, StartHand, apply,
                         automatic_action, can_start_hand, legal_actions, new_table)
 from game.tournament import (PAYOUTS, BlindStructure, Clock, Level, Moved, Placed, TableBroken,
@@ -22,6 +23,8 @@ from game.tournament import (PAYOUTS, BlindStructure, Clock, Level, Moved, Place
                              register, sit_and_go, start, tables_needed, unregister,
                              with_level, with_table, worst_seat)
 from hands import stacked_deck
+from pokerkit_reader import strict_stacks
+from test_pokerkit_diff import pokerkit_stacks
 
 LEVELS = tuple(Level(b // 2, b, b) for b in (20, 30, 40, 60, 80, 100, 150, 200))
 
@@ -556,3 +559,50 @@ def test_busting_in_one_hand_is_ranked_by_the_stack_the_hand_started_with():
     assert events == (Placed("p0", 4, 0), Placed("p1", 2, 0), Placed("p2", 2, 0),
                       Placed("p3", 1, 40))
     assert t.finished and t.results == events
+
+
+# -- the big-blind ante in PHH ------------------------------------------------------------
+
+
+def test_big_blind_ante_hands_export_as_pokerkit_reads_them():
+    """A 9-handed tournament table with rising blinds and a big-blind ante, until one
+    player has everything: every hand written as PHH has one ante, the big blind's
+    (``antes`` per position, 0 for the others, as pokerkit reads them), and pokerkit,
+    reading each file strictly, agrees with our finishing stacks (but for its known way
+    with odd chips), as does our replay; short big blinds (all in for the ante, or for
+    part of the blind) included."""
+    short_big_blinds = hands = 0
+    for seed in range(40):
+        if hands > 50 and short_big_blinds >= 3:
+            break
+        rng = random.Random(seed)
+        table = new_table(9, 10, 20, 20, ante_kind="big_blind")
+        for seat in range(9):
+            table, _ = apply(table, SitDown(seat, f"p{seat}", rng.choice((15, 30, 200, 1000))))
+        level = 0
+        while can_start_hand(table):
+            table = with_level(table, FAST.levels[min(level // 4, len(FAST.levels) - 1)])
+            level += 1
+            before = table
+            actions = [StartHand(shuffled(rng))]
+            table, events = apply(table, actions[0])
+            big = table.seats[table.hand.big_blind_seat]
+            short_big_blinds += big.total < table.ante + table.big_blind
+            while table.hand_running:
+                action = automatic_action(table) or decide(table, rng)
+                actions.append(action)
+                table, more = apply(table, action)
+                events += more
+            phh = hand_to_phh(before, actions)
+            # One ante, in the big blind's position (heads-up, pokerkit's first position).
+            assert sorted(phh["antes"]) == [0] * (len(phh["players"]) - 1) + [before.ante]
+            assert phh["ante_trimming_status"] is False    # a big-blind ante is dead money
+            text = dumps_phh(phh)
+            # pokerkit gives all of a split pot's odd chips to one winner, we give
+            # them one at a time (rule case 6, tests/test_pokerkit_diff.py).
+            assert strict_stacks(text) == pokerkit_stacks(
+                phh["finishing_stacks"], events, [seat - 1 for seat in phh["seats"]])
+            assert replay(loads_phh(text)).finishing_stacks == phh["finishing_stacks"]
+            hands += 1
+            table = drop_busted(table)
+    assert hands > 50 and short_big_blinds >= 3, (hands, short_big_blinds)
