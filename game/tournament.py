@@ -196,6 +196,9 @@ PAYOUTS: tuple[tuple[range, tuple[int, ...]], ...] = (
 )
 
 
+MAX_ENTRANTS = 90   # the largest field the payout table covers
+
+
 def payout_shares(entrants: int) -> tuple[int, ...]:
     """The basis points of the pool paid to 1st, 2nd, ... for this many entrants.
 
@@ -308,8 +311,9 @@ def next_big_blind(table: Table) -> int | None:
 
 def worst_seat(table: Table) -> int:
     """The empty seat for a player joining ``table``: the first the big blind reaches
-    (clockwise from the last big blind), so the newcomer posts the next big blind and
-    neither skips the blinds nor waits long for them.
+    (clockwise from the last big blind). The newcomer waits there for the big blind, as
+    any new player at a table does (:mod:`game.table`), so they neither skip a blind
+    nor post two, and the wait is as short as the table allows.
 
     >>> t = new_table(4, 1, 2)
     >>> worst_seat(t)
@@ -420,31 +424,44 @@ def sit_and_go(seats: int, buy_in: Chips, starting_stack: Chips,
     return Tournament(buy_in, starting_stack, structure, seats=seats, capacity=seats)
 
 
-def register(t: Tournament, player: Player, now: Seconds | None = None,
-             ) -> tuple[Tournament, tuple[TournamentEvent, ...]]:
-    """Register ``player``; after the start (late registration, ``now`` needed) they are
-    seated at once, at the worst seat of the table with the fewest players."""
+def register(t: Tournament, player: Player, now: Seconds | None = None) -> Tournament:
+    """Register ``player``. After the start (late registration, ``now`` needed) they are
+    seated at once at the worst seat of the table with the fewest players (a new table
+    when all are full), and finish above everyone already out, whose places move down
+    one; so late registration closes once a player out would move into the money."""
     if not isinstance(player, str) or not player:
         raise TournamentError("a player needs a name")
     if player in t.registered:
         raise TournamentError(f"{player} is already registered")
-    if not t.started:
-        if t.capacity and len(t.registered) >= t.capacity:
-            raise TournamentError("the tournament is full")
-        return dataclasses.replace(t, registered=t.registered + (player,)), ()
-    if t.capacity or now is None or t.finished or clock(t.structure, t.started_at,
-                                                         now).level >= t.late_levels:
+    if t.started and (t.capacity or now is None or t.finished or clock(
+            t.structure, t.started_at, now).level >= t.late_levels):
         raise TournamentError("registration is closed")
+    if len(t.registered) >= (t.capacity or MAX_ENTRANTS):
+        raise TournamentError("the tournament is full")
+    if not t.started:
+        return dataclasses.replace(t, registered=t.registered + (player,))
+    paid = len(payout_shares(len(t.registered) + 1))
+    if any(r.prize or r.place + 1 <= paid for r in t.results):
+        raise TournamentError("registration is closed: the players out are in the money")
+    results = tuple(dataclasses.replace(r, place=r.place + 1) for r in t.results)
     number = _shortest(t, exclude=None)
-    t = dataclasses.replace(t, registered=t.registered + (player,))
+    t = dataclasses.replace(t, registered=t.registered + (player,), results=results)
     if len(players_at(t.table(number))) >= t.seats:   # every table full: open one
         number = max(n for n, _ in t.tables) + 1
         level = t.structure.levels[clock(t.structure, t.started_at, now).level]
         t = _with_table(t, number, _empty_table(t, level))
     table = t.table(number)
-    seat = worst_seat(table)
-    table, _ = apply(table, SitDown(seat, player, t.starting_stack))
-    return _with_table(t, number, table), ()
+    table, _ = apply(table, SitDown(worst_seat(table), player, t.starting_stack))
+    return _with_table(t, number, table)
+
+
+def seat_of(t: Tournament, player: Player) -> tuple[int, int] | None:
+    """``(table number, seat)`` of ``player``, or ``None`` (not seated: out, or not started)."""
+    for number, table in t.tables:
+        for i, s in enumerate(table.seats):
+            if s is not None and not s.leaving and s.player == player:
+                return number, i
+    return None
 
 
 def unregister(t: Tournament, player: Player) -> Tournament:
@@ -469,7 +486,7 @@ def start(t: Tournament, now: Seconds, draw) -> Tournament:
     >>> s = BlindStructure((Level(10, 20),), seconds=600)
     >>> t = Tournament(10, 1500, s)
     >>> for p in "abcdefghijk":
-    ...     t, _ = register(t, p)
+    ...     t = register(t, p)
     >>> t = start(t, 0, "kjihgfedcba")
     >>> [players_at(table) for _, table in t.tables]
     [['k', 'i', 'g', 'e', 'c', 'a'], ['j', 'h', 'f', 'd', 'b']]

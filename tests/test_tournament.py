@@ -20,7 +20,7 @@ from game.tournament import (PAYOUTS, BlindStructure, Clock, Level, Moved, Place
                              Tournament, TournamentError, absent_action, between_hands,
                              blinds_for_next_hand, bust_order, clock, final_table, level_at,
                              next_big_blind, payout_shares, payouts, players_at, prizes, ready,
-                             register, sit_and_go, start, tables_needed, unregister,
+                             register, seat_of, sit_and_go, start, tables_needed, unregister,
                              with_level, with_table, worst_seat)
 from hands import stacked_deck
 from pokerkit_reader import strict_stacks
@@ -293,7 +293,7 @@ def test_a_sit_and_go_starts_when_full():
     t = sit_and_go(6, 100, 1500, FAST)
     for p in "abcdef":
         assert not ready(t)
-        t, _ = register(t, p)
+        t = register(t, p)
     assert ready(t) and t.prize_pool == 600
     with pytest.raises(TournamentError, match="full"):
         register(t, "g")
@@ -304,7 +304,7 @@ def test_a_sit_and_go_starts_when_full():
         start(t, 0, "abcdef")
     with pytest.raises(TournamentError, match="when it is full"):
         start(t, 0, "abcde")
-    t, _ = register(t, "f")
+    t = register(t, "f")
     t = start(t, 0, "fedcba")
     assert [players_at(table) for _, table in t.tables] == [list("fedcba")]
     assert final_table(t) and t.chips() == 6 * 1500
@@ -405,8 +405,7 @@ def check_results(t: Tournament):
 def new_mtt(n: int, seats: int = 9, seed: int = 0, **options) -> Tournament:
     t = Tournament(buy_in=100, starting_stack=1000, structure=FAST, seats=seats, **options)
     for i in range(n):
-        t, events = register(t, f"p{i:02}")
-        assert events == ()
+        t = register(t, f"p{i:02}")
     draw = [f"p{i:02}" for i in range(n)]
     random.Random(seed).shuffle(draw)
     return start(t, 0, draw)
@@ -415,7 +414,7 @@ def new_mtt(n: int, seats: int = 9, seed: int = 0, **options) -> Tournament:
 def test_a_sit_and_go_played_to_the_end():
     t = sit_and_go(9, 100, 1000, FAST)
     for p in "abcdefghi":
-        t, _ = register(t, p)
+        t = register(t, p)
     run = Run(start(t, 0, "abcdefghi"), seed=1).to_the_end()
     check_results(run.t)
     assert [r.prize for r in run.t.results if r.place <= 3] == [180, 270, 450]
@@ -516,11 +515,25 @@ def test_the_highest_numbered_table_breaks():
 
 def test_late_registration_during_the_first_levels():
     t = new_mtt(18, late_levels=2)
-    t, _ = register(t, "late", now=700)               # level 2 (by time)
+    t = register(t, "late", now=700)               # level 2 (by time)
     assert any("late" in players_at(tb) for _, tb in t.tables)
     assert t.prize_pool == 1900 and t.chips() == 19 * 1000
     with pytest.raises(TournamentError, match="closed"):
         register(t, "later", now=1200)                 # level 3
+    # Every table full: the newcomer opens one, which the others fill as they balance.
+    t = register(new_mtt(27, late_levels=1), "late", now=1)
+    assert seat_of(t, "late") == (4, 0) and len(players_at(t.table(4))) == 1
+    t, events = between_hands(t, 1, 2)
+    assert [(e.from_table, e.to_table) for e in events] == [(1, 4)] * 4
+    assert seat_of(t, "p99") is None
+
+
+def test_a_field_is_at_most_as_large_as_the_payout_table():
+    t = Tournament(buy_in=1, starting_stack=100, structure=FAST)
+    for i in range(90):
+        t = register(t, f"p{i}")
+    with pytest.raises(TournamentError, match="full"):
+        register(t, "one more")
 
 
 @settings(max_examples=40, deadline=None)
@@ -530,11 +543,22 @@ def test_any_freezeout_ends_with_places_prizes_and_chips_right(n, seats, seed, l
     :class:`Run` are checked after every step): the places and prizes come out right."""
     t = new_mtt(n, seats=seats, seed=seed, late_levels=2 if late else 0)
     run = Run(t, seed=seed)
-    if late and n < 90:
-        run.step()
-        run.t, _ = register(run.t, "late", now=run.now)
-        run.total += run.t.starting_stack
-        run.check()
+    if late:
+        # Register late once someone is out: they finish below the newcomer.
+        while not run.t.results and not run.t.finished:
+            run.step()
+        if not run.t.finished:
+            before = run.t.results
+            in_the_money = any(r.place + 1 <= len(payout_shares(n + 1)) for r in before)
+            if in_the_money:
+                with pytest.raises(TournamentError, match="in the money"):
+                    register(run.t, "late", now=run.now)
+            else:
+                run.t = register(run.t, "late", now=run.now)
+                run.total += run.t.starting_stack
+                assert [r.place for r in run.t.results] == [r.place + 1 for r in before]
+                assert seat_of(run.t, "late") is not None
+                run.check()
     run.to_the_end()
     check_results(run.t)
     assert len(run.t.tables) == 1
