@@ -13,6 +13,18 @@ that many levels (20-minute levels and ``break_every=3``: a break every hour).
 No hand starts during a break; a hand started in a level is finished at its
 blinds; the next hand uses the new ones.
 
+A tournament (:class:`Tournament`) is a value holding its tables, which are
+ordinary :class:`game.table.Table` values with a big-blind ante. The server
+would drive it like this: :func:`register` / :func:`unregister`, then
+:func:`start` with a shuffled list of the players (a sit-and-go when
+:func:`ready`); at each table, actions are applied with :func:`game.table.apply`
+as at a cash table, :func:`absent_action` playing for players who are away,
+and the table is written back with :func:`with_table`; when a hand is over,
+:func:`between_hands` takes out the busted (:class:`Placed`: place and prize,
+to pay into the bankroll), breaks or balances tables (:class:`Moved`,
+:class:`TableBroken`) and sets the next blinds; the next hand starts when
+:func:`game.table.can_start_hand` and :func:`blinds_for_next_hand` allow.
+
 >>> s = BlindStructure((Level(10, 20), Level(15, 30, 30), Level(25, 50, 50)), seconds=600)
 >>> level_at(s, started_at=1000, now=1000)
 Level(small_blind=10, big_blind=20, ante=0)
