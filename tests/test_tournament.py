@@ -338,14 +338,15 @@ class Run:
                 between_hands(t, number, self.now)
             t = with_table(t, number, step(table, rng, self.absent))
         else:
-            running = {n for n, tb in t.tables if tb.hand_running}
+            playing = {n: in_hand(tb) for n, tb in t.tables if tb.hand_running}
             before = {p: n for n, tb in t.tables for p in players_at(tb)}
             t, events = between_hands(t, number, self.now)
+            # Nobody moves in the middle of a hand: tables with a hand running keep
+            # everyone in it, in the same seat; only the table between hands gives.
+            assert {n: in_hand(t.table(n)) for n in playing} == playing
             for e in events:
                 if isinstance(e, Moved):
-                    # Nobody moves in the middle of a hand: only the table between hands.
                     assert e.from_table == number and before[e.player] == number
-                    assert e.to_table not in running or e.to_table != number
                     self.moves.append(e)
                 elif isinstance(e, TableBroken):
                     self.broken.append(e.table)
@@ -381,6 +382,11 @@ class Run:
                 return self
             self.step()
         raise AssertionError("the tournament did not finish")
+
+
+def in_hand(table) -> dict:
+    return {i: (s.player, s.stack, s.total) for i, s in enumerate(table.seats)
+            if s is not None and s.in_hand}
 
 
 def check_results(t: Tournament):
