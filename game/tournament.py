@@ -577,7 +577,8 @@ def between_hands(t: Tournament, number: int,
 
     1. players left with no chips are out (the smaller stack at the start of the hand
        finishes lower; see :func:`bust_order`), with their place and prize; the last
-       player left wins;
+       player left wins (players out at different tables are placed in the order their
+       tables get here: there is no hand-for-hand play);
     2. the highest-numbered table breaks when fewer tables can seat everyone: each of
        its players goes to the worst seat of the table with the fewest players;
     3. otherwise, while this table has two players more than the shortest other table,
@@ -587,6 +588,8 @@ def between_hands(t: Tournament, number: int,
 
     Nobody moves in the middle of a hand: only this table's players move, and only now.
     """
+    if t.finished:
+        raise TournamentError("the tournament is over")
     table = t.table(number)
     if table.hand_running:
         raise TournamentError("players move between hands only")

@@ -589,6 +589,8 @@ def test_busting_in_one_hand_is_ranked_by_the_stack_the_hand_started_with():
     assert events == (Placed("p0", 4, 0), Placed("p1", 2, 0), Placed("p2", 2, 0),
                       Placed("p3", 1, 40))
     assert t.finished and t.results == events
+    with pytest.raises(TournamentError, match="over"):
+        between_hands(t, 1, 0)
 
 
 # -- the big-blind ante in PHH ------------------------------------------------------------
