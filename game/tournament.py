@@ -165,6 +165,16 @@ def level_at(structure: BlindStructure, started_at: Seconds, now: Seconds,
     return structure.levels[clock(structure, started_at, now, hands_played).level]
 
 
+def time_to_next_level(structure: BlindStructure, started_at: Seconds, now: Seconds,
+                       hands_played: int = 0) -> Seconds | None:
+    """Seconds until the blinds go up or a break starts or ends (``None``: never again).
+
+    >>> time_to_next_level(BlindStructure((Level(1, 2), Level(2, 4)), seconds=60), 0, 45)
+    15
+    """
+    return clock(structure, started_at, now, hands_played).seconds_left
+
+
 def blinds_for_next_hand(structure: BlindStructure, started_at: Seconds, now: Seconds,
                          hands_played: int = 0) -> Level | None:
     """The blinds a table uses for the hand it starts at ``now``; ``None`` during a break

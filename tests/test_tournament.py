@@ -20,8 +20,9 @@ from game.tournament import (PAYOUTS, BlindStructure, Clock, Level, Moved, Place
                              Tournament, TournamentError, absent_action, between_hands,
                              blinds_for_next_hand, bust_order, clock, final_table, level_at,
                              next_big_blind, payout_shares, payouts, players_at, prizes, ready,
-                             register, seat_of, sit_and_go, start, tables_needed, unregister,
-                             with_level, with_table, worst_seat)
+                             register, seat_of, sit_and_go, start, tables_needed,
+                             time_to_next_level, unregister, with_level, with_table,
+                             worst_seat)
 from hands import stacked_deck
 from pokerkit_reader import strict_stacks
 from test_pokerkit_diff import pokerkit_stacks
@@ -41,6 +42,7 @@ def test_twenty_minute_levels_with_a_break_every_hour():
     s = BlindStructure(LEVELS, seconds=1200, break_every=3, break_seconds=300)
     assert clock(s, 0, 0) == Clock(0, False, 1200)
     assert clock(s, 0, 3599) == Clock(2, False, 1)
+    assert time_to_next_level(s, 0, 3599) == 1 and time_to_next_level(s, 0, 10**9) is None
     assert clock(s, 0, 3600) == Clock(3, True, 300)        # the break before level 4
     assert blinds_for_next_hand(s, 0, 3700) is None         # no hand starts on a break
     assert clock(s, 0, 3900) == Clock(3, False, 1200)
