@@ -335,7 +335,7 @@ def root_from_json(data: dict) -> Root:
     if lazy is not None and (lazy.keys() != data["tables"].keys() or any(
             len(parts) != len(LAZY_FIELDS) for parts in lazy.values())):
         raise ValueError("the lazy member does not hold the same tables as the body")
-    return Root(
+    root = Root(
         tables={tid: room_from_json(d, lazy[tid] if lazy is not None else None)
                 for tid, d in data["tables"].items()},
         players={pid: Player(id=p["id"], name=p["name"], token=p["token"],
@@ -348,6 +348,8 @@ def root_from_json(data: dict) -> Root:
         counters={k: dict(v) if isinstance(v, dict) else v
                   for k, v in data["counters"].items()},
     )
+    root.names.update(p.name.casefold() for p in root.players.values())
+    return root
 
 
 # ---------------------------------------------------------------------------

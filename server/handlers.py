@@ -27,7 +27,8 @@ from server.effects import Effects
 from server.protocol import (PROTOCOL, Act, Chat, Hello, Leave, Ping, ProtocolError,
                              RunTwiceMsg, Sit, SitInMsg, SitOutMsg, Tables, TopUpMsg, Unwatch,
                              Watch, error, parse)
-from server.root import STARTING_BANKROLL, Room, Root, add_player, forget_player
+from server.root import (STARTING_BANKROLL, Room, Root, add_player, forget_player,
+                         unique_name)
 
 log = logging.getLogger("server.handlers")
 
@@ -113,8 +114,9 @@ def _my_seat(root: Root, c, room: Room) -> int:
 
 
 def new_player(root: Root, name: str, fx: Effects):
-    """A new player (a fresh token and bankroll), journaled."""
-    player = add_player(root, name)
+    """A new player (a fresh token and bankroll), journaled; a name another player has
+    gets a number (``unique_name``)."""
+    player = add_player(root, unique_name(root, name))
     fx.journal.append({"k": "player", "id": player.id, "name": player.name,
                        "token": player.token, "bankroll": player.bankroll})
     return player

@@ -289,8 +289,8 @@ def _table(data: dict) -> str:
 def player_name(value) -> str:
     """A valid player name: 1-20 letters (of any script), digits, spaces and ``_-.``,
     trimmed and in Unicode's composed form (NFC: an accent typed as a separate mark
-    joins its letter). The browser client checks the same rule (``NAME_RULE`` in
-    client/static/ui.js, compared with this one by tests/test_names.py).
+    joins its letter). The browser client checks the same rule (``playerName`` in
+    client/static/names.js, compared with this one by tests/test_names.py).
 
     >>> player_name("  ann "), player_name("Jose\u0301"), player_name("李")
     ('ann', 'José', '李')

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 import zlib
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +132,8 @@ class Root:
     tables: dict[str, Room] = field(default_factory=dict)
     players: dict[str, Player] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)   # session token -> player id
+    # Players per name (casefolded): derived from ``players``, never in an image.
+    names: Counter = field(default_factory=Counter)
     chips_issued: int = 0
     next_player: int = 1
     next_table: int = 1
@@ -174,8 +176,35 @@ def add_player(root: Root, name: str, token: str | None = None,
     player = Player(id=player_id, name=name, token=token, bankroll=bankroll)
     root.players[player_id] = player
     root.tokens[token] = player_id
+    root.names[name.casefold()] += 1
     root.chips_issued += bankroll
     return player
+
+
+def unique_name(root: Root, name: str) -> str:
+    """``name``, or the first of ``name 2``, ``name 3``... that no player has (names
+    compare casefolded), cut to stay within 20 characters: two players are never
+    both "Alice" in the room.
+
+    >>> root = new_root()
+    >>> unique_name(root, "Alice")
+    'Alice'
+    >>> _ = add_player(root, "Alice"); _ = add_player(root, "alice 2")
+    >>> unique_name(root, "ALICE"), unique_name(root, "Bob")
+    ('ALICE 3', 'Bob')
+    >>> _ = add_player(root, "Twenty characters ok")
+    >>> unique_name(root, "Twenty characters ok")
+    'Twenty characters 2'
+    """
+    if not root.names[name.casefold()]:
+        return name
+    n = 2
+    while True:
+        tag = f" {n}"
+        candidate = name[:20 - len(tag)].rstrip() + tag
+        if not root.names[candidate.casefold()]:
+            return candidate
+        n += 1
 
 
 def forget_player(root: Root, player: Player) -> None:
@@ -186,6 +215,9 @@ def forget_player(root: Root, player: Player) -> None:
         raise ValueError(f"player {player.id} still holds seats {player.seats}")
     del root.players[player.id]
     root.tokens.pop(player.token, None)
+    root.names[player.name.casefold()] -= 1
+    if not root.names[player.name.casefold()]:
+        del root.names[player.name.casefold()]
     root.chips_issued -= player.bankroll
 
 

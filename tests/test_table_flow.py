@@ -615,3 +615,26 @@ def test_one_action_is_one_frame_per_viewer_and_a_turn_for_the_next_to_act():
         sent = [orjson.loads(conns_payload(item))["type"] for to, item in out if to is c]
         assert sent == (["events", "turn"] if c is sockets[nxt] else ["events"]), (c.id, sent)
     assert len({id(item) for to, item in out if to is not sockets[nxt]}) == 1   # encoded once
+
+
+def test_two_players_are_never_both_alice_even_after_a_restart():
+    """A name another player has gets a number: in the welcome, the journal, the image."""
+    root, fan = new_root(), Fanout()
+
+    def hello(cid, name):
+        c = conn(cid)
+        c.address = "127.0.0.1"
+        fan.add(c)
+        fx = handlers.dispatch(root, fan, c, orjson.dumps(
+            {"type": "hello", "protocol": 2, "name": name}), T0)
+        welcome = next(m for kind, _, m in fx.out if kind == "reply")
+        assert welcome["type"] == "welcome", welcome
+        return welcome["name"], fx.journal
+    first, _ = hello(1, "Alice")
+    second, journal = hello(2, "alice")
+    assert (first, second) == ("Alice", "alice 2")
+    assert journal[-1]["name"] == "alice 2"
+    again = round_trip(root)
+    root = again
+    assert hello(3, "ALICE")[0] == "ALICE 3"
+    assert hello(4, "Bob")[0] == "Bob"

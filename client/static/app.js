@@ -10,12 +10,12 @@ import { fromTable, applyEvent, handRunning, setClock } from "./state.js";
 import { TableView } from "./table.js";
 import { Presenter } from "./pace.js";
 import { LobbyView } from "./lobby.js";
+import { NAME_HINT, playerName } from "./names.js";
 
 const TOKEN_KEY = "poker.token";
 const NAME_KEY = "poker.name";
 const COLORS_KEY = "poker.fourColor";
 const ALERTS_KEY = "poker.alerts";
-const NAME_RE = /^[A-Za-z0-9 _.-]{1,20}$/;
 
 const app = {
   token: localStorage.getItem(TOKEN_KEY),
@@ -471,13 +471,13 @@ function askName(reason) {
     body: [
       el("p", { class: "muted" }, reason || "Choose a nickname. You start with 10,000 play chips."),
       el("label", { class: "field" }, el("span", { class: "field-label" }, "Nickname"), input),
-      el("p", { class: "field-hint" }, "1\u201320 letters, digits, spaces, _ - ."),
+      el("p", { class: "field-hint" }, NAME_HINT),
     ],
     buttons: [{ label: "Not now", class: "btn-ghost", id: "name-cancel" }, {
       label: "Play", class: "btn-primary", submit: true, id: "name-submit",
       onclick: () => {
-        const name = input.value.trim();
-        if (!NAME_RE.test(name)) { nameDialog.error("Use 1\u201320 letters, digits, spaces, _ - or ."); return; }
+        const name = playerName(input.value);
+        if (name === null) { nameDialog.error(`Use ${NAME_HINT}`); return; }
         nameDialog.error("");
         app.pendingName = name;
         if (app.guest) {
