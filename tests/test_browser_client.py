@@ -148,6 +148,11 @@ def test_cards_actions_and_turns_are_read_out_and_legible_on_a_phone(players, se
         p.open_table(table)
     ann.sit(0)
     bob.sit(1)
+    # Every player's time bank shows beside their stack, in seconds, and is read out.
+    banks = ann.page.locator(".seat-bank")
+    expect(banks).to_have_count(2)
+    expect(banks.first).to_have_text(re.compile("^\u23F1\\d+s$"))
+    expect(banks.first).to_have_attribute("aria-label", re.compile(r"^time bank \d+ seconds$"))
     # Cards have names with their suits ("five of hearts"), for screen readers too.
     mine = ann.page.locator(".seat-me").get_by_role("img", name=CARD_NAME)
     expect(mine).to_have_count(2)
@@ -165,7 +170,7 @@ def test_cards_actions_and_turns_are_read_out_and_legible_on_a_phone(players, se
     expect(ann.page.locator("#announcer")).to_contain_text(re.compile(r"Flop: \w+ of \w+, \w+ of \w+, \w+ of \w+"))
     # Names, stacks, tags, bets, empty seats: at least 12 px on a phone.
     small = ann.page.evaluate("""() => [...document.querySelectorAll(
-        '.seat-name, .seat-stack, .seat-tag, .bet-amount, .pot-total, .pot-amount, .act-label, .preset, #action-status')]
+        '.seat-name, .seat-stack, .seat-bank, .seat-tag, .bet-amount, .pot-total, .pot-amount, .act-label, .preset, #action-status')]
         .filter(e => e.offsetParent !== null && e.textContent.trim())
         .map(e => [e.className, parseFloat(getComputedStyle(e).fontSize)])
         .filter(([, size]) => size < 12)""")

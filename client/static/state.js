@@ -74,6 +74,7 @@ function normSeat(s) {
     cards: s.cards || null, mucked: !!s.mucked,
     connected: s.connected === undefined ? true : !!s.connected,
     hand_name: null, last: null, won: 0, leaving: !!s.leaving, sit_out_next: s.sit_out_next || null,
+    time_bank_ms: s.time_bank_ms ?? null,
   };
 }
 
@@ -395,6 +396,9 @@ function step(state, ev, me) {
       break;
     case "presence":
       if (s) s.connected = !!ev.connected;
+      break;
+    case "time_bank":
+      if (s) s.time_bank_ms = ev.time_bank_ms;
       break;
     default:
       break;

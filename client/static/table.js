@@ -410,7 +410,11 @@ export class TableView {
         el("div", { class: "avatar", "aria-hidden": "true" }, initial),
         el("div", { class: "plate-text" },
           el("div", { class: "seat-name", title: s.name }, s.name),
-          el("div", { class: "seat-stack" }, s.all_in && running ? "All in" : fmt(s.stack))),
+          el("div", { class: "seat-stack" }, s.all_in && running ? "All in" : fmt(s.stack),
+            s.time_bank_ms === null ? null : el("span", {
+              class: "seat-bank", title: "Time bank",
+              "aria-label": `time bank ${Math.round(s.time_bank_ms / 1000)} seconds`,
+            }, `\u23F1${Math.round(s.time_bank_ms / 1000)}s`))),
         el("div", { class: "timer" }, el("div", { class: "timer-fill" })));
       seat.append(plate);
 

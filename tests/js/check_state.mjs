@@ -19,7 +19,7 @@ export function picture(st) {
       player: s.player, name: s.name, stack: s.stack, bet: s.bet, folded: s.folded,
       all_in: s.all_in, in_hand: s.in_hand, has_cards: s.has_cards, cards: s.cards,
       mucked: s.mucked, sitting_out: s.sitting_out, waiting: s.waiting, leaving: s.leaving,
-      connected: s.connected,
+      connected: s.connected, time_bank_ms: s.time_bank_ms,
     }),
     hand: hand && {
       number: hand.number, street: hand.street, board: hand.board, button: hand.button,
