@@ -157,7 +157,9 @@ class Fanout:
             for _, v, event, only in run:
                 if only is None:
                     data = orjson.dumps(event)
-                    history.append(data, v)
+                    # Kept copied to size: orjson's bytes hold its 4 KB work buffer,
+                    # and a history keeps up to a block of them per table.
+                    history.append(bytes(memoryview(data)), v)
                     parts.append(data)
                 else:
                     history.append(event, v)
