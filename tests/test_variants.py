@@ -1,0 +1,199 @@
+"""Pot-Limit Omaha and Fixed-Limit Hold'em: the game in the table's state, and each rule
+that differs from No-Limit Hold'em, as a scripted hand."""
+
+import pytest
+
+from game.table import (AllIn, IllegalAction, Raise, apply, legal_actions, new_table,
+                        table_from_json, table_to_json)
+from game.variants import GAMES
+from game.views import table_view
+from hands import deal, of_type, play, stacks
+
+
+# -- the game is part of the table's state -------------------------------------
+
+@pytest.mark.parametrize("game", GAMES)
+def test_every_image_carries_the_game(game):
+    t, _ = deal([100, 100, 100], game=game)
+    data = table_to_json(t)
+    assert data["game"] == game
+    assert table_from_json(data) == t
+    assert table_view(t, 0)["game"] == game
+
+
+def test_an_image_from_before_games_loads_as_no_limit_hold_em():
+    t, _ = deal([100, 100, 100])
+    data = table_to_json(t)
+    del data["game"], data["hand"]["raises"]
+    old = table_from_json(data)
+    assert old.game == "NT" and old == t
+
+
+def test_new_table_refuses_unknown_games_and_decks_too_small():
+    with pytest.raises(ValueError, match="the game is one of"):
+        new_table(6, 1, 2, game="XX")
+    with pytest.raises(ValueError, match="one deck cannot deal PO5 to 10 seats"):
+        new_table(10, 1, 2, game="PO5")
+    with pytest.raises(ValueError, match="no straddle"):
+        new_table(6, 1, 2, game="FT", straddle=4)
+    assert new_table(10, 1, 2, game="PO", run_it_twice=True).game == "PO"
+
+
+# -- pot limit: the most is the pot after calling ---------------------------------
+# Three-handed, blinds 1/2: seat 0 the button, 1 the small blind, 2 the big blind.
+
+def test_pot_limit_preflop_with_blinds_only():
+    t, _ = deal([1000, 1000, 1000], game="PO")
+    legal = legal_actions(t)
+    # Call 2: the pot is 1 + 2 + 2 = 5; raise by it, to 7.
+    assert legal.seat == 0 and legal.min_to == 4 and legal.max_to == 7
+    assert legal.actions == ("fold", "call", "raise")   # no all-in: it is over the pot
+    with pytest.raises(IllegalAction, match="the pot limit raise is to 7 at most"):
+        apply(t, Raise(0, 8))
+    with pytest.raises(IllegalAction, match="pot limit"):
+        apply(t, AllIn(0))
+    t, _ = play(t, "0 raise 7")
+    # The small blind: call 6 more, the pot is 10 + 6 = 16; to 7 + 16 = 23.
+    assert legal_actions(t).max_to == 23
+
+
+def test_pot_limit_facing_a_bet_and_a_raise():
+    t, _ = deal([1000, 1000, 1000], game="PO")
+    t, _ = play(t, "0 call, 1 call, 2 check")           # flop, pot 6
+    assert legal_actions(t).max_to == 6                  # a pot-sized bet
+    t, _ = play(t, "1 bet 6")
+    # Facing 6 into 12: call 6, pot 18, raise to 6 + 18 = 24.
+    assert legal_actions(t).max_to == 24 and legal_actions(t).min_to == 12
+    t, _ = play(t, "2 raise 24")
+    # Facing 24 (pot 36): call 24, pot 60, raise to 84.
+    legal = legal_actions(t)
+    assert legal.seat == 0 and legal.max_to == 84 and legal.min_to == 42
+    t, _ = play(t, "0 raise 84")
+    assert t.hand.current_bet == 84
+
+
+def test_pot_limit_with_an_all_in_for_less_than_a_call():
+    t, _ = deal([1000, 1000, 6], game="PO")
+    t, _ = play(t, "0 call, 1 call, 2 check")           # flop, pot 6; seat 2 has 4 left
+    t, _ = play(t, "1 bet 6, 2 allin")                   # all in for 4: less than the call
+    # Seat 0 faces 6; the pot is 6 + 6 + 4 = 16; call 6, pot 22, raise to 28.
+    legal = legal_actions(t)
+    assert legal.seat == 0 and legal.call == 6 and legal.max_to == 28
+
+
+def test_pot_limit_with_an_incomplete_all_in_raise():
+    t, _ = deal([1000, 1000, 9], game="PO")
+    t, _ = play(t, "0 call, 1 call, 2 check")           # seat 2 has 7 left
+    t, _ = play(t, "1 bet 6, 2 allin")                   # to 7: a raise of 1, not full
+    legal = legal_actions(t)
+    # Seat 0: pot 6 + 6 + 7 = 19; call 7, pot 26, raise to 33; the least is 7 + 6.
+    assert legal.seat == 0 and legal.min_to == 13 and legal.max_to == 33
+    t, _ = play(t, "0 raise 33")
+    legal = legal_actions(t)                             # a full raise reopens for seat 1
+    assert legal.seat == 1 and legal.max_to == 33 + (6 + 7 + 33 + 6) + 27
+
+
+def test_pot_limit_all_in_within_the_pot_is_allowed():
+    t, _ = deal([5, 1000, 1000], game="PO")
+    legal = legal_actions(t)
+    assert legal.max_to == 5 and "all_in" in legal.actions and "raise" in legal.actions
+    t, _ = play(t, "0 allin")
+    assert t.seats[0].stack == 0 and t.hand.current_bet == 5
+
+
+# -- Omaha showdown: exactly two hole cards and three board cards ----------------
+
+def test_omaha_uses_exactly_two_hole_cards():
+    # Four aces for hold'em, but only two of them play: trip aces lose to a straight.
+    t, events = deal([4, 4], game="PO", holes={0: "AsAdAcKd", 1: "TsJc3d4h"},
+                     board="Ah7c8d9s2h")
+    t, events = play(t, "0 allin, 1 call")
+    assert stacks(t) == [0, 8]
+    assert [e["hand"] for e in of_type(events, "show")] == ["Three of a kind, aces",
+                                                             "Straight, jack high"]
+
+
+def test_omaha_uses_exactly_three_board_cards():
+    # Four hearts on the board and one in the hand is no flush in Omaha.
+    t, _ = deal([4, 4], game="PO", holes={0: "Ah7c7d7s", 1: "QcQdJsTs"},
+                board="2h5h9hKh3c")
+    t, _ = play(t, "0 allin, 1 call")
+    assert stacks(t) == [0, 8]
+
+
+def test_five_card_omaha_deals_five():
+    t, events = deal([4, 4, 4], game="PO5", holes={1: "AsAdKsKdQs"}, board="Ac2h7c8dJs")
+    assert all(len(e["cards"]) == 5 for e in of_type(events, "hole_cards"))
+    t, events = play(t, "0 allin, 1 allin, 2 call")
+    assert stacks(t)[1] == 12                            # trip aces, two of the five
+
+
+# -- fixed limit: small bet 2 (preflop, flop), big bet 4 (turn, river) -------------
+
+def test_fixed_limit_bet_sizes_by_street():
+    t, _ = deal([1000, 1000, 1000], game="FT")
+    legal = legal_actions(t)
+    assert (legal.min_to, legal.max_to) == (4, 4)
+    assert legal.actions == ("fold", "call", "raise")    # no all-in above the limit
+    with pytest.raises(IllegalAction, match="fixed limit: the raise is to 4 at most"):
+        apply(t, Raise(0, 5))
+    with pytest.raises(IllegalAction, match="minimum raise is to 4"):
+        apply(t, Raise(0, 3))
+    t, _ = play(t, "0 call, 1 call, 2 check")
+    assert (legal_actions(t).min_to, legal_actions(t).max_to) == (2, 2)    # flop
+    t, _ = play(t, "1 check, 2 check, 0 check")
+    assert (legal_actions(t).min_to, legal_actions(t).max_to) == (4, 4)    # turn
+    t, _ = play(t, "1 bet 4, 2 raise 8, 0 call, 1 call")
+    assert t.hand.street == "river" and legal_actions(t).max_to == 4
+
+
+def test_fixed_limit_caps_a_street_at_a_bet_and_three_raises():
+    t, _ = deal([1000, 1000, 1000], game="FT")
+    t, _ = play(t, "0 call, 1 call, 2 check")
+    t, _ = play(t, "1 bet 2, 2 raise 4, 0 raise 6, 1 raise 8")
+    legal = legal_actions(t)
+    assert legal.seat == 2 and legal.actions == ("fold", "call") and legal.call == 4
+    with pytest.raises(IllegalAction, match="a bet and 3 raises"):
+        apply(t, Raise(2, 10))
+
+
+def test_fixed_limit_preflop_the_big_blind_is_the_bet():
+    t, _ = deal([1000, 1000, 1000], game="FT")
+    t, _ = play(t, "0 raise 4, 1 raise 6, 2 raise 8")
+    assert legal_actions(t).actions == ("fold", "call")
+
+
+def test_fixed_limit_cap_holds_heads_up():
+    t, _ = deal([1000, 1000], game="FT")
+    t, _ = play(t, "0 raise 4, 1 raise 6, 0 raise 8")
+    assert legal_actions(t).actions == ("fold", "call")
+
+
+def test_fixed_limit_all_in_under_half_a_bet_does_not_reopen():
+    t, _ = deal([1000, 1000, 7], game="FT")
+    t, _ = play(t, "0 call, 1 call, 2 check, 1 check, 2 check, 0 check")   # turn: bet 4
+    t, _ = play(t, "1 bet 4, 2 allin")                   # all in to 5: 1 more, under 2
+    legal = legal_actions(t)
+    # Seat 0 has not acted: call 5, or complete the raise: to 4 + 4 = 8.
+    assert legal.seat == 0 and legal.call == 5 and (legal.min_to, legal.max_to) == (8, 8)
+    t, _ = play(t, "0 call")
+    legal = legal_actions(t)
+    assert legal.seat == 1 and legal.actions == ("fold", "call")
+    with pytest.raises(IllegalAction, match="not reopened"):
+        apply(t, Raise(1, 8))
+    assert t.hand.raises == 1                            # the short all-in is no raise
+
+
+def test_fixed_limit_all_in_of_half_a_bet_or_more_reopens():
+    t, _ = deal([1000, 1000, 8], game="FT")
+    t, _ = play(t, "0 call, 1 call, 2 check, 1 check, 2 check, 0 check")   # turn: bet 4
+    t, _ = play(t, "1 bet 4, 2 allin")                   # all in to 6: 2 more, half a bet
+    legal = legal_actions(t)
+    # It counts as a raise: the next raise is one bet above it, to 10.
+    assert legal.seat == 0 and (legal.min_to, legal.max_to) == (10, 10)
+    t, _ = play(t, "0 call")
+    legal = legal_actions(t)
+    assert legal.seat == 1 and "raise" in legal.actions and legal.max_to == 10
+    assert t.hand.raises == 2
+    t, _ = play(t, "1 raise 10, 0 call")
+    assert t.hand.street == "river"
