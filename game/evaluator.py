@@ -355,16 +355,28 @@ def evaluate_omaha(hole, board) -> int:
     >>> describe(evaluate_omaha(parse_cards("As Ad Ac 4s"), board))  # only two aces count
     'Three of a kind, aces'
     """
-    k, v = _CARD_KEY, _FIRST_CARD_KEY
+    k = _CARD_KEY
     try:
-        pairs = [(k[a] + k[b], a, b) for a, b in combinations(hole, 2)]
-        triples = [(v[a] + k[b] + k[c], a, b, c) for a, b, c in combinations(board, 3)]
+        hole_keys = [k[c] for c in hole]
+        board_keys = [k[c] for c in board]
     except (KeyError, TypeError):
         raise _diagnose(tuple(hole) + tuple(board)) from None
-    if not pairs or not triples or len(set(hole) | set(board)) != len(hole) + len(board):
+    if (len(hole_keys) < 2 or not 3 <= len(board_keys) <= 5
+            or len(set(hole) | set(board)) != len(hole_keys) + len(board_keys)):
         raise EvaluatorError(f"Omaha needs 2 or more hole cards and 3 to 5 board cards, "
                              f"all distinct: {' '.join(hole)} / {' '.join(board)}")
-    ranks, flushes = _RANK_TABLE, _FLUSH_TABLE
+    ranks = _RANK_TABLE
+    suits = sum(board_keys) & 0xFFFF
+    if not (suits + 0x5555) & 0x8888:
+        # No suit has three board cards, so no flush (most deals): the rank
+        # parts of the keys alone make the value, two hole and three board.
+        lows = [(a + b) >> 16 for a, b in combinations(hole_keys, 2)]
+        return max([ranks[h + low] for h in [(a + b + c) >> 16 for a, b, c
+                                                  in combinations(board_keys, 3)]
+                    for low in lows])
+    flushes, first = _FLUSH_TABLE, _FIRST_CARD_KEY
+    pairs = [(k[a] + k[b], a, b) for a, b in combinations(hole, 2)]
+    triples = [(first[a] + k[b] + k[c], a, b, c) for a, b, c in combinations(board, 3)]
     best = 0
     for tkey, a, b, c in triples:
         for pkey, d, e in pairs:

@@ -197,3 +197,38 @@ def test_fixed_limit_all_in_of_half_a_bet_or_more_reopens():
     assert t.hand.raises == 2
     t, _ = play(t, "1 raise 10, 0 call")
     assert t.hand.street == "river"
+
+
+# -- the Omaha evaluator -----------------------------------------------------------
+
+def test_evaluate_omaha_is_the_best_of_two_hole_and_three_board_cards():
+    import random
+    from itertools import combinations
+
+    from game.cards import DECK
+    from game.evaluator import evaluate, evaluate_omaha
+    rng = random.Random(17)
+    for _ in range(300):
+        holes, n = rng.choice((4, 5)), rng.choice((3, 4, 5))
+        cards = rng.sample(DECK, holes + n)
+        hole, board = tuple(cards[:holes]), tuple(cards[holes:])
+        if rng.random() < 0.5:
+            # Three suited board cards and two suited hole cards: the flush path.
+            suit = rng.choice("cdhs")
+            suited = rng.sample([c for c in DECK if c[1] == suit], 5)
+            others = rng.sample([c for c in DECK if c[1] != suit], holes + n - 5)
+            board = tuple(suited[:3] + others[:n - 3])
+            hole = tuple(suited[3:] + others[n - 3:])
+        brute = max(evaluate(h + b) for h in combinations(hole, 2)
+                    for b in combinations(board, 3))
+        assert evaluate_omaha(hole, board) == brute, (hole, board)
+
+
+def test_evaluate_omaha_refuses_bad_input():
+    from game.evaluator import EvaluatorError, evaluate_omaha
+    with pytest.raises(EvaluatorError, match="not a card"):
+        evaluate_omaha(("Xx", "As"), ("2c", "3c", "4c"))
+    with pytest.raises(EvaluatorError, match="all distinct"):
+        evaluate_omaha(("As", "As"), ("2c", "3c", "4c"))
+    with pytest.raises(EvaluatorError, match="3 to 5 board cards"):
+        evaluate_omaha(("As", "Ks"), ("2c", "3c"))
