@@ -232,3 +232,57 @@ def test_evaluate_omaha_refuses_bad_input():
         evaluate_omaha(("As", "As"), ("2c", "3c", "4c"))
     with pytest.raises(EvaluatorError, match="3 to 5 board cards"):
         evaluate_omaha(("As", "Ks"), ("2c", "3c"))
+
+
+# -- the server: a table's game from POST /api/tables to the lobby and the images ---
+
+def test_a_new_table_takes_its_game_and_the_lobby_shows_it():
+    from server import lobby
+    from server.effects import Effects
+    from server.root import new_root
+    root = new_root()
+    for game in ("PO", "FT", None):
+        body = {"name": f"table {game}", "seats": 6, "small_blind": 1, "big_blind": 2}
+        if game:
+            body["game"] = game
+        lobby.create_table(root, body, Effects(), 0.0)
+    shown = [(t["game"], t["stakes"]) for t in lobby.lobby(root)]
+    assert shown == [("PO", "PLO 1/2"), ("FT", "FL 2/4"), ("NT", "NL 1/2")]
+    assert [room.game.game for room in root.tables.values()] == ["PO", "FT", "NT"]
+    with pytest.raises(ValueError, match="the game is one of"):
+        lobby.table_config({"name": "x", "seats": 6, "small_blind": 1, "big_blind": 2,
+                            "game": "stud"})
+
+
+def test_a_played_omaha_table_survives_the_root_image_and_old_configs_load_as_no_limit():
+    import random
+
+    import orjson
+
+    from game.cards import DECK
+    from game.table import ACTION_TYPES, SitDown, StartHand
+    from persistence.layout import root_from_json, root_to_json, room_from_json
+    from server import play
+    from server.root import TableConfig, add_player, add_table, new_root
+    rng = random.Random(5)
+    root = new_root()
+    room = add_table(root, "PLO", TableConfig(4, 1, 2, 0, 40, 200, game="PO"))
+    for i in range(4):
+        p = add_player(root, f"p{i}")
+        play.step(root, room, SitDown(i, p.id, 100, p.name), 1.0)
+    for _ in range(3):
+        deck = list(DECK)
+        rng.shuffle(deck)
+        play.step(root, room, StartHand(tuple(deck)), 1.0)
+        while room.game.hand_running:
+            legal = legal_actions(room.game)
+            verb = rng.choice([a for a in legal.actions if a not in ("bet", "raise")])
+            play.step(root, room, ACTION_TYPES[verb](legal.seat), 1.0)
+    assert all(len(s.cards) == 4 for s in room.game.seats if s)
+    image = orjson.loads(orjson.dumps(root_to_json(root)))
+    rebuilt = root_from_json(image)
+    assert rebuilt.tables[room.id].game == room.game
+    assert rebuilt.tables[room.id].config.game == "PO"
+    old = image["tables"][room.id]
+    del old["config"]["game"], old["game"]["game"]
+    assert room_from_json(old).config.game == room_from_json(old).game.game == "NT"
