@@ -5,7 +5,7 @@ import pytest
 
 from game.table import (AllIn, IllegalAction, Raise, apply, legal_actions, new_table,
                         table_from_json, table_to_json)
-from game.variants import GAMES
+from game.variants import GAMES, LIMIT
 from game.views import table_view
 from hands import deal, of_type, play, stacks
 
@@ -286,3 +286,39 @@ def test_a_played_omaha_table_survives_the_root_image_and_old_configs_load_as_no
     old = image["tables"][room.id]
     del old["config"]["game"], old["game"]["game"]
     assert room_from_json(old).config.game == room_from_json(old).game.game == "NT"
+
+
+# -- bots play every game with the server's legal actions -------------------------
+
+@pytest.mark.parametrize("game", GAMES)
+def test_every_strategy_plays_every_game_legally(game):
+    import random
+
+    from client.bots.strategies import STRATEGIES, BotState
+    from game.cards import DECK
+    from game.table import ACTION_TYPES, SitDown, StartHand
+    rng = random.Random(game)
+    t = new_table(3, 1, 2, game=game)
+    for i in range(3):
+        t, _ = apply(t, SitDown(i, f"p{i}", 200))
+    names = sorted(STRATEGIES)
+    hands = 0
+    while hands < 12 and len([s for s in t.seats if s and s.stack]) > 1:
+        deck = list(DECK)
+        rng.shuffle(deck)
+        t, _ = apply(t, StartHand(tuple(deck)))
+        while t.hand_running:
+            legal = legal_actions(t)
+            seat = t.seats[legal.seat]
+            state = BotState(seat=legal.seat, cards=seat.cards, board=t.hand.board, rng=rng,
+                             in_hand={i for i, s in enumerate(t.seats) if s and s.live},
+                             pot=sum(s.total for s in t.seats if s and s.in_hand))
+            act = STRATEGIES[names[(legal.seat + hands) % len(names)]](
+                {"legal": legal.to_json()}, state)
+            cls = ACTION_TYPES[act["action"]]
+            action = cls(legal.seat, act["amount"]) if "amount" in act else cls(legal.seat)
+            if LIMIT[game] == "fixed" and "amount" in act:
+                assert act["amount"] == legal.min_to == legal.max_to
+            t, _ = apply(t, action)                      # raises if the bot is wrong
+        hands += 1
+    assert hands >= 3
