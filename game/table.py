@@ -1,4 +1,8 @@
-"""The No-Limit Texas Hold'em table: state values, actions, ``apply`` and ``legal_actions``.
+"""The table: state values, actions, ``apply`` and ``legal_actions``.
+
+No-Limit Hold'em, and through ``Table.game`` (:mod:`game.variants`) Pot-Limit
+Omaha and Fixed-Limit Hold'em: the same engine asks that module how many hole
+cards to deal, how a hand ranks at the showdown and how big a bet may be.
 
 Everything here is pure: ``apply(table, action)`` returns a new table and a
 list of events and never touches I/O, a clock or randomness. The shuffled
@@ -408,7 +412,10 @@ class Legal:
     """What the seat to act may do now.
 
     ``call`` is the chips a call adds; ``min_to``/``max_to`` bound a bet or
-    raise *to* (0 when betting or raising is not allowed).
+    raise *to* (0 when betting or raising is not allowed): up to the whole
+    stack in no limit, the pot after calling in pot limit, and the one size
+    allowed in fixed limit (``min_to == max_to``). ``all_in`` is offered only
+    when the whole stack is within ``max_to`` (or a call puts it all in).
     """
 
     seat: int
