@@ -26,9 +26,13 @@ exactly that difference and nothing else:
 
 Pot-Limit Omaha (pokerkit's ``PotLimitOmahaHoldem``) and Fixed-Limit Hold'em
 (``FixedLimitTexasHoldem``) play the same way, with two known fixed-limit
-differences, each a discarded hand: preflop we count the big blind as the bet
-of "a bet and three raises" (pokerkit allows four raises over the blinds), and
-a short all-in of half a bet or more reopens the betting for us.
+differences, counted: preflop we count the big blind as the bet of "a bet and
+three raises" (pokerkit allows four raises over the blinds), and a short all-in
+of half a bet or more reopens the betting for us (pokerkit: only a full bet), the
+next raise then going one bet over the last full bet (pokerkit: over the
+all-in). A raise only pokerkit allows is left out (or, as "raise anyway", must
+be refused by us and the hand is discarded); one of a different size in each
+engine discards the hand.
 
 Tables here also have an ante for everyone (trimmed, as we count it) or one
 big-blind ante (pokerkit's untrimmed antes), an under-the-gun straddle, and
@@ -182,15 +186,20 @@ def check_same_decision(table, state, tally: Tally, full_bet: bool) -> tuple[boo
             state.max_completion_betting_or_raising_to_amount) != (legal.min_to, legal.max_to)):
         if hand.street == "preflop" and hand.raises + 1 == RAISES_CAP + 1 and theirs:
             # Fixed limit preflop: we count the big blind as the bet (a bet and three
-            # raises: to 4 bets); pokerkit allows four raises after the blinds.
+            # raises: to 4 bets); pokerkit allows four raises after the blinds. The hand
+            # goes on without that raise (or is discarded if "raise anyway" takes it).
             tally.fixed_cap_preflop += 1
-            raise Discard
+            return ours, theirs
         if any(s and s.live and s.stack == 0 and s.bet for s in table.seats):
             # A short all-in this street: we reopen the betting for half a bet or more
             # and raise one bet over the last full bet; pokerkit reopens only for a
-            # full bet and raises one bet over the all-in.
+            # full bet and raises one bet over the all-in. Where one engine alone
+            # allows a raise, the hand goes on without it; where both allow one of a
+            # different size, nothing both accept: the hand is discarded.
             tally.fixed_short_all_in += 1
-            raise Discard
+            if ours and theirs:
+                raise Discard
+            return False, theirs
     if ours and theirs:
         got = (state.min_completion_betting_or_raising_to_amount,
                state.max_completion_betting_or_raising_to_amount)
@@ -368,9 +377,10 @@ def test_random_hands_agree_with_pokerkit():
 def test_random_hands_of_each_variant_agree_with_pokerkit(game):
     """Pot-Limit Omaha and Fixed-Limit Hold'em, 200 hands each (a few seconds).
 
-    Fixed limit differs from pokerkit 0.7.7 in two known ways, each a discarded hand:
-    preflop we count the big blind as the bet (a bet and three raises), and a short
-    all-in of half a bet or more reopens the betting for us (pokerkit: a full bet).
+    Fixed limit differs from pokerkit 0.7.7 in two known ways, where the hand goes on
+    without the raise only one engine allows (or is discarded): preflop we count the
+    big blind as the bet (a bet and three raises), and a short all-in of half a bet or
+    more reopens the betting for us (pokerkit: a full bet).
     """
     tally = Tally()
     rng = random.Random(17)
