@@ -1,4 +1,5 @@
-"""Pure No-Limit Texas Hold'em rules: no I/O, no clock, no randomness.
+"""Pure poker rules (No-Limit Hold'em, Pot-Limit Omaha, Fixed-Limit Hold'em: see
+:mod:`game.variants`): no I/O, no clock, no randomness.
 
 ``apply(table, action) -> (table, events)`` is the whole engine; see
 :mod:`game.table`. Cards are strings (:mod:`game.cards`), hands are ranked

@@ -1,4 +1,8 @@
-"""Read, replay and write PHH hand histories of No-Limit Texas Hold'em (variant ``"NT"``).
+"""Read, replay and write PHH hand histories of the games of :mod:`game.variants`.
+
+No-Limit Texas Hold'em (variant ``"NT"``), Pot-Limit Omaha (``"PO"``, four hole
+cards; ``"PO5"``, five, is our own code, which only we read) and Fixed-Limit
+Hold'em (``"FT"``, with ``small_bet`` and ``big_bet`` instead of ``min_bet``).
 
 PHH (the open Poker Hand History format, see ``shared/phh.md``) is TOML: one
 hand per ``.phh`` file, many (tables ``[1]``, ``[2]``, ...) in a ``.phhs``
@@ -56,8 +60,8 @@ What we read, beyond the basic fields:
 - run twice, as our extension: ``_runout_count = 2``, and the second board's
   ``d db`` lines after the first's (PHH has no notation for it yet).
 
-Limits: only ``"NT"``; one straddle at most; ``min_bet`` equal to the big
-blind.
+Limits: the variants above; one straddle at most; ``min_bet`` (fixed limit:
+``small_bet``) equal to the big blind, and ``big_bet`` twice it.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ from game.cards import DECK, Card, CardError, parse_card
 from game.events import (Acted, Blind, HandStarted, HoleCards, Left, Mucked, SecondBoard, Shown,
                          Street, TimedOut, Uncalled)
 from game.pots import clockwise_from
+from game.variants import GAMES, hole_cards
 from game.table import (MAX_SEATS, Bet, Call, Check, Fold, IllegalAction, Muck, Raise, Show,
                         SitDown, StartHand, Table, Timeout, apply, legal_actions, new_table, pots,
                         showdown_awards)
@@ -344,10 +349,23 @@ def _forced_bets(hand: dict, n: int, unit: Decimal) -> dict:
             "dead": dead}
 
 
+def _with_min_bet(hand: dict) -> dict:
+    """Fixed limit names its bets ``small_bet`` and ``big_bet`` (twice it, for us),
+    not ``min_bet``: the small bet is the big blind, read as a ``min_bet``."""
+    if hand.get("variant") != "FT":
+        return hand
+    small, big = hand.get("small_bet"), hand.get("big_bet")
+    if not (_is_amount(small) and _is_amount(big) and big == 2 * small):
+        raise PHHError(f"unsupported: small_bet {small!r} and big_bet {big!r} "
+                       "(the big bet is twice the small bet)")
+    return {**hand, "min_bet": small}
+
+
 def _setup(hand: dict, unit: Decimal) -> _Setup:
     """Our table for this hand, before ``StartHand``, and where each player sits."""
-    if hand.get("variant") != "NT":
-        raise PHHError(f"unsupported: variant {hand.get('variant')!r} (only 'NT')")
+    game = hand.get("variant")
+    if game not in GAMES:
+        raise PHHError(f"unsupported: variant {game!r} (only {', '.join(map(repr, GAMES))})")
     stacks = hand.get("starting_stacks")
     if not isinstance(stacks, list) or not 2 <= len(stacks) <= MAX_SEATS:
         raise PHHError(f"unsupported: starting_stacks must list 2 to {MAX_SEATS} players")
@@ -384,7 +402,7 @@ def _setup(hand: dict, unit: Decimal) -> _Setup:
     try:
         table = new_table(len(layout), f["small"], f["big"], ante=f["ante"],
                           ante_kind=f["ante_kind"], straddle=f["straddle"],
-                          run_it_twice=runouts == 2)
+                          run_it_twice=runouts == 2, game=game)
     except ValueError as e:
         raise PHHError(f"unsupported: {e}") from None
     for i, seat in enumerate(seat_of):
@@ -408,7 +426,7 @@ def _setup(hand: dict, unit: Decimal) -> _Setup:
                           big_blind_pos=previous_big), seat_of)
 
 
-def _hole_and_board(lines: list[PHHAction], n: int, runouts: int):
+def _hole_and_board(lines: list[PHHAction], n: int, runouts: int, count: int = 2):
     """Hole cards per player (revealed by ``sm`` where unknown), the board, unknown players."""
     holes: list[list[Card]] = [[] for _ in range(n)]
     board: list[Card] = []
@@ -421,9 +439,9 @@ def _hole_and_board(lines: list[PHHAction], n: int, runouts: int):
             board.extend(a.cards)
     for i, cards in enumerate(holes):
         if not cards:
-            cards.extend((UNKNOWN, UNKNOWN))
-        if len(cards) != 2:
-            raise PHHError(f"p{i + 1} is dealt {len(cards)} hole cards, not 2")
+            cards.extend((UNKNOWN,) * count)
+        if len(cards) != count:
+            raise PHHError(f"p{i + 1} is dealt {len(cards)} hole cards, not {count}")
     if UNKNOWN in board:
         raise PHHError("unsupported: unknown board cards")
     if len(board) > 5 * runouts:
@@ -462,7 +480,7 @@ def _deck(holes, board, spare) -> tuple[Card, ...]:
     >>> _deck([["As", "Ad"], ["Ks", "Kd"]], ["2c", "3c", "4c"], ["5c"])
     ('As', 'Ks', 'Ad', 'Kd', '2c', '3c', '4c', '5c')
     """
-    deck = [holes[i][r] for r in range(2) for i in range(len(holes))]
+    deck = [holes[i][r] for r in range(len(holes[0])) for i in range(len(holes))]
     return tuple(deck + board + spare)
 
 
@@ -551,11 +569,12 @@ class _Replay:
                 self.lines.append(parse_action(text))
             except PHHError as e:
                 raise PHHError(f"action {text!r} (#{number}): {e}") from None
+        hand = _with_min_bet(hand)
         self.unit = _unit(hand, self.lines)
         self.setup = _setup(hand, self.unit)
         self.n = len(self.setup.seat_of)
         holes, self.board, unknown, spare = _hole_and_board(
-            self.lines, self.n, hand.get(RUNOUTS, 1))
+            self.lines, self.n, hand.get(RUNOUTS, 1), hole_cards(self.setup.table.game))
         self.unknown = frozenset(self.setup.seat_of[i] for i in unknown)
         self.player_of = {seat: i for i, seat in enumerate(self.setup.seat_of)}
         self.turns = _PokerkitTurns()
@@ -1001,7 +1020,7 @@ def hand_to_phh(start_table: Table, actions, *, viewer: int | None = None,
 
     def hole(seat: int) -> str:
         seen = viewer is None or seat == viewer or seat in rec.shown
-        return rec.cards[seat] if seen else UNKNOWN * 2
+        return rec.cards[seat] if seen else UNKNOWN * hole_cards(table.game)
 
     def line(x) -> str:
         if isinstance(x, tuple):
@@ -1025,7 +1044,7 @@ def hand_to_phh(start_table: Table, actions, *, viewer: int | None = None,
     if len(order) == 2:  # heads-up PHH lists [small, big]; p1 posts the big blind
         blinds.reverse()
         antes.reverse()
-    phh = {"variant": "NT"}
+    phh = {"variant": table.game}
     if table.ante or dead:
         # pokerkit counts antes as dead money in the main pot unless they are
         # "trimmed": counted like any other chips put in, as our antes for
@@ -1040,7 +1059,8 @@ def hand_to_phh(start_table: Table, actions, *, viewer: int | None = None,
     phh |= {
         "antes": [amount(a) for a in antes],
         "blinds_or_straddles": [amount(b) for b in blinds],
-        "min_bet": amount(table.big_blind),
+        **({"small_bet": amount(table.big_blind), "big_bet": amount(2 * table.big_blind)}
+           if table.game == "FT" else {"min_bet": amount(table.big_blind)}),
         "starting_stacks": [amount(rec.starting[seat]) for seat in order],
         "actions": [line(x) for x in rec.actions()],
         "hand": hand.number,

@@ -1,4 +1,8 @@
-"""The No-Limit Texas Hold'em table: state values, actions, ``apply`` and ``legal_actions``.
+"""The table: state values, actions, ``apply`` and ``legal_actions``.
+
+No-Limit Hold'em, and through ``Table.game`` (:mod:`game.variants`) Pot-Limit
+Omaha and Fixed-Limit Hold'em: the same engine asks that module how many hole
+cards to deal, how a hand ranks at the showdown and how big a bet may be.
 
 Everything here is pure: ``apply(table, action)`` returns a new table and a
 list of events and never touches I/O, a clock or randomness. The shuffled
@@ -57,12 +61,14 @@ from dataclasses import MISSING, dataclass, fields
 from operator import attrgetter
 
 from game.cards import Card, is_deck
-from game.evaluator import describe, evaluate
+from game.evaluator import describe
 from game.events import (Acted, Award, Blind, Event, HandEnded, HandStarted, HoleCards, Left,
                          Mucked, Pots, RunTwiceSet, SatIn, SatOut, SecondBoard, Seated, Shown,
                          SitOutNext,
                          Street, TimedOut, ToAct, ToppedUp, Uncalled, Winner)
 from game.pots import Pot, clockwise_from, side_pots, split_pot
+from game.variants import (LIMIT, RAISES_CAP, check_game, deck_fits, fixed_bet, hole_cards,
+                           pot_limit_to, strength)
 
 def replace(value, **changes):
     """``dataclasses.replace`` for this module's frozen, slotted value types.
@@ -187,6 +193,8 @@ class Hand:
     showdown_order: tuple[int, ...] = ()  # seats still to show or muck
     straddle_seat: int | None = None  # who straddled this hand, if anyone did
     second_board: tuple[Card, ...] = ()  # run twice: the whole second board
+    raises: int = 0               # full bets and raises this street (fixed limit's cap;
+                                  # preflop the blind is not counted)
 
     @property
     def running(self) -> bool:
@@ -206,6 +214,7 @@ class Table:
     run_it_twice: bool = False          # all-in players who all agree get two boards
     min_buy_in: int = 0                 # a top-up from zero needs at least this (0: no limit)
     max_buy_in: int = 0                 # no stack above this by buying in (0: no limit)
+    game: str = "NT"                    # a game of game.variants.GAMES (PHH variant code)
     button: int | None = None           # positions used by the last hand
     small_blind_pos: int | None = None
     big_blind_pos: int | None = None
@@ -223,14 +232,16 @@ class Table:
 
 def new_table(seats: int, small_blind: int, big_blind: int, ante: int = 0, *,
               ante_kind: str = "each", straddle: int = 0, run_it_twice: bool = False,
-              min_buy_in: int = 0, max_buy_in: int = 0) -> Table:
+              min_buy_in: int = 0, max_buy_in: int = 0, game: str = "NT") -> Table:
     """An empty table; raises ``ValueError`` for impossible stakes or sizes.
 
     ``ante_kind="big_blind"`` makes ``ante`` one big-blind ante for the whole
     table; ``straddle`` is what under the gun posts (more than the big blind;
     usually twice it); ``run_it_twice`` lets all-in players who all agree
     (:class:`RunTwice`) see two boards; ``min_buy_in``/``max_buy_in`` bound a
-    buy-in and a top-up (0: no bound).
+    buy-in and a top-up (0: no bound); ``game`` is what the table plays, a PHH
+    variant code of :data:`game.variants.GAMES` (``"PO"`` Pot-Limit Omaha, ``"FT"``
+    Fixed-Limit Hold'em; the default ``"NT"`` No-Limit Hold'em).
 
     >>> new_table(6, 1, 2).seats
     (None, None, None, None, None, None)
@@ -252,9 +263,15 @@ def new_table(seats: int, small_blind: int, big_blind: int, ante: int = 0, *,
                          f"({2 * big_blind}), not {straddle}")
     if min_buy_in < 0 or max_buy_in < 0 or (max_buy_in and min_buy_in > max_buy_in):
         raise ValueError("buy-in limits must satisfy 0 <= min_buy_in <= max_buy_in (0: none)")
+    check_game(game)
+    if straddle and LIMIT[game] == "fixed":
+        raise ValueError("a fixed-limit table has no straddle")
+    if not deck_fits(game, seats, 2 if run_it_twice else 1):
+        raise ValueError(f"one deck cannot deal {game} to {seats} seats"
+                         + (" and run it twice" if run_it_twice else ""))
     return Table(seats=(None,) * seats, small_blind=small_blind, big_blind=big_blind, ante=ante,
                  ante_kind=ante_kind, straddle=straddle, run_it_twice=bool(run_it_twice),
-                 min_buy_in=min_buy_in, max_buy_in=max_buy_in)
+                 min_buy_in=min_buy_in, max_buy_in=max_buy_in, game=game)
 
 
 # ---------------------------------------------------------------------------
@@ -395,7 +412,10 @@ class Legal:
     """What the seat to act may do now.
 
     ``call`` is the chips a call adds; ``min_to``/``max_to`` bound a bet or
-    raise *to* (0 when betting or raising is not allowed).
+    raise *to* (0 when betting or raising is not allowed): up to the whole
+    stack in no limit, the pot after calling in pot limit, and the one size
+    allowed in fixed limit (``min_to == max_to``). ``all_in`` is offered only
+    when the whole stack is within ``max_to`` (or a call puts it all in).
     """
 
     seat: int
@@ -426,26 +446,62 @@ def legal_actions(table: Table) -> Legal | None:
     actions = ["fold"]
     actions.append("call" if to_call > 0 else "check")
     min_to = max_to = 0
-    if _may_raise(table.seats, hand, hand.to_act):
-        max_to = seat.stack + seat.bet
-        min_to = min(hand.current_bet + hand.min_raise, max_to)
+    if _may_raise(table, hand.to_act):
+        min_to, max_to = _raise_range(table, seat)
         if max_to >= hand.current_bet + hand.min_raise:
             actions.append("raise" if hand.current_bet else "bet")
-        actions.append("all_in")
+        if seat.stack + seat.bet <= max_to:  # over the pot or fixed limit: no all-in
+            actions.append("all_in")
     elif seat.stack <= hand.current_bet - seat.bet:
         actions.append("all_in")  # calling puts them all in
     return Legal(hand.to_act, tuple(actions), to_call, min_to, max_to)
 
 
-def _may_raise(seats, hand: Hand, index: int) -> bool:
+def _may_raise(table: Table, index: int) -> bool:
+    seats, hand = table.seats, table.hand
     seat = seats[index]
     if seat.stack <= hand.current_bet - seat.bet:
         return False  # they can only call (all in) or fold
     if not _answerable(seats, hand, index):
         return False  # nobody could put in a chip more than a call: call or fold
+    if _capped(table):
+        return False
     # An incomplete all-in raise does not reopen the betting: a player who
-    # already acted may raise again only when facing at least a full raise.
-    return not seat.acted or hand.current_bet - seat.bet >= hand.min_raise
+    # already acted may raise again only when facing at least a full raise
+    # (in fixed limit, at least half a bet: less does not reopen).
+    facing = hand.current_bet - seat.bet
+    if LIMIT[table.game] == "fixed":
+        return not seat.acted or 2 * facing >= fixed_bet(table.big_blind, hand.street)
+    return not seat.acted or facing >= hand.min_raise
+
+
+def _capped(table: Table) -> bool:
+    """Fixed limit: a bet and three raises were made this street (heads-up too;
+    preflop the big blind is the bet)."""
+    hand = table.hand
+    return LIMIT[table.game] == "fixed" and (
+        hand.raises + (hand.street == "preflop") > RAISES_CAP)
+
+
+def _raise_range(table: Table, seat: Seat) -> tuple[int, int]:
+    """The least and the most ``seat`` may bet or raise *to* (all in for less may
+    be below the least; in pot and fixed limit an all-in above the most is refused).
+
+    No limit: a full raise up to the whole stack. Pot limit: up to the pot after
+    calling. Fixed limit: exactly one bet more than the last full bet.
+    """
+    hand = table.hand
+    everything = seat.stack + seat.bet
+    least = hand.current_bet + hand.min_raise
+    limit = LIMIT[table.game]
+    if limit == "pot":
+        pot = sum(s.total for s in table.seats if s and s.in_hand)
+        most = min(everything, pot_limit_to(hand.current_bet, hand.current_bet - seat.bet, pot))
+    elif limit == "fixed":
+        most = min(everything, least)
+    else:
+        most = everything
+    return min(least, most), most
 
 
 def _answerable(seats, hand: Hand, index: int) -> bool:
@@ -789,11 +845,11 @@ def _start_hand(table: Table, a: StartHand, events: list[Event]) -> Table:
                              posting=s.posting and i not in in_hand))
     events.append(HandStarted(number, button, small if small in in_hand else None, big,
                               tuple(players), {str(i): seats[i].stack for i in players}))
-    # Deal two cards each, one at a time, starting left of the button.
+    # Deal the hole cards, one at a time, starting left of the button.
     order = clockwise_from(button, players, len(seats))
     top = 0
     dealt: dict[int, list[Card]] = {i: [] for i in players}
-    for _ in range(2):
+    for _ in range(hole_cards(table.game)):
         for i in order:
             dealt[i].append(deck[top])
             top += 1
@@ -951,7 +1007,10 @@ def _bet_or_raise(table: Table, index: int, to, events: list[Event], name: str) 
     seat, hand = table.seats[index], table.hand
     if type(to) is not int:
         raise IllegalAction(f"the amount must be a whole number of chips, not {to!r}")
-    if not _may_raise(table.seats, hand, index):
+    if not _may_raise(table, index):
+        if _capped(table):
+            raise IllegalAction(f"fixed limit: a bet and {RAISES_CAP} raises were made on "
+                                f"this street; you can only call or fold")
         if seat.stack <= hand.current_bet - seat.bet:
             raise IllegalAction("you can only call (all in) or fold")
         if not _answerable(table.seats, hand, index):
@@ -960,19 +1019,31 @@ def _bet_or_raise(table: Table, index: int, to, events: list[Event], name: str) 
                                 "nobody left could call a bet: you can only check or fold")
         raise IllegalAction("the betting was not reopened: an incomplete all-in raise "
                             "lets you only call or fold")
-    most = seat.stack + seat.bet
-    least = hand.current_bet + hand.min_raise
+    everything = seat.stack + seat.bet
+    least, most = _raise_range(table, seat)
+    if to > everything:
+        raise IllegalAction(f"you have only {everything} chips: cannot {name} to {to}")
     if to > most:
-        raise IllegalAction(f"you have only {most} chips: cannot {name} to {to}")
+        kind = "the pot limit" if LIMIT[table.game] == "pot" else "fixed limit: the"
+        raise IllegalAction(f"{kind} {name} is to {most} at most, not {to}")
     if to <= hand.current_bet:
         raise IllegalAction(f"a {name} must be to more than {hand.current_bet}")
-    if to < least and to != most:
+    if to < least and to != everything:
         raise IllegalAction(f"the minimum {name} is to {least}")
     raise_size = to - hand.current_bet
     full = raise_size >= hand.min_raise
+    min_raise = raise_size if full else hand.min_raise
+    if LIMIT[table.game] == "fixed":
+        # An all-in of at least half a bet counts as a full bet or raise (the next
+        # raise is one bet more than it); less is not a raise: the next one still
+        # goes to one bet above the last full bet.
+        size = fixed_bet(table.big_blind, hand.street)
+        target = hand.current_bet + hand.min_raise
+        full = 2 * (to - (target - size)) >= size
+        min_raise = size if full else target - to
     table = _put_in(table, index, to)
-    new_hand = replace(table.hand, current_bet=to, last_aggressor=index,
-                       min_raise=raise_size if full else hand.min_raise)
+    new_hand = replace(table.hand, current_bet=to, last_aggressor=index, min_raise=min_raise,
+                       raises=hand.raises + full)
     table = replace(table, hand=new_hand)
     s = table.seats[index]
     events.append(Acted(index, name, to - seat.bet, to, s.stack, s.stack == 0))
@@ -1057,8 +1128,10 @@ def _end_street(table: Table, events: list[Event]) -> Table:
     street = STREETS[street_index + 1]
     count = BOARD_SIZE[street]
     board = hand.board + hand.deck[:count]
+    opening = (fixed_bet(table.big_blind, street) if LIMIT[table.game] == "fixed"
+               else table.big_blind)
     hand = replace(hand, street=street, board=board, deck=hand.deck[count:], to_act=None,
-                   current_bet=0, min_raise=table.big_blind)
+                   current_bet=0, min_raise=opening, raises=0)
     table = replace(table, hand=hand)
     events.append(Street(street, board[-count:], board))
     # After the flop the first to act is left of the button. When at most one
@@ -1130,7 +1203,7 @@ def _showdown_next(table: Table, events: list[Event]) -> Table:
 
 def _show(table: Table, index: int, events: list[Event]) -> Table:
     seat = table.seats[index]
-    value = evaluate(seat.cards + table.hand.board)
+    value = strength(table.game, seat.cards, table.hand.board)
     events.append(Shown(index, seat.cards, describe(value)))
     return _with_seat(table, index, replace(seat, shown=True))
 
@@ -1167,11 +1240,12 @@ def _default_shows(table: Table, index: int) -> bool:
     if not _may_muck(table.seats, index):
         return True
     seats, board = table.seats, table.hand.board
-    mine = evaluate(seats[index].cards + board)
+    mine = strength(table.game, seats[index].cards, board)
     for pot in _pots(seats):
         if index not in pot.eligible:
             continue
-        shown = [evaluate(seats[i].cards + board) for i in pot.eligible if seats[i].shown]
+        shown = [strength(table.game, seats[i].cards, board)
+                 for i in pot.eligible if seats[i].shown]
         if not shown or mine >= max(shown):
             return True
     return False
@@ -1206,7 +1280,7 @@ def showdown_awards(table: Table, unknown=frozenset()) -> list[Award]:
                                         "player who could win a pot are unknown")
                 winners, best = contenders, None  # nobody else contests it
             else:
-                values = {i: evaluate(seats[i].cards + board) for i in known}
+                values = {i: strength(table.game, seats[i].cards, board) for i in known}
                 best = max(values.values())
                 winners = [i for i in known if values[i] == best]
                 best = best if named else None

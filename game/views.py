@@ -34,7 +34,8 @@ def table_view(table: Table, viewer: int | None = None) -> dict:
         })
     view = {"seats": seats, "small_blind": table.small_blind, "big_blind": table.big_blind,
             "ante": table.ante, "ante_kind": table.ante_kind, "straddle": table.straddle,
-            "run_it_twice": table.run_it_twice, "hand": None, "legal": None}
+            "run_it_twice": table.run_it_twice, "game": table.game, "hand": None,
+            "legal": None}
     if hand is not None:
         view["hand"] = {
             "number": hand.number, "street": hand.street, "board": list(hand.board),

@@ -115,7 +115,8 @@ def _clock_from_json(d: dict) -> Clock:
 def _config_to_json(c: TableConfig) -> dict:
     return {"seats": c.seats, "small_blind": c.small_blind, "big_blind": c.big_blind,
             "ante": c.ante, "min_buy_in": c.min_buy_in, "max_buy_in": c.max_buy_in,
-            "ante_kind": c.ante_kind, "straddle": c.straddle, "run_it_twice": c.run_it_twice}
+            "ante_kind": c.ante_kind, "straddle": c.straddle, "run_it_twice": c.run_it_twice,
+            "game": c.game}
 
 
 def room_to_json(room: Room) -> dict:

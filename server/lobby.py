@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from game.table import action_from_json, apply, new_table, table_from_json
+from game.variants import label
 from server import config, play, quotas
 from server.effects import Effects
 from server.protocol import ProtocolError, whole_number
@@ -25,7 +26,8 @@ def lobby_entry(root: Root, room: Room) -> dict:
     names = [root.players[s.player].name for s in room.game.seats
              if s is not None and not s.leaving and s.player in root.players]
     pots = room.recent_pots
-    return {"id": room.id, "name": room.name, "seats": cfg.seats,
+    return {"id": room.id, "name": room.name, "seats": cfg.seats, "game": cfg.game,
+            "stakes": label(cfg.game, cfg.small_blind, cfg.big_blind),
             "small_blind": cfg.small_blind, "big_blind": cfg.big_blind, "ante": cfg.ante,
             "min_buy_in": cfg.min_buy_in, "max_buy_in": cfg.max_buy_in,
             "seats_taken": len(names), "players": names, "hands": room.hands_played,
@@ -48,7 +50,7 @@ def _whole(data: dict, key: str, least: int, most: int, default=None) -> int:
 
 
 CREATE_FIELDS = {"name", "seats", "small_blind", "big_blind", "ante", "min_buy_in",
-                 "max_buy_in", "bots", "ante_kind", "straddle", "run_it_twice"}
+                 "max_buy_in", "bots", "ante_kind", "straddle", "run_it_twice", "game"}
 
 
 def table_config(data) -> tuple[str, TableConfig]:
@@ -58,10 +60,14 @@ def table_config(data) -> tuple[str, TableConfig]:
     (seated by :func:`server.app.start_house_bots`). The house rules: ``ante_kind``
     (``"each"``, or ``"big_blind"``: one big-blind ante for the table), ``straddle``
     (what under the gun posts, at least twice the big blind; 0: none) and
-    ``run_it_twice`` (all-in players who all agree see two boards).
+    ``run_it_twice`` (all-in players who all agree see two boards). ``game``: ``"NT"``
+    No-Limit Hold'em (the default), ``"PO"`` Pot-Limit Omaha (``"PO5"``: five cards),
+    ``"FT"`` Fixed-Limit Hold'em (see :mod:`game.variants`).
 
     >>> table_config({"name": "Deep 1/2", "seats": 6, "small_blind": 1, "big_blind": 2})
-    ('Deep 1/2', TableConfig(seats=6, small_blind=1, big_blind=2, ante=0, min_buy_in=40, max_buy_in=200, ante_kind='each', straddle=0, run_it_twice=False))
+    ('Deep 1/2', TableConfig(seats=6, small_blind=1, big_blind=2, ante=0, min_buy_in=40, max_buy_in=200, ante_kind='each', straddle=0, run_it_twice=False, game='NT'))
+    >>> table_config({"name": "x", "seats": 6, "small_blind": 1, "big_blind": 2, "game": "PO"})[1].game
+    'PO'
     >>> table_config({"name": "x", "seats": 6, "small_blind": 1, "big_blind": 2, "straddle": 3})
     Traceback (most recent call last):
     ...
@@ -96,10 +102,12 @@ def table_config(data) -> tuple[str, TableConfig]:
     run_it_twice = data.get("run_it_twice", False)
     if type(run_it_twice) is not bool:
         raise ValueError("run_it_twice must be true or false")
+    game = data.get("game", "NT")
     cfg = TableConfig(seats, small, big, ante, min_buy_in, max_buy_in, ante_kind, straddle,
-                      run_it_twice)
+                      run_it_twice, game)
     new_table(seats, small, big, ante, ante_kind=ante_kind, straddle=straddle,
-              run_it_twice=run_it_twice, min_buy_in=min_buy_in, max_buy_in=max_buy_in)
+              run_it_twice=run_it_twice, min_buy_in=min_buy_in, max_buy_in=max_buy_in,
+              game=game)
     return name.strip(), cfg
 
 

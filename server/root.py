@@ -51,6 +51,7 @@ class TableConfig:
     ante_kind: str = "each"        # "each" player, or one "big_blind" ante for the table
     straddle: int = 0              # under the gun posts it (0: no straddle)
     run_it_twice: bool = False     # all-in players who all agree see two boards
+    game: str = "NT"               # a PHH variant code of game.variants.GAMES
 
 
 @dataclass
@@ -158,7 +159,7 @@ def add_table(root: Root, name: str, config: TableConfig) -> Room:
     game = new_table(config.seats, config.small_blind, config.big_blind, config.ante,
                      ante_kind=config.ante_kind, straddle=config.straddle,
                      run_it_twice=config.run_it_twice, min_buy_in=config.min_buy_in,
-                     max_buy_in=config.max_buy_in)
+                     max_buy_in=config.max_buy_in, game=config.game)
     room = Room(id=table_id, name=name, config=config, game=game,
                 clock=Clock(bank=[0.0] * config.seats, expiries=[0] * config.seats,
                             dealt=[0] * config.seats),

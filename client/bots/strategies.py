@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass, field
 
 from game.cards import DECK, RANKS
-from game.evaluator import evaluate
+from game.evaluator import evaluate, evaluate_omaha
 
 
 @dataclass
@@ -114,18 +114,36 @@ def tight_aggressive(turn: dict, state: BotState, samples: int = 150) -> dict:
     """Plays few hands and plays them hard.
 
     Preflop: the Chen score of the hole cards (10+ raises, 7+ calls a modest
-    bet, the rest check or fold).  Postflop: a Monte Carlo equity against
+    bet, the rest check or fold); in Omaha (four or five hole cards) the Monte
+    Carlo equity against the field instead (raises at 1.4 times a fair share,
+    calls a modest bet at 1.1).  Postflop: a Monte Carlo equity against
     random hands of the opponents still in (``samples`` deals); raises with
     a strong edge, calls when the pot odds pay, folds the rest facing a bet.
+    Bet sizes are clamped to ``min_to..max_to``: the pot limit and the fixed
+    limit's one size come from the server.
+
+    >>> omaha = {"legal": {"seat": 0, "actions": ["fold", "call", "raise"],
+    ...                    "call": 2, "min_to": 4, "max_to": 7}}
+    >>> tight_aggressive(omaha, BotState(cards=("As", "Ad", "Ks", "Kd"), pot=3,
+    ...                                  in_hand={0, 1}, seat=0, rng=random.Random(1)))
+    {'action': 'raise', 'amount': 7}
     """
     legal = turn["legal"]
     actions = legal["actions"]
     if "show" in actions:
         return _act("muck" if "muck" in actions else "show")
-    if len(state.cards) != 2:  # lost track of the hand (a resync mid-hand): play safe
+    if len(state.cards) not in (2, 4, 5):  # lost track of the hand (a resync): play safe
         return _passive(legal)
     call = legal["call"]
     bb = max(1, state.big_blind)
+    if not state.board and len(state.cards) > 2:
+        equity = monte_carlo_equity(state.cards, (), state.opponents, samples, state.rng)
+        share = equity * (min(state.opponents, 5) + 1)
+        if share >= 1.4 and _can_raise(legal):
+            return _sized(legal, 2 * bb + state.pot // 2)
+        if share >= 1.1 and "call" in actions and call <= 4 * bb:
+            return _act("call")
+        return _passive(legal)
     if not state.board:
         score = chen_score(state.cards)
         if score >= 10 and _can_raise(legal):
@@ -181,28 +199,37 @@ def monte_carlo_equity(cards, board, opponents: int, samples: int, rng: random.R
 
     Deals the rest of the board and the opponents' hole cards ``samples``
     times from the unseen cards; a tie between k best hands counts 1/k.
-    Opponents beyond five count as five (it bounds the cost).
+    Opponents beyond five count as five (it bounds the cost). Four or five
+    hole cards are Omaha: opponents get as many, and every hand is ranked by
+    exactly two hole cards and three board cards.
 
     >>> rng = random.Random(7)
     >>> monte_carlo_equity(("As", "Ah"), ("Ad", "Ac", "Ks"), 1, 50, rng)
     1.0
     >>> 0.0 <= monte_carlo_equity(("7c", "2d"), (), 3, 50, rng) < 0.3
     True
+    >>> monte_carlo_equity(("As", "Ah", "2c", "3d"), ("Ad", "Ac", "Ks"), 1, 50, rng)
+    1.0
     """
     opponents = max(1, min(opponents, 5))
     known = set(cards) | set(board)
     unseen = [c for c in DECK if c not in known]
     missing = 5 - len(board)
-    need = missing + 2 * opponents
+    k = len(cards)
+    need = missing + k * opponents
     mine, board = list(cards), list(board)
+
+    def rank(hole, full):
+        return evaluate(hole + full) if k == 2 else evaluate_omaha(hole, full)
+
     won = 0.0
     for _ in range(samples):
         dealt = rng.sample(unseen, need)
         full = board + dealt[:missing]
-        best = evaluate(mine + full)
+        best = rank(mine, full)
         ties = 1
-        for i in range(missing, need, 2):
-            value = evaluate(dealt[i:i + 2] + full)
+        for i in range(missing, need, k):
+            value = rank(dealt[i:i + k], full)
             if value > best:
                 break
             ties += value == best

@@ -14,6 +14,9 @@ function stakes(t) {
   return `${t.small_blind}/${t.big_blind}`;
 }
 
+// The games a table can play (PHH variant codes), as the New table dialog offers them.
+const GAMES = [["NT", "No-Limit Hold'em"], ["PO", "Pot-Limit Omaha"], ["PO5", "Pot-Limit Omaha, 5 cards"], ["FT", "Fixed-Limit Hold'em"]];
+
 export class LobbyView {
   constructor(root, handlers) {
     this.root = root;
@@ -124,7 +127,7 @@ export class LobbyView {
         el("div", { class: "col-name" },
           el("div", { class: "t-name" }, t.name, turn ? el("span", { class: "turn-badge" }, "Your turn") : null),
           el("div", { class: "t-players" }, players.length ? players.join(", ") : "Empty table")),
-        el("div", { class: "col-blinds" }, el("span", { class: "blinds" }, `${fmt(t.small_blind)}/${fmt(t.big_blind)}`),
+        el("div", { class: "col-blinds" }, el("span", { class: "blinds" }, t.stakes || `${fmt(t.small_blind)}/${fmt(t.big_blind)}`),
           t.ante ? el("span", { class: "t-ante" }, ` ante ${fmt(t.ante)}`) : null),
         el("div", { class: "col-buyin" }, `${fmt(t.min_buy_in)}\u2013${fmt(t.max_buy_in)}`),
         el("div", { class: "col-seats" }, dots, el("span", { class: "seat-count" }, `${t.seats_taken}/${t.seats}`)),
@@ -142,6 +145,8 @@ export class LobbyView {
     const name = el("input", { id: "new-name", type: "text", maxlength: 40, value: "My table", autocomplete: "off" });
     const seats = el("select", { id: "new-seats" },
       [2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => el("option", { value: n, selected: n === 6 }, n === 2 ? "2 (heads-up)" : `${n}`)));
+    const game = el("select", { id: "new-game" },
+      GAMES.map(([code, label]) => el("option", { value: code, selected: code === "NT" }, label)));
     const sb = el("input", { id: "new-sb", type: "number", min: 1, step: 1, value: 1, inputmode: "numeric" });
     const bb = el("input", { id: "new-bb", type: "number", min: 1, step: 1, value: 2, inputmode: "numeric" });
     const minBuy = el("input", { id: "new-min", type: "number", min: 1, step: 1, value: 40, inputmode: "numeric" });
@@ -166,6 +171,7 @@ export class LobbyView {
       id: "create-dialog",
       body: [
         field("Name", name),
+        field("Game", game, "Fixed limit: bets of the big blind, then twice it on the turn and river"),
         el("div", { class: "field-row" }, field("Seats", seats), field("Small blind", sb), field("Big blind", bb)),
         el("div", { class: "field-row" }, field("Min buy-in", minBuy), field("Max buy-in", maxBuy)),
       ],
@@ -181,6 +187,7 @@ export class LobbyView {
               name: name.value.trim(), seats: Number(seats.value), small_blind: Number(sb.value),
               big_blind: Number(bb.value), min_buy_in: Number(minBuy.value), max_buy_in: Number(maxBuy.value),
             };
+            if (game.value !== "NT") spec.game = game.value;
             dlg.error("");
             try {
               const created = await this.h.create(spec);

@@ -36,6 +36,7 @@ export function fromTable(msg, previous = null) {
     max_buy_in: msg.max_buy_in,
     small_blind: view.small_blind,
     big_blind: view.big_blind,
+    game: view.game || "NT", // "NT", "PO" (pot-limit Omaha; "PO5" five cards), "FT" (fixed limit)
     ante: view.ante || 0,
     seats,
     hand,

@@ -81,6 +81,11 @@ const PRESETS = [
 const FRACTIONS = { third: 1 / 3, half: 1 / 2, "two-thirds": 2 / 3, "three-quarters": 3 / 4, pot: 1 };
 const MULTIPLES = { "x2.5": 2.5, x3: 3 };
 
+// How big a bet may be in each game: "no" limit, "pot" limit, "fixed" limit.
+const LIMITS = { NT: "no", PO: "pot", PO5: "pot", FT: "fixed" };
+const GAME_NAMES = { NT: "NL Hold'em", PO: "PLO", PO5: "PLO5", FT: "FL Hold'em" };
+const HOLE_CARDS = { NT: 2, PO: 4, PO5: 5, FT: 2 };
+
 const PRE_ACTIONS = [["checkfold", "Check/Fold"], ["check", "Check"], ["call", "Call any"]];
 
 export class TableView {
@@ -314,7 +319,8 @@ export class TableView {
   renderHeading(state) {
     this.titleEl.textContent = state.name;
     this.titleEl.title = state.name; // the whole name, when the heading ellipsizes it
-    const parts = [`Blinds ${fmt(state.small_blind)}/${fmt(state.big_blind)}`];
+    const parts = [GAME_NAMES[state.game] || "NL Hold'em", `Blinds ${fmt(state.small_blind)}/${fmt(state.big_blind)}`];
+    if (LIMITS[state.game] === "fixed") parts.push(`bets ${fmt(state.big_blind)}/${fmt(2 * state.big_blind)}`);
     if (state.ante) parts.push(`ante ${fmt(state.ante)}`);
     if (state.min_buy_in !== undefined) parts.push(`buy-in ${fmt(state.min_buy_in)}\u2013${fmt(state.max_buy_in)}`);
     if (state.hand) parts.push(`hand #${state.hand.number}`);
@@ -396,11 +402,13 @@ export class TableView {
       // cards
       const cards = el("div", { class: "seat-cards", role: "group", "aria-label": me ? "Your cards" : `${s.name}'s cards` });
       const showCards = s.cards && (me ? !s.leaving : !s.folded || s.hand_name);
+      // Omaha's four or five cards overlap, each rank and suit corner still showing.
+      cards.classList.toggle("seat-cards-many", (HOLE_CARDS[state.game] || 2) > 2);
       if (showCards && s.cards) {
         for (const c of s.cards) cards.append(cardEl(c, { size: me ? "lg" : "md", dim: s.folded || s.mucked }));
         if (s.hand_name && (s.folded === false)) cards.classList.add("seat-cards-shown");
       } else if (s.has_cards && !s.folded && running) {
-        cards.append(cardEl(null, { size: "sm" }), cardEl(null, { size: "sm" }));
+        for (let k = 0; k < (HOLE_CARDS[state.game] || 2); k++) cards.append(cardEl(null, { size: "sm" }));
         cards.classList.add("seat-cards-backs");
       }
       seat.append(cards);
@@ -642,6 +650,12 @@ export class TableView {
     // Short of a full raise, all in may still raise (or bet) a little: the raise button does it.
     this.allInOnly = !betName && acts.has("all_in") && legal.max_to > 0;
     this.betName = betName;
+    // Fixed limit: one size (min_to = max_to), one Bet/Raise button, no slider.
+    this.fixed = LIMITS[this.state.game] === "fixed";
+    this.potLimit = LIMITS[this.state.game] === "pot";
+    this.raiseBox.hidden = this.fixed;
+    // Pot limit: "All in" only when the stack fits in the pot; the Pot button is the maximum.
+    for (const b of this.presets.querySelectorAll(".preset[data-preset=max]")) b.hidden = this.potLimit && !acts.has("all_in");
     this.allowed.set(this.btnFold, acts.has("fold"));
     this.allowed.set(this.btnCall, canCheck || acts.has("call"));
     this.allowed.set(this.btnRaise, !!betName || this.allInOnly);
@@ -651,7 +665,9 @@ export class TableView {
     this.raiseBox.classList.toggle("off", !betName);
     const label = this.btnRaise.querySelector(".act-label");
     for (const b of [this.btnMinus, this.btnPlus]) this.allowed.set(b, !!betName);
-    if (betName) {
+    if (betName && this.fixed) {
+      label.textContent = `${betName === "bet" ? "Bet" : "Raise to"} ${fmt(legal.min_to)}`;
+    } else if (betName) {
       this.slider.min = legal.min_to;
       this.slider.max = legal.max_to;
       this.amountBox.value = String(legal.min_to);
@@ -674,7 +690,9 @@ export class TableView {
     if (/^\d+$/.test(text)) {
       const n = Number(text);
       if (n >= legal.min_to && n <= legal.max_to) this.slider.value = String(n);
-      label.textContent = n === legal.max_to ? `All in ${fmt(n)}` : `${verb} ${fmt(n)}`;
+      const allIn = n === legal.max_to && !(this.potLimit && !legal.actions.includes("all_in"));
+      label.textContent = allIn ? `All in ${fmt(n)}` : n === legal.max_to && this.potLimit
+        ? `${verb} ${fmt(n)} (pot)` : `${verb} ${fmt(n)}`;
       this.amountHint.textContent = "";
       this.amountBox.classList.remove("invalid");
     } else {
@@ -731,6 +749,7 @@ export class TableView {
     let to;
     if (key === "min") to = legal.min_to;
     else if (key === "max") to = legal.max_to;
+    else if (key === "pot" && this.potLimit) to = legal.max_to; // the server's pot limit, exactly
     else if (key in MULTIPLES) to = Math.round(cur * MULTIPLES[key]);
     else to = cur + Math.floor(pot * (FRACTIONS[key] ?? 1));
     return this.clamp(to);
@@ -759,6 +778,10 @@ export class TableView {
     if (!this.myTurn() || this.btnRaise.disabled) return;
     if (!this.betName) {
       if (this.allInOnly) this.h.act("all_in");
+      return;
+    }
+    if (this.fixed) {
+      this.h.act(this.betName, this.state.legal.min_to); // the one size fixed limit allows
       return;
     }
     const text = this.amountBox.value.trim();
