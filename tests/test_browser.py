@@ -112,9 +112,10 @@ def browser():
         b.close()
 
 
-def create_table(base: str, name: str, seats: int = 2) -> str:
+def create_table(base: str, name: str, seats: int = 2, **extra) -> str:
     made = _post(base + "/api/tables", {"name": name, "seats": seats, "small_blind": 1,
-                                        "big_blind": 2, "min_buy_in": 40, "max_buy_in": 200})
+                                        "big_blind": 2, "min_buy_in": 40, "max_buy_in": 200,
+                                        **extra})
     table = made.get("table", made) if isinstance(made, dict) else made
     return table["id"]
 
@@ -140,7 +141,11 @@ class Player:
         self.page.click("#btn-name")
         self.page.fill("#nickname", self.name)
         self.page.click("#name-submit")
-        expect(self.page.locator("#me .me-name")).to_have_text(self.name)
+        # Names are unique in the room: one that another player has (these tests share
+        # a server) comes back with a number, and that is the name the others see.
+        me = self.page.locator("#me .me-name")
+        expect(me).to_have_text(re.compile(rf"^{re.escape(self.name)}( \d+)?$"))
+        self.name = me.inner_text().strip()
         expect(self.page.locator("#conn")).to_have_class(re.compile("conn-online"))
 
     def open_table(self, table: str):
@@ -403,7 +408,7 @@ def test_lobby_lists_and_creates_tables(players, server):
     eve.page.click("#btn-lobby")
     row = eve.page.locator(".lobby-row", has_text="Made in the browser")
     expect(row).to_be_visible()
-    expect(row.locator(".blinds")).to_have_text("5/10")
+    expect(row.locator(".blinds")).to_have_text("NL 5/10")
     expect(row.locator(".col-buyin")).to_have_text("200\u20131,000")
     # A refused table shows the server's reason in the dialog.
     eve.page.click("#btn-create")

@@ -177,6 +177,44 @@ def test_cards_actions_and_turns_are_read_out_and_legible_on_a_phone(players, se
     assert small == []
 
 
+def test_omaha_shows_four_cards_and_a_pot_button_at_the_limit_and_fixed_limit_one_size(
+        players, server):
+    plo = create_table(server, "Omaha", game="PO")
+    fixed = create_table(server, "Fixed", game="FT")
+    ann, bob = players("ann", viewport=PHONE), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(plo)
+    ann.sit(0)
+    bob.sit(1)
+    expect(ann.page.locator(".table-sub")).to_contain_text("PLO")
+    expect(ann.page.get_by_role("group", name="Your cards").get_by_role(
+        "img", name=CARD_NAME)).to_have_count(4)
+    no_sideways_scroll(ann.page)
+    # Heads-up 1/2: the button (small blind) faces 2; the pot after calling is 4, so
+    # the most it may raise to is 2 + 4 = 6, and the Pot button is exactly that.
+    sb = whose_turn([ann, bob])
+    expect(sb.page.locator("#amount-range")).to_have_text("Min 4 \u00b7 Max 6")
+    assert pot_preset(sb) == "6"
+    expect(sb.page.locator("#act-raise .act-label")).to_have_text("Raise to 6 (pot)")
+    sb.page.click("#act-raise")
+    other = bob if sb is ann else ann
+    # Facing 6: a call of 4 makes the pot 12, so at most 6 + 12 = 18.
+    expect(other.page.locator("#amount-range")).to_contain_text("Max 18")
+    # Fixed limit 2/4: one Bet/Raise button of the one size, no amount box or slider.
+    for p in (ann, bob):
+        p.open_table(fixed)
+    ann.sit(0)
+    bob.sit(1)
+    expect(ann.page.locator(".table-sub")).to_contain_text("FL Hold'em")
+    first = whose_turn([ann, bob])
+    expect(first.page.locator(".raise-box")).to_be_hidden()
+    expect(first.page.locator("#act-raise .act-label")).to_have_text("Raise to 4")
+    first.page.click("#act-raise")
+    second = bob if first is ann else ann
+    expect(second.page.locator("#act-raise .act-label")).to_have_text("Raise to 6")
+
+
 def amount(p: Player) -> str:
     return p.page.input_value("#amount")
 
@@ -346,7 +384,8 @@ def test_hand_history_survives_a_reload_replays_and_downloads_phh(players, serve
     page.on("request", lambda r: urls.append(r.url))
     page.click("#tab-history")
     row = page.locator('#history-list .history-hand[data-hand="1"]')
-    expect(row.locator(".history-result")).to_have_text(re.compile(r"^(ann|bob) wins 2$"))
+    expect(row.locator(".history-result")).to_have_text(
+        re.compile(rf"^({re.escape(ann.name)}|{re.escape(bob.name)}) wins 2$"))
     expect(row.locator(".history-replay")).to_be_enabled()
 
     page.reload()
@@ -403,7 +442,7 @@ def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(pla
     assert taken == sorted(taken, reverse=True), taken
     page.select_option("#lobby-stakes", "5/10")
     expect(page.locator("#lobby-list .lobby-row")).not_to_have_count(0)
-    assert {r["blinds"] for r in rows(page)} == {"5/10"}
+    assert {r["blinds"] for r in rows(page)} == {"NL 5/10"}
     page.select_option("#lobby-stakes", "")
     page.check("#lobby-free")
     expect(page.locator(f'.lobby-row[data-table="{full}"]')).to_have_count(0)
@@ -419,7 +458,7 @@ def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(pla
     page.locator(f'.lobby-row[data-table="{full}"] .btn-wait').click()
     page.fill("#nickname", "cat")
     page.click("#name-submit")
-    expect(page.locator("#me .me-name")).to_have_text("cat")
+    expect(page.locator("#me .me-name")).to_have_text(re.compile(r"^cat( \d+)?$"))
     notice = page.locator("#waiting-notice")
     expect(notice).to_contain_text("You are on the waiting list for Full house")
     page.click("#btn-unwait")
