@@ -119,9 +119,16 @@ def step(root: Root, room: Room, action, now: float, fx: Effects | None = None) 
     """
     fx = Effects() if fx is None else fx
     before = _turn_key(room)
+    turn = isinstance(action, TURN_ACTIONS)
+    # Another player's move (leaving, say) can change what the player to act may do
+    # without ending their turn: they are sent the new choices.
+    choices = None if turn or before is None else legal_actions(room.game)
     apply_action(root, room, action, now, fx)
-    settle(root, room, now, fx,
-           new_turn=isinstance(action, TURN_ACTIONS) or _turn_key(room) != before)
+    new_turn = turn or _turn_key(room) != before
+    settle(root, room, now, fx, new_turn=new_turn)
+    if choices is not None and not new_turn and _turn_key(room) == before \
+            and legal_actions(room.game) != choices:
+        _send_turn(root, room, fx)
     return fx
 
 

@@ -638,3 +638,27 @@ def test_two_players_are_never_both_alice_even_after_a_restart():
     root = again
     assert hello(3, "ALICE")[0] == "ALICE 3"
     assert hello(4, "Bob")[0] == "Bob"
+
+
+def test_a_player_whose_choices_change_on_their_turn_is_sent_them_again():
+    """The only other player with chips stands up while it is ann's turn on the flop:
+    ann may no longer bet (nobody could call), and she is told so at once."""
+    root = new_root()
+    room = add_table(root, "three", TableConfig(seats=3, small_blind=1, big_blind=2, ante=0,
+                                                min_buy_in=10, max_buy_in=200))
+    players = [add_player(root, n) for n in ("ann", "bob", "cat")]
+    for i, (p, chips) in enumerate(zip(players, (100, 10, 100))):
+        play.step(root, room, SitDown(i, p.id, chips, p.name), T0)
+    deal(root, room)
+    while room.game.hand.street == "preflop":     # bob all in, the others call
+        legal = legal_actions(room.game)
+        action = AllIn(legal.seat) if legal.seat == 1 else (
+            Call(legal.seat) if "call" in legal.actions else Check(legal.seat))
+        play.step(root, room, action, T0)
+    legal = legal_actions(room.game)
+    assert "bet" in legal.actions and legal.seat in (0, 2)
+    other = 2 if legal.seat == 0 else 0
+    fx = play.step(root, room, StandUp(other), T0)
+    turns = [m for _, m in fx.sent("send") if m["type"] == "turn"]
+    assert [t["seat"] for t in turns] == [legal.seat]
+    assert "bet" not in turns[0]["legal"]["actions"] and "check" in turns[0]["legal"]["actions"]

@@ -73,6 +73,7 @@ class Bot:
         self.rids = itertools.count(1)
         self.pending_act = None       # (rid, sent_at, late) of the act awaiting its event
         self.last_action = None       # what it was (sent again after rate_limited)
+        self.act_v = None             # the table's version when it was sent
         self.sit_rid = None
         self.sit_tries = 0
         self.turn_id = 0              # bumps with every turn; a late act checks it
@@ -399,10 +400,12 @@ class Bot:
             self._acted(code)
             if late:
                 return                      # recorded as the late act's answer
-            if code == "illegal" and not self.turn_open:
-                # The events before this answer already closed our turn (the
-                # others folded or left, the hand ended, the clock ran out):
-                # the act crossed them on the wire. A race, not a bad move.
+            if code == "illegal" and (not self.turn_open or self.v != self.act_v):
+                # Events came between the act and this answer: they closed our
+                # turn (the others folded, the hand ended, the clock ran out) or
+                # changed what it allows (the only other player with chips left:
+                # no more betting; the server sends the new choices). The act
+                # crossed them on the wire. A race, not a bad move.
                 self.stats.overtaken += 1
                 return
         if rid is not None and rid == self.sit_rid:
@@ -501,6 +504,7 @@ class Bot:
 
     def _act(self, action: dict, late: str | None = None) -> None:
         self.last_action = action
+        self.act_v = self.v             # the table as the act was sent (see _error)
         msg = {"type": "act", "table": self.table, **action}
         rid = next(self.rids)
         msg["rid"] = rid
