@@ -389,7 +389,7 @@ def test_chat_is_shown_as_text_never_run(players, server):
     for p in (cat, dan):
         line = p.page.locator("#chat-list .chat-msg").last
         expect(line.locator(".chat-text")).to_have_text(payload)
-        expect(line.locator(".chat-name")).to_have_text("cat")
+        expect(line.locator(".chat-name")).to_have_text(cat.name)
         assert p.page.locator("#chat-list script, #chat-list img").count() == 0
         assert p.page.evaluate("() => window.__x") is None
 
