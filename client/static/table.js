@@ -1,6 +1,6 @@
 // The table screen: felt, seats, board, pots, action bar, chat and hand log.
 
-import { el, clear, fmt, serverNow } from "./ui.js";
+import { el, svg, clear, fmt, serverNow } from "./ui.js";
 import { cardEl, cardsInline, cardsSpoken } from "./cards.js";
 import { handRunning, potTotal } from "./state.js";
 import { play } from "./sound.js";
@@ -26,6 +26,13 @@ function pct(v) {
 function waitsForBlind(state) {
   const ready = state.seats.filter((s) => s && !s.waiting && !s.sitting_out && s.stack > 0 && !s.leaving);
   return handRunning(state) || ready.length >= 2;
+}
+
+// A small clock drawn in SVG (a glyph such as U+23F1 is missing from many fonts).
+function clockIcon() {
+  return svg("svg", { class: "bank-icon", viewBox: "0 0 16 16", width: 10, height: 10, "aria-hidden": "true" },
+    svg("circle", { cx: 8, cy: 8, r: 6.5, fill: "none", stroke: "currentColor", "stroke-width": 1.8 }),
+    svg("path", { d: "M8 4.5V8l2.5 1.5", fill: "none", stroke: "currentColor", "stroke-width": 1.8, "stroke-linecap": "round" }));
 }
 
 function chipClass(amount, bb) {
@@ -422,7 +429,7 @@ export class TableView {
             s.time_bank_ms === null ? null : el("span", {
               class: "seat-bank", title: "Time bank",
               "aria-label": `time bank ${Math.round(s.time_bank_ms / 1000)} seconds`,
-            }, `\u23F1${Math.round(s.time_bank_ms / 1000)}s`))),
+            }, clockIcon(), `${Math.round(s.time_bank_ms / 1000)}s`))),
         el("div", { class: "timer" }, el("div", { class: "timer-fill" })));
       seat.append(plate);
 
