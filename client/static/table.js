@@ -426,7 +426,7 @@ export class TableView {
         el("div", { class: "plate-text" },
           el("div", { class: "seat-name", title: s.name }, s.name),
           el("div", { class: "seat-stack" }, s.all_in && running ? "All in" : fmt(s.stack),
-            s.time_bank_ms === null ? null : el("span", {
+            s.time_bank_ms === null ? null : " ", s.time_bank_ms === null ? null : el("span", {
               class: "seat-bank", title: "Time bank",
               "aria-label": `time bank ${Math.round(s.time_bank_ms / 1000)} seconds`,
             }, clockIcon(), `${Math.round(s.time_bank_ms / 1000)}s`))),
