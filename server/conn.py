@@ -135,9 +135,7 @@ def send(conn: Conn, text) -> bool:
         return True
     size = _size(text)
     s = config.settings
-    if conn.queue is None:
-        conn.queue = deque()
-    if len(conn.queue) >= s.send_queue or (
+    if len(_queue(conn)) >= s.send_queue or (
             conn.queued_bytes and conn.queued_bytes + size > s.send_queue_bytes):
         global dropped
         dropped += 1
@@ -149,6 +147,13 @@ def send(conn: Conn, text) -> bool:
     conn.queued_bytes += size
     _wake_writer(conn)
     return True
+
+
+def _queue(conn: Conn) -> deque:
+    """The writer's queue, made the first time the socket needs one."""
+    if conn.queue is None:
+        conn.queue = deque()
+    return conn.queue
 
 
 def _size(item) -> int:
@@ -223,9 +228,7 @@ def flush() -> None:
         if sent < len(data):
             conn.backlog = True     # the writer finishes this frame before anything else
             rest = Raw(data[sent:])
-            if conn.queue is None:
-                conn.queue = deque()
-            conn.queue.append(rest)
+            _queue(conn).append(rest)
             conn.queued_bytes += len(rest.data)
             _wake_writer(conn)
 
@@ -256,9 +259,7 @@ def close(conn: Conn, code: int, reason: str = "") -> None:
     conn.closing = code
     conn.pending = []
     conn.backlog = True         # the close frame goes through the writer
-    if conn.queue is None:
-        conn.queue = deque()
-    conn.queue.clear()          # in place: a writer at work holds this deque
+    _queue(conn).clear()        # in place: a writer at work holds this deque
     conn.queued_bytes = 0
     conn.queue.append(Close(code, reason))
     _wake_writer(conn)
