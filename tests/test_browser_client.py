@@ -215,6 +215,45 @@ def test_omaha_shows_four_cards_and_a_pot_button_at_the_limit_and_fixed_limit_on
     expect(second.page.locator("#act-raise .act-label")).to_have_text("Raise to 6")
 
 
+def test_run_it_twice_and_posting_to_come_back_have_buttons(players, server):
+    # Coming back from sitting out: post now and play (not wait for the big blind).
+    solo = create_table(server, "Come back")
+    ann = players("ann")
+    ann.login()
+    ann.open_table(solo)
+    ann.sit(0)
+    expect(ann.page.locator("#btn-post-in")).to_be_hidden()
+    ann.page.click("#btn-sitout")
+    expect(ann.page.locator(".seat-me .seat-tag")).to_have_text("Sitting out")
+    ann.page.click("#btn-post-in")
+    expect(ann.page.locator("#btn-post-in")).to_be_hidden()
+    expect(ann.page.locator(".seat-me .seat-tag", has_text="Sitting out")).to_have_count(0)
+    # Run it twice: both agree, both all in: two boards, each shown.
+    twice = create_table(server, "Twice", run_it_twice=True)
+    bob = players("bob")
+    bob.login()
+    for p in (ann, bob):
+        p.open_table(twice)
+    ann.sit(0)
+    button = ann.page.locator("#btn-run-twice")
+    expect(button).to_have_text("Run it twice: no")
+    button.click()
+    expect(button).to_have_text("Run it twice: yes")
+    expect(button).to_have_attribute("aria-pressed", "true")
+    bob.sit(1)
+    bob.page.click("#btn-run-twice")
+    expect(bob.page.locator("#btn-run-twice")).to_have_attribute("aria-pressed", "true")
+    first = whose_turn([ann, bob])
+    first.page.click('.preset[data-preset="max"]')
+    first.page.click("#act-raise")
+    second = bob if first is ann else ann
+    expect(second.page.locator("#act-call")).to_be_enabled()
+    second.page.click("#act-call")
+    for p in (ann, bob):
+        expect(p.page.locator("#board-second .card")).to_have_count(5, timeout=30_000)
+        expect(p.page.locator("#board .card[data-card]")).to_have_count(5)
+
+
 def amount(p: Player) -> str:
     return p.page.input_value("#amount")
 

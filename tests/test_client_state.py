@@ -97,7 +97,7 @@ def leave_and_return(c, table: str, seat: int, stop: threading.Event) -> None:
 
 
 def test_events_and_full_views_show_the_same_table(server):
-    table = create_table(server, seats=6, name="state check", ante=1)
+    table = create_table(server, seats=6, name="state check", ante=1, run_it_twice=True)
     players = [connect(server, f"p{i}") for i in range(4)]
     spectator = connect(server, "watcher")
     leaver = connect(server, "leaver")
@@ -105,6 +105,8 @@ def test_events_and_full_views_show_the_same_table(server):
         c.request({"type": "watch", "table": table}, "table")
     for i, (c, buy_in) in enumerate(zip(players, (40, 75, 130, 200))):
         sit(c, table, i, buy_in)   # uneven stacks: all-ins make side pots
+    for c in players[:3]:          # all-ins among these three run the board twice
+        c.send({"type": "run_twice", "table": table, "agree": True})
 
     stop = threading.Event()
     helpers = [threading.Thread(target=spectate, args=(spectator, table, stop), daemon=True),
@@ -125,7 +127,7 @@ def test_events_and_full_views_show_the_same_table(server):
                                  if m["type"] in ("table", "event") and m.get("table") == table]}
                    for c in (*players, spectator, leaver)]
     kinds = {m["event"]["type"] for t in transcripts for m in t["messages"] if m["type"] == "event"}
-    assert {"blind", "action", "pots", "street", "award", "left", "seated"} <= kinds, kinds
+    assert {"blind", "action", "pots", "street", "award", "left", "seated", "run_twice"} <= kinds, kinds
     result = run_checker(transcripts)
     assert result["mismatches"] == [], json.dumps(result["mismatches"][:5], indent=1)
     assert result["compared"] >= 200, result

@@ -316,6 +316,17 @@ const tableHandlers = {
     if (mine && (mine.sitting_out || mine.sit_out_next)) send({ type: "sit_in", table: st.id });
     else send({ type: "sit_out", table: st.id, when: when || "hand" });
   },
+  // Back from sitting out, posting what is owed (a big blind, and a small blind missed)
+  // to play the next hand.
+  sitIn(post) {
+    const st = current();
+    if (st && st.you !== null) send({ type: "sit_in", table: st.id, post: !!post });
+  },
+  runTwice() {
+    const st = current();
+    const mine = st && st.you !== null ? st.seats[st.you] : null;
+    if (mine) send({ type: "run_twice", table: st.id, agree: !mine.run_twice });
+  },
   topUp() {
     const st = current();
     if (st && st.you !== null) openTopUp(st);

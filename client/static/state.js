@@ -25,6 +25,7 @@ export function fromTable(msg, previous = null) {
   const hand = view.hand ? {
     ...view.hand,
     board: [...(view.hand.board || [])],
+    second_board: [...(view.hand.second_board || [])], // run twice: the whole second board
     pots: (view.hand.pots || []).map((p) => ({ amount: p.amount, eligible: [...(p.eligible || [])] })),
   } : null;
   const state = {
@@ -38,6 +39,7 @@ export function fromTable(msg, previous = null) {
     big_blind: view.big_blind,
     game: view.game || "NT", // "NT", "PO" (pot-limit Omaha; "PO5" five cards), "FT" (fixed limit)
     ante: view.ante || 0,
+    run_it_twice: !!view.run_it_twice, // all-in players who all agree may see two boards
     seats,
     hand,
     legal: view.legal || null,
@@ -75,7 +77,7 @@ function normSeat(s) {
     cards: s.cards || null, mucked: !!s.mucked,
     connected: s.connected === undefined ? true : !!s.connected,
     hand_name: null, last: null, won: 0, leaving: !!s.leaving, sit_out_next: s.sit_out_next || null,
-    time_bank_ms: s.time_bank_ms ?? null,
+    time_bank_ms: s.time_bank_ms ?? null, run_twice: !!s.run_twice,
   };
 }
 
@@ -147,6 +149,7 @@ function copy(state) {
     hand: state.hand ? {
       ...state.hand,
       board: state.hand.board.slice(),
+      second_board: (state.hand.second_board || []).slice(),
       pots: state.hand.pots.map((p) => ({ ...p, eligible: p.eligible.slice() })),
     } : null,
     results: state.results.slice(),
@@ -219,7 +222,7 @@ function step(state, ev, me) {
     case "hand_started": {
       const inHand = new Set(ev.seats || []);
       state.hand = {
-        number: ev.hand, street: "preflop", board: [], button: ev.button,
+        number: ev.hand, street: "preflop", board: [], second_board: [], button: ev.button,
         small_blind: ev.small_blind, big_blind: ev.big_blind, to_act: null,
         current_bet: 0, pots: [], antes: {},
       };
@@ -324,6 +327,10 @@ function step(state, ev, me) {
       }
       seats.forEach((seat) => { if (seat) seat.bet = 0; });
       break;
+    case "second_board":
+      if (hand) hand.second_board = [...(ev.board || [])];
+      log(state, "street", `Second board, ${STREET_NAMES[ev.street] || ev.street}: `, { cards: ev.board || [] });
+      break;
     case "street":
       if (hand) {
         hand.street = ev.street;
@@ -400,6 +407,10 @@ function step(state, ev, me) {
       break;
     case "time_bank":
       if (s) s.time_bank_ms = ev.time_bank_ms;
+      break;
+    case "run_twice":
+      if (s) s.run_twice = !!ev.agree;
+      log(state, "info", `${who} ${ev.agree ? "agrees" : "no longer agrees"} to run it twice`);
       break;
     default:
       break;

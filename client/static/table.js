@@ -117,15 +117,19 @@ export class TableView {
     this.subEl = el("div", { class: "table-sub" });
     this.btnSitOut = el("button", { class: "btn btn-ghost btn-sm", id: "btn-sitout", onclick: () => this.h.sitOutToggle() }, "Sit out");
     this.btnSitOutBB = el("button", { class: "btn btn-ghost btn-sm", id: "btn-sitout-bb", title: "Play on until the big blind reaches you, then sit out instead of posting it", onclick: () => this.h.sitOutToggle("big_blind") }, "Sit out at big blind");
+    this.btnPostIn = el("button", { class: "btn btn-ghost btn-sm", id: "btn-post-in", title: "Post the big blind (and a small blind you missed) and play the next hand, instead of waiting for the big blind", onclick: () => this.h.sitIn(true) }, "Post & play now");
+    this.btnRunTwice = el("button", { class: "btn btn-ghost btn-sm", id: "btn-run-twice", "aria-pressed": "false", onclick: () => this.h.runTwice() }, "Run it twice");
     this.btnTopUp = el("button", { class: "btn btn-ghost btn-sm", id: "btn-topup", onclick: () => this.h.topUp() }, "Add chips");
     this.btnLeave = el("button", { class: "btn btn-ghost btn-sm", id: "btn-leave", onclick: () => this.h.leave() }, "Leave seat");
     const topbar = el("div", { class: "table-topbar" },
       el("button", { class: "btn btn-ghost btn-sm btn-back", id: "btn-lobby", onclick: () => this.h.lobby(), title: "Back to the lobby" }, "\u2190 Lobby"),
       el("div", { class: "table-heading" }, this.titleEl, this.subEl),
-      el("div", { class: "table-controls" }, this.btnSitOut, this.btnSitOutBB, this.btnTopUp, this.btnLeave));
+      el("div", { class: "table-controls" }, this.btnSitOut, this.btnPostIn, this.btnSitOutBB, this.btnRunTwice,
+        this.btnTopUp, this.btnLeave));
 
     this.seatsLayer = el("div", { class: "seats-layer" });
     this.boardEl = el("div", { class: "board", id: "board", role: "group", "aria-label": "Board" });
+    this.board2El = el("div", { class: "board board-second", id: "board-second", role: "group", "aria-label": "Second board", hidden: true });
     this.announcer = el("div", { class: "sr-only", id: "announcer", role: "log", "aria-live": "polite" });
     this.potTotalEl = el("div", { class: "pot-total", id: "pot-total" });
     this.potsEl = el("div", { class: "pots", id: "pots" });
@@ -134,7 +138,7 @@ export class TableView {
     this.felt = el("div", { class: "felt", id: "felt" },
       el("div", { class: "felt-rail" }),
       el("div", { class: "felt-cloth" }, el("div", { class: "felt-logo" }, "POKERSERVER")),
-      el("div", { class: "center" }, this.potTotalEl, this.boardEl, this.potsEl, this.resultEl, this.centerMsg),
+      el("div", { class: "center" }, this.potTotalEl, this.boardEl, this.board2El, this.potsEl, this.resultEl, this.centerMsg),
       this.seatsLayer);
     const feltWrap = el("div", { class: "felt-wrap" }, this.felt);
 
@@ -271,6 +275,8 @@ export class TableView {
     this.logLast = null;
     clear(this.seatsLayer);
     clear(this.boardEl);
+    clear(this.board2El);
+    this.board2El.hidden = true;
     clear(this.chatList);
     clear(this.logList);
     clear(this.announcer);
@@ -335,6 +341,16 @@ export class TableView {
     const mine = state.you !== null ? state.seats[state.you] : null;
     this.btnSitOut.hidden = !mine;
     this.btnSitOutBB.hidden = !mine || mine.sitting_out || !!mine.sit_out_next;
+    // Back from sitting out: wait for the big blind ("I'm back"), or post now and play.
+    this.btnPostIn.hidden = !mine || !mine.sitting_out || mine.stack === 0;
+    // At a table that runs it twice: whether you agree, when all in (it stands until changed).
+    this.btnRunTwice.hidden = !mine || !state.run_it_twice;
+    if (mine) {
+      this.btnRunTwice.setAttribute("aria-pressed", String(!!mine.run_twice));
+      this.btnRunTwice.textContent = mine.run_twice ? "Run it twice: yes" : "Run it twice: no";
+      this.btnRunTwice.title = mine.run_twice ? "You agree to run the board twice when all in: click to stop"
+        : "Agree to run the board twice when all in (every player still in must agree)";
+    }
     this.btnTopUp.hidden = !mine;
     this.btnLeave.hidden = !mine;
     if (mine) {
@@ -497,6 +513,14 @@ export class TableView {
         else this.boardEl.append(slot);
       }
       this.sig.board = boardSig;
+    }
+    // Run twice: the second board under the first (the cards both share included).
+    const second = hand && hand.second_board ? hand.second_board : [];
+    if (this.sig.board2 !== second.join("")) {
+      this.sig.board2 = second.join("");
+      clear(this.board2El);
+      for (const c of second) this.board2El.append(cardEl(c, { size: "board" }));
+      this.board2El.hidden = second.length === 0;
     }
     const running = handRunning(state);
     const total = potTotal(state);

@@ -19,10 +19,11 @@ export function picture(st) {
       player: s.player, name: s.name, stack: s.stack, bet: s.bet, folded: s.folded,
       all_in: s.all_in, in_hand: s.in_hand, has_cards: s.has_cards, cards: s.cards,
       mucked: s.mucked, sitting_out: s.sitting_out, waiting: s.waiting, leaving: s.leaving,
-      connected: s.connected, time_bank_ms: s.time_bank_ms,
+      connected: s.connected, time_bank_ms: s.time_bank_ms, run_twice: s.run_twice,
     }),
     hand: hand && {
       number: hand.number, street: hand.street, board: hand.board, button: hand.button,
+      second_board: hand.second_board,
       small_blind: hand.small_blind, big_blind: hand.big_blind, to_act: hand.to_act,
       current_bet: hand.current_bet,
       pots: hand.pots.map((p) => ({ amount: p.amount, eligible: [...p.eligible].sort((a, b) => a - b) })),
