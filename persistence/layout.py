@@ -11,7 +11,8 @@ Three functions form the contract between the server's root
 :func:`root_image` and :func:`lazy_image` are :func:`root_to_json` made cheap for
 the image writer (the same JSON once serialised). Format 2 dropped each table's
 ``history_max`` (the event history is the transport's now, not the root's);
-format 1 images still load.
+format 3 added ``tournaments`` and ``next_tournament`` (registration and prize
+pools, :mod:`server.tournaments`); format 1 and 2 images still load (no tournaments).
 
 >>> from server.root import TableConfig, add_player, add_table, new_root
 >>> root = new_root()
@@ -34,9 +35,10 @@ from game.table import action_from_json, apply, table_from_json, table_to_json
 from persistence.snapshot import fragment
 from server.root import (CHAT_LINES, FINISHED_HANDS, RECENT_POTS, Clock, Player, Room, Root,
                          TableConfig, finished_hands, pack_hand)
+from server.tournaments import tournament_from_json, tournament_to_json
 
-FORMAT = 2               # bump when root_to_json's layout changes incompatibly
-READS = (1, 2)           # formats root_from_json loads
+FORMAT = 3               # bump when root_to_json's layout changes incompatibly
+READS = (1, 2, 3)        # formats root_from_json loads
 
 
 # ---------------------------------------------------------------------------
@@ -175,6 +177,8 @@ def root_to_json(root: Root) -> dict:
         "chips_issued": root.chips_issued,
         "next_player": root.next_player,
         "next_table": root.next_table,
+        "tournaments": {tid: tournament_to_json(tr) for tid, tr in root.tournaments.items()},
+        "next_tournament": root.next_tournament,
         "counters": {k: dict(v) if isinstance(v, dict) else v
                      for k, v in root.counters.items()},
     }
@@ -219,6 +223,8 @@ def root_image(root: Root, fragments=None):
                     for pid, p in root.players.items()},
         "tokens": root.tokens, "chips_issued": root.chips_issued,
         "next_player": root.next_player, "next_table": root.next_table,
+        "tournaments": {tid: tournament_to_json(tr) for tid, tr in root.tournaments.items()},
+        "next_tournament": root.next_tournament,
         "counters": root.counters,
     }
 
@@ -346,6 +352,9 @@ def root_from_json(data: dict) -> Root:
         chips_issued=data["chips_issued"],
         next_player=data["next_player"],
         next_table=data["next_table"],
+        tournaments={tid: tournament_from_json(d)
+                     for tid, d in data.get("tournaments", {}).items()},
+        next_tournament=data.get("next_tournament", 1),
         counters={k: dict(v) if isinstance(v, dict) else v
                   for k, v in data["counters"].items()},
     )
@@ -361,8 +370,10 @@ def check_root(data_or_root: Root | dict, replay: bool = False) -> list[str]:
     """The invariant problems of a root (or of its JSON data); empty when it is sound.
 
     - every running hand's deck, hole cards and board are the 52 distinct cards;
-    - bankrolls + stacks + pots == ``chips_issued`` (chips move between a
-      bankroll and a stack inside one handler, so none are ever in transit);
+    - bankrolls + stacks + pots + tournament prize pools == ``chips_issued``
+      (chips move between a bankroll and a stack or a pool inside one handler,
+      so none are ever in transit); a prize pool holds the buy-ins of its
+      registered players less the prizes paid;
     - no negative chips; every token names a player; every seat a player
       claims holds that player;
     - with ``replay``: the current hand's start plus its recorded actions
@@ -433,5 +444,12 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
         if running and (len(cards) != 52 or len(set(cards)) != 52):
             problems.append(f"{tid}: hand {hand['number']} has {len(set(cards))} distinct "
                             f"cards of {len(cards)}, not the 52")
+    for tid, tr in data.get("tournaments", {}).items():
+        pool, buy_in = tr["pool"], tr["config"]["buy_in"]
+        paid = sum(r[2] for r in tr["results"])
+        if pool != buy_in * len(tr["registered"]) - paid or pool < 0:
+            problems.append(f"tournament {tid}: pool {pool}, but {len(tr['registered'])} "
+                            f"buy-ins of {buy_in} less {paid} paid")
+        total += pool
     if total != data["chips_issued"]:
         problems.append(f"chips: {total} in play but {data['chips_issued']} issued")

@@ -175,6 +175,9 @@ def forget_gone_players(root: Root, fan, now: float) -> Effects:
     fx = Effects()
     in_hands = {seat.player for room in root.tables.values() for seat in room.game.seats
                 if seat is not None}
+    # A player registered in a tournament not over is kept (their place and prize).
+    in_hands.update(p for tr in root.tournaments.values() if not tr.t.finished
+                    for p in tr.t.registered)
     for player in [p for p in root.players.values()
                    if not p.seats and p.id not in in_hands and not fan.online(p.id)]:
         since = fan.gone_since.setdefault(player.id, now)

@@ -1,0 +1,148 @@
+"""Tournaments in the root: their registration and prize pools (issue 16, first part).
+
+The rules are :mod:`game.tournament`'s (pure); this module keeps each tournament
+in the root as a :class:`TournamentRoom` and moves the buy-ins between the
+bankrolls and the tournament's prize pool, like :mod:`server.play` does for
+cash tables: each function changes the root and returns an
+:class:`~server.effects.Effects` with its journal entries, and does no I/O.
+
+Chips: a buy-in leaves the player's bankroll at registration and is held in
+``pool`` (bankroll chips, not tournament chips) until it is refunded
+(unregistering) or paid out; :func:`server.root.total_chips` counts the pools,
+so bankrolls + cash tables + pools == ``chips_issued``.
+
+Not wired yet (see the README's Tournaments section): no protocol message or
+route creates or registers into a tournament, nothing starts one, plays its
+tables or pays prizes.
+
+Journal entries (re-applied by :func:`apply_entry`):
+
+- ``{"k": "tournament", "id", "name", "config", "creator", "created"}`` -- created;
+- ``{"k": "register", "id", "player"}`` / ``{"k": "unregister", "id", "player"}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from game import tournament as rules
+from game.table import table_from_json, table_to_json
+from server.effects import Effects
+
+KINDS = ("tournament", "register", "unregister")
+
+
+@dataclass
+class TournamentRoom:
+    """One tournament as the server knows it: the rules' value plus its pool."""
+
+    id: str
+    name: str
+    t: rules.Tournament
+    pool: int = 0                   # bankroll chips held: buy-ins not refunded nor paid
+    creator: str | None = None      # the player who made it (None: the server)
+    created: float | None = None
+
+
+# ---------------------------------------------------------------------------
+# As JSON (journal entries and images)
+
+
+def structure_to_json(s: rules.BlindStructure) -> dict:
+    return {"levels": [[lv.small_blind, lv.big_blind, lv.ante] for lv in s.levels],
+            "seconds": s.seconds, "hands_per_level": s.hands_per_level,
+            "break_every": s.break_every, "break_seconds": s.break_seconds}
+
+
+def structure_from_json(d: dict) -> rules.BlindStructure:
+    return rules.BlindStructure(tuple(rules.Level(*lv) for lv in d["levels"]), d["seconds"],
+                                d["hands_per_level"], d["break_every"], d["break_seconds"])
+
+
+def config_to_json(t: rules.Tournament) -> dict:
+    """What a tournament is made with (no players)."""
+    return {"buy_in": t.buy_in, "starting_stack": t.starting_stack,
+            "structure": structure_to_json(t.structure), "seats": t.seats,
+            "capacity": t.capacity, "late_levels": t.late_levels}
+
+
+def config_from_json(d: dict) -> rules.Tournament:
+    return rules.Tournament(d["buy_in"], d["starting_stack"],
+                            structure_from_json(d["structure"]), seats=d["seats"],
+                            capacity=d["capacity"], late_levels=d["late_levels"])
+
+
+def tournament_to_json(tr: TournamentRoom) -> dict:
+    t = tr.t
+    return {"id": tr.id, "name": tr.name, "config": config_to_json(t), "pool": tr.pool,
+            "creator": tr.creator, "created": tr.created,
+            "registered": list(t.registered), "started_at": t.started_at,
+            "tables": [[n, table_to_json(table)] for n, table in t.tables],
+            "results": [[r.player, r.place, r.prize] for r in t.results]}
+
+
+def tournament_from_json(d: dict) -> TournamentRoom:
+    t = dataclasses.replace(
+        config_from_json(d["config"]), registered=tuple(d["registered"]),
+        started_at=d["started_at"],
+        tables=tuple((n, table_from_json(table)) for n, table in d["tables"]),
+        results=tuple(rules.Placed(*r) for r in d["results"]))
+    return TournamentRoom(d["id"], d["name"], t, d["pool"], d["creator"], d["created"])
+
+
+# ---------------------------------------------------------------------------
+# Changes
+
+
+def create(root, name: str, t: rules.Tournament, creator: str | None,
+           now: float) -> tuple[TournamentRoom, Effects]:
+    """A new tournament (nobody registered yet), with the next id (``T1``, ``T2``...)."""
+    if t.registered or t.started:
+        raise rules.TournamentError("a new tournament has nobody registered yet")
+    tid = f"T{root.next_tournament}"
+    root.next_tournament += 1
+    tr = TournamentRoom(tid, name, t, 0, creator, now)
+    root.tournaments[tid] = tr
+    fx = Effects(journal=[{"k": "tournament", "id": tid, "name": name,
+                           "config": config_to_json(t), "creator": creator,
+                           "created": now}])
+    return tr, fx
+
+
+def register(root, tr: TournamentRoom, player_id: str) -> Effects:
+    """``player_id`` registers: the buy-in leaves their bankroll for the pool."""
+    player = root.players[player_id]
+    if player.bankroll < tr.t.buy_in:
+        raise rules.TournamentError(f"the buy-in is {tr.t.buy_in}; your bankroll is "
+                                    f"{player.bankroll}")
+    if tr.t.started:
+        raise rules.TournamentError("the tournament has started: registration is closed")
+    tr.t = rules.register(tr.t, player_id)
+    player.bankroll -= tr.t.buy_in
+    tr.pool += tr.t.buy_in
+    return Effects(journal=[{"k": "register", "id": tr.id, "player": player_id}])
+
+
+def unregister(root, tr: TournamentRoom, player_id: str) -> Effects:
+    """``player_id`` unregisters before the start: the buy-in goes back to their bankroll."""
+    tr.t = rules.unregister(tr.t, player_id)
+    root.players[player_id].bankroll += tr.t.buy_in
+    tr.pool -= tr.t.buy_in
+    return Effects(journal=[{"k": "unregister", "id": tr.id, "player": player_id}])
+
+
+def apply_entry(root, entry: dict) -> None:
+    """Re-apply one of this module's journal entries (:mod:`server.recovery`)."""
+    kind = entry["k"]
+    if kind == "tournament":
+        tr, _ = create(root, entry["name"], config_from_json(entry["config"]),
+                       entry["creator"], entry["created"])
+        if tr.id != entry["id"]:
+            raise ValueError(f"tournament created as {tr.id}, journal says {entry['id']}")
+    elif kind == "register":
+        register(root, root.tournaments[entry["id"]], entry["player"])
+    elif kind == "unregister":
+        unregister(root, root.tournaments[entry["id"]], entry["player"])
+    else:
+        raise ValueError(f"not a tournament entry: {kind!r}")
