@@ -12,8 +12,8 @@ Chips: a buy-in leaves the player's bankroll at registration and is held in
 so bankrolls + cash tables + pools == ``chips_issued``.
 
 Not wired yet (see the README's Tournaments section): no protocol message or
-route creates or registers into a tournament, nothing starts one, plays its
-tables or pays prizes.
+route creates or registers into a tournament or sends :func:`state_message`,
+nothing starts one, plays its tables or pays prizes.
 
 Journal entries (re-applied by :func:`apply_entry`):
 
@@ -130,6 +130,51 @@ def unregister(root, tr: TournamentRoom, player_id: str) -> Effects:
     root.players[player_id].bankroll += tr.t.buy_in
     tr.pool -= tr.t.buy_in
     return Effects(journal=[{"k": "unregister", "id": tr.id, "player": player_id}])
+
+
+# ---------------------------------------------------------------------------
+# What a player is told
+
+
+def state_message(tr: TournamentRoom, player_id: str | None, now: float) -> dict:
+    """The tournament's state as ``player_id`` sees it: status, level and time to the next,
+    players left, average stack, payouts (what 1st, 2nd... win), the places decided so
+    far and the player's own place (``None`` while they are in, or not registered).
+
+    >>> s = rules.BlindStructure((rules.Level(10, 20), rules.Level(20, 40, 40)), seconds=60)
+    >>> tr = TournamentRoom("T1", "SNG", rules.sit_and_go(2, 100, 1500, s))
+    >>> m = state_message(tr, "a", 0)
+    >>> m["status"], m["registered"], m["payouts"], m["level"], m["you"]
+    ('registering', 0, [], None, {'registered': False, 'table': None, 'place': None, 'prize': None})
+    """
+    t = tr.t
+    status = "finished" if t.finished else "running" if t.started else "registering"
+    entrants = len(t.registered)
+    paid = list(rules.payouts(tr.pool + sum(r.prize for r in t.results), entrants)) \
+        if entrants >= 2 else []
+    level = blinds = on_break = seconds_left = None
+    if t.started and not t.finished:
+        c = rules.clock(t.structure, t.started_at, now)
+        lv = t.structure.levels[c.level]
+        level, on_break, seconds_left = c.level + 1, c.on_break, c.seconds_left
+        blinds = [lv.small_blind, lv.big_blind, lv.ante]
+    left = t.players_left()
+    mine = next((r for r in t.results if r.player == player_id), None)
+    seat = rules.seat_of(t, player_id) if player_id and mine is None else None
+    return {
+        "type": "tournament", "id": tr.id, "name": tr.name, "status": status,
+        "buy_in": t.buy_in, "starting_stack": t.starting_stack, "seats": t.seats,
+        "capacity": t.capacity, "registered": entrants, "pool": tr.pool,
+        "payouts": paid, "level": level, "blinds": blinds, "on_break": on_break,
+        "time_to_next_level": seconds_left, "players_left": len(left),
+        "average_stack": t.chips() // len(left) if left else None,
+        "places": [{"player": r.player, "place": r.place, "prize": r.prize}
+                   for r in sorted(t.results, key=lambda r: r.place)],
+        "you": {"registered": player_id in t.registered,
+                "table": seat[0] if seat else None,
+                "place": mine.place if mine else None,
+                "prize": mine.prize if mine else None},
+    }
 
 
 def apply_entry(root, entry: dict) -> None:

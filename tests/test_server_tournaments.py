@@ -117,3 +117,39 @@ def test_a_registered_player_long_gone_is_not_forgotten():
     fx = handlers.forget_gone_players(root, fan, NOW + ttl)
     assert sorted(e["id"] for e in fx.journal) == ["p2", "p3"]   # not registered: forgotten
     assert "p1" in root.players and check_root(root) == []
+
+
+def test_state_message_before_and_during_play():
+    root, tr, _ = a_root(players=6)
+    for pid in ("p1", "p2", "p3"):
+        tournaments.register(root, tr, pid)
+    m = tournaments.state_message(tr, "p2", NOW)
+    assert (m["status"], m["registered"], m["pool"], m["payouts"]) == \
+        ("registering", 3, 300, [300])
+    assert m["you"] == {"registered": True, "table": None, "place": None, "prize": None}
+    assert tournaments.state_message(tr, "p4", NOW)["you"]["registered"] is False
+    for pid in ("p4", "p5", "p6"):
+        tournaments.register(root, tr, pid)
+    tr.t = rules.start(tr.t, NOW, ["p6", "p5", "p4", "p3", "p2", "p1"])
+    m = tournaments.state_message(tr, "p2", NOW + 7)     # 5-second levels: level 2
+    assert (m["status"], m["level"], m["blinds"], m["on_break"]) == \
+        ("running", 2, [20, 40, 40], False)
+    assert m["time_to_next_level"] is None                 # the last level lasts
+    assert m["players_left"] == 6 and m["average_stack"] == 1500
+    assert m["payouts"] == list(rules.payouts(600, 6)) and sum(m["payouts"]) == 600
+    assert m["you"]["table"] == 1 and m["you"]["place"] is None
+    m = tournaments.state_message(tr, "p2", NOW + 2)
+    assert (m["level"], m["time_to_next_level"]) == (1, 3)
+
+
+def test_state_message_tells_a_player_out_their_place():
+    import dataclasses
+    root, _, _ = a_root(players=2)
+    tr, _ = tournaments.create(root, "HU", rules.sit_and_go(2, 100, 1500, STRUCTURE), None, NOW)
+    for pid in ("p1", "p2"):
+        tournaments.register(root, tr, pid)
+    tr.t = dataclasses.replace(rules.start(tr.t, NOW, ["p1", "p2"]),
+                               results=(rules.Placed("p2", 2, 0),))
+    m = tournaments.state_message(tr, "p2", NOW)
+    assert m["you"] == {"registered": True, "table": None, "place": 2, "prize": 0}
+    assert m["places"] == [{"player": "p2", "place": 2, "prize": 0}]
