@@ -134,7 +134,7 @@ def room_to_json(room: Room) -> dict:
         "chat": list(room.chat),
         "house_bots": list(room.house_bots),
         "creator": room.creator, "owner": room.owner, "created": room.created,
-        "closing": room.closing,
+        "closing": room.closing, "tournament": room.tournament,
     }
 
 
@@ -158,6 +158,7 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
               else deque(d["chat"], maxlen=CHAT_LINES)),
         house_bots=list(d.get("house_bots", ())),
         creator=d.get("creator"), owner=d.get("owner"), created=d.get("created"),
+        tournament=d.get("tournament"),
         closing=d.get("closing", False),
     )
 
@@ -207,7 +208,7 @@ def room_image(room: Room, fragments=None) -> dict:
         "sat_out_since": room.sat_out_since, "hands_played": room.hands_played,
         "recent_pots": list(room.recent_pots), "house_bots": room.house_bots,
         "creator": room.creator, "owner": room.owner, "created": room.created,
-        "closing": room.closing,
+        "closing": room.closing, "tournament": room.tournament,
     }
 
 
@@ -427,7 +428,9 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
                 problems.append(f"{tid} seat {i}: unknown player {pid!r}")
             elif not s["leaving"] and p["seats"].get(tid) != i:
                 problems.append(f"{tid} seat {i}: {pid} does not know it sits here")
-            if running:
+            if table.get("tournament") is not None:
+                pass                       # tournament chips: not bankroll chips
+            elif running:
                 total += stack + put_in    # what is in the pot is still at the table
                 if s["in_hand"]:
                     cards += s["cards"]

@@ -74,6 +74,11 @@ def apply_entry(root, entry: dict) -> None:
         room = root.tables.pop(entry["t"])
         if any(room.game.seats):
             raise ValueError(f"table {room.id} closed with players still seated")
+    elif kind == "tstart":
+        tr = root.tournaments[entry["id"]]
+        tournaments.start(root, tr, entry["draw"], entry["at"])
+        for tid in tr.rooms.values():
+            play.settle(root, root.tables[tid], entry["at"], fx, new_turn=False)
     elif kind in tournaments.KINDS:
         tournaments.apply_entry(root, entry)
     else:

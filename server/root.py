@@ -119,6 +119,7 @@ class Room:
     owner: str | None = None
     created: float | None = None
     closing: bool = False          # an operator closed it: it goes when its hand is over
+    tournament: str | None = None  # the tournament whose table this is (tournament chips)
 
     @property
     def used(self) -> bool:
@@ -248,5 +249,6 @@ def total_chips(root: Root) -> int:
     prize pools not yet paid (compare with ``chips_issued``; tournament chips are not
     bankroll chips and are not counted)."""
     return (sum(p.bankroll for p in root.players.values())
-            + sum(room.game.chips() for room in root.tables.values())
+            + sum(room.game.chips() for room in root.tables.values()
+                  if room.tournament is None)
             + sum(tr.pool for tr in root.tournaments.values()))

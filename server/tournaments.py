@@ -24,13 +24,14 @@ Journal entries (re-applied by :func:`apply_entry`):
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from game import tournament as rules
 from game.table import table_from_json, table_to_json
+from server.root import Room, TableConfig, add_table
 from server.effects import Effects
 
-KINDS = ("tournament", "register", "unregister")
+KINDS = ("tournament", "register", "unregister", "tstart", "between")
 
 
 @dataclass
@@ -43,6 +44,8 @@ class TournamentRoom:
     pool: int = 0                   # bankroll chips held: buy-ins not refunded nor paid
     creator: str | None = None      # the player who made it (None: the server)
     created: float | None = None
+    rooms: dict[int, str] = field(default_factory=dict)     # table number -> root table id
+    settled: dict[int, int] = field(default_factory=dict)   # table number -> last hand settled
 
 
 # ---------------------------------------------------------------------------
@@ -79,7 +82,9 @@ def tournament_to_json(tr: TournamentRoom) -> dict:
             "creator": tr.creator, "created": tr.created,
             "registered": list(t.registered), "started_at": t.started_at,
             "tables": [[n, table_to_json(table)] for n, table in t.tables],
-            "results": [[r.player, r.place, r.prize] for r in t.results]}
+            "results": [[r.player, r.place, r.prize] for r in t.results],
+            "rooms": {str(n): rid for n, rid in tr.rooms.items()},
+            "settled": {str(n): h for n, h in tr.settled.items()}}
 
 
 def tournament_from_json(d: dict) -> TournamentRoom:
@@ -88,7 +93,9 @@ def tournament_from_json(d: dict) -> TournamentRoom:
         started_at=d["started_at"],
         tables=tuple((n, table_from_json(table)) for n, table in d["tables"]),
         results=tuple(rules.Placed(*r) for r in d["results"]))
-    return TournamentRoom(d["id"], d["name"], t, d["pool"], d["creator"], d["created"])
+    return TournamentRoom(d["id"], d["name"], t, d["pool"], d["creator"], d["created"],
+                          {int(n): rid for n, rid in d.get("rooms", {}).items()},
+                          {int(n): h for n, h in d.get("settled", {}).items()})
 
 
 # ---------------------------------------------------------------------------
@@ -130,6 +137,80 @@ def unregister(root, tr: TournamentRoom, player_id: str) -> Effects:
     root.players[player_id].bankroll += tr.t.buy_in
     tr.pool -= tr.t.buy_in
     return Effects(journal=[{"k": "unregister", "id": tr.id, "player": player_id}])
+
+
+def start(root, tr: TournamentRoom, draw, now: float) -> Effects:
+    """Start ``tr`` at ``now`` with the seat draw ``draw`` (a permutation of the registered
+    players, made by the caller from its random source): each of its tables becomes a
+    table in the root (``Room.tournament`` set), its players seated with tournament chips
+    (no bankroll moves). The caller settles each new table (``play.settle``)."""
+    tr.t = rules.start(tr.t, now, tuple(draw))
+    level = tr.t.structure.levels[0]
+    for number, table in tr.t.tables:
+        room = add_table(root, f"{tr.name} #{number}", TableConfig(
+            table_seats(table), level.small_blind, level.big_blind, 0, tr.t.starting_stack,
+            tr.t.starting_stack, ante_kind="big_blind"))
+        room.game, room.tournament = table, tr.id
+        room.hand_start, room.hand_actions = table_to_json(table), []
+        for i, s in enumerate(table.seats):
+            if s is not None:
+                root.players[s.player].seats[room.id] = i
+                room.hand_names[s.player] = root.players[s.player].name
+        tr.rooms[number] = room.id
+    return Effects(journal=[{"k": "tstart", "id": tr.id, "draw": list(draw), "at": now}])
+
+
+def table_seats(table) -> int:
+    return len(table.seats)
+
+
+def number_of(tr: TournamentRoom, room: Room) -> int:
+    return next(n for n, rid in tr.rooms.items() if rid == room.id)
+
+
+def hand_over(root, room: Room) -> tuple[TournamentRoom, int] | None:
+    """``(tournament, table number)`` when ``room`` is a tournament table whose last hand
+    is over and not yet settled by :func:`after_hand`."""
+    if room.tournament is None or room.game.hand_running or room.game.hand is None:
+        return None
+    tr = root.tournaments[room.tournament]
+    number = number_of(tr, room)
+    if tr.t.finished or tr.settled.get(number) == room.game.hand_number:
+        return None
+    return tr, number
+
+
+def after_hand(root, tr: TournamentRoom, number: int, now: float, fx: Effects) -> None:
+    """A hand is over at table ``number``: the rules' :func:`~game.tournament.between_hands`
+    (the busted placed and paid, the next blinds), the prizes moved from the pool into the
+    bankrolls in the same step, everyone registered told. Journaled (``between``)."""
+    room = root.tables[tr.rooms[number]]
+    fx.journal.append({"k": "between", "id": tr.id, "n": number, "at": now})
+    tr.settled[number] = room.game.hand_number
+    tr.t = rules.with_table(tr.t, number, room.game)
+    tr.t, events = rules.between_hands(tr.t, number, now)
+    for e in events:
+        if isinstance(e, rules.Placed):
+            player = root.players[e.player]
+            player.bankroll += e.prize
+            tr.pool -= e.prize
+            if e.place != 1:
+                player.seats.pop(room.id, None)
+            if e.prize:
+                fx.send(player.id, {"type": "bankroll", "bankroll": player.bankroll})
+    if tr.t.finished:
+        for s in room.game.seats:
+            if s is not None:
+                root.players[s.player].seats.pop(room.id, None)
+        del root.tables[room.id]
+        del tr.rooms[number]
+        fx.out.append(("close", room.id, {"type": "table_closed", "table": room.id}))
+        fx.wake[room.id] = None
+    else:
+        room.game = tr.t.table(number)
+        room.hand_start, room.hand_actions = table_to_json(room.game), []
+    for pid in tr.t.registered:
+        fx.send(pid, state_message(tr, pid, now))
 
 
 # ---------------------------------------------------------------------------
@@ -189,5 +270,10 @@ def apply_entry(root, entry: dict) -> None:
         register(root, root.tournaments[entry["id"]], entry["player"])
     elif kind == "unregister":
         unregister(root, root.tournaments[entry["id"]], entry["player"])
+    elif kind == "tstart":
+        start(root, root.tournaments[entry["id"]], entry["draw"], entry["at"])
+    elif kind == "between":
+        tr = root.tournaments[entry["id"]]
+        after_hand(root, tr, entry["n"], entry["at"], Effects())
     else:
         raise ValueError(f"not a tournament entry: {kind!r}")
