@@ -79,3 +79,71 @@ def test_a_heads_up_sit_and_go_is_played_to_the_end_and_paid_once(tmp_path):
     finally:
         assert s.stop() == 0, s.log()
     assert "Traceback" not in s.log(), s.log()
+
+
+def reconnect(s, clients):
+    """New sockets with the old tokens; each watches the tables its welcome names."""
+    out = []
+    for c in clients:
+        again = connect(s, token=c.token)
+        again.name = c.name
+        welcome = next(m for m in again.seen if m["type"] == "welcome")
+        for table in welcome["seats"]:
+            again.send({"type": "watch", "table": table})
+        out.append(again)
+    return out
+
+
+def test_kill_9_during_a_sit_and_go_and_around_a_payout_pays_each_prize_once(tmp_path):
+    folder = str(tmp_path / "data")
+    flags = ("--snapshot-dir", folder, "--snapshot-every", "0.2", "--journal", "always",
+             "--hand-pause", "0.05", "--turn-seconds", "1", "--time-bank", "0",
+             "--tick", "0.02")
+    s = start_server(str(tmp_path), *flags)
+    try:
+        clients = [connect(s, f"k9-{i}") for i in range(3)]
+        start_bankroll = clients[0].bankroll
+        tid = clients[0].request({"type": "create_tournament", "name": "K9", "seats": 3,
+                                  "buy_in": 100, "starting_stack": 300, "levels": LEVELS,
+                                  "seconds": 1}, "tournament")["id"]
+        for c in clients:
+            c.request({"type": "register", "tournament": tid}, "tournament")
+        # Kill 1: play has started (a hand under way at the first level).
+        clients[0].expect_type("tournament_table")
+        s.proc.kill()
+        s.proc.wait(5)
+        s = start_server(str(tmp_path), *flags)
+        clients = reconnect(s, clients)
+        total, issued = chips(s)
+        assert total == issued
+        # Kill 2: right after a player is placed (a payout decided), or the end.
+        deadline = time.monotonic() + 60
+        placed = False
+        while not placed:
+            assert time.monotonic() < deadline, "nobody was placed"
+            for c in clients:
+                try:
+                    msg = c.recv(0.05)
+                except websocket.WebSocketTimeoutException:
+                    continue
+                if msg["type"] == "turn":
+                    c.send({"type": "act", "table": msg["table"], "action": "all_in"
+                            if "all_in" in msg["legal"]["actions"] else "check"})
+                elif msg["type"] == "tournament" and msg["players_left"] < 3:
+                    placed = True
+        s.proc.kill()
+        s.proc.wait(5)
+        s = start_server(str(tmp_path), *flags)
+        clients = reconnect(s, clients)
+        listed = clients[0].request({"type": "tournaments"}, "tournaments")["tournaments"]
+        if listed:      # not over yet: play it out
+            assert listed[0]["players_left"] in (1, 2)
+            play_until_over(clients, tid, limit=90)
+        total, issued = chips(s)
+        assert total == issued
+        bankrolls = [connect(s, token=c.token).bankroll for c in clients]
+        prizes = sorted(b - (start_bankroll - 100) for b in bankrolls)
+        assert sum(prizes) == 300 and min(prizes) >= 0      # each prize paid exactly once
+    finally:
+        assert s.stop() == 0, s.log()
+    assert "Traceback" not in s.log(), s.log()
