@@ -12,7 +12,7 @@ Three functions form the contract between the server's root
 the image writer (the same JSON once serialised). Format 2 dropped each table's
 ``history_max`` (the event history is the transport's now, not the root's);
 format 3 added ``tournaments`` and ``next_tournament`` (registration and prize
-pools, :mod:`server.tournaments`); format 1 and 2 images still load (no tournaments).
+pools, :mod:`server.tournaments`; each table's ``tournament``); format 1 and 2 images still load (no tournaments).
 
 >>> from server.root import TableConfig, add_player, add_table, new_root
 >>> root = new_root()

@@ -11,14 +11,19 @@ Chips: a buy-in leaves the player's bankroll at registration and is held in
 (unregistering) or paid out; :func:`server.root.total_chips` counts the pools,
 so bankrolls + cash tables + pools == ``chips_issued``.
 
-Not wired yet (see the README's Tournaments section): no protocol message or
-route creates or registers into a tournament or sends :func:`state_message`,
-nothing starts one, plays its tables or pays prizes.
+Sit-and-gos are wired (:mod:`server.handlers`: ``create_tournament``, ``tournaments``,
+``register``, ``unregister``): the registration that fills one calls :func:`start`
+(each table becomes a root table with ``Room.tournament`` set: its chips are
+tournament chips, not counted as bankroll chips); :func:`server.play.settle` calls
+:func:`after_hand` when a hand at such a table is over (places, prizes paid from the
+pool into bankrolls, next blinds). Multi-table tournaments are not offered yet.
 
 Journal entries (re-applied by :func:`apply_entry`):
 
 - ``{"k": "tournament", "id", "name", "config", "creator", "created"}`` -- created;
-- ``{"k": "register", "id", "player"}`` / ``{"k": "unregister", "id", "player"}``.
+- ``{"k": "register", "id", "player"}`` / ``{"k": "unregister", "id", "player"}``;
+- ``{"k": "tstart", "id", "draw", "at"}`` -- started with that seat draw;
+- ``{"k": "between", "id", "n", "at"}`` -- :func:`after_hand` at table ``n``.
 """
 
 from __future__ import annotations
