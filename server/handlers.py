@@ -25,7 +25,7 @@ from server import config, lobby, play, quotas, tournaments
 from server.conn import admit_chat
 from server.effects import Effects
 from server.protocol import (PROTOCOL, Act, Chat, CreateTournament, Hello, RegisterMsg,
-                             TournamentsMsg, UnregisterMsg, Leave, Ping, ProtocolError,
+                             StartTournament, TournamentsMsg, UnregisterMsg, Leave, Ping, ProtocolError,
                              RunTwiceMsg, Sit, SitInMsg, SitOutMsg, Tables, TopUpMsg, Unwatch,
                              Watch, error, parse)
 from server.root import (STARTING_BANKROLL, Room, Root, add_player, forget_player,
@@ -87,6 +87,8 @@ def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None,
             before = catch_up(root, msg, now)
         if type(msg) is RegisterMsg:
             return register(root, fan, c, msg, now, draw or tuple)
+        if type(msg) is StartTournament:
+            return start_tournament(root, fan, c, msg, now, draw or tuple)
         return before.extend(HANDLERS[type(msg)](root, fan, c, msg, now))
     except Refused as e:
         return refusal(root, c.id, e.code, e.message, msg.rid, before)
@@ -353,7 +355,9 @@ def create_tournament(root: Root, fan, c, msg: CreateTournament, now: float) -> 
     try:
         structure = tournaments.rules.BlindStructure(
             tuple(tournaments.rules.Level(*lv) for lv in msg.levels), msg.seconds)
-        t = tournaments.rules.sit_and_go(msg.seats, msg.buy_in, msg.starting_stack, structure)
+        t = (tournaments.rules.Tournament(msg.buy_in, msg.starting_stack, structure,
+                                          seats=msg.seats) if msg.multi_table else
+             tournaments.rules.sit_and_go(msg.seats, msg.buy_in, msg.starting_stack, structure))
     except ValueError as e:
         raise Refused("bad_message", str(e)) from None
     tr, fx = tournaments.create(root, msg.name, t, c.player, now)
@@ -377,14 +381,36 @@ def register(root: Root, fan, c, msg: RegisterMsg, now: float, draw) -> Effects:
         raise Refused("tournament", str(e)) from None
     fx.send(c.player, {"type": "bankroll", "bankroll": root.players[c.player].bankroll})
     if tournaments.rules.ready(tr.t):
+        _start(root, tr, draw, now, fx)
+    for pid in tr.t.registered:
+        fx.send(pid, tournaments.state_message(tr, pid, now))
+    fx.reply(c.id, tournaments.state_message(tr, c.player, now), msg.rid)
+    return fx
+
+
+def _start(root: Root, tr, draw, now: float, fx: Effects) -> None:
+    try:
         fx.extend(tournaments.start(root, tr, draw(tr.t.registered), now))
-        for number, tid in tr.rooms.items():
-            room = root.tables[tid]
-            play.settle(root, room, now, fx, new_turn=False)
-            for s in room.game.seats:
-                if s is not None:
-                    fx.send(s.player, {"type": "tournament_table", "tournament": tr.id,
-                                       "table": room.id})
+    except tournaments.rules.TournamentError as e:
+        raise Refused("tournament", str(e)) from None
+    for tid in tr.rooms.values():
+        room = root.tables[tid]
+        play.settle(root, room, now, fx, new_turn=False)
+        for s in room.game.seats:
+            if s is not None:
+                fx.send(s.player, {"type": "tournament_table", "tournament": tr.id,
+                                   "table": room.id})
+
+
+def start_tournament(root: Root, fan, c, msg: StartTournament, now: float, draw) -> Effects:
+    """The creator starts a multi-table tournament (a sit-and-go starts when full)."""
+    tr = _tournament(root, msg.tournament)
+    if tr.creator != c.player:
+        raise Refused("tournament", "only the tournament's creator can start it")
+    if tr.t.capacity:
+        raise Refused("tournament", "a sit-and-go starts when it is full")
+    fx = Effects()
+    _start(root, tr, draw, now, fx)
     for pid in tr.t.registered:
         fx.send(pid, tournaments.state_message(tr, pid, now))
     fx.reply(c.id, tournaments.state_message(tr, c.player, now), msg.rid)

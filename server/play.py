@@ -282,7 +282,14 @@ def settle(root: Root, room: Room, now: float, fx: Effects, new_turn: bool) -> N
         new_turn = True
     over = tournaments.hand_over(root, room)
     if over is not None:
-        tournaments.after_hand(root, *over, now, fx)
+        tr, number = over
+        for _ in range(len(tr.rooms) + 1):
+            for other in tournaments.after_hand(root, tr, number, now, fx, publish):
+                _schedule_next_hand(other, now)
+                fx.wake[other.id] = due(other)
+            number = tournaments.idle_to_break(root, tr)
+            if number is None:
+                break
         if room.id not in root.tables:
             return                          # the tournament is over
     if room.closing and not room.game.hand_running:

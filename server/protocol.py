@@ -152,6 +152,13 @@ class CreateTournament:
     starting_stack: int
     levels: tuple[tuple[int, int, int], ...]
     seconds: float
+    multi_table: bool = False      # tables of ``seats``, started with start_tournament
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartTournament:
+    tournament: str
     rid: Rid = None
 
 
@@ -174,7 +181,7 @@ class UnregisterMsg:
 
 Message = (Hello | Tables | Watch | Unwatch | Sit | Act | SitOutMsg | SitInMsg | RunTwiceMsg
            | TopUpMsg | Leave | Chat | Ping | CreateTournament | TournamentsMsg | RegisterMsg
-           | UnregisterMsg)
+           | UnregisterMsg | StartTournament)
 
 
 # ---------------------------------------------------------------------------
@@ -503,7 +510,8 @@ def _tournament_only(cls, kind: str):
 
 def _create_tournament(data: dict, rid: Rid) -> CreateTournament:
     _fields(data, "create_tournament",
-            ("name", "seats", "buy_in", "starting_stack", "levels", "seconds"))
+            ("name", "seats", "buy_in", "starting_stack", "levels", "seconds"),
+            ("multi_table",))
     name = data["name"]
     if type(name) is not str or not 1 <= len(name.strip()) <= 40:
         raise ProtocolError("bad_message", "name is 1 to 40 characters")
@@ -519,7 +527,8 @@ def _create_tournament(data: dict, rid: Rid) -> CreateTournament:
     return CreateTournament(name.strip(), whole_number(data, "seats", 2, 10),
                             whole_number(data, "buy_in", 0, 10**9),
                             whole_number(data, "starting_stack", 1, 10**9),
-                            tuple(tuple(lv) for lv in levels), float(seconds), rid)
+                            tuple(tuple(lv) for lv in levels), float(seconds),
+                            _flag(data, "multi_table", False), rid)
 
 
 PARSERS = {
@@ -527,6 +536,7 @@ PARSERS = {
     "tournaments": _nothing(TournamentsMsg, "tournaments"),
     "register": _tournament_only(RegisterMsg, "register"),
     "unregister": _tournament_only(UnregisterMsg, "unregister"),
+    "start_tournament": _tournament_only(StartTournament, "start_tournament"),
     "hello": _hello,
     "tables": _nothing(Tables, "tables"),
     "watch": _watch,

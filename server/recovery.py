@@ -80,7 +80,7 @@ def apply_entry(root, entry: dict) -> None:
         for tid in tr.rooms.values():
             play.settle(root, root.tables[tid], entry["at"], fx, new_turn=False)
     elif kind in tournaments.KINDS:
-        tournaments.apply_entry(root, entry)
+        tournaments.apply_entry(root, entry, play.publish)
     else:
         raise ValueError(f"unknown journal entry kind {kind!r}")
 

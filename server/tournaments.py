@@ -32,7 +32,8 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from game import tournament as rules
-from game.table import table_from_json, table_to_json
+from game.table import (SitDown, StandUp, action_to_json, apply, can_start_hand, table_from_json,
+                        table_to_json)
 from server.root import Room, TableConfig, add_table
 from server.effects import Effects
 
@@ -185,30 +186,73 @@ def hand_over(root, room: Room) -> tuple[TournamentRoom, int] | None:
     return tr, number
 
 
-def after_hand(root, tr: TournamentRoom, number: int, now: float, fx: Effects) -> None:
+def idle_to_break(root, tr: TournamentRoom) -> int | None:
+    """The highest-numbered table, when fewer tables would seat everyone and it cannot deal
+    (one player left there): it would wait for ever for a hand to end, so the server runs
+    :func:`after_hand` for it at once (which breaks it)."""
+    t = tr.t
+    if not t.started or t.finished or len(t.tables) <= rules.tables_needed(t):
+        return None
+    highest = max(n for n, _ in t.tables)
+    game = root.tables[tr.rooms[highest]].game
+    return None if game.hand_running or can_start_hand(game) else highest
+
+
+def after_hand(root, tr: TournamentRoom, number: int, now: float, fx: Effects,
+               publish) -> list[Room]:
     """A hand is over at table ``number``: the rules' :func:`~game.tournament.between_hands`
-    (the busted placed and paid, the next blinds), the prizes moved from the pool into the
-    bankrolls in the same step, everyone registered told. Journaled (``between``)."""
+    (the busted placed and paid, balancing moves, a table broken, the next blinds). Prizes
+    move from the pool into the bankrolls in the same step; the players who leave this
+    table stand up (``left`` events, tournament chips), the moved sit down at their new
+    table (``seated``) and are told (``tournament_moved``); everyone registered gets the
+    ``tournament`` message. Journaled (``between``). ``publish(room, events, fx)``
+    versions table events (:func:`server.play.publish`). Returns the other tables that
+    players joined (the caller schedules their next hand)."""
     room = root.tables[tr.rooms[number]]
     fx.journal.append({"k": "between", "id": tr.id, "n": number, "at": now})
     tr.settled[number] = room.game.hand_number
-    tr.t = rules.with_table(tr.t, number, room.game)
+    for n, rid in tr.rooms.items():          # every table as it stands now
+        tr.t = rules.with_table(tr.t, n, root.tables[rid].game)
     tr.t, events = rules.between_hands(tr.t, number, now)
+    # This table: the players who left it (busted, moved) stand up.
+    for i, s in enumerate(room.game.seats):
+        if s is not None and rules.seat_of(tr.t, s.player) != (number, i):
+            game, evs = apply(room.game, StandUp(i))
+            room.game = game
+            publish(room, evs, fx)
+            root.players[s.player].seats.pop(room.id, None)
+    joined: list[Room] = []
     for e in events:
         if isinstance(e, rules.Placed):
             player = root.players[e.player]
             player.bankroll += e.prize
             tr.pool -= e.prize
-            if e.place != 1:
-                player.seats.pop(room.id, None)
             if e.prize:
                 fx.send(player.id, {"type": "bankroll", "bankroll": player.bankroll})
-    if tr.t.finished:
-        for s in room.game.seats:
+        elif isinstance(e, rules.Moved):
+            dest = root.tables[tr.rooms[e.to_table]]
+            player = root.players[e.player]
+            game, evs = apply(dest.game, SitDown(e.to_seat, e.player, e.stack))
+            dest.game = game
+            dest.hand_actions.append(action_to_json(SitDown(e.to_seat, e.player, e.stack)))
+            dest.hand_names[player.id] = player.name
+            dest.sat_out_since[e.to_seat] = None
+            publish(dest, evs, fx)
+            player.seats[dest.id] = e.to_seat
+            fx.send(player.id, {"type": "tournament_moved", "tournament": tr.id,
+                                "table": dest.id, "from": room.id, "number": e.to_table})
+            if dest not in joined:
+                joined.append(dest)
+    for dest in joined:
+        tr.t = rules.with_table(tr.t, number_of(tr, dest), dest.game)
+    numbers = {n for n, _ in tr.t.tables}
+    if tr.t.finished or number not in numbers:
+        for s in room.game.seats:           # the winner, at the end
             if s is not None:
                 root.players[s.player].seats.pop(room.id, None)
         del root.tables[room.id]
         del tr.rooms[number]
+        tr.settled.pop(number, None)
         fx.out.append(("close", room.id, {"type": "table_closed", "table": room.id}))
         fx.wake[room.id] = None
     else:
@@ -216,6 +260,7 @@ def after_hand(root, tr: TournamentRoom, number: int, now: float, fx: Effects) -
         room.hand_start, room.hand_actions = table_to_json(room.game), []
     for pid in tr.t.registered:
         fx.send(pid, state_message(tr, pid, now))
+    return joined
 
 
 # ---------------------------------------------------------------------------
@@ -263,7 +308,7 @@ def state_message(tr: TournamentRoom, player_id: str | None, now: float) -> dict
     }
 
 
-def apply_entry(root, entry: dict) -> None:
+def apply_entry(root, entry: dict, publish=lambda room, events, fx: None) -> None:
     """Re-apply one of this module's journal entries (:mod:`server.recovery`)."""
     kind = entry["k"]
     if kind == "tournament":
@@ -279,6 +324,6 @@ def apply_entry(root, entry: dict) -> None:
         start(root, root.tournaments[entry["id"]], entry["draw"], entry["at"])
     elif kind == "between":
         tr = root.tournaments[entry["id"]]
-        after_hand(root, tr, entry["n"], entry["at"], Effects())
+        after_hand(root, tr, entry["n"], entry["at"], Effects(), publish)
     else:
         raise ValueError(f"not a tournament entry: {kind!r}")

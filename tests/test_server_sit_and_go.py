@@ -24,8 +24,9 @@ def play_until_over(clients, tid, limit=60.0):
             except websocket.WebSocketTimeoutException:
                 continue
             kind = msg["type"]
-            if kind == "tournament_table":
+            if kind in ("tournament_table", "tournament_moved"):
                 c.send({"type": "watch", "table": msg["table"]})
+                c.moves = getattr(c, "moves", 0) + (kind == "tournament_moved")
             elif kind == "turn":
                 legal = msg["legal"]["actions"]
                 action = next(a for a in ("all_in", "call", "check") if a in legal)
@@ -34,7 +35,8 @@ def play_until_over(clients, tid, limit=60.0):
                 finished.add(c.name)
                 done[c.name] = msg
             elif kind == "error":
-                assert msg["code"] in ("illegal", "not_your_turn"), msg
+                # a turn or a table from before a move, or a table broken since
+                assert msg["code"] in ("illegal", "no_table", "not_seated"), msg
     return done
 
 
@@ -144,6 +146,44 @@ def test_kill_9_during_a_sit_and_go_and_around_a_payout_pays_each_prize_once(tmp
         bankrolls = [connect(s, token=c.token).bankroll for c in clients]
         prizes = sorted(b - (start_bankroll - 100) for b in bankrolls)
         assert sum(prizes) == 300 and min(prizes) >= 0      # each prize paid exactly once
+    finally:
+        assert s.stop() == 0, s.log()
+    assert "Traceback" not in s.log(), s.log()
+
+
+def test_a_multi_table_freezeout_moves_players_breaks_tables_and_pays_once(tmp_path):
+    s = start_server(str(tmp_path), "--hand-pause", "0.05", "--turn-seconds", "10",
+                     "--tick", "0.02")
+    try:
+        clients = [connect(s, f"mtt-{i}") for i in range(7)]
+        start_bankroll = clients[0].bankroll
+        tid = clients[0].request({"type": "create_tournament", "name": "MTT", "seats": 3,
+                                  "buy_in": 100, "starting_stack": 300, "levels": LEVELS,
+                                  "seconds": 1, "multi_table": True}, "tournament")["id"]
+        for c in clients:
+            st = c.request({"type": "register", "tournament": tid}, "tournament")
+        assert st["status"] == "registering" and st["registered"] == 7
+        refused = clients[1].request({"type": "start_tournament", "tournament": tid}, "error")
+        assert refused["code"] == "tournament"            # only its creator
+        st = clients[0].request({"type": "start_tournament", "tournament": tid}, "tournament")
+        assert st["status"] == "running" and st["players_left"] == 7
+        done = play_until_over(clients, tid, limit=120)
+        ranks = sorted(m["you"]["place"] for m in done.values())
+        # Places 1..7, players busted together with the same stack sharing the best one.
+        assert ranks[0] == 1 and ranks.count(1) == 1
+        assert all(r == i + 1 or r == ranks[i - 1] for i, r in enumerate(ranks)), ranks
+        places = done["mtt-0"]["places"]
+        assert sorted(p["place"] for p in places) == ranks
+        assert {p["player"] for p in places} == {c.player for c in clients}
+        assert sum(p["prize"] for p in places) == 700
+        assert sum(getattr(c, "moves", 0) for c in clients) >= 1    # tables were broken
+        total, issued = chips(s)
+        assert total == issued
+        for c in clients:
+            again = connect(s, token=c.token)
+            assert again.bankroll == start_bankroll - 100 + done[c.name]["you"]["prize"]
+            assert again.seen[0]["seats"] == {}
+            again.close()
     finally:
         assert s.stop() == 0, s.log()
     assert "Traceback" not in s.log(), s.log()
