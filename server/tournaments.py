@@ -16,7 +16,8 @@ Sit-and-gos are wired (:mod:`server.handlers`: ``create_tournament``, ``tourname
 (each table becomes a root table with ``Room.tournament`` set: its chips are
 tournament chips, not counted as bankroll chips); :func:`server.play.settle` calls
 :func:`after_hand` when a hand at such a table is over (places, prizes paid from the
-pool into bankrolls, next blinds). Multi-table tournaments are not offered yet.
+pool into bankrolls, moves and broken tables, next blinds); ``start_tournament`` starts a
+multi-table one.
 
 Journal entries (re-applied by :func:`apply_entry`):
 
