@@ -187,3 +187,55 @@ def test_a_multi_table_freezeout_moves_players_breaks_tables_and_pays_once(tmp_p
     finally:
         assert s.stop() == 0, s.log()
     assert "Traceback" not in s.log(), s.log()
+
+
+def test_kill_9_right_after_a_table_move_leaves_everyone_at_one_table(tmp_path):
+    folder = str(tmp_path / "data")
+    flags = ("--snapshot-dir", folder, "--snapshot-every", "0.2", "--journal", "always",
+             "--hand-pause", "0.05", "--turn-seconds", "1", "--time-bank", "0",
+             "--tick", "0.02")
+    s = start_server(str(tmp_path), *flags)
+    try:
+        clients = [connect(s, f"mv-{i}") for i in range(7)]
+        start_bankroll = clients[0].bankroll
+        tid = clients[0].request({"type": "create_tournament", "name": "MV", "seats": 3,
+                                  "buy_in": 100, "starting_stack": 300, "levels": LEVELS,
+                                  "seconds": 1, "multi_table": True}, "tournament")["id"]
+        for c in clients:
+            c.request({"type": "register", "tournament": tid}, "tournament")
+        clients[0].request({"type": "start_tournament", "tournament": tid}, "tournament")
+        deadline = time.monotonic() + 60
+        moved = False
+        while not moved:
+            assert time.monotonic() < deadline, "nobody was moved"
+            for c in clients:
+                try:
+                    msg = c.recv(0.05)
+                except websocket.WebSocketTimeoutException:
+                    continue
+                if msg["type"] == "turn":
+                    c.send({"type": "act", "table": msg["table"], "action": "all_in"
+                            if "all_in" in msg["legal"]["actions"] else "check"})
+                elif msg["type"] == "tournament_moved":
+                    moved = True
+        s.proc.kill()
+        s.proc.wait(5)
+        s = start_server(str(tmp_path), *flags)
+        clients = reconnect(s, clients)
+        total, issued = chips(s)
+        assert total == issued
+        listed = clients[0].request({"type": "tournaments"}, "tournaments")["tournaments"]
+        left = listed[0]["players_left"] if listed else 1
+        seated = [len(next(m for m in c.seen if m["type"] == "welcome")["seats"])
+                  for c in clients]
+        assert max(seated) <= 1 and sum(seated) == left   # nobody at two tables or none
+        if listed:
+            play_until_over(clients, tid, limit=120)
+        total, issued = chips(s)
+        assert total == issued
+        bankrolls = [connect(s, token=c.token).bankroll for c in clients]
+        prizes = sorted(b - (start_bankroll - 100) for b in bankrolls)
+        assert sum(prizes) == 700 and min(prizes) >= 0      # each prize paid exactly once
+    finally:
+        assert s.stop() == 0, s.log()
+    assert "Traceback" not in s.log(), s.log()
