@@ -11,7 +11,8 @@ Three functions form the contract between the server's root
 :func:`root_image` and :func:`lazy_image` are :func:`root_to_json` made cheap for
 the image writer (the same JSON once serialised). Format 2 dropped each table's
 ``history_max`` (the event history is the transport's now, not the root's);
-format 1 images still load.
+format 3 added ``tournaments`` and ``next_tournament`` (registration and prize
+pools, :mod:`server.tournaments`; each table's ``tournament``); format 1 and 2 images still load (no tournaments).
 
 >>> from server.root import TableConfig, add_player, add_table, new_root
 >>> root = new_root()
@@ -34,9 +35,10 @@ from game.table import action_from_json, apply, table_from_json, table_to_json
 from persistence.snapshot import fragment
 from server.root import (CHAT_LINES, FINISHED_HANDS, RECENT_POTS, Clock, Player, Room, Root,
                          TableConfig, finished_hands, pack_hand)
+from server.tournaments import tournament_from_json, tournament_to_json
 
-FORMAT = 2               # bump when root_to_json's layout changes incompatibly
-READS = (1, 2)           # formats root_from_json loads
+FORMAT = 3               # bump when root_to_json's layout changes incompatibly
+READS = (1, 2, 3)        # formats root_from_json loads
 
 
 # ---------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def room_to_json(room: Room) -> dict:
         "chat": list(room.chat),
         "house_bots": list(room.house_bots),
         "creator": room.creator, "owner": room.owner, "created": room.created,
-        "closing": room.closing,
+        "closing": room.closing, "tournament": room.tournament,
     }
 
 
@@ -156,6 +158,7 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
               else deque(d["chat"], maxlen=CHAT_LINES)),
         house_bots=list(d.get("house_bots", ())),
         creator=d.get("creator"), owner=d.get("owner"), created=d.get("created"),
+        tournament=d.get("tournament"),
         closing=d.get("closing", False),
     )
 
@@ -175,6 +178,8 @@ def root_to_json(root: Root) -> dict:
         "chips_issued": root.chips_issued,
         "next_player": root.next_player,
         "next_table": root.next_table,
+        "tournaments": {tid: tournament_to_json(tr) for tid, tr in root.tournaments.items()},
+        "next_tournament": root.next_tournament,
         "counters": {k: dict(v) if isinstance(v, dict) else v
                      for k, v in root.counters.items()},
     }
@@ -203,7 +208,7 @@ def room_image(room: Room, fragments=None) -> dict:
         "sat_out_since": room.sat_out_since, "hands_played": room.hands_played,
         "recent_pots": list(room.recent_pots), "house_bots": room.house_bots,
         "creator": room.creator, "owner": room.owner, "created": room.created,
-        "closing": room.closing,
+        "closing": room.closing, "tournament": room.tournament,
     }
 
 
@@ -219,6 +224,8 @@ def root_image(root: Root, fragments=None):
                     for pid, p in root.players.items()},
         "tokens": root.tokens, "chips_issued": root.chips_issued,
         "next_player": root.next_player, "next_table": root.next_table,
+        "tournaments": {tid: tournament_to_json(tr) for tid, tr in root.tournaments.items()},
+        "next_tournament": root.next_tournament,
         "counters": root.counters,
     }
 
@@ -346,6 +353,9 @@ def root_from_json(data: dict) -> Root:
         chips_issued=data["chips_issued"],
         next_player=data["next_player"],
         next_table=data["next_table"],
+        tournaments={tid: tournament_from_json(d)
+                     for tid, d in data.get("tournaments", {}).items()},
+        next_tournament=data.get("next_tournament", 1),
         counters={k: dict(v) if isinstance(v, dict) else v
                   for k, v in data["counters"].items()},
     )
@@ -361,8 +371,10 @@ def check_root(data_or_root: Root | dict, replay: bool = False) -> list[str]:
     """The invariant problems of a root (or of its JSON data); empty when it is sound.
 
     - every running hand's deck, hole cards and board are the 52 distinct cards;
-    - bankrolls + stacks + pots == ``chips_issued`` (chips move between a
-      bankroll and a stack inside one handler, so none are ever in transit);
+    - bankrolls + stacks + pots + tournament prize pools == ``chips_issued``
+      (chips move between a bankroll and a stack or a pool inside one handler,
+      so none are ever in transit); a prize pool holds the buy-ins of its
+      registered players less the prizes paid;
     - no negative chips; every token names a player; every seat a player
       claims holds that player;
     - with ``replay``: the current hand's start plus its recorded actions
@@ -416,7 +428,9 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
                 problems.append(f"{tid} seat {i}: unknown player {pid!r}")
             elif not s["leaving"] and p["seats"].get(tid) != i:
                 problems.append(f"{tid} seat {i}: {pid} does not know it sits here")
-            if running:
+            if table.get("tournament") is not None:
+                pass                       # tournament chips: not bankroll chips
+            elif running:
                 total += stack + put_in    # what is in the pot is still at the table
                 if s["in_hand"]:
                     cards += s["cards"]
@@ -433,5 +447,12 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
         if running and (len(cards) != 52 or len(set(cards)) != 52):
             problems.append(f"{tid}: hand {hand['number']} has {len(set(cards))} distinct "
                             f"cards of {len(cards)}, not the 52")
+    for tid, tr in data.get("tournaments", {}).items():
+        pool, buy_in = tr["pool"], tr["config"]["buy_in"]
+        paid = sum(r[2] for r in tr["results"])
+        if pool != buy_in * len(tr["registered"]) - paid or pool < 0:
+            problems.append(f"tournament {tid}: pool {pool}, but {len(tr['registered'])} "
+                            f"buy-ins of {buy_in} less {paid} paid")
+        total += pool
     if total != data["chips_issued"]:
         problems.append(f"chips: {total} in play but {data['chips_issued']} issued")

@@ -65,6 +65,11 @@ def now() -> float:
     return time.time()
 
 
+def draw(players) -> tuple:
+    """A tournament's random seat draw (``secrets.SystemRandom``), passed to the rules."""
+    return tuple(_shuffler.sample(list(players), len(players)))
+
+
 def shuffled() -> tuple:
     """A freshly shuffled deck (``secrets.SystemRandom``): randomness enters the rules
     only as this input to ``StartHand``."""
@@ -210,7 +215,7 @@ def handle_frame(c, raw) -> bool:
         conns.close(c, conns.CLOSE_TOO_BIG, "message too big")
         return False
     else:
-        run(handlers.dispatch(root, fan, c, raw, now(), runtime.paused))
+        run(handlers.dispatch(root, fan, c, raw, now(), runtime.paused, draw))
     return True
 
 

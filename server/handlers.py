@@ -21,10 +21,11 @@ import logging
 
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, RunTwice, SitDown,
                         SitIn, SitOut, StandUp, TopUp)
-from server import config, lobby, play, quotas
+from server import config, lobby, play, quotas, tournaments
 from server.conn import admit_chat
 from server.effects import Effects
-from server.protocol import (PROTOCOL, Act, Chat, Hello, Leave, Ping, ProtocolError,
+from server.protocol import (PROTOCOL, Act, Chat, CreateTournament, Hello, RegisterMsg,
+                             StartTournament, TournamentsMsg, UnregisterMsg, Leave, Ping, ProtocolError,
                              RunTwiceMsg, Sit, SitInMsg, SitOutMsg, Tables, TopUpMsg, Unwatch,
                              Watch, error, parse)
 from server.root import (STARTING_BANKROLL, Room, Root, add_player, forget_player,
@@ -56,14 +57,17 @@ def changes_state(msg) -> bool:
     """Whether a message would change the root (and so needs the journal)."""
     if type(msg) is Hello:
         return msg.name is not None         # a new player; a token only resumes
-    return type(msg) not in (Tables, Watch, Unwatch, Ping)
+    return type(msg) not in (Tables, Watch, Unwatch, Ping, TournamentsMsg)
 
 
-def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None) -> Effects:
+def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None,
+             draw=None) -> Effects:
     """Handle one text frame from connection ``c``; never raises.
 
     While ``paused`` (the server cannot write its durable state: the reason), a
     message that would change the root is refused with ``paused``; reads are served.
+    ``draw(players)`` is the random seat draw for a tournament that starts (the
+    caller's random source; default: as registered).
     """
     try:
         msg = parse(raw)
@@ -81,6 +85,10 @@ def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None) -> 
     try:
         if type(msg) is Act:
             before = catch_up(root, msg, now)
+        if type(msg) is RegisterMsg:
+            return register(root, fan, c, msg, now, draw or tuple)
+        if type(msg) is StartTournament:
+            return start_tournament(root, fan, c, msg, now, draw or tuple)
         return before.extend(HANDLERS[type(msg)](root, fan, c, msg, now))
     except Refused as e:
         return refusal(root, c.id, e.code, e.message, msg.rid, before)
@@ -99,6 +107,13 @@ def _room(root: Root, table_id: str) -> Room:
     room = root.tables.get(table_id)
     if room is None:
         raise Refused("no_table", f"no table {table_id!r}")
+    return room
+
+
+def _cash(room: Room) -> Room:
+    if room.tournament is not None:
+        raise Refused("tournament", "not at a tournament table: no sitting down, topping up, "
+                      "leaving or sitting out (your hands are posted and folded while away)")
     return room
 
 
@@ -175,6 +190,9 @@ def forget_gone_players(root: Root, fan, now: float) -> Effects:
     fx = Effects()
     in_hands = {seat.player for room in root.tables.values() for seat in room.game.seats
                 if seat is not None}
+    # A player registered in a tournament not over is kept (their place and prize).
+    in_hands.update(p for tr in root.tournaments.values() if not tr.t.finished
+                    for p in tr.t.registered)
     for player in [p for p in root.players.values()
                    if not p.seats and p.id not in in_hands and not fan.online(p.id)]:
         since = fan.gone_since.setdefault(player.id, now)
@@ -222,7 +240,7 @@ def unwatch(root: Root, fan, c, msg: Unwatch, now: float) -> Effects:
 
 
 def sit(root: Root, fan, c, msg: Sit, now: float) -> Effects:
-    room = _room(root, msg.table)
+    room = _cash(_room(root, msg.table))
     player = root.players[c.player]
     if room.id in player.seats:
         raise Refused("seat_taken", f"you already sit at this table (seat {player.seats[room.id]})")
@@ -241,7 +259,7 @@ def sit(root: Root, fan, c, msg: Sit, now: float) -> Effects:
 
 
 def top_up(root: Root, fan, c, msg: TopUpMsg, now: float) -> Effects:
-    room = _room(root, msg.table)
+    room = _cash(_room(root, msg.table))
     seat = _my_seat(root, c, room)
     player = root.players[c.player]
     if msg.amount > player.bankroll:
@@ -257,13 +275,13 @@ def top_up(root: Root, fan, c, msg: TopUpMsg, now: float) -> Effects:
 
 
 def leave(root: Root, fan, c, msg: Leave, now: float) -> Effects:
-    room = _room(root, msg.table)
+    room = _cash(_room(root, msg.table))
     # The stack goes back to the bankroll in the same step.
     return play.step(root, room, StandUp(_my_seat(root, c, room)), now)
 
 
 def sit_out(root: Root, fan, c, msg: SitOutMsg, now: float) -> Effects:
-    room = _room(root, msg.table)
+    room = _cash(_room(root, msg.table))
     return play.step(root, room, SitOut(_my_seat(root, c, room), msg.when), now)
 
 
@@ -322,7 +340,97 @@ def ping(root: Root, fan, c, msg: Ping, now: float) -> Effects:
     return fx
 
 
+# ---------------------------------------------------------------------------
+# Tournaments (server.tournaments)
+
+
+def _tournament(root: Root, tid: str):
+    tr = root.tournaments.get(tid)
+    if tr is None:
+        raise Refused("no_tournament", f"no tournament {tid!r}")
+    return tr
+
+
+def create_tournament(root: Root, fan, c, msg: CreateTournament, now: float) -> Effects:
+    try:
+        structure = tournaments.rules.BlindStructure(
+            tuple(tournaments.rules.Level(*lv) for lv in msg.levels), msg.seconds)
+        t = (tournaments.rules.Tournament(msg.buy_in, msg.starting_stack, structure,
+                                          seats=msg.seats) if msg.multi_table else
+             tournaments.rules.sit_and_go(msg.seats, msg.buy_in, msg.starting_stack, structure))
+    except ValueError as e:
+        raise Refused("bad_message", str(e)) from None
+    tr, fx = tournaments.create(root, msg.name, t, c.player, now)
+    fx.reply(c.id, tournaments.state_message(tr, c.player, now), msg.rid)
+    return fx
+
+
+def list_tournaments(root: Root, fan, c, msg: TournamentsMsg, now: float) -> Effects:
+    fx = Effects()
+    fx.reply(c.id, {"type": "tournaments", "tournaments": [
+        tournaments.state_message(tr, c.player, now) for tr in root.tournaments.values()
+        if not tr.t.finished]}, msg.rid)
+    return fx
+
+
+def register(root: Root, fan, c, msg: RegisterMsg, now: float, draw) -> Effects:
+    tr = _tournament(root, msg.tournament)
+    try:
+        fx = tournaments.register(root, tr, c.player)
+    except tournaments.rules.TournamentError as e:
+        raise Refused("tournament", str(e)) from None
+    fx.send(c.player, {"type": "bankroll", "bankroll": root.players[c.player].bankroll})
+    if tournaments.rules.ready(tr.t):
+        _start(root, tr, draw, now, fx)
+    for pid in tr.t.registered:
+        fx.send(pid, tournaments.state_message(tr, pid, now))
+    fx.reply(c.id, tournaments.state_message(tr, c.player, now), msg.rid)
+    return fx
+
+
+def _start(root: Root, tr, draw, now: float, fx: Effects) -> None:
+    try:
+        fx.extend(tournaments.start(root, tr, draw(tr.t.registered), now))
+    except tournaments.rules.TournamentError as e:
+        raise Refused("tournament", str(e)) from None
+    for tid in tr.rooms.values():
+        room = root.tables[tid]
+        play.settle(root, room, now, fx, new_turn=False)
+        for s in room.game.seats:
+            if s is not None:
+                fx.send(s.player, {"type": "tournament_table", "tournament": tr.id,
+                                   "table": room.id})
+
+
+def start_tournament(root: Root, fan, c, msg: StartTournament, now: float, draw) -> Effects:
+    """The creator starts a multi-table tournament (a sit-and-go starts when full)."""
+    tr = _tournament(root, msg.tournament)
+    if tr.creator != c.player:
+        raise Refused("tournament", "only the tournament's creator can start it")
+    if tr.t.capacity:
+        raise Refused("tournament", "a sit-and-go starts when it is full")
+    fx = Effects()
+    _start(root, tr, draw, now, fx)
+    for pid in tr.t.registered:
+        fx.send(pid, tournaments.state_message(tr, pid, now))
+    fx.reply(c.id, tournaments.state_message(tr, c.player, now), msg.rid)
+    return fx
+
+
+def unregister(root: Root, fan, c, msg: UnregisterMsg, now: float) -> Effects:
+    tr = _tournament(root, msg.tournament)
+    try:
+        fx = tournaments.unregister(root, tr, c.player)
+    except tournaments.rules.TournamentError as e:
+        raise Refused("tournament", str(e)) from None
+    fx.send(c.player, {"type": "bankroll", "bankroll": root.players[c.player].bankroll})
+    fx.reply(c.id, tournaments.state_message(tr, c.player, now), msg.rid)
+    return fx
+
+
 HANDLERS = {
+    CreateTournament: create_tournament, TournamentsMsg: list_tournaments,
+    UnregisterMsg: unregister,
     Hello: hello, Tables: tables, Watch: watch, Unwatch: unwatch, Sit: sit, Act: act,
     SitOutMsg: sit_out, SitInMsg: sit_in, RunTwiceMsg: run_twice, TopUpMsg: top_up,
     Leave: leave, Chat: chat, Ping: ping,

@@ -30,7 +30,7 @@ from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Rais
                         StandUp, StartHand, Timeout, action_to_json, apply, automatic_action,
                         can_start_hand, legal_actions, table_to_json)
 from game.views import table_view
-from server import config
+from server import config, tournaments
 from server.effects import Effects
 from server.root import Player, Room, Root, pack_hand
 
@@ -280,6 +280,18 @@ def settle(root: Root, room: Room, now: float, fx: Effects, new_turn: bool) -> N
             break
         _internal(root, room, action, now, fx)
         new_turn = True
+    over = tournaments.hand_over(root, room)
+    if over is not None:
+        tr, number = over
+        for _ in range(len(tr.rooms) + 1):
+            for other in tournaments.after_hand(root, tr, number, now, fx, publish):
+                _schedule_next_hand(other, now)
+                fx.wake[other.id] = due(other)
+            number = tournaments.idle_to_break(root, tr)
+            if number is None:
+                break
+        if room.id not in root.tables:
+            return                          # the tournament is over
     if room.closing and not room.game.hand_running:
         _close(root, room, now, fx)
         return
@@ -471,6 +483,8 @@ def _expire(root: Root, room: Room, now: float, fx: Effects) -> None:
     _internal(root, room, Timeout(seat), now, fx)
     settle(root, room, now, fx, new_turn=True)
     s = room.game.seats[seat]
+    if room.tournament is not None:
+        return              # nobody is sat out of a tournament: they post and fold
     if (clock.expiries[seat] >= config.settings.expiries_to_sit_out and s is not None
             and s.player == player and not s.sitting_out and not s.leaving):
         _internal(root, room, SitOut(seat), now, fx)

@@ -144,8 +144,44 @@ class Ping:
     rid: Rid = None
 
 
+@dataclass(frozen=True, slots=True)
+class CreateTournament:
+    name: str
+    seats: int
+    buy_in: int
+    starting_stack: int
+    levels: tuple[tuple[int, int, int], ...]
+    seconds: float
+    multi_table: bool = False      # tables of ``seats``, started with start_tournament
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartTournament:
+    tournament: str
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class TournamentsMsg:
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterMsg:
+    tournament: str
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnregisterMsg:
+    tournament: str
+    rid: Rid = None
+
+
 Message = (Hello | Tables | Watch | Unwatch | Sit | Act | SitOutMsg | SitInMsg | RunTwiceMsg
-           | TopUpMsg | Leave | Chat | Ping)
+           | TopUpMsg | Leave | Chat | Ping | CreateTournament | TournamentsMsg | RegisterMsg
+           | UnregisterMsg | StartTournament)
 
 
 # ---------------------------------------------------------------------------
@@ -458,7 +494,49 @@ def _chat(data: dict, rid: Rid) -> Chat:
     return Chat(_table(data), chat_text(data["text"]), rid)
 
 
+def _tournament_id(data: dict) -> str:
+    tid = data.get("tournament")
+    if type(tid) is not str or not 1 <= len(tid) <= 16:
+        raise ProtocolError("bad_message", "tournament must be a tournament id")
+    return tid
+
+
+def _tournament_only(cls, kind: str):
+    def parse_it(data: dict, rid: Rid):
+        _fields(data, kind, ("tournament",))
+        return cls(_tournament_id(data), rid)
+    return parse_it
+
+
+def _create_tournament(data: dict, rid: Rid) -> CreateTournament:
+    _fields(data, "create_tournament",
+            ("name", "seats", "buy_in", "starting_stack", "levels", "seconds"),
+            ("multi_table",))
+    name = data["name"]
+    if type(name) is not str or not 1 <= len(name.strip()) <= 40:
+        raise ProtocolError("bad_message", "name is 1 to 40 characters")
+    levels = data["levels"]
+    if (type(levels) is not list or not 1 <= len(levels) <= 50 or any(
+            type(lv) is not list or len(lv) != 3 or any(type(x) is not int or x < 0 for x in lv)
+            or not 0 < lv[0] <= lv[1] for lv in levels)):
+        raise ProtocolError("bad_message", "levels are 1 to 50 [small blind, big blind, ante] "
+                            "of whole numbers, 0 < small blind <= big blind")
+    seconds = data["seconds"]
+    if type(seconds) not in (int, float) or not 1 <= seconds <= 86400:
+        raise ProtocolError("bad_message", "seconds (a level's length) is 1 to 86400")
+    return CreateTournament(name.strip(), whole_number(data, "seats", 2, 10),
+                            whole_number(data, "buy_in", 0, 10**9),
+                            whole_number(data, "starting_stack", 1, 10**9),
+                            tuple(tuple(lv) for lv in levels), float(seconds),
+                            _flag(data, "multi_table", False), rid)
+
+
 PARSERS = {
+    "create_tournament": _create_tournament,
+    "tournaments": _nothing(TournamentsMsg, "tournaments"),
+    "register": _tournament_only(RegisterMsg, "register"),
+    "unregister": _tournament_only(UnregisterMsg, "unregister"),
+    "start_tournament": _tournament_only(StartTournament, "start_tournament"),
     "hello": _hello,
     "tables": _nothing(Tables, "tables"),
     "watch": _watch,

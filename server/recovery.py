@@ -13,7 +13,8 @@ Each :class:`~server.effects.Effects` carries its journal entries, which
   created with ``POST /api/tables`` (the last three: who and when, for the quotas);
 - ``{"k": "closing", "t"}`` -- an operator closed a table: it goes when its hand is over;
 - ``{"k": "close", "t"}`` -- a table went (its players stood up first, journaled as actions);
-- ``{"k": "bots", "t", "players"}`` -- house bots seated by ``POST /api/tables``.
+- ``{"k": "bots", "t", "players"}`` -- house bots seated by ``POST /api/tables``;
+- ``{"k": "tournament" | "register" | "unregister", ...}`` -- see :mod:`server.tournaments`.
 
 Recovery re-applies the entries through the same functions, and throws their
 effects away (nobody is connected yet), which makes the journal exactly as
@@ -29,7 +30,7 @@ import logging
 
 from game.events import Chat
 from game.table import action_from_json
-from server import play
+from server import play, tournaments
 from server.effects import Effects
 from server.root import TableConfig, add_player, add_table, forget_player
 
@@ -73,6 +74,13 @@ def apply_entry(root, entry: dict) -> None:
         room = root.tables.pop(entry["t"])
         if any(room.game.seats):
             raise ValueError(f"table {room.id} closed with players still seated")
+    elif kind == "tstart":
+        tr = root.tournaments[entry["id"]]
+        tournaments.start(root, tr, entry["draw"], entry["at"])
+        for tid in tr.rooms.values():
+            play.settle(root, root.tables[tid], entry["at"], fx, new_turn=False)
+    elif kind in tournaments.KINDS:
+        tournaments.apply_entry(root, entry, play.publish)
     else:
         raise ValueError(f"unknown journal entry kind {kind!r}")
 

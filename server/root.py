@@ -119,6 +119,7 @@ class Room:
     owner: str | None = None
     created: float | None = None
     closing: bool = False          # an operator closed it: it goes when its hand is over
+    tournament: str | None = None  # the tournament whose table this is (tournament chips)
 
     @property
     def used(self) -> bool:
@@ -138,6 +139,9 @@ class Root:
     chips_issued: int = 0
     next_player: int = 1
     next_table: int = 1
+    # Tournaments by id (server.tournaments.TournamentRoom); each holds its prize pool.
+    tournaments: dict[str, Any] = field(default_factory=dict)
+    next_tournament: int = 1
     # Counters for /metrics that should survive a restart.
     counters: dict[str, Any] = field(default_factory=lambda: {
         "hands": 0, "actions": 0, "errors": {}})
@@ -241,6 +245,10 @@ def finished_hands(room: Room) -> list[dict]:
 
 
 def total_chips(root: Root) -> int:
-    """Every chip in play: bankrolls, stacks and pots (compare with ``chips_issued``)."""
+    """Every chip in play: bankrolls, cash tables' stacks and pots, and the tournaments'
+    prize pools not yet paid (compare with ``chips_issued``; tournament chips are not
+    bankroll chips and are not counted)."""
     return (sum(p.bankroll for p in root.players.values())
-            + sum(room.game.chips() for room in root.tables.values()))
+            + sum(room.game.chips() for room in root.tables.values()
+                  if room.tournament is None)
+            + sum(tr.pool for tr in root.tournaments.values()))
