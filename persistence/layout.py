@@ -192,15 +192,16 @@ def room_image(room: Room, fragments=None) -> dict:
     """:func:`room_to_json` for a snapshot body, made cheap: everything but the
     :data:`LAZY_FIELDS` (the image carries those apart, see :func:`lazy_image`).
 
-    The same JSON once serialised, but orjson writes the frozen game table
-    and the clock dataclass itself (in C), and a hand's starting table (which
+    The same JSON once serialised, but orjson writes the clock dataclass
+    itself (in C), the game table (its fields at their defaults left out) is
+    serialised only when it changed, and a hand's starting table (which
     never changes once made) is an orjson fragment serialised once and reused
     by every later image (:func:`persistence.snapshot.fragment`). No
     defensive copies: the image is serialised before anything can change.
     """
     return {
         "id": room.id, "name": room.name, "config": fragment(fragments, room.config),
-        "game": fragment(fragments, room.game), "v": room.v,
+        "game": fragment(fragments, room.game, table_to_json), "v": room.v,
         "hand_start": (fragment(fragments, room.hand_start)
                        if room.hand_start is not None else None),
         "hand_actions": room.hand_actions, "hand_names": room.hand_names,
@@ -415,25 +416,26 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
     for tid, table in tables.items():
         game = table["game"]
         hand = game["hand"]
-        running = hand is not None and hand["street"] != "complete"
-        cards = [*hand["deck"], *hand["board"]] if running else None
+        # (fields at their defaults are left out: see game.table.table_to_json)
+        running = hand is not None and hand.get("street", "preflop") != "complete"
+        cards = [*hand["deck"], *hand.get("board", ())] if running else None
         for i, s in enumerate(game["seats"]):
             if s is None:
                 continue
-            stack, put_in, pid = s["stack"], s["total"], s["player"]
+            stack, put_in, pid = s["stack"], s.get("total", 0), s["player"]
             if stack < 0 or put_in < 0:
                 problems.append(f"{tid} seat {i}: negative chips")
             p = players.get(pid)
             if p is None:
                 problems.append(f"{tid} seat {i}: unknown player {pid!r}")
-            elif not s["leaving"] and p["seats"].get(tid) != i:
+            elif not s.get("leaving") and p["seats"].get(tid) != i:
                 problems.append(f"{tid} seat {i}: {pid} does not know it sits here")
             if table.get("tournament") is not None:
                 pass                       # tournament chips: not bankroll chips
             elif running:
                 total += stack + put_in    # what is in the pot is still at the table
-                if s["in_hand"]:
-                    cards += s["cards"]
+                if s.get("in_hand"):
+                    cards += s.get("cards", ())
             else:
                 total += stack
         if replay and table["hand_start"] is not None:

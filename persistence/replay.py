@@ -80,11 +80,12 @@ def chip_totals(data: dict) -> dict:
     stacks = in_pots = 0
     for room in data["tables"].values():
         game = room["game"]
-        running = game["hand"] is not None and game["hand"]["street"] != "complete"
+        # (fields at their defaults are left out: see game.table.table_to_json)
+        running = game["hand"] is not None and game["hand"].get("street", "preflop") != "complete"
         for s in game["seats"]:
             if s:
                 stacks += s["stack"]
-                in_pots += s["total"] if running else 0
+                in_pots += s.get("total", 0) if running else 0
     return {"bankrolls": bankrolls, "stacks": stacks, "pots": in_pots,
             "issued": data["chips_issued"]}
 
@@ -101,8 +102,9 @@ def summary(header: dict, data: dict) -> str:
         seated = sum(1 for s in game["seats"] if s)
         state = "no hand yet"
         if hand is not None:
-            state = f"hand #{hand['number']} {hand['street']}"
-            running += hand["street"] != "complete"
+            street = hand.get("street", "preflop")
+            state = f"hand #{hand['number']} {street}"
+            running += street != "complete"
         lines.append(f"  {tid:<6} {room['name']!r:<24} {seated}/{len(game['seats'])} seated, "
                      f"{state}, v={room['v']}, {len(room['finished'])} finished hands kept")
     c = chip_totals(data)
