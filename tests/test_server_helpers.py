@@ -59,7 +59,7 @@ class Server:
         return self.proc.returncode
 
 
-def start_server(tmp_dir: str, *flags: str, timeout: float = 10.0, prelude: str = "",
+def start_server(tmp_dir: str, *flags: str, timeout: float = 30.0, prelude: str = "",
                  env: dict | None = None) -> Server:
     """Start ``run_server.py --port 0`` with ``flags``; wait until /healthz answers.
 

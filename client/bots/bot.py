@@ -38,6 +38,7 @@ _ABNORMAL = 1006          # the link dropped without a close frame
 MAX_SIT_TRIES = 10
 RETRY_AFTER = 0.1         # seconds before an act refused with rate_limited is sent again
 # What the clock rules say a slow bot's late act gets (docs/protocol.md, "turn").
+LATE_WAIT = 10.0      # how long an act_after_clock probe waits for the server's timeout
 LATE_EXPECTED = {"act_in_time_bank": {"accepted"}, "act_after_clock": {"illegal"}}
 
 
@@ -494,6 +495,16 @@ class Bot:
         """Act after thinking, unless the turn is over (a late probe acts anyway, on purpose,
         but never into a newer turn)."""
         gevent.sleep(delay)
+        if late == "act_after_clock":
+            # After the clock is after the server timed us out: its event for our seat
+            # closes the turn. A busy server's timer can fire later than our guess, and
+            # an act sent before it would (rightly) be accepted: wait for it, bounded.
+            deadline = time.monotonic() + LATE_WAIT
+            while (self.turn_open and turn_id == self.turn_id and time.monotonic() < deadline
+                   and not self.stop_event.is_set()):
+                gevent.sleep(0.05)
+            if self.turn_open:
+                return                      # not timed out in time: no probe this turn
         if turn_id != self.turn_id or not (self.turn_open or late):
             return
         if self.connected and not self.stop_event.is_set():
