@@ -30,6 +30,8 @@ from client.bots.stats import Stats
 from client.bots.strategies import BotState
 
 REPLY_WAIT = 15.0      # seconds to wait for the server's answer to one request
+WATCH_AGAIN = 1.0      # seconds without a table's full view before watching it again
+WATCH_TRIES = 20
 
 
 def fast_levels(starting_stack: int, count: int = 16) -> list[list[int]]:
@@ -70,6 +72,7 @@ class TournamentBot(Bot):
         self.seatings: list[tuple[str, str]] = []
         self.moves: list[dict] = []
         self.closed: list[str] = []
+        self.timeouts = 0                      # turns the clock ran out on
 
     # -- requests ------------------------------------------------------------
 
@@ -153,6 +156,17 @@ class TournamentBot(Bot):
         self._send({"type": "watch", "table": table})
         if leaving is not None and leaving != table and leaving not in self.closed:
             self.quiet.add(self._send({"type": "unwatch", "table": leaving}))
+        self.helpers.append(gevent.spawn(self._until_watched, table))
+
+    def _until_watched(self, table: str) -> None:
+        """Send the watch again until its full view came: a socket over its message rate
+        drops a message unread (``rate_limited``, no rid), and a player who never watches
+        their new table would only ever be timed out there."""
+        for _ in range(WATCH_TRIES):
+            if self.stop_event.wait(WATCH_AGAIN) or self.table != table or self.v is not None:
+                return
+            if self.connected:
+                self._send({"type": "watch", "table": table})
 
     def _table(self, msg: dict) -> None:
         super()._table(msg)
@@ -167,6 +181,8 @@ class TournamentBot(Bot):
             return
         if kind == "seated" and ev.get("player") == self.player:
             self.seatings.append(("seated", self.table))
+        if kind == "timeout" and ev.get("seat") == self.state.seat:
+            self.timeouts += 1
         super()._apply(ev)
 
     def _sit(self, seats) -> None:
@@ -183,7 +199,8 @@ class TournamentBot(Bot):
                 "strategy": self.strategy_name, "bankroll_before": self.bankroll_before,
                 "bankroll_after": self.bankroll, "place": you.get("place"),
                 "prize": you.get("prize"), "stack": self.stack,
-                "seatings": self.seatings, "moves": self.moves, "closed": self.closed}
+                "seatings": self.seatings, "moves": self.moves, "closed": self.closed,
+                "timeouts": self.timeouts}
 
 
 # ---------------------------------------------------------------------------
@@ -281,6 +298,7 @@ def fill(url: str, n: int, *, tournament: str | None = None, sit_and_go: bool = 
         result["moves"] = sum(len(b.moves) for b in playing)
         result["tables_broken"] = len(broken_tables(playing, result["finished"]))
         result["hands"] = len(stats.hands)
+        result["timeouts"] = sum(b.timeouts for b in playing)
         result["errors"] = dict(stats.errors)
         return result
     finally:
