@@ -23,6 +23,7 @@ import time
 
 import gevent
 import gevent.event
+import websocket
 
 from client.bots.bot import Bot
 from client.bots.run import strategy_names
@@ -102,9 +103,7 @@ class TournamentBot(Bot):
             return
         try:
             self.ws.send_close(1000)
-        except OSError:
-            self._cut()
-        except Exception:  # noqa: BLE001 - websocket errors: the socket is gone anyway
+        except (OSError, websocket.WebSocketException):
             self._cut()
 
     def _welcome(self, msg: dict) -> None:
@@ -114,8 +113,9 @@ class TournamentBot(Bot):
         self.bankroll = msg.get("bankroll")
         if self.bankroll_before is None:
             self.bankroll_before = self.bankroll
-        if self.table is not None:           # back after a dropped link: look again
-            self._follow(self.table)
+        seats = msg.get("seats") or {}
+        if seats:                            # back after a dropped link: where we sit now
+            self._follow(next(iter(seats)))
         self.welcomed.set()
 
     # -- messages --------------------------------------------------------------
@@ -337,13 +337,16 @@ def standings(state: dict, names: dict) -> list[dict]:
     """The places of a ``tournament`` message, best first, with the players' names
     (their player ids when not ours).
 
-    >>> standings({"places": [{"player": "p2", "place": 2, "prize": 0},
-    ...                       {"player": "p1", "place": 1, "prize": 200}]}, {"p1": "ann"})
-    [{'place': 1, 'player': 'p1', 'name': 'ann', 'prize': 200}, {'place': 2, 'player': 'p2', 'name': 'p2', 'prize': 0}]
+    >>> for s in standings({"places": [{"player": "p2", "place": 2, "prize": 0},
+    ...                                {"player": "p1", "place": 1, "prize": 200}]},
+    ...                    {"p1": "ann"}):
+    ...     print(s)
+    {'place': 1, 'player': 'p1', 'name': 'ann', 'prize': 200}
+    {'place': 2, 'player': 'p2', 'name': 'p2', 'prize': 0}
     """
-    return [{"place": p["place"], "player": p["player"], "name": names.get(p["player"], p["player"]),
-             "prize": p["prize"]} for p in sorted(state.get("places") or (),
-                                                   key=lambda p: p["place"])]
+    places = sorted(state.get("places") or (), key=lambda p: p["place"])
+    return [{"place": p["place"], "player": p["player"],
+             "name": names.get(p["player"], p["player"]), "prize": p["prize"]} for p in places]
 
 
 def format_standings(result: dict) -> str:
