@@ -194,6 +194,8 @@ class TournamentBot(Bot):
     # -- what it saw -------------------------------------------------------------
 
     def report(self) -> dict:
+        """What this bot saw, as JSON-able data; ``token`` is the player's secret (a test
+        opens a fresh session with it to read the bankroll the server holds)."""
         you = (self.last_state or {}).get("you") or {}
         return {"name": self.name, "player": self.player, "token": self.token,
                 "strategy": self.strategy_name, "bankroll_before": self.bankroll_before,
