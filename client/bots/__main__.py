@@ -3,10 +3,15 @@
     python -m client.bots --url ws://127.0.0.1:8080/ws --bots 200 --tables 40 --strategy mix --duration 60
     python -m client.bots --bots 12 --tables 2 --hands 50 --chaos drop,slow,bad --json out.json
     python -m client.bots --join t1 --bots 3          # fill a person's table with bots
+    python -m client.bots --tournament sng --bots 6   # a sit-and-go of 6 bots, played out
+    python -m client.bots --tournament mtt --bots 27 --seats 9 --level-seconds 5
+    python -m client.bots --tournament T3 --bots 4    # register 4 bots in tournament T3
 
 A live progress line goes to stderr; the report to stdout (and ``--json FILE``).
 SIGTERM ends the run early the way its end would: every bot leaves, then the report.
 Exit status 0, or 1 when bots saw errors while no chaos was asked for.
+With ``--tournament`` the final standings (place, name, prize) go to stdout; exit
+status 0 once the tournament finished, 1 when ``--timeout`` came first.
 """
 
 from gevent import monkey
@@ -51,6 +56,21 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="share of the bots that misbehave (default 0.25)")
     p.add_argument("--seed", type=int, default=None, help="seed of the bots' choices")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    t = p.add_argument_group("tournaments", "--tournament sng|mtt|ID fills a tournament with "
+                             "--bots bots and plays it to the end")
+    t.add_argument("--tournament", metavar="sng|mtt|ID",
+                   help="sng: create a sit-and-go of --bots seats; mtt: create a multi-table "
+                        "freezeout of --bots players (the first bot starts it); ID: register "
+                        "the bots in that existing tournament")
+    t.add_argument("--seats", type=int, default=None,
+                   help="seats per table of a created mtt (default 9)")
+    t.add_argument("--buy-in", type=int, default=100, help="play chips (default 100)")
+    t.add_argument("--starting-stack", type=int, default=1500,
+                   help="tournament chips each (default 1500)")
+    t.add_argument("--level-seconds", type=float, default=10.0,
+                   help="length of a blind level of the fast structure (default 10)")
+    t.add_argument("--timeout", type=float, default=1800.0,
+                   help="give up after this many seconds (default 1800)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     args = p.parse_args(argv)
     args.chaos = tuple(k for k in args.chaos.split(",") if k)
@@ -63,11 +83,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.duration = 3600.0 if args.join else 60.0
     if args.think is None:
         args.think = 1.0 if args.join else 0.0
+    if args.tournament == "sng" and not 2 <= args.bots <= 10:
+        p.error("a sit-and-go has 2 to 10 seats: --bots 2 to 10")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.tournament:
+        return play_tournament(args)
     fixed_seats = True
     if args.join:
         tables, fixed_seats = [args.join], False
@@ -93,6 +117,23 @@ def main(argv=None) -> int:
         with open(args.json, "wb") as out:
             out.write(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     return 1 if report["errors"] and not args.chaos else 0
+
+
+def play_tournament(args) -> int:
+    """--tournament: fill it with bots, play it out, print the standings."""
+    from client.bots import tournament  # noqa: PLC0415 - only this mode needs it
+    kind = args.tournament
+    result = tournament.fill(
+        args.url, args.bots, tournament=None if kind in ("sng", "mtt") else kind,
+        sit_and_go=kind == "sng", seats=args.seats, buy_in=args.buy_in,
+        starting_stack=args.starting_stack, level_seconds=args.level_seconds,
+        strategy=args.strategy, think=args.think, seed=args.seed, timeout=args.timeout,
+        progress=None if args.quiet else sys.stderr)
+    print(tournament.format_standings(result))
+    if args.json:
+        with open(args.json, "wb") as out:
+            out.write(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    return 0 if result["finished"] else 1
 
 
 if __name__ == "__main__":
