@@ -1380,12 +1380,24 @@ def _json_shape(cls) -> tuple:
     """``(get all fields, names, defaults)`` of a value type, made once."""
     shape = _JSON_SHAPES.get(cls)
     if shape is None:
-        fs = fields(cls)
+        names = _names(cls)
         shape = _JSON_SHAPES[cls] = (
-            attrgetter(*(f.name for f in fs)), tuple(f.name for f in fs),
+            attrgetter(*names), names,
             tuple(_REQUIRED if f.default is MISSING or f.name in _WRITTEN else f.default
-                  for f in fs))
+                  for f in fields(cls)))
     return shape
+
+
+def street_of(hand: dict) -> str:
+    """The street of a hand as :func:`table_to_json` writes it (left out at its default).
+
+    >>> street_of({"number": 1, "street": "flop"}), street_of({"number": 1})
+    ('flop', 'preflop')
+    """
+    return hand.get("street", _FIRST_STREET)
+
+
+_FIRST_STREET = next(f.default for f in fields(Hand) if f.name == "street")
 
 
 def _value_to_json(value) -> dict:

@@ -31,7 +31,7 @@ from collections import deque
 
 import orjson
 
-from game.table import action_from_json, apply, table_from_json, table_to_json
+from game.table import action_from_json, apply, street_of, table_from_json, table_to_json
 from persistence.snapshot import fragment
 from server.root import (CHAT_LINES, FINISHED_HANDS, RECENT_POTS, Clock, Player, Room, Root,
                          TableConfig, finished_hands, pack_hand)
@@ -417,7 +417,7 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
         game = table["game"]
         hand = game["hand"]
         # (fields at their defaults are left out: see game.table.table_to_json)
-        running = hand is not None and hand.get("street", "preflop") != "complete"
+        running = hand is not None and street_of(hand) != "complete"
         cards = [*hand["deck"], *hand.get("board", ())] if running else None
         for i, s in enumerate(game["seats"]):
             if s is None:

@@ -29,8 +29,8 @@ import os
 import sys
 from typing import Iterator
 
-from game.table import (Table, action_from_json, apply, legal_actions, pots, table_from_json,
-                        table_to_json)
+from game.table import (Table, action_from_json, apply, legal_actions, pots, street_of,
+                        table_from_json, table_to_json)
 from persistence import image, restore
 
 
@@ -81,7 +81,7 @@ def chip_totals(data: dict) -> dict:
     for room in data["tables"].values():
         game = room["game"]
         # (fields at their defaults are left out: see game.table.table_to_json)
-        running = game["hand"] is not None and game["hand"].get("street", "preflop") != "complete"
+        running = game["hand"] is not None and street_of(game["hand"]) != "complete"
         for s in game["seats"]:
             if s:
                 stacks += s["stack"]
@@ -102,7 +102,7 @@ def summary(header: dict, data: dict) -> str:
         seated = sum(1 for s in game["seats"] if s)
         state = "no hand yet"
         if hand is not None:
-            street = hand.get("street", "preflop")
+            street = street_of(hand)
             state = f"hand #{hand['number']} {street}"
             running += street != "complete"
         lines.append(f"  {tid:<6} {room['name']!r:<24} {seated}/{len(game['seats'])} seated, "

@@ -26,6 +26,7 @@ import urllib.request
 import pytest
 import websocket  # websocket-client
 
+from game.table import street_of
 from persistence import image, restore
 from persistence.layout import check_root, root_from_json
 from server.root import STARTING_BANKROLL
@@ -236,7 +237,7 @@ def test_kill_9_at_random_moments_loses_at_most_the_play_since_the_last_image(tm
             for tid, n in last_hands.items():
                 assert hands[tid] >= n      # hand counters never go back
         last_seq, last_hands = loaded.seq, hands
-        mid_hand += any(t["game"]["hand"] and t["game"]["hand"].get("street", "preflop") != "complete"
+        mid_hand += any(t["game"]["hand"] and street_of(t["game"]["hand"]) != "complete"
                         for t in loaded.data["tables"].values())
         print(f"round {rounds}: image {loaded.seq}, hands {hands}, players {len(loaded.data['players'])}")
         hands_seen = sum(hands.values())

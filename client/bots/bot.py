@@ -37,8 +37,8 @@ from client.bots.strategies import STRATEGIES, BotState
 _ABNORMAL = 1006          # the link dropped without a close frame
 MAX_SIT_TRIES = 10
 RETRY_AFTER = 0.1         # seconds before an act refused with rate_limited is sent again
+LATE_WAIT = 10.0          # how long an act_after_clock probe waits for the server's timeout
 # What the clock rules say a slow bot's late act gets (docs/protocol.md, "turn").
-LATE_WAIT = 10.0      # how long an act_after_clock probe waits for the server's timeout
 LATE_EXPECTED = {"act_in_time_bank": {"accepted"}, "act_after_clock": {"illegal"}}
 
 
