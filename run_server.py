@@ -58,6 +58,10 @@ def open_snapshots(args: config.Settings) -> Root:
     snaps.fork = bool(args.snapshot_fork) and hasattr(os, "fork")
     snaps.check = check_root     # an image that fails it is never written
     root = loaded.data if loaded is not None else _fill(new_root(), args)
+    if root.shard != args.shard:
+        print(f"pokerserver: the snapshots in {args.snapshot_dir} are shard {root.shard}'s, "
+              f"not shard {args.shard}'s", file=sys.stderr)
+        sys.exit(2)
     recovered, after = loaded is not None, None
     if args.journal:
         applied, after = replay_journal(root, snaps, loaded)
@@ -203,8 +207,24 @@ def start_journal(args: config.Settings, snaps, dump, after: tuple[int, int] | N
         gevent.spawn(journal.run_everysec, JOURNAL)
 
 
+def join_cluster(root: Root, args: config.Settings) -> None:
+    """A shard: connect to the cluster's Redis, and send again the transfers a crash left
+    pending (docs/scaling.md)."""
+    from server import cluster
+
+    try:
+        cluster.start(args.redis)
+    except Exception as e:  # noqa: BLE001 - any failure to reach Redis: say it, exit
+        print(f"pokerserver: cannot reach the cluster's Redis at {args.redis}: {e}",
+              file=sys.stderr)
+        sys.exit(2)
+    app.run(cluster.resume(root))
+
+
 def _fill(root: Root, args: config.Settings) -> Root:
-    """A fresh root gets the default tables (unless --no-default-tables)."""
+    """A fresh root gets the default tables (unless --no-default-tables); a cluster's
+    shard numbers its tables after itself."""
+    root.shard = args.shard
     if not args.no_default_tables:
         for name, cfg in DEFAULT_TABLES:
             add_table(root, name, cfg)
@@ -221,11 +241,17 @@ def main(argv=None) -> int:
         print("pokerserver: --journal needs --snapshot-dir and one of always, everysec, no",
               file=sys.stderr)
         return 2
+    if bool(args.shard) != bool(args.redis) or (args.shard and args.journal != "always"):
+        print("pokerserver: a cluster's shard needs --shard N (1 and up), --redis URL, "
+              "--snapshot-dir and --journal always (docs/scaling.md)", file=sys.stderr)
+        return 2
     if args.snapshot_dir:
         root = open_snapshots(args)
     else:
         root = _fill(new_root(), args)
     server = app.serve(root, args.host, args.port, access_log=args.access_log)
+    if args.shard:
+        join_cluster(root, args)
     server.start()
     host, port = server.address[:2]
     app.restart_house_bots(host, port)

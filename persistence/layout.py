@@ -12,7 +12,10 @@ Three functions form the contract between the server's root
 the image writer (the same JSON once serialised). Format 2 dropped each table's
 ``history_max`` (the event history is the transport's now, not the root's);
 format 3 added ``tournaments`` and ``next_tournament`` (registration and prize
-pools, :mod:`server.tournaments`; each table's ``tournament``); format 1 and 2 images still load (no tournaments).
+pools, :mod:`server.tournaments`; each table's ``tournament``); format 4 added a
+cluster shard's ``shard``, pending ``transfers`` and ``next_transfer``
+(:mod:`server.transfers`). Images of formats 1 to 3 still load (no tournaments before
+3, one process before 4).
 
 >>> from server.root import TableConfig, add_player, add_table, new_root
 >>> root = new_root()
@@ -37,8 +40,8 @@ from server.root import (CHAT_LINES, FINISHED_HANDS, RECENT_POTS, Clock, Player,
                          TableConfig, finished_hands, pack_hand)
 from server.tournaments import tournament_from_json, tournament_to_json
 
-FORMAT = 3               # bump when root_to_json's layout changes incompatibly
-READS = (1, 2, 3)        # formats root_from_json loads
+FORMAT = 4               # bump when root_to_json's layout changes incompatibly
+READS = (1, 2, 3, 4)     # formats root_from_json loads
 
 
 # ---------------------------------------------------------------------------
@@ -180,6 +183,8 @@ def root_to_json(root: Root) -> dict:
         "next_table": root.next_table,
         "tournaments": {tid: tournament_to_json(tr) for tid, tr in root.tournaments.items()},
         "next_tournament": root.next_tournament,
+        "shard": root.shard, "transfers": {k: dict(t) for k, t in root.transfers.items()},
+        "next_transfer": root.next_transfer,
         "counters": {k: dict(v) if isinstance(v, dict) else v
                      for k, v in root.counters.items()},
     }
@@ -227,6 +232,7 @@ def root_image(root: Root, fragments=None):
         "next_player": root.next_player, "next_table": root.next_table,
         "tournaments": {tid: tournament_to_json(tr) for tid, tr in root.tournaments.items()},
         "next_tournament": root.next_tournament,
+        "shard": root.shard, "transfers": root.transfers, "next_transfer": root.next_transfer,
         "counters": root.counters,
     }
 
@@ -357,6 +363,9 @@ def root_from_json(data: dict) -> Root:
         tournaments={tid: tournament_from_json(d)
                      for tid, d in data.get("tournaments", {}).items()},
         next_tournament=data.get("next_tournament", 1),
+        shard=data.get("shard", 0),
+        transfers=data.get("transfers", {}),
+        next_transfer=data.get("next_transfer", 1),
         counters={k: dict(v) if isinstance(v, dict) else v
                   for k, v in data["counters"].items()},
     )
@@ -372,7 +381,8 @@ def check_root(data_or_root: Root | dict, replay: bool = False) -> list[str]:
     """The invariant problems of a root (or of its JSON data); empty when it is sound.
 
     - every running hand's deck, hole cards and board are the 52 distinct cards;
-    - bankrolls + stacks + pots + tournament prize pools == ``chips_issued``
+    - bankrolls + stacks + pots + tournament prize pools + chips on their way to a
+      cluster's wallet == ``chips_issued``
       (chips move between a bankroll and a stack or a pool inside one handler,
       so none are ever in transit); a prize pool holds the buy-ins of its
       registered players less the prizes paid;
@@ -456,5 +466,10 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
             problems.append(f"tournament {tid}: pool {pool}, but {len(tr['registered'])} "
                             f"buy-ins of {buy_in} less {paid} paid")
         total += pool
+    for tid, t in data.get("transfers", {}).items():
+        if t["amount"] > 0:
+            total += t["amount"]        # on its way to the cluster's wallet
+        if t["player"] not in players:
+            problems.append(f"transfer {tid}: unknown player {t['player']!r}")
     if total != data["chips_issued"]:
         problems.append(f"chips: {total} in play but {data['chips_issued']} issued")

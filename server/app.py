@@ -31,7 +31,7 @@ import orjson
 from geventwebsocket.exceptions import WebSocketError
 
 from game.cards import DECK
-from server import config, handlers, limits, lobby, play, quotas
+from server import config, handlers, limits, lobby, play, quotas, transfers
 from server import conn as conns
 from server import timers as timing
 from server.bots import HouseBots
@@ -56,7 +56,8 @@ root: Root = new_root()
 fan = Fanout()
 timers = timing.Timers()
 ports = SimpleNamespace(journal=NO_JOURNAL, transport=fan,
-                        timers=SimpleNamespace(schedule=partial(timing.schedule, timers)))
+                        timers=SimpleNamespace(schedule=partial(timing.schedule, timers)),
+                        wallet=SimpleNamespace(send=None))   # a cluster's (server.cluster)
 _shuffler = secrets.SystemRandom()
 
 
@@ -79,7 +80,10 @@ def shuffled() -> tuple:
 
 
 def run(fx: Effects) -> None:
-    """Carry out what a change caused (:func:`server.effects.commit`)."""
+    """Carry out what a change caused (:func:`server.effects.commit`); on a cluster's
+    shard, chips a step left in a bankroll go back to the wallet first."""
+    if root.shard:
+        transfers.sweep(root, fx)
     commit(fx, ports)
 
 
@@ -108,6 +112,10 @@ class Runtime:
     metrics_hooks: list[Callable[[], list[str]]] = field(default_factory=list)
     greenlets: list = field(default_factory=list)
     house_bots: HouseBots | None = None   # POST /api/tables with "bots": N
+    # A cluster's shard (server.cluster): a socket's first frame goes through Redis
+    # (who is this?), and a new table goes to the least-loaded shard.
+    identify: Callable | None = None
+    place_table: Callable[[], int] | None = None
 
 
 runtime = Runtime()
@@ -214,6 +222,8 @@ def handle_frame(c, raw) -> bool:
     elif len(raw) > MAX_BYTES:   # only without server.wsfix, which stops it earlier
         conns.close(c, conns.CLOSE_TOO_BIG, "message too big")
         return False
+    elif c.player is None and runtime.identify is not None:
+        run(runtime.identify(c, raw))   # a cluster's hello asks Redis first
     else:
         run(handlers.dispatch(root, fan, c, raw, now(), runtime.paused, draw))
     return True
@@ -243,7 +253,7 @@ def static(path):
 
 @app.get("/api/tables")
 def api_tables():
-    return _json({"tables": lobby.lobby(root)})
+    return _json({"tables": lobby.everywhere(root)})
 
 
 @app.post("/api/tables")
@@ -255,6 +265,11 @@ def api_create_table():
         return _json({"error": f"the body must be JSON of at most {MAX_BYTES} bytes"}, 400)
     if runtime.paused is not None:
         return _json({"error": f"play is paused: {runtime.paused}"}, 503)
+    if runtime.place_table is not None:      # a cluster: the least-loaded shard makes it
+        target = runtime.place_table()
+        if target != root.shard and bottle.request.query.get("shard") != str(root.shard):
+            bottle.response.set_header("Location", f"/api/tables?shard={target}")
+            return _json({"error": f"new tables go to shard {target}", "shard": target}, 307)
     try:
         body = bottle.request.body.read(length)
     except OSError:     # the request's deadline passed (server.limits): one line, no trace
@@ -264,6 +279,9 @@ def api_create_table():
     owner = root.tokens.get(_bearer())   # a player who says who they are
     try:
         data = parse_json(body)
+        if root.shard and isinstance(data, dict) and data.get("bots"):
+            return _json({"error": "house bots are not offered in a cluster: run "
+                          "python -m client.bots against it"}, 400)
         room = lobby.create_table(root, data, fx, now(),
                                   creator=bottle.request.environ.get("REMOTE_ADDR"), owner=owner)
     except ProtocolError as e:
@@ -373,6 +391,15 @@ def api_close_table(table_id):
     closed = table_id not in root.tables
     log.info("table %s %s by an operator", table_id, "closed" if closed else "closing")
     return _json({"table": table_id, "closed": closed}, 200 if closed else 202)
+
+
+@app.get("/api/shard")
+def api_shard():
+    """This process's chips for a cluster's audit (``server.cluster.audit``): what it
+    holds (``total_chips``) and its transfers still pending (ids and amounts only)."""
+    return _json({"shard": root.shard, "chips": total_chips(root),
+                  "pending": [{"id": t["id"], "amount": t["amount"]}
+                              for t in root.transfers.values()]})
 
 
 @app.get("/healthz")

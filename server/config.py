@@ -97,6 +97,12 @@ class Settings:
                                        "valid")
     journal: str | None = _knob(None, "also journal every change: fsync policy always, "
                                 "everysec or no (needs --snapshot-dir)")
+    # -- a cluster (docs/scaling.md)
+    shard: int = _knob(0, "this process is shard N (1 and up) of a cluster: it owns the "
+                       "tables tN-*; needs --redis, --snapshot-dir and --journal always "
+                       "(0: the whole room in one process)")
+    redis: str = _knob("", "the Redis URL of a cluster's players, wallet and lobby "
+                       "(with --shard), e.g. redis://127.0.0.1:6379/0")
     journal_set_aside: bool = _knob(False, "start even when the journal holds entries that "
                                     "cannot be applied (damage, a hole): their segments are "
                                     "moved to DIR/aside, never deleted (without it the server "

@@ -70,6 +70,9 @@ class Effects:
     out: list[tuple] = field(default_factory=list)
     # table id -> when time next decides something there (None: nothing to wait for).
     wake: dict[str, float | None] = field(default_factory=dict)
+    # Transfers to send to the cluster's wallet once their pending entries are durable
+    # (server.transfers; never in one process).
+    transfers: list[str] = field(default_factory=list)
 
     def event(self, table_id: str, v: int, event: Event, only: str | None = None) -> None:
         self.out.append(("event", table_id, v, event, only))
@@ -94,6 +97,7 @@ class Effects:
         self.journal += other.journal
         self.out += other.out
         self.wake.update(other.wake)
+        self.transfers += other.transfers
         return self
 
     def events(self) -> list:
@@ -112,7 +116,8 @@ NO_JOURNAL = SimpleNamespace(append=lambda entry: None, when_durable=lambda then
 def commit(fx: Effects, ports) -> None:
     """Carry out ``fx`` (see the module doc). ``ports`` has ``journal``
     (``append``, ``when_durable``), ``transport`` (``prepare``, ``deliver``) and
-    ``timers`` (``schedule``)."""
+    ``timers`` (``schedule``), and in a cluster ``wallet`` (``send``: transfers go
+    to the wallet once their pending entries are durable)."""
     journal = ports.journal
     for entry in fx.journal:
         journal.append(entry)
@@ -120,6 +125,8 @@ def commit(fx: Effects, ports) -> None:
     out = transport.prepare(fx)
     if out:
         journal.when_durable(partial(transport.deliver, out))
+    if fx.transfers:
+        journal.when_durable(partial(ports.wallet.send, list(fx.transfers)))
     schedule = ports.timers.schedule
     for table_id, at in fx.wake.items():
         schedule(table_id, at)

@@ -41,6 +41,9 @@ class Fanout:
         self.sockets: dict[str, set[int]] = {}      # player id -> connection ids
         self.gone_since: dict[str, float] = {}      # player id -> their last socket closed
         self.histories: dict[str, History] = {}
+        # A cluster's buy-ins and top-ups waiting for the wallet: transfer id -> the
+        # socket that asked and its rid, answered when the wallet has (server.cluster).
+        self.waiting: dict[str, tuple[int, object]] = {}
 
     # -- connections -------------------------------------------------------------
 

@@ -18,10 +18,11 @@ message and the time.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, RunTwice, SitDown,
                         SitIn, SitOut, StandUp, TopUp)
-from server import config, lobby, play, quotas, tournaments
+from server import config, lobby, play, quotas, tournaments, transfers
 from server.conn import admit_chat
 from server.effects import Effects
 from server.protocol import (PROTOCOL, Act, Chat, CreateTournament, Hello, RegisterMsg,
@@ -61,16 +62,18 @@ def changes_state(msg) -> bool:
 
 
 def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None,
-             draw=None) -> Effects:
-    """Handle one text frame from connection ``c``; never raises.
+             draw=None, who=None) -> Effects:
+    """Handle one text frame (or a message parsed already) from connection ``c``;
+    never raises.
 
     While ``paused`` (the server cannot write its durable state: the reason), a
     message that would change the root is refused with ``paused``; reads are served.
     ``draw(players)`` is the random seat draw for a tournament that starts (the
-    caller's random source; default: as registered).
+    caller's random source; default: as registered). In a cluster a ``hello`` comes
+    with ``who``, the player as the cluster's Redis knows them (:class:`Who`).
     """
     try:
-        msg = parse(raw)
+        msg = raw if type(raw) is Hello else parse(raw)
     except ProtocolError as e:
         return refusal(root, c.id, e.code, e.message, e.rid)
     try:
@@ -89,6 +92,8 @@ def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None,
             return register(root, fan, c, msg, now, draw or tuple)
         if type(msg) is StartTournament:
             return start_tournament(root, fan, c, msg, now, draw or tuple)
+        if type(msg) is Hello:
+            return hello(root, fan, c, msg, now, who)
         return before.extend(HANDLERS[type(msg)](root, fan, c, msg, now))
     except Refused as e:
         return refusal(root, c.id, e.code, e.message, msg.rid, before)
@@ -106,7 +111,7 @@ def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None,
 def _room(root: Root, table_id: str) -> Room:
     room = root.tables.get(table_id)
     if room is None:
-        raise Refused("no_table", f"no table {table_id!r}")
+        raise Refused("no_table", lobby.no_table(root, table_id))
     return room
 
 
@@ -137,11 +142,30 @@ def new_player(root: Root, name: str, fx: Effects):
     return player
 
 
-def hello(root: Root, fan, c, msg: Hello, now: float) -> Effects:
+@dataclass(frozen=True)
+class Who:
+    """A player as a cluster's Redis knows them (``server.cluster.identify``): the
+    shard's root may not have met them yet. ``bankroll`` is their wallet."""
+
+    id: str
+    name: str
+    token: str
+    bankroll: int
+
+
+def hello(root: Root, fan, c, msg: Hello, now: float, who: Who | None = None) -> Effects:
     if c.player is not None:
         raise Refused("bad_message", "this connection already said hello")
     fx = Effects()
-    if msg.name is not None:
+    bankroll = None
+    if who is not None:     # a cluster: the shard keeps the players it has met
+        player = root.players.get(who.id)
+        if player is None:
+            player = add_player(root, who.name, token=who.token, bankroll=0, player_id=who.id)
+            fx.journal.append({"k": "player", "id": player.id, "name": player.name,
+                               "token": player.token, "bankroll": 0})
+        bankroll = who.bankroll
+    elif msg.name is not None:
         if not quotas.new_player_allowed(None, c.address, now):
             raise Refused("rate_limited", "too many new players from your address: "
                           "try again in a minute, or say hello with your token")
@@ -152,7 +176,8 @@ def hello(root: Root, fan, c, msg: Hello, now: float) -> Effects:
             raise Refused("bad_token", "unknown token: say hello with a name to start afresh")
     came_back = fan.bind(c, player.id)
     fx.reply(c.id, {"type": "welcome", "protocol": PROTOCOL, "player": player.id,
-                    "name": player.name, "token": player.token, "bankroll": player.bankroll,
+                    "name": player.name, "token": player.token,
+                    "bankroll": player.bankroll if bankroll is None else bankroll,
                     "seats": dict(player.seats)}, msg.rid)
     if came_back:
         play.presence(root, player, True, fx)
@@ -210,7 +235,7 @@ def forget_gone_players(root: Root, fan, now: float) -> Effects:
 
 def tables(root: Root, fan, c, msg: Tables, now: float) -> Effects:
     fx = Effects()
-    fx.reply(c.id, {"type": "tables", "tables": lobby.lobby(root)}, msg.rid)
+    fx.reply(c.id, {"type": "tables", "tables": lobby.everywhere(root)}, msg.rid)
     return fx
 
 
@@ -250,6 +275,9 @@ def sit(root: Root, fan, c, msg: Sit, now: float) -> Effects:
     if not cfg.min_buy_in <= msg.buy_in <= cfg.max_buy_in:
         raise Refused("buy_in", f"the buy-in at this table is {cfg.min_buy_in} to "
                       f"{cfg.max_buy_in}, not {msg.buy_in}")
+    if root.shard:      # a cluster: the buy-in comes from the wallet first
+        return _from_wallet(root, fan, c, player, msg.buy_in, ["sit", room.id, msg.seat],
+                            msg.rid)
     if msg.buy_in > player.bankroll:
         raise Refused("buy_in", f"your bankroll is {player.bankroll}, less than {msg.buy_in}")
     # The buy-in moves from the bankroll to the table in the same step.
@@ -262,7 +290,7 @@ def top_up(root: Root, fan, c, msg: TopUpMsg, now: float) -> Effects:
     room = _cash(_room(root, msg.table))
     seat = _my_seat(root, c, room)
     player = root.players[c.player]
-    if msg.amount > player.bankroll:
+    if not root.shard and msg.amount > player.bankroll:
         raise Refused("buy_in", f"your bankroll is {player.bankroll}, less than {msg.amount}")
     stack = room.game.seats[seat].stack
     if stack + msg.amount > room.config.max_buy_in:
@@ -271,7 +299,22 @@ def top_up(root: Root, fan, c, msg: TopUpMsg, now: float) -> Effects:
     if stack == 0 and msg.amount < room.config.min_buy_in:
         raise Refused("buy_in", f"with no chips left, a top-up is at least the table's "
                       f"minimum buy-in, {room.config.min_buy_in}")
+    if root.shard:
+        return _from_wallet(root, fan, c, player, msg.amount, ["top_up", room.id], msg.rid)
     return play.step(root, room, TopUp(seat, msg.amount), now)   # moves the chips
+
+
+def _from_wallet(root: Root, fan, c, player, amount: int, then: list, rid) -> Effects:
+    """A cluster's buy-in or top-up: a pending debit of the wallet, journaled and sent
+    once durable (``Effects.transfers``); the seat or the chips follow when the wallet
+    grants it (``transfers.finish``), and so does the answer to this socket
+    (``fan.waiting``)."""
+    fx = Effects()
+    tid, entry = transfers.begin(root, player.id, -amount, then)
+    fx.journal.append(entry)
+    fx.transfers.append(tid)
+    fan.waiting[tid] = (c.id, rid)
+    return fx
 
 
 def leave(root: Root, fan, c, msg: Leave, now: float) -> Effects:
@@ -344,6 +387,12 @@ def ping(root: Root, fan, c, msg: Ping, now: float) -> Effects:
 # Tournaments (server.tournaments)
 
 
+def _not_in_a_cluster(root: Root) -> None:
+    if root.shard:
+        raise Refused("tournament", "tournaments run on a single server; this one is a "
+                      "shard of a cluster (docs/scaling.md)")
+
+
 def _tournament(root: Root, tid: str):
     tr = root.tournaments.get(tid)
     if tr is None:
@@ -352,6 +401,7 @@ def _tournament(root: Root, tid: str):
 
 
 def create_tournament(root: Root, fan, c, msg: CreateTournament, now: float) -> Effects:
+    _not_in_a_cluster(root)
     try:
         structure = tournaments.rules.BlindStructure(
             tuple(tournaments.rules.Level(*lv) for lv in msg.levels), msg.seconds)
@@ -374,6 +424,7 @@ def list_tournaments(root: Root, fan, c, msg: TournamentsMsg, now: float) -> Eff
 
 
 def register(root: Root, fan, c, msg: RegisterMsg, now: float, draw) -> Effects:
+    _not_in_a_cluster(root)
     tr = _tournament(root, msg.tournament)
     try:
         fx = tournaments.register(root, tr, c.player)

@@ -38,6 +38,46 @@ def lobby(root: Root) -> list[dict]:
     return [lobby_entry(root, room) for room in root.tables.values()]
 
 
+# A cluster's view of the other shards (docs/scaling.md), kept up to date by
+# server.cluster from Redis: not state (never in the root), a cache of theirs.
+elsewhere: list[dict] = []      # the other shards' tables, each with "shard", "available"
+shards: tuple[int, ...] = ()    # every shard the cluster has
+
+
+def everywhere(root: Root) -> list[dict]:
+    """The lobby of the whole room: this process's tables and, in a cluster, every other
+    shard's (``available`` false while its shard is down)."""
+    rows = lobby(root)
+    if not root.shard:
+        return rows
+    for row in rows:
+        row["shard"], row["available"] = root.shard, True
+    return rows + elsewhere
+
+
+def shard_of(table_id: str) -> int | None:
+    """The shard a cluster's table id names (``t3-17``: 3), or None.
+
+    >>> shard_of("t3-17"), shard_of("t12"), shard_of("tx-1")
+    (3, None, None)
+    """
+    head, _, tail = table_id.partition("-")
+    if head[:1] != "t" or not head[1:].isdigit() or not tail.isdigit():
+        return None
+    return int(head[1:])
+
+
+def no_table(root: Root, table_id: str) -> str:
+    """Why ``table_id`` is not here, as the ``no_table`` error says it."""
+    shard = shard_of(table_id) if root.shard else None
+    if shard is None or shard == root.shard:
+        return f"no table {table_id!r}"
+    if shard not in shards:
+        return (f"no table {table_id!r}: this cluster has no shard {shard} (its shards: "
+                f"{', '.join(map(str, shards)) or 'unknown yet'})")
+    return f"table {table_id!r} is on shard {shard}: connect to /ws?shard={shard}"
+
+
 def _whole(data: dict, key: str, least: int, most: int, default=None) -> int:
     if key not in data:
         if default is None:

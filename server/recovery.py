@@ -14,7 +14,9 @@ Each :class:`~server.effects.Effects` carries its journal entries, which
 - ``{"k": "closing", "t"}`` -- an operator closed a table: it goes when its hand is over;
 - ``{"k": "close", "t"}`` -- a table went (its players stood up first, journaled as actions);
 - ``{"k": "bots", "t", "players"}`` -- house bots seated by ``POST /api/tables``;
-- ``{"k": "tournament" | "register" | "unregister", ...}`` -- see :mod:`server.tournaments`.
+- ``{"k": "tournament" | "register" | "unregister", ...}`` -- see :mod:`server.tournaments`;
+- ``{"k": "transfer" | "transfer_done", ...}`` -- chips to or from a cluster's wallet,
+  see :mod:`server.transfers`.
 
 Recovery re-applies the entries through the same functions, and throws their
 effects away (nobody is connected yet), which makes the journal exactly as
@@ -30,7 +32,7 @@ import logging
 
 from game.events import Chat
 from game.table import action_from_json
-from server import play, tournaments
+from server import play, tournaments, transfers
 from server.effects import Effects
 from server.root import TableConfig, add_player, add_table, forget_player
 
@@ -51,7 +53,8 @@ def apply_entry(root, entry: dict) -> None:
                           entry["at"], fx)
     elif kind == "player":
         player = add_player(root, entry["name"], token=entry["token"],
-                            bankroll=entry["bankroll"])
+                            bankroll=entry["bankroll"],
+                            player_id=entry["id"] if root.shard else None)
         if player.id != entry["id"]:
             raise ValueError(f"player created as {player.id}, journal says {entry['id']}")
     elif kind == "bots":
@@ -79,6 +82,10 @@ def apply_entry(root, entry: dict) -> None:
         tournaments.start(root, tr, entry["draw"], entry["at"])
         for tid in tr.rooms.values():
             play.settle(root, root.tables[tid], entry["at"], fx, new_turn=False)
+    elif kind == "transfer":
+        transfers.pending(root, entry)
+    elif kind == "transfer_done":
+        transfers.settle(root, entry)
     elif kind in tournaments.KINDS:
         tournaments.apply_entry(root, entry, play.publish)
     else:

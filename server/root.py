@@ -142,6 +142,12 @@ class Root:
     # Tournaments by id (server.tournaments.TournamentRoom); each holds its prize pool.
     tournaments: dict[str, Any] = field(default_factory=dict)
     next_tournament: int = 1
+    # In a cluster (docs/scaling.md): this process's shard number (its tables are
+    # ``t<shard>-<n>``; 0: the whole room in one process), and the chips on their way
+    # between this shard and the wallet in Redis (server.transfers), by transfer id.
+    shard: int = 0
+    transfers: dict[str, dict] = field(default_factory=dict)
+    next_transfer: int = 1
     # Counters for /metrics that should survive a restart.
     counters: dict[str, Any] = field(default_factory=lambda: {
         "hands": 0, "actions": 0, "errors": {}})
@@ -157,8 +163,9 @@ def new_root() -> Root:
 
 
 def add_table(root: Root, name: str, config: TableConfig) -> Room:
-    """Create an empty table with the next id (``t1``, ``t2``, ...)."""
-    table_id = f"t{root.next_table}"
+    """Create an empty table with the next id (``t1``, ``t2``, ...; on shard 3 of a
+    cluster ``t3-1``, ``t3-2``, ...)."""
+    table_id = f"t{root.shard}-{root.next_table}" if root.shard else f"t{root.next_table}"
     root.next_table += 1
     game = new_table(config.seats, config.small_blind, config.big_blind, config.ante,
                      ante_kind=config.ante_kind, straddle=config.straddle,
@@ -173,10 +180,12 @@ def add_table(root: Root, name: str, config: TableConfig) -> Room:
 
 
 def add_player(root: Root, name: str, token: str | None = None,
-               bankroll: int = STARTING_BANKROLL) -> Player:
-    """Create a player with a fresh session token and a bankroll of new play chips."""
-    player_id = f"p{root.next_player}"
-    root.next_player += 1
+               bankroll: int = STARTING_BANKROLL, player_id: str | None = None) -> Player:
+    """Create a player with a fresh session token and a bankroll of new play chips
+    (in a cluster the id comes from Redis, and the bankroll lives there: 0 here)."""
+    if player_id is None:
+        player_id = f"p{root.next_player}"
+        root.next_player += 1
     token = token or secrets.token_urlsafe(32)
     player = Player(id=player_id, name=name, token=token, bankroll=bankroll)
     root.players[player_id] = player
@@ -201,14 +210,21 @@ def unique_name(root: Root, name: str) -> str:
     >>> unique_name(root, "Twenty characters ok")
     'Twenty characters 2'
     """
-    if not root.names[name.casefold()]:
-        return name
+    return next(c for c in candidate_names(name) if not root.names[c.casefold()])
+
+
+def candidate_names(name: str, most: int | None = None):
+    """``name``, ``name 2``, ``name 3``, ... (``most`` of them), each cut to stay within
+    20 characters.
+
+    >>> list(candidate_names("Twenty characters ok", 3))
+    ['Twenty characters ok', 'Twenty characters 2', 'Twenty characters 3']
+    """
+    yield name
     n = 2
-    while True:
+    while most is None or n <= most:
         tag = f" {n}"
-        candidate = name[:20 - len(tag)].rstrip() + tag
-        if not root.names[candidate.casefold()]:
-            return candidate
+        yield name[:20 - len(tag)].rstrip() + tag
         n += 1
 
 
@@ -245,10 +261,12 @@ def finished_hands(room: Room) -> list[dict]:
 
 
 def total_chips(root: Root) -> int:
-    """Every chip in play: bankrolls, cash tables' stacks and pots, and the tournaments'
-    prize pools not yet paid (compare with ``chips_issued``; tournament chips are not
-    bankroll chips and are not counted)."""
+    """Every chip in play: bankrolls, cash tables' stacks and pots, the tournaments'
+    prize pools not yet paid, and the chips on their way from this shard to the wallet
+    (compare with ``chips_issued``; tournament chips are not bankroll chips and are
+    not counted)."""
     return (sum(p.bankroll for p in root.players.values())
             + sum(room.game.chips() for room in root.tables.values()
                   if room.tournament is None)
-            + sum(tr.pool for tr in root.tournaments.values()))
+            + sum(tr.pool for tr in root.tournaments.values())
+            + sum(t["amount"] for t in root.transfers.values() if t["amount"] > 0))

@@ -86,13 +86,13 @@ def test_image_keeps_tournaments_and_older_formats_load():
     root, tr, _ = a_root()
     tournaments.register(root, tr, "p2")
     data = root_to_json(root)
-    assert data["format"] == 3 and data["tournaments"]["T1"]["pool"] == 100
+    assert data["format"] >= 3 and data["tournaments"]["T1"]["pool"] == 100
     assert orjson.loads(orjson.dumps(root_image(root))) == data
     back = root_from_json(orjson.loads(orjson.dumps(data)))
     assert root_to_json(back) == data
     assert back.tournaments["T1"].t == tr.t and back.next_tournament == 2
     old = {k: v for k, v in root_to_json(new_root()).items()
-           if k not in ("tournaments", "next_tournament")}
+           if k not in ("tournaments", "next_tournament", "shard", "transfers", "next_transfer")}
     old["format"] = 2
     loaded = root_from_json(old)
     assert loaded.tournaments == {} and loaded.next_tournament == 1
