@@ -6,7 +6,7 @@ PYTHON ?= python3
 # (images plus a journal fsynced every second); RUN_FLAGS= starts it in memory only.
 RUN_FLAGS ?= --snapshot-dir snapshots --journal everysec
 
-.PHONY: run test
+.PHONY: run test cluster
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,12 @@ run: $(VENV)/.installed
 TEST_FLAGS ?= -n 2
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(TEST_FLAGS)
+
+# A local cluster (docs/scaling.md): Redis, SHARDS shards and HAProxy on 127.0.0.1,
+# folders in ./cluster/; installs Debian's haproxy and redis-server where missing.
+SHARDS ?= 2
+cluster: $(VENV)/.installed
+	@command -v haproxy >/dev/null && command -v redis-server >/dev/null || { \
+	    if [ "$$(id -u)" = 0 ]; then S=; else S=sudo; fi; \
+	    $$S apt-get update -qq && $$S apt-get install -y -qq haproxy redis-server; }
+	$(PY) run_cluster.py --shards $(SHARDS)

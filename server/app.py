@@ -338,7 +338,7 @@ def restart_house_bots(host: str, port: int) -> int:
 def api_hands(table_id):
     room = root.tables.get(table_id)
     if room is None:
-        return _json({"error": f"no table {table_id!r}"}, 404)
+        return _json({"error": lobby.no_table(root, table_id)}, 404)
     return _json({"table": room.id, "hands": lobby.recent_hands(room)})
 
 
@@ -353,7 +353,7 @@ def api_hand_phh(table_id, number):
         return _json({"error": "a valid session token is needed"}, 401)
     room = root.tables.get(table_id)
     if room is None:
-        return _json({"error": f"no table {table_id!r}"}, 404)
+        return _json({"error": lobby.no_table(root, table_id)}, 404)
     record = next((h for h in finished_hands(room) if h["number"] == number), None)
     if record is None:
         return _json({"error": f"hand {number} is not among the hands this table keeps"}, 404)
@@ -382,7 +382,7 @@ def api_close_table(table_id):
         return _json({"error": "the admin token is needed"}, 401)
     room = root.tables.get(table_id)
     if room is None:
-        return _json({"error": f"no table {table_id!r}"}, 404)
+        return _json({"error": lobby.no_table(root, table_id)}, 404)
     if runtime.paused is not None:
         return _json({"error": f"play is paused: {runtime.paused}"}, 503)
     run(play.close_table(root, room, now()))

@@ -15,9 +15,9 @@ A shard (``run_server.py --shard N --redis URL``) is today's server owning the t
 
 This is the shell's (like :mod:`server.app`): I/O happens here, between steps, and the
 root changes only through :mod:`server.handlers` and :mod:`server.transfers` once
-Redis has answered. ``POKER_CRASH_AT`` (a test's fault injection: ``after_pending``,
-``after_wallet`` or ``after_done``) kills the process with SIGKILL at that point of a
-transfer.
+Redis has answered. ``POKER_CRASH_AT`` (the kill -9 tests' fault injection:
+``after_pending``, ``after_wallet`` or ``after_done``, optionally ``:debit`` or
+``:credit``) kills the process with SIGKILL at that point of a transfer.
 """
 
 from __future__ import annotations
@@ -98,9 +98,11 @@ def connect(url: str) -> redis.Redis:
                                 socket_connect_timeout=2.0, health_check_interval=10)
 
 
-def _crash_point(name: str) -> None:
-    if os.environ.get("POKER_CRASH_AT") == name:
-        log.warning("POKER_CRASH_AT=%s: killing this process", name)
+def _crash_point(name: str, amount: int) -> None:
+    """``POKER_CRASH_AT=<point>`` or ``<point>:debit`` / ``<point>:credit``: SIGKILL here."""
+    point, _, kind = os.environ.get("POKER_CRASH_AT", "").partition(":")
+    if point == name and kind in ("", "credit" if amount > 0 else "debit"):
+        log.warning("POKER_CRASH_AT=%s: killing this process", os.environ["POKER_CRASH_AT"])
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -170,12 +172,12 @@ def send(ids: list[str]) -> None:
 
 def _transfer(tid: str) -> None:
     """Apply one transfer in Redis (retrying until Redis answers), then finish it here."""
-    _crash_point("after_pending")
     delay = 0.05
     while True:
         t = app.root.transfers.get(tid)
         if t is None:
             return              # finished meanwhile (sent twice)
+        _crash_point("after_pending", t["amount"])
         try:
             outcome = orjson.loads(Redis.transfer(keys=[TRANSFERS, WALLET, AUDIT],
                                                   args=[tid, t["player"], t["amount"]]))
@@ -186,7 +188,7 @@ def _transfer(tid: str) -> None:
             delay = min(2.0, delay * 2)
     if tid not in app.root.transfers:
         return
-    _crash_point("after_wallet")
+    _crash_point("after_wallet", t["amount"])
     root, fan = app.root, app.fan
     fx, why = transfers.finish(root, tid, outcome, app.now())
     waiting = fan.waiting.pop(tid, None)
@@ -199,7 +201,7 @@ def _transfer(tid: str) -> None:
             fx.watch(conn_id, room.id, None,
                      play.table_message(root, room, t["player"], fan.online), rid)
     commit(fx, app.ports)
-    app.ports.journal.when_durable(lambda: _crash_point("after_done"))
+    app.ports.journal.when_durable(lambda: _crash_point("after_done", t["amount"]))
 
 
 def resume(root) -> Effects:
