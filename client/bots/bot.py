@@ -30,7 +30,7 @@ import orjson
 import websocket
 
 from client.bots import chaos as chaos_probes
-from client.bots.wire import connect, read, send
+from client.bots.wire import connect, read, send, table_url
 from client.bots.stats import Stats
 from client.bots.strategies import STRATEGIES, BotState
 
@@ -104,7 +104,7 @@ class Bot:
         try:
             while not self.stop_event.is_set():
                 try:
-                    self.ws = connect(self.url, self.origin)
+                    self.ws = connect(table_url(self.url, self.table), self.origin)
                 except (OSError, websocket.WebSocketException):
                     self.stats.connect_failures += 1
                     if self.stop_event.wait(backoff * (0.5 + self.rng.random())):

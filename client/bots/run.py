@@ -11,6 +11,7 @@ import itertools
 import math
 import random
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -39,16 +40,25 @@ def http_url(ws_url: str) -> str:
 
 def create_tables(ws_url: str, count: int, *, seats: int = 6, small_blind: int = 1,
                   big_blind: int = 2, prefix: str = "Bots") -> list[str]:
-    """Create ``count`` tables with ``POST /api/tables``; returns their ids."""
+    """Create ``count`` tables with ``POST /api/tables``; returns their ids. A cluster
+    answers 307 with the shard that should make it (docs/scaling.md): asked again there."""
     ids = []
     for i in range(count):
-        body = {"name": f"{prefix} {i + 1}", "seats": seats,
-                "small_blind": small_blind, "big_blind": big_blind}
-        request = urllib.request.Request(
-            http_url(ws_url) + "/api/tables", data=orjson.dumps(body), method="POST",
-            headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            answer = orjson.loads(response.read())
+        body = orjson.dumps({"name": f"{prefix} {i + 1}", "seats": seats,
+                             "small_blind": small_blind, "big_blind": big_blind})
+        path = "/api/tables"
+        for _ in range(3):
+            request = urllib.request.Request(
+                http_url(ws_url) + path, data=body, method="POST",
+                headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answer = orjson.loads(response.read())
+                break
+            except urllib.error.HTTPError as e:
+                if e.code != 307:
+                    raise
+                path = e.headers["Location"]
         ids.append(answer["id"] if "id" in answer else answer["table"]["id"])
     return ids
 

@@ -17,6 +17,16 @@ _BINARY = websocket.ABNF.OPCODE_BINARY
 _PING = websocket.ABNF.OPCODE_PING
 
 
+def table_url(url: str, table: str) -> str:
+    """The socket URL for playing ``table``: ``?table=`` lets a cluster's HAProxy send the
+    socket to the table's shard (docs/scaling.md); one server ignores it.
+
+    >>> table_url("ws://127.0.0.1:8080/ws", "t3-17")
+    'ws://127.0.0.1:8080/ws?table=t3-17'
+    """
+    return f"{url}{'&' if '?' in url else '?'}table={table}"
+
+
 def connect(url: str, origin: str | None = None, timeout: float = 10.0) -> websocket.WebSocket:
     """Open a client WebSocket (no UTF-8 re-validation: the server's JSON is checked by orjson).
 
