@@ -46,7 +46,7 @@ def haproxy_config(port: int, shards: dict[int, int], host: str = "127.0.0.1") -
                for n, p in sorted(shards.items())]
     return "\n".join([
         "global", "    maxconn 8000", "",
-        "defaults", "    mode http", "    timeout connect 2s", "    timeout client 60s",
+        "defaults", "    mode http", "    option forwardfor", "    timeout connect 2s", "    timeout client 60s",
         "    timeout server 60s", "    timeout tunnel 1h", "    timeout http-request 10s", "",
         "frontend poker", *front, "", *backs, *anyone, ""])
 
@@ -90,7 +90,8 @@ def start_shard(folder: str, n: int, port: int, redis_port: int, extra=()) -> su
     return subprocess.Popen(
         [sys.executable, os.path.join(ROOT, "run_server.py"), "--host", "127.0.0.1",
          "--port", str(port), "--shard", str(n), "--redis", f"redis://127.0.0.1:{redis_port}/0",
-         "--snapshot-dir", data, "--journal", "always", *extra],
+         "--snapshot-dir", data, "--journal", "always", "--trusted-proxies", "127.0.0.1",
+         *extra],
         stdout=open(os.path.join(folder, f"shard-{n}.log"), "ab"), stderr=subprocess.STDOUT)
 
 

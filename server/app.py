@@ -139,6 +139,24 @@ def origin_allowed(environ) -> bool:
     return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host.lower()
 
 
+def client_address(environ) -> str:
+    """The client's address: the peer's, or behind a proxy in ``--trusted-proxies`` (a
+    cluster's HAProxy, ``option forwardfor``) the last one its ``X-Forwarded-For`` adds.
+
+    >>> config.configure(trusted_proxies=("10.0.0.2",)) and None
+    >>> client_address({"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "1.2.3.4, 5.6.7.8"})
+    '5.6.7.8'
+    >>> client_address({"REMOTE_ADDR": "9.9.9.9", "HTTP_X_FORWARDED_FOR": "1.2.3.4"})
+    '9.9.9.9'
+    >>> config.configure(trusted_proxies=()) and None
+    """
+    peer = environ.get("REMOTE_ADDR", "")
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+    if forwarded and peer in config.settings.trusted_proxies:
+        return forwarded.rsplit(",", 1)[-1].strip() or peer
+    return peer
+
+
 # ---------------------------------------------------------------------------
 # WebSocket
 
@@ -161,7 +179,7 @@ def serve_socket(ws, environ) -> None:
     sock = getattr(getattr(ws, "handler", None), "socket", None)
     if sock is not None:
         sock.settimeout(None)   # the handshake is done (see server.limits)
-    address = environ.get("REMOTE_ADDR", "")
+    address = client_address(environ)
     for header in [key for key in environ if key.startswith("HTTP_")]:
         del environ[header]     # a WebSocket lives long: its upgrade request's headers
                                 # were a tenth of what an idle one costs
@@ -283,7 +301,7 @@ def api_create_table():
             return _json({"error": "house bots are not offered in a cluster: run "
                           "python -m client.bots against it"}, 400)
         room = lobby.create_table(root, data, fx, now(),
-                                  creator=bottle.request.environ.get("REMOTE_ADDR"), owner=owner)
+                                  creator=client_address(bottle.request.environ), owner=owner)
     except ProtocolError as e:
         return _json({"error": e.message}, 400)
     except quotas.OverQuota as e:

@@ -97,6 +97,10 @@ class Settings:
                                        "valid")
     journal: str | None = _knob(None, "also journal every change: fsync policy always, "
                                 "everysec or no (needs --snapshot-dir)")
+    trusted_proxies: tuple[str, ...] = _knob((), "comma-separated addresses of reverse "
+                                             "proxies (a cluster's HAProxy) whose "
+                                             "X-Forwarded-For names the client for the "
+                                             "per-address quotas")
     # -- a cluster (docs/scaling.md)
     shard: int = _knob(0, "this process is shard N (1 and up) of a cluster: it owns the "
                        "tables tN-*; needs --redis, --snapshot-dir and --journal always "

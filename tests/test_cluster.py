@@ -83,6 +83,7 @@ class Cluster:
         return start_server(self.folder, "--port", str(self.ports[n]), "--shard", str(n),
                             "--redis", f"redis://127.0.0.1:{self.redis_port}/0",
                             "--snapshot-dir", data, "--journal", "always", "--hand-pause", "0.2",
+                            "--trusted-proxies", "127.0.0.1",
                             env={"POKER_CRASH_AT": crash_at} if crash_at else None)
 
     def kill9(self, n: int) -> None:

@@ -109,7 +109,8 @@ def test_any_object_is_a_message_or_a_protocol_error(kind, fields):
 @pytest.mark.parametrize("module", [
     "server.conn", "server.effects", "server.history", "server.lobby", "server.protocol",
     "server.root", "server.timers", "server.limits", "persistence.journal",
-    "persistence.layout"])
+    "persistence.layout", "server.transfers", "server.app", "server.config",
+    "client.bots.wire", "run_cluster"])
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
