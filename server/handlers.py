@@ -218,6 +218,8 @@ def forget_gone_players(root: Root, fan, now: float) -> Effects:
     # A player registered in a tournament not over is kept (their place and prize).
     in_hands.update(p for tr in root.tournaments.values() if not tr.t.finished
                     for p in tr.t.registered)
+    # So is one whose chips are on their way to or from a cluster's wallet.
+    in_hands.update(t["player"] for t in root.transfers.values())
     for player in [p for p in root.players.values()
                    if not p.seats and p.id not in in_hands and not fan.online(p.id)]:
         since = fan.gone_since.setdefault(player.id, now)
