@@ -2,7 +2,7 @@
 // between the connection, the table states and the views.
 
 import { el, $, toast, modal, closeModal, modalOpen, fmt, setClockOffset } from "./ui.js";
-import { Connection } from "./net.js";
+import { Links, shardOf } from "./net.js";
 import { errorText } from "./errors.js";
 import { play, muted, setMuted, played } from "./sound.js";
 import { record, recorded, openReplay, fetchHands, downloadPhh, handRow } from "./history.js";
@@ -44,14 +44,18 @@ window.__poker = app; // for debugging and the browser tests
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 const PROTOCOL = 2; // docs/protocol.md: table events come in batches ("events")
 
-const conn = new Connection({
+// One socket, or in a cluster one per shard whose tables we follow (net.js Links).
+const conn = new Links({
   url: wsUrl,
-  hello() {
+  hello(shard) {
     if (app.token) {
-      // Resume: the server answers each table as a watch from that version.
+      // Resume: the server answers each table as a watch from that version (each
+      // socket the tables it plays; shard null: the main socket).
       const tables = {};
-      for (const [id, st] of app.tables) if (typeof st.v === "number" && !st.resyncing) tables[id] = st.v;
-      app.helloTables = new Set(Object.keys(tables));
+      for (const [id, st] of app.tables) {
+        if (shardOf(id) === shard && typeof st.v === "number" && !st.resyncing) tables[id] = st.v;
+      }
+      if (shard === null) app.helloTables = new Set(Object.keys(tables));
       return { type: "hello", protocol: PROTOCOL, token: app.token, tables };
     }
     app.helloTables = new Set();
@@ -118,6 +122,7 @@ function dispatch(msg) {
       if (app.me) app.me.bankroll = msg.bankroll;
       renderHeader();
       return;
+    case "seats": return onSeats(msg.seats);
     case "error": return onError(msg);
     default:
       return;
@@ -154,6 +159,13 @@ function onWelcome(msg) {
     app.afterName = null;
     then();
   }
+}
+
+// A cluster's shard socket said hello: its seats are ours too; follow their tables.
+function onSeats(seats) {
+  Object.assign(app.seats, seats);
+  for (const id of Object.keys(seats)) if (!app.tables.has(id) && id !== app.route.table) watch(id);
+  renderHeader();
 }
 
 function onTables(tables) {

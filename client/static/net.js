@@ -151,3 +151,91 @@ export class Connection {
     return this.sendRaw({ ...msg, rid }) ? rid : null;
   }
 }
+
+// The shard a cluster's table id names ("t3-17": 3; docs/scaling.md), or null (one
+// server's ids are "t17").
+export function shardOf(table) {
+  const m = /^t(\d+)-\d+$/.exec(table || "");
+  return m ? Number(m[1]) : null;
+}
+
+// Every socket the session uses, with Connection's interface. In a cluster each shard's
+// tables are played on a socket of their own (/ws?shard=N: HAProxy sends it there),
+// opened when a message for one of them is first sent and kept up like the main one;
+// everything else (the hello with a name, the lobby) goes on the main socket. With one
+// server there is only the main socket, as before. hello(shard) makes each socket's
+// hello (shard null: the main one's); rids are shared, so answers match wherever they
+// come from. A shard socket's welcome is not the session's: it tells its seats and the
+// wallet's balance (as "seats" and "bankroll" messages).
+export class Links {
+  constructor({ url, hello, onMessage, onStatus }) {
+    this.url = url;
+    this.hello = hello;
+    this.onMessage = onMessage;
+    this.rid = 0;
+    this.shards = new Map(); // shard -> {conn, queue}
+    this.main = new Connection({ url, hello: () => hello(null), onMessage, onStatus });
+  }
+
+  get ws() { return this.main.ws; }
+  get ready() { return this.main.ready; }
+
+  start() {
+    this.main.start();
+    for (const link of this.shards.values()) link.conn.start();
+  }
+
+  stop() {
+    this.main.stop();
+    for (const link of this.shards.values()) link.conn.stop();
+  }
+
+  reconnectNow() {
+    this.main.reconnectNow();
+    for (const link of this.shards.values()) link.conn.reconnectNow();
+  }
+
+  sendRaw(msg) { return this.main.sendRaw(msg); }
+
+  // Drop every link (the tests' way to cut the network): each reconnects by itself.
+  drop() {
+    this.main.drop();
+    for (const link of this.shards.values()) link.conn.drop();
+  }
+
+  // Send a message after hello; returns its rid, or null when offline.
+  send(msg) {
+    if (!this.main.ready) return null;
+    this.rid += 1;
+    const rid = this.rid;
+    const out = { ...msg, rid };
+    const shard = shardOf(msg.table);
+    if (shard === null) return this.main.sendRaw(out) ? rid : null;
+    const link = this.link(shard);
+    if (!(link.conn.ready && link.conn.sendRaw(out))) link.queue.push(out); // after its hello
+    return rid;
+  }
+
+  link(shard) {
+    let link = this.shards.get(shard);
+    if (!link) {
+      link = { queue: [], conn: null };
+      link.conn = new Connection({
+        url: `${this.url}?shard=${shard}`,
+        hello: () => this.hello(shard),
+        onMessage: (msg) => this.fromShard(link, msg),
+        onStatus: () => {},
+      });
+      this.shards.set(shard, link);
+      link.conn.start();
+    }
+    return link;
+  }
+
+  fromShard(link, msg) {
+    if (msg.type !== "welcome") return this.onMessage(msg);
+    for (const queued of link.queue.splice(0)) link.conn.sendRaw(queued);
+    this.onMessage({ type: "seats", seats: msg.seats || {} });
+    this.onMessage({ type: "bankroll", bankroll: msg.bankroll });
+  }
+}
