@@ -64,9 +64,14 @@ def test_one_page_plays_at_tables_on_two_shards(people, cl):
     player = ann.page.evaluate("() => window.__poker.me.player")
     assert wallet(cl, player) == start - 250
 
-    # A reload resumes: the page finds its seat at the table it shows.
+    # A reload resumes: the page finds its seat at the table it shows, and opens the
+    # other shard again to follow its seat there (a turn there is noticed from here).
     ann.page.reload()
     expect(ann.page.locator(".seat-me")).to_have_attribute("data-seat", "0")
+    ann.page.wait_for_function("() => window.__poker.seats['t1-2'] === 0"
+                               " && window.__poker.seats['t2-2'] === 0"
+                               " && window.__poker.tables.has('t2-2')", timeout=TIMEOUT_MS,
+                               polling=100)
     ann.page.evaluate("() => window.__poker.conn.drop()")
     expect(ann.page.locator("#conn")).to_have_class(re.compile("conn-online"))
     expect(ann.page.locator(".seat-me")).to_have_attribute("data-seat", "0")

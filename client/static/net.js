@@ -167,6 +167,8 @@ export function shardOf(table) {
 // hello (shard null: the main one's); rids are shared, so answers match wherever they
 // come from. A shard socket's welcome is not the session's: it tells its seats and the
 // wallet's balance (as "seats" and "bankroll" messages).
+const SHARDS_KEY = "poker.shards";
+
 export class Links {
   constructor({ url, hello, onMessage, onStatus }) {
     this.url = url;
@@ -174,7 +176,25 @@ export class Links {
     this.onMessage = onMessage;
     this.rid = 0;
     this.shards = new Map(); // shard -> {conn, queue}
-    this.main = new Connection({ url, hello: () => hello(null), onMessage, onStatus });
+    this.main = new Connection({
+      url,
+      hello: () => hello(null),
+      onMessage: (msg) => {
+        onMessage(msg);
+        // Back after a reload: open the shards used before, whose welcomes tell our
+        // seats there (the main socket's tells only its own shard's).
+        if (msg.type === "welcome") for (const shard of Links.used()) this.link(shard);
+      },
+      onStatus,
+    });
+  }
+
+  static used() {
+    try {
+      return JSON.parse(localStorage.getItem(SHARDS_KEY) || "[]").filter(Number.isInteger);
+    } catch (err) {
+      return [];
+    }
   }
 
   get ws() { return this.main.ws; }
@@ -228,6 +248,7 @@ export class Links {
       });
       this.shards.set(shard, link);
       link.conn.start();
+      localStorage.setItem(SHARDS_KEY, JSON.stringify([...this.shards.keys()]));
     }
     return link;
   }
