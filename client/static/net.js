@@ -176,6 +176,7 @@ export class Links {
     this.onMessage = onMessage;
     this.rid = 0;
     this.shards = new Map(); // shard -> {conn, queue}
+    this.used = Links.remembered(); // the shards this browser used before
     this.main = new Connection({
       url,
       hello: () => hello(null),
@@ -183,13 +184,13 @@ export class Links {
         onMessage(msg);
         // Back after a reload: open the shards used before, whose welcomes tell our
         // seats there (the main socket's tells only its own shard's).
-        if (msg.type === "welcome") for (const shard of Links.used()) this.link(shard);
+        if (msg.type === "welcome") for (const shard of this.used) this.link(shard);
       },
       onStatus,
     });
   }
 
-  static used() {
+  static remembered() {
     try {
       return JSON.parse(localStorage.getItem(SHARDS_KEY) || "[]").filter(Number.isInteger);
     } catch (err) {
@@ -248,7 +249,10 @@ export class Links {
       });
       this.shards.set(shard, link);
       link.conn.start();
-      localStorage.setItem(SHARDS_KEY, JSON.stringify([...this.shards.keys()]));
+      if (!this.used.includes(shard)) {
+        this.used.push(shard);
+        localStorage.setItem(SHARDS_KEY, JSON.stringify(this.used));
+      }
     }
     return link;
   }
