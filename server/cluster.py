@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 import secrets
 import signal
 
@@ -31,7 +32,7 @@ import gevent
 import orjson
 import redis
 
-from server import app, handlers, lobby, play, quotas, transfers
+from server import app, handlers, lobby, play, quotas, tournaments, transfers
 from server.effects import Effects, commit
 from server.protocol import Hello, ProtocolError, parse
 from server.root import STARTING_BANKROLL, candidate_names
@@ -190,16 +191,22 @@ def _transfer(tid: str) -> None:
         return
     _crash_point("after_wallet", t["amount"])
     root, fan = app.root, app.fan
-    fx, why = transfers.finish(root, tid, outcome, app.now())
+    now = app.now()
+    fx, why = transfers.finish(root, tid, outcome, now, partial(handlers.spend, draw=app.draw))
     waiting = fan.waiting.pop(tid, None)
     if waiting is not None and waiting[0] in fan.conns:
         conn_id, rid = waiting
+        kind, target = (t["then"] or [None, None])[:2]
         if why is not None:
-            handlers.refusal(root, conn_id, "buy_in", why, rid, fx)
-        elif t["then"][0] == "sit":
-            room = root.tables[t["then"][1]]
+            handlers.refusal(root, conn_id, "tournament" if kind == "register" else "buy_in",
+                             why, rid, fx)
+        elif kind == "sit":
+            room = root.tables[target]
             fx.watch(conn_id, room.id, None,
                      play.table_message(root, room, t["player"], fan.online), rid)
+        elif kind == "register":
+            fx.reply(conn_id, tournaments.state_message(root.tournaments[target], t["player"],
+                                                        now), rid)
     commit(fx, app.ports)
     app.ports.journal.when_durable(lambda: _crash_point("after_done", t["amount"]))
 
@@ -229,18 +236,25 @@ def heartbeat() -> None:
             pipe.sadd(SHARDS, shard)
             pipe.set(f"{K}shard:{shard}:alive", 1, px=int(ALIVE_FOR * 1000))
             pipe.set(f"{K}shard:{shard}:tables", orjson.dumps(rows))
+            pipe.set(f"{K}shard:{shard}:tournaments", orjson.dumps([
+                tournaments.state_message(tr, None, app.now())
+                for tr in app.root.tournaments.values() if not tr.t.finished]))
             pipe.smembers(SHARDS)
             everyone = sorted(int(s) for s in pipe.execute()[-1])
             others = [s for s in everyone if s != shard]
-            seen = r.mget([f"{K}shard:{s}:alive" for s in others]
-                          + [f"{K}shard:{s}:tables" for s in others]) if others else []
-            elsewhere = []
+            n = len(others)
+            seen = r.mget([f"{K}shard:{s}:{key}" for key in ("alive", "tables", "tournaments")
+                           for s in others]) if others else []
+            elsewhere, their_tournaments = [], []
             for i, s in enumerate(others):
                 alive = seen[i] is not None
-                for row in orjson.loads(seen[len(others) + i] or "[]"):
+                for row in orjson.loads(seen[n + i] or "[]"):
                     row["available"] = alive
                     elsewhere.append(row)
+                if alive:
+                    their_tournaments += orjson.loads(seen[2 * n + i] or "[]")
             lobby.shards, lobby.elsewhere = tuple(everyone), elsewhere
+            lobby.elsewhere_tournaments = their_tournaments
         except redis.RedisError as e:
             log.warning("heartbeat: Redis: %s", e)
         gevent.sleep(HEARTBEAT)

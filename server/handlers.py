@@ -306,6 +306,44 @@ def top_up(root: Root, fan, c, msg: TopUpMsg, now: float) -> Effects:
     return play.step(root, room, TopUp(seat, msg.amount), now)   # moves the chips
 
 
+def spend(root: Root, t: dict, now: float, fx: Effects, draw=tuple) -> str | None:
+    """A cluster's debit the wallet granted (``transfers.finish``): the chips, in the
+    player's bankroll here now, go where they were asked for, as one process does it:
+    a seat, a top-up, a tournament's registration (which may start it). None if done,
+    else why not (the chips then go back to the wallet)."""
+    kind, target = t["then"][0], t["then"][1]
+    player = root.players[t["player"]]
+    try:
+        if kind == "register":
+            tr = root.tournaments.get(target)
+            if tr is None:
+                return f"no tournament {target!r}"
+            fx.extend(tournaments.register(root, tr, player.id))
+            if tournaments.rules.ready(tr.t):
+                _start(root, tr, draw, now, fx)
+            for pid in tr.t.registered:
+                fx.send(pid, tournaments.state_message(tr, pid, now))
+            return None
+        room = root.tables.get(target)
+        if room is None:
+            return f"table {target!r} is gone"
+        if kind == "sit":
+            if room.id in player.seats:
+                return f"you already sit at this table (seat {player.seats[room.id]})"
+            fx.extend(play.step(root, room, SitDown(t["then"][2], player.id, -t["amount"],
+                                                    player.name), now))
+        else:
+            seat = player.seats.get(room.id)
+            if seat is None:
+                return f"you have no seat at table {room.id}"
+            fx.extend(play.step(root, room, TopUp(seat, -t["amount"]), now))
+    except (IllegalAction, tournaments.rules.TournamentError) as e:
+        return str(e)
+    except Refused as e:
+        return e.message
+    return None
+
+
 def _from_wallet(root: Root, fan, c, player, amount: int, then: list, rid) -> Effects:
     """A cluster's buy-in or top-up: a pending debit of the wallet, journaled and sent
     once durable (``Effects.transfers``); the seat or the chips follow when the wallet
@@ -389,21 +427,14 @@ def ping(root: Root, fan, c, msg: Ping, now: float) -> Effects:
 # Tournaments (server.tournaments)
 
 
-def _not_in_a_cluster(root: Root) -> None:
-    if root.shard:
-        raise Refused("tournament", "tournaments run on a single server; this one is a "
-                      "shard of a cluster (docs/scaling.md)")
-
-
 def _tournament(root: Root, tid: str):
     tr = root.tournaments.get(tid)
     if tr is None:
-        raise Refused("no_tournament", f"no tournament {tid!r}")
+        raise Refused("no_tournament", lobby.no_table(root, tid, "tournament"))
     return tr
 
 
 def create_tournament(root: Root, fan, c, msg: CreateTournament, now: float) -> Effects:
-    _not_in_a_cluster(root)
     try:
         structure = tournaments.rules.BlindStructure(
             tuple(tournaments.rules.Level(*lv) for lv in msg.levels), msg.seconds)
@@ -421,13 +452,15 @@ def list_tournaments(root: Root, fan, c, msg: TournamentsMsg, now: float) -> Eff
     fx = Effects()
     fx.reply(c.id, {"type": "tournaments", "tournaments": [
         tournaments.state_message(tr, c.player, now) for tr in root.tournaments.values()
-        if not tr.t.finished]}, msg.rid)
+        if not tr.t.finished] + lobby.elsewhere_tournaments}, msg.rid)
     return fx
 
 
 def register(root: Root, fan, c, msg: RegisterMsg, now: float, draw) -> Effects:
-    _not_in_a_cluster(root)
     tr = _tournament(root, msg.tournament)
+    if root.shard:      # a cluster: the buy-in comes from the wallet first (then: spend)
+        return _from_wallet(root, fan, c, root.players[c.player], tr.t.buy_in,
+                            ["register", tr.id], msg.rid)
     try:
         fx = tournaments.register(root, tr, c.player)
     except tournaments.rules.TournamentError as e:

@@ -42,6 +42,7 @@ def lobby(root: Root) -> list[dict]:
 # server.cluster from Redis: not state (never in the root), a cache of theirs.
 elsewhere: list[dict] = []      # the other shards' tables, each with "shard", "available"
 shards: tuple[int, ...] = ()    # every shard the cluster has
+elsewhere_tournaments: list[dict] = []   # the other shards' tournaments not finished
 
 
 def everywhere(root: Root) -> list[dict]:
@@ -56,26 +57,27 @@ def everywhere(root: Root) -> list[dict]:
 
 
 def shard_of(table_id: str) -> int | None:
-    """The shard a cluster's table id names (``t3-17``: 3), or None.
+    """The shard a cluster's table or tournament id names (``t3-17``, ``T3-2``: 3), or None.
 
-    >>> shard_of("t3-17"), shard_of("t12"), shard_of("tx-1")
-    (3, None, None)
+    >>> shard_of("t3-17"), shard_of("T3-2"), shard_of("t12"), shard_of("tx-1")
+    (3, 3, None, None)
     """
     head, _, tail = table_id.partition("-")
-    if head[:1] != "t" or not head[1:].isdigit() or not tail.isdigit():
+    if head[:1] not in ("t", "T") or not head[1:].isdigit() or not tail.isdigit():
         return None
     return int(head[1:])
 
 
-def no_table(root: Root, table_id: str) -> str:
-    """Why ``table_id`` is not here, as the ``no_table`` error says it."""
+def no_table(root: Root, table_id: str, what: str = "table") -> str:
+    """Why ``table_id`` (a table's, or a tournament's) is not here, as the ``no_table``
+    (``no_tournament``) error says it."""
     shard = shard_of(table_id) if root.shard else None
     if shard is None or shard == root.shard:
-        return f"no table {table_id!r}"
+        return f"no {what} {table_id!r}"
     if shard not in shards:
-        return (f"no table {table_id!r}: this cluster has no shard {shard} (its shards: "
+        return (f"no {what} {table_id!r}: this cluster has no shard {shard} (its shards: "
                 f"{', '.join(map(str, shards)) or 'unknown yet'})")
-    return f"table {table_id!r} is on shard {shard}: connect to /ws?shard={shard}"
+    return f"{what} {table_id!r} is on shard {shard}: connect to /ws?shard={shard}"
 
 
 def _whole(data: dict, key: str, least: int, most: int, default=None) -> int:

@@ -111,10 +111,11 @@ def tournament_from_json(d: dict) -> TournamentRoom:
 
 def create(root, name: str, t: rules.Tournament, creator: str | None,
            now: float) -> tuple[TournamentRoom, Effects]:
-    """A new tournament (nobody registered yet), with the next id (``T1``, ``T2``...)."""
+    """A new tournament (nobody registered yet), with the next id (``T1``, ``T2``...; on
+    shard 3 of a cluster ``T3-1``, ...: a tournament lives on one shard, like a table)."""
     if t.registered or t.started:
         raise rules.TournamentError("a new tournament has nobody registered yet")
-    tid = f"T{root.next_tournament}"
+    tid = f"T{root.shard}-{root.next_tournament}" if root.shard else f"T{root.next_tournament}"
     root.next_tournament += 1
     tr = TournamentRoom(tid, name, t, 0, creator, now)
     root.tournaments[tid] = tr

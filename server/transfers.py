@@ -5,13 +5,14 @@ chips on its tables, and nothing else for long. Every move between the two is a
 *transfer* with an id the shard chooses (``s<shard>-<n>``), which the wallet applies
 at most once (a retry is answered with the stored outcome):
 
-- a buy-in or a top-up *debits* the wallet: :func:`begin` records it pending and
-  journals it before the wallet is asked; when the answer comes, :func:`finish`
-  journals it done, deposits the chips in the player's bankroll here and, in the
-  same step, applies the sit-down or the top-up through the ordinary table flow,
-  which takes them from that bankroll as it does in one process;
-- chips that leave a table (a player stands up, a seat or top-up that became
-  impossible meanwhile) land in the player's bankroll here, as in one process, and
+- a buy-in, a top-up or a tournament's buy-in *debits* the wallet: :func:`begin`
+  records it pending and journals it before the wallet is asked; when the answer
+  comes, :func:`finish` journals it done, deposits the chips in the player's bankroll
+  here and, in the same step, applies the sit-down, the top-up or the registration
+  the way one process does, taking them from that bankroll;
+- chips that leave a table or a tournament (a player stands up, unregisters or is
+  paid a prize; a seat or registration that became impossible meanwhile) land in the
+  player's bankroll here, as in one process, and
   :func:`sweep` turns every such bankroll into a pending *credit* of the wallet in
   the same step; its answer finishes it.
 
@@ -42,8 +43,6 @@ Journal entries (:mod:`server.recovery` applies them with the functions below):
 
 from __future__ import annotations
 
-from game.table import IllegalAction, SitDown, TopUp
-from server import play
 from server.effects import Effects
 from server.root import Root
 
@@ -91,13 +90,14 @@ def settle(root: Root, entry: dict) -> None:
         root.chips_issued -= t["amount"]
 
 
-def finish(root: Root, transfer_id: str, outcome: dict, now: float
+def finish(root: Root, transfer_id: str, outcome: dict, now: float, spend
            ) -> tuple[Effects, str | None]:
     """The wallet answered ``outcome`` (``ok``, ``balance``, maybe ``reason``): settle
-    the transfer and, for a granted debit, sit the player down or top them up in the
-    same step. Returns the effects, swept (commit them as they are: the ``bankroll``
-    message in them is the wallet's balance) and, when the debit was for nothing,
-    why (the protocol's ``buy_in`` error text)."""
+    the transfer and, for a granted debit, spend the chips on what they were for in the
+    same step (``spend(root, transfer, now, fx)``, which returns None or why not:
+    :func:`server.handlers.spend`). Returns the effects, swept (commit them as they
+    are: the ``bankroll`` message in them is the wallet's balance) and, when the debit
+    was for nothing, why (the text of the error the asker gets)."""
     t = root.transfers[transfer_id]
     fx = Effects()
     entry = {"k": "transfer_done", "id": transfer_id, "ok": bool(outcome["ok"]),
@@ -111,36 +111,12 @@ def finish(root: Root, transfer_id: str, outcome: dict, now: float
                if outcome.get("reason") == "bankroll" else
                f"the wallet refused it ({outcome.get('reason')})")
     elif t["amount"] < 0 and player is not None:
-        why = _spend(root, t, now, fx)
+        why = spend(root, t, now, fx)
     if player is not None:
         sweep(root, fx, [player.id])
         if outcome.get("balance") is not None:
             fx.send(player.id, {"type": "bankroll", "bankroll": outcome["balance"]})
     return fx, why
-
-
-def _spend(root: Root, t: dict, now: float, fx: Effects) -> str | None:
-    """What a granted debit was for, as the table flow applies it; None if it was
-    applied, else why not (the chips then go back: :func:`sweep`)."""
-    kind, table_id = t["then"][0], t["then"][1]
-    room = root.tables.get(table_id)
-    player = root.players[t["player"]]
-    if room is None:
-        return f"table {table_id} is gone"
-    try:
-        if kind == "sit":
-            if room.id in player.seats:
-                return f"you already sit at this table (seat {player.seats[room.id]})"
-            fx.extend(play.step(root, room, SitDown(t["then"][2], player.id, -t["amount"],
-                                                    player.name), now))
-        else:
-            seat = player.seats.get(room.id)
-            if seat is None:
-                return f"you have no seat at table {room.id}"
-            fx.extend(play.step(root, room, TopUp(seat, -t["amount"]), now))
-    except IllegalAction as e:
-        return str(e)
-    return None
 
 
 def sweep(root: Root, fx: Effects, players=()) -> None:

@@ -277,3 +277,46 @@ def test_a_new_table_goes_to_the_least_loaded_live_shard(cl):
                                    {"name": "placed", "seats": 6, "small_blind": 1,
                                     "big_blind": 2})
     assert status == 201 and answer["id"].startswith("t2-"), (status, answer)
+
+
+def test_a_sit_and_go_on_a_shard_takes_and_pays_through_the_wallet(cl):
+    ann, bob = connect(cl.via("shard=1"), "sng ann"), connect(cl.via("shard=1"), "sng bob")
+    start = ann.bankroll
+    made = ann.request({"type": "create_tournament", "name": "HU on shard 1", "seats": 2,
+                        "buy_in": 100, "starting_stack": 100, "levels": [[25, 50, 0]],
+                        "seconds": 600}, "tournament")
+    tid = made["id"]
+    assert tid.startswith("T1-"), made
+    other = connect(cl.via("shard=2"), "sng elsewhere")
+    # Shard 2's lobby lists it (from shard 1's heartbeat), and says where it is.
+    until(lambda: any(t["id"] == tid for t in other.request(
+        {"type": "tournaments"}, "tournaments")["tournaments"]), "shard 2 lists the tournament")
+    refused = other.request({"type": "register", "tournament": tid})
+    assert refused["code"] == "no_tournament" and "/ws?shard=1" in refused["message"]
+    for c in (ann, bob):         # answered once the wallet paid the buy-in
+        assert c.request({"type": "register", "tournament": tid}, "tournament")["id"] == tid
+    assert wallet(cl, ann.player) == start - 100
+    # Heads-up, 100 chips and blinds of 25/50: everyone all in until one is left.
+    deadline = time.monotonic() + WAIT * 3
+    finished = None
+    while finished is None and time.monotonic() < deadline:
+        for c in (ann, bob):
+            try:
+                msg = c.recv(0.05)
+            except Exception:  # noqa: BLE001 - a timeout: the other one's turn
+                continue
+            if msg["type"] == "tournament_table":
+                c.send({"type": "watch", "table": msg["table"]})
+            elif msg["type"] == "turn":
+                actions = msg["legal"]["actions"]
+                act = "all_in" if "all_in" in actions else "call" if "call" in actions else "check"
+                c.send({"type": "act", "table": msg["table"], "action": act})
+            elif msg["type"] == "tournament" and msg["status"] == "finished":
+                finished = msg
+    assert finished is not None, "the sit-and-go did not finish"
+    until(lambda: wallet(cl, ann.player) + wallet(cl, bob.player) == 2 * start,
+          "the prize paid into the winner's wallet")
+    books = cl.settled()
+    assert books["ok"] and not books["audited_twice"], books
+    for c in (ann, bob, other):
+        c.close()

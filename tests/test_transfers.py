@@ -53,7 +53,8 @@ def ask(root, fan, c, message: dict, journal: list) -> Effects:
 
 def answer(root, tid: str, ok: bool, journal: list, balance: int = 0):
     fx, why = transfers.finish(root, tid, {"ok": ok, "balance": balance,
-                                           "reason": None if ok else "bankroll"}, T0)
+                                           "reason": None if ok else "bankroll"}, T0,
+                               handlers.spend)
     journal += fx.journal
     return fx, why
 
@@ -63,8 +64,12 @@ def books(root) -> None:
 
 
 def state(root) -> dict:
-    """The root as an image holds it, less the counters (refusals are not journaled)."""
-    return {k: v for k, v in root_to_json(root).items() if k != "counters"}
+    """The root as an image holds it, less what the journal does not hold: the counters
+    (refusals) and the clocks (recovery restarts them: ``play.restart_clocks``)."""
+    data = {k: v for k, v in root_to_json(root).items() if k != "counters"}
+    for table in data["tables"].values():
+        del table["next_hand_at"], table["clock"]
+    return data
 
 
 def replayed(journal: list):

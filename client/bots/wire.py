@@ -17,14 +17,14 @@ _BINARY = websocket.ABNF.OPCODE_BINARY
 _PING = websocket.ABNF.OPCODE_PING
 
 
-def table_url(url: str, table: str) -> str:
+def table_url(url: str, table: str | None) -> str:
     """The socket URL for playing ``table``: ``?table=`` lets a cluster's HAProxy send the
     socket to the table's shard (docs/scaling.md); one server ignores it.
 
-    >>> table_url("ws://127.0.0.1:8080/ws", "t3-17")
-    'ws://127.0.0.1:8080/ws?table=t3-17'
+    >>> table_url("ws://127.0.0.1:8080/ws", "t3-17"), table_url("ws://h/ws", None)
+    ('ws://127.0.0.1:8080/ws?table=t3-17', 'ws://h/ws')
     """
-    return f"{url}{'&' if '?' in url else '?'}table={table}"
+    return url if table is None else f"{url}{'&' if '?' in url else '?'}table={table}"
 
 
 def connect(url: str, origin: str | None = None, timeout: float = 10.0) -> websocket.WebSocket:

@@ -152,10 +152,10 @@ export class Connection {
   }
 }
 
-// The shard a cluster's table id names ("t3-17": 3; docs/scaling.md), or null (one
-// server's ids are "t17").
+// The shard a cluster's table or tournament id names ("t3-17", "T3-2": 3;
+// docs/scaling.md), or null (one server's ids are "t17", "T2").
 export function shardOf(table) {
-  const m = /^t(\d+)-\d+$/.exec(table || "");
+  const m = /^[tT](\d+)-\d+$/.exec(table || "");
   return m ? Number(m[1]) : null;
 }
 
@@ -230,7 +230,7 @@ export class Links {
     this.rid += 1;
     const rid = this.rid;
     const out = { ...msg, rid };
-    const shard = shardOf(msg.table);
+    const shard = shardOf(msg.table || msg.tournament);
     if (shard === null) return this.main.sendRaw(out) ? rid : null;
     const link = this.link(shard);
     if (!(link.conn.ready && link.conn.sendRaw(out))) link.queue.push(out); // after its hello
