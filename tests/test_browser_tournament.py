@@ -297,6 +297,7 @@ def test_a_multi_table_move_is_followed_without_a_reload(players, server):
         shove2, caller = Bot(server, "shove2", "shove"), Bot(server, "caller", "call")
         bots += [shove2, caller]
         shove2.send({"type": "register", "tournament": tid})
+        expect(row(dee, tid).locator(".t-registered")).to_have_text("3")   # in this order
         caller.send({"type": "register", "tournament": tid})
         start = row(dee, tid).locator(".btn-start")
         expect(row(dee, tid).locator(".t-registered")).to_have_text("4")
