@@ -344,6 +344,7 @@ export class TableView {
     if (state.min_buy_in !== undefined && !this.tournament) parts.push(`buy-in ${fmt(state.min_buy_in)}\u2013${fmt(state.max_buy_in)}`);
     if (state.hand) parts.push(`hand #${state.hand.number}`);
     this.subEl.textContent = parts.join(" \u00b7 ");
+    this.subEl.hidden = !!this.tournament; // the tournament's bar says it (level, blinds, ante) in its place
     const mine = state.you !== null && !this.tournament ? state.seats[state.you] : null;
     this.btnSitOut.hidden = !mine;
     this.btnSitOutBB.hidden = !mine || mine.sitting_out || !!mine.sit_out_next;
