@@ -10,12 +10,15 @@ import { fromTable, applyEvent, handRunning, setClock } from "./state.js";
 import { TableView } from "./table.js";
 import { Presenter } from "./pace.js";
 import { LobbyView } from "./lobby.js";
+import { TournamentsView, resultDialog } from "./tournaments.js";
 import { NAME_HINT, playerName } from "./names.js";
 
 const TOKEN_KEY = "poker.token";
 const NAME_KEY = "poker.name";
 const COLORS_KEY = "poker.fourColor";
 const ALERTS_KEY = "poker.alerts";
+const TAB_KEY = "poker.lobbyTab";
+const TOURNEY_KEY = "poker.tournaments."; // + player id: what this browser knows of their tournaments
 
 const app = {
   token: localStorage.getItem(TOKEN_KEY),
@@ -36,6 +39,10 @@ const app = {
   guest: false, // a nameless session, only to watch: a name is asked to sit or create
   afterName: null, // what to do once the player has chosen a name
   waiting: null, // {table, sent}: our place on a full table's waiting list
+  tournaments: null, // tournament id -> {t: the last tournament message, at: when it came}; null before the first
+  tourney: { tables: {}, created: [], shown: [] }, // kept per player (TOURNEY_KEY): table id -> tournament id,
+  // the multi-table tournaments this player made (only they may start them), the results already shown
+  creating: new Map(), // rid of a create_tournament not yet answered -> register the creator too
 };
 window.__poker = app; // for debugging and the browser tests
 
@@ -53,7 +60,7 @@ const conn = new Links({
       // socket the tables it plays; shard null: the main socket).
       const tables = {};
       for (const [id, st] of app.tables) {
-        if (shardOf(id) === shard && typeof st.v === "number" && !st.resyncing) tables[id] = st.v;
+        if (shardOf(id) === shard && typeof st.v === "number" && !st.resyncing && !st.closed) tables[id] = st.v;
       }
       if (shard === null) app.helloTables = new Set(Object.keys(tables));
       return { type: "hello", protocol: PROTOCOL, token: app.token, tables };
@@ -124,6 +131,11 @@ function dispatch(msg) {
       return;
     case "seats": return onSeats(msg.seats);
     case "error": return onError(msg);
+    case "tournaments": return onTournaments(msg.tournaments || []);
+    case "tournament": return onTournament(msg);
+    case "tournament_table": return onTournamentTable(msg);
+    case "tournament_moved": return onTournamentMoved(msg);
+    case "table_closed": return onTableClosed(msg);
     default:
       return;
   }
@@ -139,10 +151,12 @@ function onWelcome(msg) {
     localStorage.setItem(NAME_KEY, msg.name);
   }
   app.seats = { ...(msg.seats || {}) };
+  loadTourney();
   if ($("#name-dialog") && !app.guest) closeModal(); // (a guest's welcome is not the name's answer)
   renderHeader();
   // Tables named in hello were answered by the server; others need a watch.
   for (const [id, st] of app.tables) {
+    if (st.closed) continue;
     if (!app.helloTables.has(id)) {
       st.resyncing = true;
       watch(id);
@@ -152,6 +166,7 @@ function onWelcome(msg) {
   // Follow every table we sit at, so a turn there is noticed from anywhere.
   for (const id of Object.keys(app.seats)) if (!app.tables.has(id) && id !== app.route.table) watch(id);
   if (app.route.view === "lobby") send({ type: "tables" });
+  if (!app.guest) send({ type: "tournaments" }); // the lobby's tab, and the bar over a tournament table
   if (app.waiting && !app.tables.has(app.waiting.table)) watch(app.waiting.table);
   setTimeout(checkTurns, 800);
   if (app.afterName && !app.guest) {
@@ -273,6 +288,151 @@ function onError(msg) {
     go("#/");
   }
 }
+
+// -- tournaments ---------------------------------------------------------------------
+
+function loadTourney() {
+  let saved = null;
+  try { saved = JSON.parse(localStorage.getItem(TOURNEY_KEY + app.me.player) || "null"); } catch (err) { saved = null; }
+  app.tourney = { tables: {}, created: [], shown: [], ...(saved || {}) };
+  // Only the tables we still sit at (the server's word, in welcome) are kept.
+  for (const id of Object.keys(app.tourney.tables)) if (!(id in app.seats)) delete app.tourney.tables[id];
+  saveTourney();
+}
+
+function saveTourney() {
+  if (!app.me || app.guest) return;
+  app.tourney.shown = app.tourney.shown.slice(-50);
+  app.tourney.created = app.tourney.created.slice(-50);
+  localStorage.setItem(TOURNEY_KEY + app.me.player, JSON.stringify(app.tourney));
+}
+
+// The tournament a table belongs to ({t, at}), when we know it is one.
+function tournamentAt(tableId) {
+  const st = app.tables.get(tableId);
+  const tid = app.tourney.tables[tableId] || (st && st.tournament);
+  if (!tid) return null;
+  return (app.tournaments && app.tournaments.get(tid)) || { t: { id: tid, name: "Tournament", status: "running", players_left: null, you: {} }, at: Date.now() };
+}
+
+function tableOfTournament(tid) {
+  return Object.keys(app.tourney.tables).find((id) => app.tourney.tables[id] === tid) || null;
+}
+
+function onTournaments(list) {
+  const known = app.tournaments || new Map();
+  app.tournaments = new Map();
+  const at = Date.now();
+  for (const t of list) app.tournaments.set(t.id, { t, at });
+  // The list leaves finished ones out: keep those we played in, for their result.
+  for (const [id, entry] of known) if (!app.tournaments.has(id) && entry.t.you && entry.t.you.registered) app.tournaments.set(id, entry);
+  for (const t of list) checkResult(t);
+  renderTournaments();
+  renderCurrent();
+}
+
+function onTournament(t) {
+  if (!app.tournaments) app.tournaments = new Map();
+  app.tournaments.set(t.id, { t, at: Date.now() });
+  if (t.rid !== undefined && app.creating.has(t.rid)) {
+    const { register, resolve } = app.creating.get(t.rid);
+    app.creating.delete(t.rid);
+    app.tourney.created.push(t.id);
+    saveTourney();
+    if (register) send({ type: "register", tournament: t.id });
+    resolve();
+  }
+  checkResult(t);
+  renderTournaments();
+  renderCurrent();
+}
+
+// Placed, or the tournament is over: say where we finished and what we won, once.
+function checkResult(t) {
+  const you = t.you || {};
+  if (!you.registered || !you.place) return;
+  const key = `${t.id}:${you.place}`;
+  if (app.tourney.shown.includes(key)) return;
+  app.tourney.shown.push(key);
+  saveTourney();
+  const here = app.route.view === "table" ? app.tables.get(app.route.table) : null;
+  const watching = t.status === "running" && here && !here.closed;
+  resultDialog(t, { lobby: () => go("#/"), watch: watching ? () => {} : null });
+}
+
+// The tournament started: our table. Play it as any table.
+function onTournamentTable(msg) {
+  app.tourney.tables[msg.table] = msg.tournament;
+  saveTourney();
+  if (app.route.view === "table" && app.route.table === msg.table) {
+    if (!app.tables.has(msg.table)) watch(msg.table);
+  } else go(`#/table/${encodeURIComponent(msg.table)}`);
+}
+
+// Moved to another table (balancing, or ours was broken): follow, without a reload.
+function onTournamentMoved(msg) {
+  app.tourney.tables[msg.table] = msg.tournament;
+  delete app.tourney.tables[msg.from];
+  saveTourney();
+  const st = app.tables.get(msg.from);
+  if (st) st.moved = msg.table;
+  const onOld = app.route.view === "table" && app.route.table === msg.from;
+  if (onOld || app.route.view !== "table") {
+    toast(`You move to table ${msg.number}.`, "info");
+    if (onOld) go(`#/table/${encodeURIComponent(msg.table)}`);
+    else if (!app.tables.has(msg.table)) watch(msg.table);
+  } else if (!app.tables.has(msg.table)) watch(msg.table);
+}
+
+// A table went (a tournament table broken or finished, or an operator closed it).
+function onTableClosed(msg) {
+  const st = app.tables.get(msg.table);
+  const tid = app.tourney.tables[msg.table];
+  delete app.seats[msg.table];
+  if (tid) { delete app.tourney.tables[msg.table]; saveTourney(); }
+  if (!st) return;
+  st.closed = true;
+  st.tournament = tid; // its bar stays up (with your place) while it is on screen
+  st.legal = null;
+  if (app.route.view === "table" && app.route.table === msg.table) {
+    // A tournament's last table stays on screen under the result; a moved player has
+    // already gone to their new table.
+    st.log.push({ kind: "info", parts: ["(this table has closed)"] });
+    if (!tid && !st.moved) {
+      toast("This table has closed.", "info");
+      go("#/");
+    } else renderCurrent();
+  } else app.tables.delete(msg.table);
+}
+
+function renderTournaments() {
+  if (app.route.view !== "lobby") return;
+  const tables = new Map();
+  for (const [table, tid] of Object.entries(app.tourney.tables)) tables.set(tid, table);
+  const list = app.tournaments ? [...app.tournaments.values()].filter((e) => e.t.status !== "finished") : null;
+  tournamentsView.render(list, { named: !!(app.me && !app.guest), created: new Set(app.tourney.created), tables });
+}
+
+const tournamentHandlers = {
+  register: (id) => named(() => send({ type: "register", tournament: id })),
+  unregister: (id) => send({ type: "unregister", tournament: id }),
+  start: (id) => send({ type: "start_tournament", tournament: id }),
+  open: (id) => {
+    const table = tableOfTournament(id);
+    if (table) go(`#/table/${encodeURIComponent(table)}`);
+  },
+  named: (then) => named(then),
+  create(spec, register) {
+    // The answer is the new tournament (onTournament resolves), or an error.
+    return new Promise((resolve, reject) => {
+      const rid = send({ type: "create_tournament", ...spec }, {
+        onError: (err) => { app.creating.delete(rid); reject(new Error(errorText(err))); },
+      });
+      if (rid === null) reject(new Error("Not connected \u2014 try again in a moment."));
+      else app.creating.set(rid, { register, resolve });
+    });
+  },
+};
 
 // If it is our turn but no `turn` arrived (e.g. after a resume by events),
 // ask for the full table, which carries `legal`.
@@ -628,7 +788,7 @@ function notify(st) {
 
 // -- rendering ----------------------------------------------------------------------
 
-const lobbyView = new LobbyView($("#lobby-screen"), {
+const lobbyView = new LobbyView($("#lobby-cash"), {
   watch: (id) => go(`#/table/${encodeURIComponent(id)}`),
   join: (id) => named(() => {
     const st = app.tables.get(id);
@@ -655,9 +815,27 @@ const lobbyView = new LobbyView($("#lobby-screen"), {
     return table && typeof table === "object" ? { id: table.id } : null;
   },
 });
+const tournamentsView = new TournamentsView($("#lobby-tournaments"), tournamentHandlers);
+
+// The lobby's tabs: cash games or tournaments (remembered on this device).
+function showTab(tab) {
+  localStorage.setItem(TAB_KEY, tab);
+  for (const [name, panel] of [["cash", "#lobby-cash"], ["tournaments", "#lobby-tournaments"]]) {
+    $(panel).hidden = name !== tab;
+    $(`#tab-${name}`).setAttribute("aria-selected", String(name === tab));
+  }
+  if (tab === "tournaments") {
+    renderTournaments();
+    if (app.online && app.me && !app.guest) send({ type: "tournaments" });
+  }
+}
+$("#tab-cash").addEventListener("click", () => showTab("cash"));
+$("#tab-tournaments").addEventListener("click", () => showTab("tournaments"));
+showTab(localStorage.getItem(TAB_KEY) === "tournaments" ? "tournaments" : "cash");
+
 const tableView = new TableView($("#table-screen"), tableHandlers);
 const presenter = new Presenter({
-  render: (st) => tableView.render(st, { me: app.me && app.me.player, online: app.online }),
+  render: (st) => tableView.render(st, { me: app.me && app.me.player, online: app.online, tournament: tournamentAt(st.id) }),
   real: () => (app.route.view === "table" ? app.tables.get(app.route.table) : null),
   me: () => app.me && app.me.player,
 });
@@ -708,6 +886,7 @@ let lobbyTimer = null;
 function refreshLobby() {
   if (app.online && app.me) send({ type: "tables" });
   else fetchTables();
+  if (app.online && app.me && !app.guest && !$("#lobby-tournaments").hidden) send({ type: "tournaments" });
 }
 
 // The lobby over HTTP (before hello); its Date header also tells how far this
@@ -738,7 +917,8 @@ function route() {
   clearInterval(lobbyTimer);
   if (prev.view === "table" && prev.table !== next.table) {
     const st = app.tables.get(prev.table);
-    if (st && st.you === null && app.online && !(app.waiting && app.waiting.table === prev.table)) {
+    if (st && st.closed) app.tables.delete(prev.table);
+    else if (st && st.you === null && app.online && !(app.waiting && app.waiting.table === prev.table)) {
       send({ type: "unwatch", table: prev.table });
       app.tables.delete(prev.table);
     }
@@ -747,6 +927,7 @@ function route() {
   }
   if (next.view === "lobby") {
     renderLobby();
+    renderTournaments();
     refreshLobby();
     lobbyTimer = setInterval(refreshLobby, 4000);
   } else {

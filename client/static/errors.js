@@ -1,6 +1,6 @@
 // The server's error codes (docs/protocol.md) in words a player understands.
 // The raw message is written for developers, except `illegal`'s, which the
-// rules write for players ("the minimum raise is to 40"): that one is kept.
+// rules write for players ("the minimum raise is to 40"), and `tournament`'s: those are kept.
 
 const SENTENCES = {
   bad_json: "The server could not read what this page sent. Reload the page if it happens again.",
@@ -14,6 +14,8 @@ const SENTENCES = {
   not_seated: "You need a seat at this table to do that.",
   seat_taken: "That seat is taken, or you already sit at this table.",
   buy_in: "That amount is outside the table's buy-in limits, or more than your bankroll.",
+  no_tournament: "That tournament does not exist any more.",
+  tournament: "The tournament does not allow that now.",
   chat: "A chat message is 1 to 200 characters.",
   rate_limited: "Slow down \u2014 too many clicks at once. Try again in a second.",
   internal: "Something went wrong on the server. Nothing was changed: please try again.",
@@ -22,7 +24,9 @@ const SENTENCES = {
 // What to tell the player about an `error` message.
 export function errorText(err) {
   if (!err) return "Something went wrong.";
-  if (err.code === "illegal" && err.message) {
+  // `illegal`'s and `tournament`'s messages say why, for players ("the tournament has
+  // started: registration is closed", "the buy-in is 100; your bankroll is 40").
+  if ((err.code === "illegal" || err.code === "tournament") && err.message) {
     return err.message.charAt(0).toUpperCase() + err.message.slice(1) + (/[.!?]$/.test(err.message) ? "" : ".");
   }
   return SENTENCES[err.code] || "Something went wrong. Please try again.";

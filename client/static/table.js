@@ -4,6 +4,7 @@ import { el, svg, clear, fmt, serverNow } from "./ui.js";
 import { cardEl, cardsInline, cardsSpoken } from "./cards.js";
 import { handRunning, potTotal } from "./state.js";
 import { play } from "./sound.js";
+import { TournamentBar } from "./tournaments.js";
 
 // Tall screens get a standing oval (the same query as in style.css).
 const PORTRAIT = "(max-width: 720px), (orientation: portrait) and (max-width: 1000px)";
@@ -121,9 +122,10 @@ export class TableView {
     this.btnRunTwice = el("button", { class: "btn btn-ghost btn-sm", id: "btn-run-twice", "aria-pressed": "false", onclick: () => this.h.runTwice() }, "Run it twice");
     this.btnTopUp = el("button", { class: "btn btn-ghost btn-sm", id: "btn-topup", onclick: () => this.h.topUp() }, "Add chips");
     this.btnLeave = el("button", { class: "btn btn-ghost btn-sm", id: "btn-leave", onclick: () => this.h.leave() }, "Leave seat");
+    this.tournamentBar = new TournamentBar(); // at a tournament's table: its level, clock, players left
     const topbar = el("div", { class: "table-topbar" },
       el("button", { class: "btn btn-ghost btn-sm btn-back", id: "btn-lobby", onclick: () => this.h.lobby(), title: "Back to the lobby" }, "\u2190 Lobby"),
-      el("div", { class: "table-heading" }, this.titleEl, this.subEl),
+      el("div", { class: "table-heading" }, this.titleEl, this.subEl, this.tournamentBar.el),
       el("div", { class: "table-controls" }, this.btnSitOut, this.btnPostIn, this.btnSitOutBB, this.btnRunTwice,
         this.btnTopUp, this.btnLeave));
 
@@ -296,6 +298,10 @@ export class TableView {
     }
     this.state = state;
     this.ctx = ctx;
+    // A tournament's table: no sitting down, topping up, leaving or sitting out (the
+    // server refuses them there); the bar shows the tournament.
+    this.tournament = ctx.tournament || null;
+    this.tournamentBar.update(this.tournament);
     this.renderHeading(state);
     this.renderSeats(state);
     this.sig.betsHand = state.hand ? state.hand.number : null;
@@ -335,10 +341,11 @@ export class TableView {
     const parts = [GAME_NAMES[state.game] || "NL Hold'em", `Blinds ${fmt(state.small_blind)}/${fmt(state.big_blind)}`];
     if (LIMITS[state.game] === "fixed") parts.push(`bets ${fmt(state.big_blind)}/${fmt(2 * state.big_blind)}`);
     if (state.ante) parts.push(`ante ${fmt(state.ante)}`);
-    if (state.min_buy_in !== undefined) parts.push(`buy-in ${fmt(state.min_buy_in)}\u2013${fmt(state.max_buy_in)}`);
+    if (state.min_buy_in !== undefined && !this.tournament) parts.push(`buy-in ${fmt(state.min_buy_in)}\u2013${fmt(state.max_buy_in)}`);
     if (state.hand) parts.push(`hand #${state.hand.number}`);
     this.subEl.textContent = parts.join(" \u00b7 ");
-    const mine = state.you !== null ? state.seats[state.you] : null;
+    this.subEl.hidden = !!this.tournament; // the tournament's bar says it (level, blinds, ante) in its place
+    const mine = state.you !== null && !this.tournament ? state.seats[state.you] : null;
     this.btnSitOut.hidden = !mine;
     this.btnSitOutBB.hidden = !mine || mine.sitting_out || !!mine.sit_out_next;
     // Back from sitting out: wait for the big blind ("I'm back"), or post now and play.
@@ -373,7 +380,7 @@ export class TableView {
     if (state.you !== this.layoutYou) this.layoutSeats(state, this.portrait);
     const hand = state.hand;
     const running = handRunning(state);
-    const canSit = state.you === null;
+    const canSit = state.you === null && !this.tournament && !state.closed;
     const winners = new Set();
     for (const r of state.results) for (const w of r.winners) winners.add(w.seat);
     const waitBB = waitsForBlind(state);
@@ -867,6 +874,7 @@ export class TableView {
   // -- clock ---------------------------------------------------------------------
 
   tick() {
+    this.tournamentBar.tick();
     const st = this.state;
     if (!st || !this.seatEls) return;
     const clock = st.clock;
