@@ -31,7 +31,8 @@ def lobby_entry(root: Root, room: Room) -> dict:
             "small_blind": cfg.small_blind, "big_blind": cfg.big_blind, "ante": cfg.ante,
             "min_buy_in": cfg.min_buy_in, "max_buy_in": cfg.max_buy_in,
             "seats_taken": len(names), "players": names, "hands": room.hands_played,
-            "avg_pot": round(sum(pots) / len(pots), 1) if pots else 0}
+            "avg_pot": round(sum(pots) / len(pots), 1) if pots else 0,
+            "tournament": room.tournament}
 
 
 def lobby(root: Root) -> list[dict]:

@@ -78,6 +78,7 @@ def table_message(root: Root, room: Room, player_id: str | None,
             s["time_bank_ms"] = int(room.clock.bank[s["seat"]] * 1000)
     cfg = room.config
     return {"type": "table", "table": room.id, "v": room.v, "name": room.name, "you": seat,
+            "tournament": room.tournament,
             "min_buy_in": cfg.min_buy_in, "max_buy_in": cfg.max_buy_in,
             "clock": clock_json(room), "chat": list(room.chat), "view": view}
 

@@ -296,6 +296,7 @@ def state_message(tr: TournamentRoom, player_id: str | None, now: float) -> dict
     seat = rules.seat_of(t, player_id) if player_id and mine is None else None
     return {
         "type": "tournament", "id": tr.id, "name": tr.name, "status": status,
+        "creator": tr.creator,
         "buy_in": t.buy_in, "starting_stack": t.starting_stack, "seats": t.seats,
         "capacity": t.capacity, "registered": entrants, "pool": tr.pool,
         "payouts": paid, "level": level, "blinds": blinds, "on_break": on_break,

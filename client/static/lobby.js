@@ -94,7 +94,8 @@ export class LobbyView {
     const offered = [...new Set(tables.map(stakes))].sort((a, b) => Number(a.split("/")[1]) - Number(b.split("/")[1]));
     clear(this.stakesEl).append(el("option", { value: "" }, "All"),
       ...offered.map((v) => el("option", { value: v, selected: v === this.stakesWanted }, v)));
-    let shown = tables.filter((t) => (!this.stakesWanted || stakes(t) === this.stakesWanted)
+    // A tournament's tables are played by its players only: not among the cash games.
+    let shown = tables.filter((t) => !t.tournament && (!this.stakesWanted || stakes(t) === this.stakesWanted)
       && (!this.freeEl.checked || t.seats_taken < t.seats));
     const sort = SORTS[this.sortEl.value];
     if (sort) shown = shown.slice().sort(sort);
