@@ -514,10 +514,10 @@ def unregister(root: Root, fan, c, msg: UnregisterMsg, now: float) -> Effects:
     return fx
 
 
-HANDLERS = {
+HANDLERS = {     # (hello, register and start_tournament: dispatch calls them with more)
     CreateTournament: create_tournament, TournamentsMsg: list_tournaments,
     UnregisterMsg: unregister,
-    Hello: hello, Tables: tables, Watch: watch, Unwatch: unwatch, Sit: sit, Act: act,
+    Tables: tables, Watch: watch, Unwatch: unwatch, Sit: sit, Act: act,
     SitOutMsg: sit_out, SitInMsg: sit_in, RunTwiceMsg: run_twice, TopUpMsg: top_up,
     Leave: leave, Chat: chat, Ping: ping,
 }
