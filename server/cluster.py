@@ -229,9 +229,7 @@ def heartbeat() -> None:
     r, shard = Redis.client, app.root.shard
     while not app.runtime.stopping:
         try:
-            rows = lobby.lobby(app.root)
-            for row in rows:
-                row["shard"], row["available"] = shard, True
+            rows = lobby.here(app.root)
             pipe = r.pipeline()
             pipe.sadd(SHARDS, shard)
             pipe.set(f"{K}shard:{shard}:alive", 1, px=int(ALIVE_FOR * 1000))
@@ -245,15 +243,18 @@ def heartbeat() -> None:
             n = len(others)
             seen = r.mget([f"{K}shard:{s}:{key}" for key in ("alive", "tables", "tournaments")
                            for s in others]) if others else []
-            elsewhere, their_tournaments = [], []
+            elsewhere, their_tournaments, live = [], [], set()
             for i, s in enumerate(others):
                 alive = seen[i] is not None
+                if alive:
+                    live.add(s)
                 for row in orjson.loads(seen[n + i] or "[]"):
                     row["available"] = alive
                     elsewhere.append(row)
                 if alive:
                     their_tournaments += orjson.loads(seen[2 * n + i] or "[]")
-            lobby.shards, lobby.elsewhere = tuple(everyone), elsewhere
+            lobby.shards, lobby.live = tuple(everyone), frozenset(live)
+            lobby.elsewhere = elsewhere
             lobby.elsewhere_tournaments = their_tournaments
         except redis.RedisError as e:
             log.warning("heartbeat: Redis: %s", e)
@@ -261,22 +262,13 @@ def heartbeat() -> None:
 
 
 def least_loaded() -> int:
-    """The live shard with the fewest tables (this one on a tie): where a new table goes."""
-    counts = {app.root.shard: len(app.root.tables)}
+    """The live shard with the fewest tables (this one on a tie): where a new table goes,
+    as the last heartbeat saw the others."""
+    counts = {app.root.shard: len(app.root.tables), **dict.fromkeys(lobby.live, 0)}
     for row in lobby.elsewhere:
-        if row["available"]:
-            counts[row["shard"]] = counts.get(row["shard"], 0) + 1
-    for s in lobby.shards:
-        if s not in counts and _alive(s):
-            counts[s] = 0
+        if row["shard"] in lobby.live:
+            counts[row["shard"]] += 1
     return min(counts, key=lambda s: (counts[s], s != app.root.shard, s))
-
-
-def _alive(shard: int) -> bool:
-    try:
-        return Redis.client.exists(f"{K}shard:{shard}:alive") == 1
-    except redis.RedisError:
-        return False
 
 
 def start(url: str) -> None:

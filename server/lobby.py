@@ -43,18 +43,22 @@ def lobby(root: Root) -> list[dict]:
 # server.cluster from Redis: not state (never in the root), a cache of theirs.
 elsewhere: list[dict] = []      # the other shards' tables, each with "shard", "available"
 shards: tuple[int, ...] = ()    # every shard the cluster has
+live: frozenset[int] = frozenset()   # the other shards whose heartbeat is fresh
 elsewhere_tournaments: list[dict] = []   # the other shards' tournaments not finished
 
 
 def everywhere(root: Root) -> list[dict]:
     """The lobby of the whole room: this process's tables and, in a cluster, every other
     shard's (``available`` false while its shard is down)."""
+    return here(root) + elsewhere if root.shard else lobby(root)
+
+
+def here(root: Root) -> list[dict]:
+    """A shard's own tables as every shard's lobby shows them (with ``shard``)."""
     rows = lobby(root)
-    if not root.shard:
-        return rows
     for row in rows:
         row["shard"], row["available"] = root.shard, True
-    return rows + elsewhere
+    return rows
 
 
 def shard_of(table_id: str) -> int | None:
