@@ -46,7 +46,8 @@ def haproxy_config(port: int, shards: dict[int, int], host: str = "127.0.0.1") -
                for n, p in sorted(shards.items())]
     return "\n".join([
         "global", "    maxconn 8000", "",
-        "defaults", "    mode http", "    option forwardfor", "    timeout connect 2s", "    timeout client 60s",
+        "defaults", "    mode http", "    option forwardfor", "    timeout connect 2s",
+        "    timeout client 60s",
         "    timeout server 60s", "    timeout tunnel 1h", "    timeout http-request 10s", "",
         "frontend poker", *front, "", *backs, *anyone, ""])
 
