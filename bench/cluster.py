@@ -39,12 +39,10 @@ import orjson  # noqa: E402
 import run_cluster  # noqa: E402
 from _measure import CpuMeter, machine_busy_seconds  # noqa: E402
 from client.bots.run import create_tables, run_bots  # noqa: E402
-from load import free_port, raise_fd_limit  # noqa: E402
+from load import SERVER_FLAGS, Server, free_port, raise_fd_limit  # noqa: E402
 from server.cluster import HEARTBEAT  # noqa: E402
 
 SEATS = 6
-SHARD_FLAGS = ["--hand-pause", "0.1", "--no-default-tables", "--log-level", "WARNING",
-               "--max-tables", "2000"]
 
 
 def wait_healthy(port: int, proc) -> None:
@@ -55,20 +53,15 @@ def start_part(folder: str, shards: int) -> tuple[str, dict]:
     """A cluster of ``shards`` (0: one process alone); returns its WebSocket URL and
     its processes by role."""
     if shards == 0:
-        port = free_port()
         data = os.path.join(folder, "alone")
         os.makedirs(data, mode=0o700)
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "run_server.py"), "--port", str(port),
-             "--snapshot-dir", data, "--journal", "always", *SHARD_FLAGS],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_healthy(port, proc)
-        return f"ws://127.0.0.1:{port}/ws", {"shards": [proc]}
+        alone = Server("--snapshot-dir", data, "--journal", "always")   # bench/load.py's
+        return alone.url, {"shards": [alone.proc]}
     redis_port = free_port()
     redis = run_cluster.start_redis(os.path.join(folder, "redis"), redis_port)
     run_cluster.wait_for("redis", lambda: run_cluster.redis_up(redis_port), redis)
     ports = {n: free_port() for n in range(1, shards + 1)}
-    procs = [run_cluster.start_shard(folder, n, p, redis_port, SHARD_FLAGS)
+    procs = [run_cluster.start_shard(folder, n, p, redis_port, SERVER_FLAGS)
              for n, p in ports.items()]
     for (n, p), proc in zip(ports.items(), procs):
         wait_healthy(p, proc)
