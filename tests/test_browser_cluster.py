@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.test_browser import (TIMEOUT_MS, Player, browser, check_or_call_until,  # noqa: F401
-                                expect, whose_turn)
+                                expect, players)
 from tests.test_cluster import Cluster, wallet
 
 
@@ -20,27 +20,18 @@ def cl(tmp_path_factory):
     c.stop()
 
 
-@pytest.fixture
-def people(browser, cl):  # noqa: F811 - the browser fixture, imported
-    made: list[Player] = []
-
-    def make(name):
-        p = Player(browser, f"http://127.0.0.1:{cl.port}", name)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        assert not p.errors, f"JavaScript errors in {p.name}'s page: {p.errors}"
-        p.close()
+@pytest.fixture(scope="module")
+def server(cl):
+    """What test_browser's ``players`` open: here HAProxy's URL."""
+    return f"http://127.0.0.1:{cl.port}"
 
 
 def shard_sockets(p: Player) -> list[int]:
     return p.page.evaluate("() => [...window.__poker.conn.shards.keys()].sort()")
 
 
-def test_one_page_plays_at_tables_on_two_shards(people, cl):
-    ann, bob = people("ann"), people("bob")
+def test_one_page_plays_at_tables_on_two_shards(players, cl):  # noqa: F811
+    ann, bob = players("ann"), players("bob")
     for p in (ann, bob):
         p.login()
     # Both shards' tables are in the lobby, whichever shard the page's socket reached.
