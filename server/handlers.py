@@ -272,7 +272,9 @@ def sit(root: Root, fan, c, msg: Sit, now: float) -> Effects:
     if room.id in player.seats:
         raise Refused("seat_taken", f"you already sit at this table (seat {player.seats[room.id]})")
     cfg = room.config
-    if 0 <= msg.seat < cfg.seats and room.game.seats[msg.seat] is not None:
+    if not 0 <= msg.seat < cfg.seats:   # the rules' answer, before a cluster asks the wallet
+        raise IllegalAction(f"no seat {msg.seat} at this table")
+    if room.game.seats[msg.seat] is not None:
         raise Refused("seat_taken", f"seat {msg.seat} is taken")
     if not cfg.min_buy_in <= msg.buy_in <= cfg.max_buy_in:
         raise Refused("buy_in", f"the buy-in at this table is {cfg.min_buy_in} to "

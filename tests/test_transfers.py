@@ -172,3 +172,12 @@ def test_any_order_of_requests_and_answers_keeps_the_books(ops):
         books(root)
     assert all(p.bankroll == 0 for p in root.players.values())
     assert state(replayed(journal)) == state(root)
+
+
+def test_a_seat_that_does_not_exist_is_refused_before_the_wallet_is_asked():
+    root, fan = shard()
+    journal: list = []
+    c = meet(root, fan, 1, "p7", journal)
+    fx = ask(root, fan, c, {"type": "sit", "table": "t2-1", "seat": 9, "buy_in": 100}, journal)
+    assert fx.transfers == [] and root.transfers == {}
+    assert fx.out[-1][2]["code"] == "illegal" and "no seat 9" in fx.out[-1][2]["message"]
