@@ -383,7 +383,13 @@ def _serialised_hook(snaps: Snapshots, seq: int) -> bool:
         return True
     try:
         snaps.on_serialised(seq)
-    except Exception as e:  # noqa: BLE001 - e.g. the journal could not start its segment
+    except OSError as e:    # the journal could not start its segment: a failing disk
+        snaps.failures += 1
+        snaps.last_error = f"seq {seq}: on_serialised: {e!r}"
+        log.error("snapshot %d abandoned: the journal could not start its segment: %s",
+                  seq, e)
+        return False
+    except Exception as e:  # noqa: BLE001 - a bug: say where
         snaps.failures += 1
         snaps.last_error = f"seq {seq}: on_serialised: {e!r}"
         log.exception("snapshot %d abandoned: on_serialised hook failed", seq)
