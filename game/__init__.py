@@ -10,7 +10,6 @@ by :mod:`game.evaluator`, pots are split by :mod:`game.pots`, and
 from game.table import (  # noqa: F401
     ACTION_TYPES, AllIn, Bet, Call, Check, Fold, Hand, IllegalAction, Legal, Muck, Raise,
     RunTwice, Seat, Show, SitDown, SitIn, SitOut, StandUp, StartHand, Table, Timeout, TopUp,
-    action_from_json, action_to_json, apply, automatic_action, can_start_hand, dealable,
-    legal_actions, new_table, pots, table_from_json,
-    table_to_json,
+    action_from_json, action_to_json, after_timeouts, apply, automatic_action, can_start_hand,
+    dealable, legal_actions, new_table, pots, table_from_json, table_to_json,
 )

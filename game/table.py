@@ -576,6 +576,27 @@ def automatic_action(table: Table) -> Action | None:
     return None
 
 
+def after_timeouts(table: Table, seat: int, player: str, expiries: int,
+                   limit: int | None) -> Action | None:
+    """What follows a clock that ran out on ``player`` at ``seat`` for the ``expiries``-th
+    time in a row (once its :class:`Timeout` is applied): after ``limit`` of them the player
+    is sat out (:class:`SitOut`), so the table stops waiting for them. ``limit`` None never
+    sits anyone out: a tournament's absent players post and fold instead
+    (:func:`game.tournament.absent_action`). None when nothing follows.
+
+    >>> t = replace(new_table(2, 1, 2), seats=(Seat("ann", 40), Seat("bob", 40)))
+    >>> after_timeouts(t, 0, "ann", 2, 2), after_timeouts(t, 0, "ann", 1, 2)
+    (SitOut(seat=0, when='now'), None)
+    >>> after_timeouts(t, 0, "bob", 2, 2), after_timeouts(t, 0, "ann", 5, None)
+    (None, None)
+    """
+    s = table.seats[seat]
+    if (limit is None or expiries < limit or s is None or s.player != player
+            or s.sitting_out or s.leaving):
+        return None
+    return SitOut(seat)
+
+
 def pots(table: Table) -> list[Pot]:
     """The main pot and side pots as they stand (bets on this street included)."""
     if not table.hand_running:

@@ -26,9 +26,9 @@ import logging
 from typing import Callable
 
 from game.events import Chat, Clock, HoleCards, Presence, TimeBank
-from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Raise, Show, SitOut,
-                        StandUp, StartHand, Timeout, action_to_json, apply, automatic_action,
-                        can_start_hand, legal_actions, table_to_json)
+from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Raise, Show,
+                        StandUp, StartHand, Timeout, action_to_json, after_timeouts, apply,
+                        automatic_action, can_start_hand, legal_actions, table_to_json)
 from game.views import table_view
 from server import config, tournaments
 from server.effects import Effects
@@ -483,10 +483,8 @@ def _expire(root: Root, room: Room, now: float, fx: Effects) -> None:
     player = room.game.seats[seat].player
     _internal(root, room, Timeout(seat), now, fx)
     settle(root, room, now, fx, new_turn=True)
-    s = room.game.seats[seat]
-    if room.tournament is not None:
-        return              # nobody is sat out of a tournament: they post and fold
-    if (clock.expiries[seat] >= config.settings.expiries_to_sit_out and s is not None
-            and s.player == player and not s.sitting_out and not s.leaving):
-        _internal(root, room, SitOut(seat), now, fx)
+    limit = None if room.tournament is not None else config.settings.expiries_to_sit_out
+    follow = after_timeouts(room.game, seat, player, clock.expiries[seat], limit)
+    if follow is not None:
+        _internal(root, room, follow, now, fx)
         settle(root, room, now, fx, new_turn=False)
