@@ -339,7 +339,8 @@ def start_house_bots(room, url: str) -> int:
     if not tokens:
         return 0
     if runtime.house_bots is None:
-        runtime.house_bots = HouseBots(url, config.settings.bot_think)
+        runtime.house_bots = HouseBots(url, config.settings.bot_think,
+                                       alive=lambda table_id: table_id in root.tables)
     runtime.house_bots.seat(room.id, tokens)
     log.info("table %s: %d bots seated", room.id, len(tokens))
     return len(tokens)

@@ -30,11 +30,13 @@ RESTART_AFTER = (0.5, 30.0)     # first and longest pause before a dead child is
 
 
 class HouseBots:
-    """The child process and every order it was given (sent again after a restart)."""
+    """The child process and every order it was given (sent again after a restart, for
+    the tables still open)."""
 
-    def __init__(self, url: str, think: float):
+    def __init__(self, url: str, think: float, alive=lambda table_id: True):
         self.url, self.think = url, think
-        self.orders: list[bytes] = []
+        self.alive = alive               # is the table still there (a restart skips closed ones)
+        self.orders: dict[str, bytes] = {}   # table id -> its order line
         self.process = None
         self.stopping = False
         self.started = 0                 # how many times a child was started (for tests)
@@ -44,7 +46,7 @@ class HouseBots:
     def seat(self, table_id: str, tokens: list[str]) -> None:
         """Bots playing as the players holding ``tokens`` sit at ``table_id``."""
         line = orjson.dumps({"table": table_id, "tokens": tokens, "think": self.think}) + b"\n"
-        self.orders.append(line)
+        self.orders[table_id] = line
         if self.supervisor is None:
             self.supervisor = gevent.spawn(self._supervise)
         elif self.process is not None and self.process.poll() is None:
@@ -64,9 +66,11 @@ class HouseBots:
                 [sys.executable, "-m", "client.bots.house", "--url", self.url],
                 stdin=subprocess.PIPE, cwd=ROOT)
             self.started += 1
+            for table_id in [t for t in self.orders if not self.alive(t)]:
+                del self.orders[table_id]        # closed since: no bot goes back there
             log.info("house bots: child %d started (%d table(s))", self.process.pid,
                      len(self.orders))
-            self._write(b"".join(self.orders))
+            self._write(b"".join(self.orders.values()))
             self.running.set()
             code = self.process.wait()
             self.running.clear()

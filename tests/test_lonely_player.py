@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 import urllib.error
@@ -111,6 +112,44 @@ def test_house_bots_come_back_to_their_seats_after_kill_9(tmp_path):
         before = lobby_entry(port, table["id"])["hands"]
         wait_for(lambda: lobby_entry(port, table["id"])["hands"] > before, 20,
                  "the bots to play on after the restart", step=0.2)
+        m = get(port, "/metrics")
+        assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+
+
+def children(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children (from /proc)."""
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
+def bots_connected(port, table_id, count):
+    bots = [s for s in watch_table(port, table_id)["view"]["seats"] if s is not None]
+    return len(bots) == count and all(s["connected"] for s in bots)
+
+
+def test_the_house_bots_child_is_started_again_when_it_dies(tmp_path):
+    proc, port, _ = start_server(str(tmp_path / "state"), "--bot-think", "0.05")
+    try:
+        status, table = post(port, {"name": "Solo", "seats": 6, "small_blind": 1,
+                                    "big_blind": 2, "bots": 3})
+        assert status == 201, table
+        wait_for(lambda: (e := lobby_entry(port, table["id"]))["seats_taken"] == 3
+                 and e["hands"] >= 2, 20, "3 bots seated and 2 hands played", step=0.2)
+        child, = children(proc.pid)
+        os.kill(child, signal.SIGKILL)
+        wait_for(lambda: children(proc.pid) not in ([], [child]), 20,
+                 "a new house bots child", step=0.2)
+        wait_for(lambda: bots_connected(port, table["id"], 3), 20,
+                 "the 3 house bots connected in their seats again", step=0.3)
+        before = lobby_entry(port, table["id"])["hands"]
+        wait_for(lambda: lobby_entry(port, table["id"])["hands"] > before, 20,
+                 "the bots to play on with the new child", step=0.2)
         m = get(port, "/metrics")
         assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
     finally:
