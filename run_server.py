@@ -86,6 +86,7 @@ def open_snapshots(args: config.Settings) -> Root:
         app.runtime.shutdown_hooks.append(lambda: journal.close(JOURNAL))
         app.runtime.metrics_hooks.append(lambda: journal.metrics_lines(JOURNAL))
     app.runtime.metrics_hooks.append(lambda: snapshot.metrics_lines(snaps))
+    app.runtime.health_hooks.append(lambda: snapshot.health(snaps))
     return root
 
 
@@ -186,7 +187,8 @@ def start_journal(args: config.Settings, snaps, dump, after: tuple[int, int] | N
         global JOURNAL
         if JOURNAL is None:
             JOURNAL = journal.open_journal(snaps.directory, args.journal, seq,
-                                           on_failure=on_failure, after=after)
+                                           on_failure=on_failure, after=after,
+                                           guard=partial(snapshot.lock_held, snaps))
             app.ports.journal = journal_port(JOURNAL)
         else:
             journal.rotate(JOURNAL, seq)   # (re-opens a failed journal)

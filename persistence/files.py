@@ -44,3 +44,16 @@ def write_all(fd: int, data: bytes) -> int:
             raise OSError(errno.EIO, "short write")
         view = view[n:]
     return len(data)
+
+
+def same_file(fd: int, path: str, what: str) -> None:
+    """Raise ``OSError`` (ESTALE) unless ``path`` names the file open as ``fd``: a file
+    replaced or removed under the server takes writes that no start would read."""
+    mine = os.fstat(fd)
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        there = None
+    if there is None or (there.st_dev, there.st_ino) != (mine.st_dev, mine.st_ino):
+        raise OSError(errno.ESTALE, f"the {what} {path} was "
+                      f"{'removed' if there is None else 'replaced'} under the server")

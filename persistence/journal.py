@@ -77,6 +77,7 @@ class Journal:
     closed: bool = False
     failed: BaseException | None = None
     on_failure: Callable[[BaseException], None] | None = None
+    guard: Callable[[], None] | None = None   # thread side, after each fsync: raises if unsafe
     entries: int = 0             # counters for /metrics
     fsyncs: int = 0
     failures: int = 0
@@ -86,18 +87,21 @@ class Journal:
 
 def open_journal(directory: str, policy: str, seq: int,
                  on_failure: Callable[[BaseException], None] | None = None,
-                 after: tuple[int, int] | None = None) -> Journal:
+                 after: tuple[int, int] | None = None,
+                 guard: Callable[[], None] | None = None) -> Journal:
     """Create segment ``seq`` (call it in the loop turn that serialises image ``seq``).
 
     ``after`` is ``(segment, bytes)``: where the replay at start left off
     (:func:`persistence.segments.chain_end`), which the new segment names as the
-    one it continues; None starts a new chain. Raises ``OSError`` if the
-    segment cannot be created.
+    one it continues; None starts a new chain. ``guard()`` runs in the thread
+    after every fsync and raises ``OSError`` when writing on is unsafe (the
+    server's: the folder's lock is no longer its own); that fails the journal
+    as a failed fsync does. Raises ``OSError`` if the segment cannot be created.
     """
     if policy not in POLICIES:
         raise ValueError(f"journal fsync policy must be one of {', '.join(POLICIES)}")
     os.makedirs(directory, exist_ok=True)
-    j = Journal(directory, policy, on_failure=on_failure)
+    j = Journal(directory, policy, on_failure=on_failure, guard=guard)
     _start_segment(j, seq, after)
     _schedule(j)
     return j
@@ -220,7 +224,8 @@ def _flush_once(j: Journal) -> bool:
     if fds or sync_dir or current is not None:
         try:
             gevent.get_hub().threadpool.apply(
-                _sync, (fds, j.directory if sync_dir else None, current))
+                _sync, (fds, j.directory if sync_dir else None, current,
+                        os.path.join(j.directory, segment_name(j.seq)), j.guard))
         except Exception as e:  # noqa: BLE001 - whatever it is, nothing more is acknowledged
             j.waiting[:0] = waiting
             j.closing.extend(olds)
@@ -238,14 +243,20 @@ def _flush_once(j: Journal) -> bool:
                 or (j.policy == "always" and j.dirty))
 
 
-def _sync(olds: list[int], directory: str | None, current: int | None) -> None:
-    """Thread side: the old segments, the folder (a new segment's name), the current one."""
+def _sync(olds: list[int], directory: str | None, current: int | None,
+          path: str | None = None, guard: Callable[[], None] | None = None) -> None:
+    """Thread side: the old segments, the folder (a new segment's name), the current one;
+    then check that ``path`` is still the current segment's file and run ``guard``."""
     for fd in olds:
         os.fsync(fd)
     if directory is not None:
         files.fsync_dir(directory)
     if current is not None:
         os.fsync(current)
+        if path is not None:
+            files.same_file(current, path, "journal segment")
+    if guard is not None:
+        guard()
 
 
 def _close_all(fds: list[int]) -> None:

@@ -154,6 +154,7 @@ class Snapshots:
     failures: int = 0
     rejected: int = 0                     # images discarded because their data failed check
     last_error: str | None = None
+    failures_at_ok: int = 0               # ``failures`` when the newest image was written
     lock_fd: int | None = None
     fork: bool = False                    # serialise and write in a forked child (see take)
     child_timeout: float = 300.0          # a child that has not reported by then is killed
@@ -192,6 +193,38 @@ def open_dir(directory: str, keep: int = 3) -> Snapshots:
     images = list_images(directory)
     return Snapshots(directory=directory, keep=keep, seq=images[0][0] if images else 0,
                      lock_fd=lock_fd)
+
+
+def lock_held(snaps: Snapshots) -> None:
+    """Raise ``OSError`` unless the folder's ``.lock`` is still the file this server locked
+    (removed or replaced, a second server could lock the new one and write here too).
+    Read-only: the journal runs it in the thread pool after each fsync."""
+    if snaps.lock_fd is not None:
+        files.same_file(snaps.lock_fd, os.path.join(snaps.directory, LOCK_NAME), "folder lock")
+
+
+def relock(snaps: Snapshots) -> str | None:
+    """Before an image: if the ``.lock`` was removed or replaced, lock the folder again;
+    the reason it cannot be (another server holds the new lock), or None."""
+    try:
+        lock_held(snaps)
+        return None
+    except OSError as e:
+        lost = str(e)
+    path = os.path.join(snaps.directory, LOCK_NAME)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as e:
+        return f"{lost}, and it cannot be made again: {e}"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        files.close(fd)
+        return f"{lost}, and another process holds the new one: this server writes no more"
+    files.close(snaps.lock_fd)
+    snaps.lock_fd = fd
+    log.warning("snapshot: %s; locked the folder again", lost)
+    return None
 
 
 def close_dir(snaps: Snapshots) -> None:
@@ -330,6 +363,12 @@ def take(snaps: Snapshots, dump: Callable[[], Any]) -> bool:
     never raised.
     """
     with snaps.busy:
+        lost = relock(snaps)
+        if lost is not None:
+            snaps.failures += 1
+            snaps.last_error = lost
+            log.error("snapshot: no image: %s", lost)
+            return False
         if snaps.fork and hasattr(os, "fork"):
             return _take_forked(snaps, dump)
         return _take(snaps, dump)
@@ -409,6 +448,7 @@ def _failed(snaps: Snapshots, seq: int, error, rejected: bool = False) -> bool:
 def _written(snaps: Snapshots, seq: int, when: float, size: int) -> bool:
     """Image ``seq`` is durable: count it, then the ``on_written`` hook."""
     snaps.written += 1
+    snaps.failures_at_ok = snaps.failures
     snaps.last_ok_seq = seq
     snaps.last_ok_time = when
     snaps.last_bytes = size
@@ -688,6 +728,19 @@ def metrics(snaps: Snapshots, now: float | None = None) -> dict:
         "snapshot_failures_total": snaps.failures,
         "snapshot_rejected_total": snaps.rejected,
     }
+
+
+def health(snaps: Snapshots, now: float | None = None) -> dict:
+    """For ``/healthz``: the newest durable image's age, and why the attempts since it
+    failed (None while the last attempt succeeded).
+
+    >>> health(Snapshots("/x", failures=1, last_error="seq 3: ENOSPC"), now=0.0)
+    {'image_age_s': None, 'image_error': 'seq 3: ENOSPC'}
+    """
+    now = time.time() if now is None else now
+    age = round(now - snaps.last_ok_time, 3) if snaps.last_ok_time is not None else None
+    failing = snaps.failures > snaps.failures_at_ok
+    return {"image_age_s": age, "image_error": snaps.last_error if failing else None}
 
 
 _COUNTERS = ("snapshot_written_total", "snapshot_failures_total", "snapshot_rejected_total")

@@ -110,6 +110,7 @@ class Runtime:
     # socket is closed, before exit), and extra Prometheus lines for /metrics.
     shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
     metrics_hooks: list[Callable[[], list[str]]] = field(default_factory=list)
+    health_hooks: list[Callable[[], dict]] = field(default_factory=list)   # more /healthz fields
     greenlets: list = field(default_factory=list)
     house_bots: HouseBots | None = None   # POST /api/tables with "bots": N
     # A cluster's shard (server.cluster): a socket's first frame goes through Redis
@@ -424,8 +425,11 @@ def api_shard():
 @app.get("/healthz")
 def healthz():
     ok = not runtime.stopping and runtime.paused is None
-    return _json({"ok": ok, "paused": runtime.paused, "tables": len(root.tables),
-                  "connections": len(fan.conns)}, 200 if ok else 503)
+    body = {"ok": ok, "paused": runtime.paused, "tables": len(root.tables),
+            "connections": len(fan.conns)}
+    for hook in runtime.health_hooks:
+        body.update(hook())
+    return _json(body, 200 if ok else 503)
 
 
 @app.get("/metrics")
