@@ -58,3 +58,44 @@ def test_a_damaged_journal_entry_stops_the_start_until_told_to_set_it_aside(tmp_
     finally:
         server.stop()
     assert (folder / "aside" / name).exists()               # never pruned
+
+
+def test_a_sound_entry_the_rules_refuse_stops_the_start_too(tmp_path):
+    """A line whose checksum holds but that cannot be applied (here: a new player journaled
+    under another id than the one replay gives it) is treated like damage: the start
+    refuses, naming it, and --journal-set-aside keeps it aside."""
+    from persistence.segments import decode_line, encode_line
+    folder = tmp_path / "snaps"
+    server = start_server(str(tmp_path), "--snapshot-dir", str(folder), "--journal",
+                          "everysec", "--snapshot-every", "600")
+    try:
+        players = [connect(server, f"j{i}") for i in range(4)]
+        wait_for(lambda: sum(open(folder / s, "rb").read().count(b'"k":"player"')
+                             for s in segments(folder)) == 4, 10, "the entries on disk")
+    finally:
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait(10)
+    for c in players:
+        c.close()
+    name = segments(folder)[-1]
+    path = folder / name
+    lines = path.read_bytes().split(b"\n")
+    entry = decode_line(lines[2])
+    assert entry["k"] == "player", entry
+    entry["id"] = "p999"                                   # sound line, impossible change
+    lines[2] = encode_line(entry)[:-1]
+    path.write_bytes(b"\n".join(lines))
+
+    refused = run(folder)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "refusing to start" in refused.stderr and name in refused.stderr
+    assert "p999" in refused.stderr, refused.stderr             # the note says which and why
+
+    server = start_server(str(tmp_path), "--snapshot-dir", str(folder), "--journal",
+                          "everysec", "--snapshot-every", "600", "--journal-set-aside")
+    try:
+        assert (folder / "aside" / name).exists() and "set aside" in server.log()
+        back = connect(server, token=players[0].token)       # applied before the bad line
+        assert back.player == players[0].player
+    finally:
+        server.stop()
