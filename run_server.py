@@ -261,7 +261,7 @@ def main(argv=None) -> int:
           flush=True)
     server.serve_forever()
     print("pokerserver stopped", flush=True)
-    return 0
+    return app.runtime.exit_code
 
 
 if __name__ == "__main__":

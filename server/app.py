@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from types import SimpleNamespace
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import bottle
@@ -112,6 +112,8 @@ class Runtime:
     metrics_hooks: list[Callable[[], list[str]]] = field(default_factory=list)
     health_hooks: list[Callable[[], dict]] = field(default_factory=list)   # more /healthz fields
     greenlets: list = field(default_factory=list)
+    server: Any = None              # the WSGIServer (serve)
+    exit_code: int = 0              # what run_server.py exits with once stopped
     house_bots: HouseBots | None = None   # POST /api/tables with "bots": N
     # A cluster's shard (server.cluster): a socket's first frame goes through Redis
     # (who is this?), and a new table goes to the least-loaded shard.
@@ -560,6 +562,7 @@ def resume() -> None:
 
 
 def _retry_save() -> None:
+    since = time.monotonic()
     while runtime.paused is not None and not runtime.stopping:
         gevent.sleep(RETRY_SAVE)
         try:
@@ -569,6 +572,15 @@ def _retry_save() -> None:
             saved = False
         if saved:
             resume()
+            return
+        limit = config.settings.max_pause
+        if limit and time.monotonic() - since >= limit and runtime.server is not None:
+            log.critical("play has been paused for over %g s (%s): stopping with exit code 3 "
+                         "(--max-pause) for a supervisor to restart the server", limit,
+                         runtime.paused)
+            runtime.exit_code = 3
+            gevent.spawn(stop, runtime.server)   # (stop kills this greenlet among others)
+            return
 
 
 def _tell_everyone(message: dict) -> None:
@@ -654,6 +666,7 @@ def serve(the_root: Root, host: str, port: int, access_log: bool = False):
     limits.raise_fd_limit(config.settings.max_connections)
     server = WSGIServer((host, port), app, handler_class=limits.Handler,
                         log=None if not access_log else "default")
+    runtime.server = server
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, lambda: gevent.spawn(stop, server))
     start_background()

@@ -107,6 +107,10 @@ class Settings:
                        "(0: the whole room in one process)")
     redis: str = _knob("", "the Redis URL of a cluster's players, wallet and lobby "
                        "(with --shard), e.g. redis://127.0.0.1:6379/0")
+    max_pause: float = _knob(0.0, "seconds play may stay paused because the state cannot be "
+                             "saved (a failing disk) before the server stops with exit "
+                             "code 3, for a supervisor to restart it and page someone "
+                             "(0: stay up, serve reads and retry for ever)")
     journal_set_aside: bool = _knob(False, "start even when the journal holds entries that "
                                     "cannot be applied (damage, a hole): their segments are "
                                     "moved to DIR/aside, never deleted (without it the server "

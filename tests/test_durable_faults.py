@@ -168,3 +168,27 @@ def test_a_folder_turned_read_only_pauses_play_until_it_is_writable(tmp_path):
         chips_add_up(server)
     finally:
         server.stop()
+
+
+def test_a_pause_longer_than_max_pause_stops_the_server_with_code_3(tmp_path):
+    """For a supervisor that restarts on failure: a disk that stays bad ends the process
+    with a non-zero code (--max-pause), after a graceful stop; a restart recovers."""
+    gate, snaps = tmp_path / "gate", str(tmp_path / "snaps")
+    gate.mkdir()
+    prelude = FULL_DISK.format(gate=str(gate), snaps=snaps)
+    server = start_server(str(tmp_path), "--snapshot-dir", snaps, *FLAGS, "--max-pause", "3",
+                          prelude=prelude)
+    try:
+        table = create_table(server, seats=2)
+        ann = connect(server, "ann")
+        (gate / "disk").touch()
+        ann.request({"type": "sit", "table": table, "seat": 0, "buy_in": 100})
+        wait_for(lambda: paused(server), 20, "play paused")
+        assert server.proc.wait(60) == 3, server.log()[-2000:]
+        assert "--max-pause" in server.log()
+        (gate / "disk").unlink()
+        server = start_server(str(tmp_path), "--snapshot-dir", snaps, *FLAGS, prelude=prelude)
+        chips_add_up(server)
+        assert playing(server)
+    finally:
+        server.stop()
