@@ -54,7 +54,8 @@ What we read, beyond the basic fields:
   file uses, and given back in it (``unit`` in the output);
 - hole cards nobody knows (``????``): a hand that never shows them cannot
   win a pot against a shown hand (as in pokerkit); a pot only such hands
-  contest has no known winner, and the replay says so;
+  contest has no known winner, and the replay says so; an all-in hand
+  nobody knows is out of the contest if the file mucks it (``pN sm``);
 - the check pokerkit writes for the last player with chips when everyone
   else is all in (our rules deal on without asking it);
 - run twice, as our extension: ``_runout_count = 2``, and the second board's
@@ -577,6 +578,12 @@ class _Replay:
             self.lines, self.n, hand.get(RUNOUTS, 1), hole_cards(self.setup.table.game))
         self.unknown = frozenset(self.setup.seat_of[i] for i in unknown)
         self.player_of = {seat: i for i, seat in enumerate(self.setup.seat_of)}
+        # Unknown hands the file mucks ("pN sm", no cards), and unknown hands
+        # our rules tabled because someone was all in: mucked, or not shown.
+        self.mucks = frozenset(self.setup.seat_of[a.player] for a in self.lines
+                               if a.verb == "sm" and not a.cards and 0 <= a.player < self.n)
+        self.tabled_mucked: set[int] = set()
+        self.tabled_unshown: set[int] = set()
         self.turns = _PokerkitTurns()
         self.lone: int | None = None   # owed pokerkit's check that changes nothing
         self.table = self.setup.table
@@ -594,10 +601,10 @@ class _Replay:
         for e in events:
             if (type(e) is Shown and e.seat in self.unknown
                     and not isinstance(action, (Show, Timeout))):
-                # Everyone was tabled (someone is all in): the hand needs the cards.
-                who = self.label(e.seat)
-                raise PHHError(f"{who}'s hole cards are unknown but the showdown needs them, "
-                               f"and no '{who} sm CARDS' line shows them")
+                # Everyone was tabled (someone is all in) with cards nobody
+                # knows: the file mucks the hand (it is out of the contest), or
+                # never shows it (:meth:`finish` sees whether that matters).
+                (self.tabled_mucked if e.seat in self.mucks else self.tabled_unshown).add(e.seat)
         self.table = table
         self.actions.append(action)
         for e in events:
@@ -689,6 +696,12 @@ class _Replay:
         not shown wins no pot against a shown one (the winner's cards are
         known), but wins one nobody else contests. A pot that only such
         hands contest has no known winner: :meth:`repay` refuses it.
+
+        When someone is all in our rules table every hand. One nobody knows
+        that the file mucks is out of the contest (the rest of the board may
+        then be missing, if it decides nothing: pokerkit stops dealing when
+        one hand is left); one the file neither shows nor mucks is refused
+        unless no other hand is left to contest it.
         """
         while True:
             self.drain()
@@ -701,7 +714,21 @@ class _Replay:
                 self.quiet.add(seat)
         if hand.running:
             raise PHHError(f"hand not finished: {self.label(hand.to_act)} to act")
+        seats = self.table.seats
+        contest = [i for i, s in enumerate(seats)
+                   if s and s.live and i not in self.tabled_mucked]
+        if self.tabled_unshown and len(contest) > 1:
+            # The main pot holds every live hand: this one contests it.
+            who = self.label(min(self.tabled_unshown, key=self.player_of.get))
+            raise PHHError(f"{who}'s hole cards are unknown but the showdown needs them, "
+                           f"and no '{who} sm CARDS' line shows them")
         dealt = self.dealt()
+        short = (len(dealt) > len(self.board) and self.tabled_mucked and not hand.second_board
+                 and len([i for i in contest if i not in self.unknown]) <= 1)
+        if short:
+            # The hands left are decided without the rest of the board (pokerkit
+            # stops dealing once one hand is left): our spare cards stood in.
+            dealt = tuple(self.board)
         if len(dealt) > len(self.board):
             raise PHHError(f"hand not finished: the file deals {len(self.board)} board cards, "
                            f"the hand needs {len(dealt)}")
@@ -711,9 +738,14 @@ class _Replay:
         contested = {i for i, s in enumerate(self.table.seats) if s and s.live}
         if len(contested) > 1 and self.unknown & contested:
             self.repay()
-        # Whatever stood in for the cards nobody knows is not theirs.
+        if short:
+            self.table = replace(self.table, hand=replace(hand, board=tuple(self.board)))
+        # Whatever stood in for the cards nobody knows is not theirs; a tabled
+        # hand the file mucks was not shown.
         self.table = replace(self.table, seats=tuple(
-            replace(s, cards=(UNKNOWN, UNKNOWN)) if i in self.unknown else s
+            replace(s, cards=(UNKNOWN, UNKNOWN), **(
+                {"shown": False, "mucked": True} if i in self.tabled_mucked else {}))
+            if i in self.unknown else s
             for i, s in enumerate(self.table.seats)))
 
     def repay(self) -> None:
@@ -725,7 +757,8 @@ class _Replay:
         """
         table = self.table
         contest = replace(table, seats=tuple(
-            replace(s, mucked=False) if i in self.quiet else s
+            replace(s, mucked=False) if i in self.quiet else
+            replace(s, shown=False, mucked=True) if i in self.tabled_mucked else s
             for i, s in enumerate(table.seats)))
         try:
             fixed = showdown_awards(contest, self.unknown)
