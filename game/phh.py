@@ -243,6 +243,38 @@ def _chips(value, what: str, unit: Decimal, signed: bool = False) -> int:
     return int(chips)
 
 
+def _in_unit(chips: int, unit: Decimal) -> str:
+    """An amount of whole chips as the file writes it, in its unit (0 stays 0).
+
+    >>> _in_unit(150, Decimal("0.01")), _in_unit(-5, Decimal("0.01")), _in_unit(150, Decimal(1))
+    ('1.50', '-0.05', '150')
+    """
+    return str(chips) if unit == 1 or chips == 0 else format(chips * unit, "f")
+
+
+def _list_in_unit(chips: list[int], unit: Decimal) -> str:
+    return "[" + ", ".join(_in_unit(c, unit) for c in chips) + "]"
+
+
+# A whole number in a reason our rules give, unless it is part of a word or a
+# number, a count of seats or raises, or a seat number: an amount of chips.
+_AMOUNT = re.compile(r"(?<![\w.#])(?<!seat )(\d+)(?![\w.]| seats| raises)")
+
+
+def _reason_in_unit(reason: str, unit: Decimal) -> str:
+    """A reason of our rules (which count whole chips) with its amounts in the file's unit.
+
+    >>> _reason_in_unit("the minimum raise is to 100", Decimal("0.01"))
+    'the minimum raise is to 1.00'
+    >>> _reason_in_unit("fixed limit: a bet and 3 raises were made on this street",
+    ...                 Decimal("0.01"))
+    'fixed limit: a bet and 3 raises were made on this street'
+    """
+    if unit == 1:
+        return reason
+    return _AMOUNT.sub(lambda m: _in_unit(int(m.group(1)), unit), reason)
+
+
 def _per_player(hand: dict, name: str, count: int, unit: Decimal,
                 signed: bool = False) -> list[int]:
     value = hand.get(name, 0)
@@ -264,10 +296,14 @@ class _Setup:
 
 
 def _forced_bets(hand: dict, n: int, unit: Decimal) -> dict:
-    """Who posts what, per player (heads-up the file lists them the other way round)."""
+    """Who posts what, per player (heads-up the file lists them the other way round).
+
+    Amounts are in whole chips of ``unit``; the reasons given speak in the file's unit.
+    """
     blinds = _per_player(hand, "blinds_or_straddles", n, unit, signed=True)
     antes = _per_player(hand, "antes", n, unit)
-    written_blinds, written_antes = list(blinds), list(antes)
+    shown = f"blinds_or_straddles {_list_in_unit(blinds, unit)}"
+    written_antes = _list_in_unit(antes, unit)
     if n == 2:
         blinds.reverse()
         antes.reverse()
@@ -275,17 +311,22 @@ def _forced_bets(hand: dict, n: int, unit: Decimal) -> dict:
         raise PHHError(f"min_bet {hand.get('min_bet')!r} is not the big blind")
     big = _chips(hand["min_bet"], "min_bet", unit)
     posts = [i for i, b in enumerate(blinds) if b < 0]
+    if posts and n == 2:
+        # Both players post a blind every hand: nobody is back from missing one.
+        raise PHHError(f"unsupported: {shown} (heads-up: a small and a big blind, none "
+                       "posted out of position)")
     for i in posts:
-        if blinds[i] != -big or n == 2:
-            raise PHHError(f"unsupported: p{i + 1} posts {-blinds[i]} out of position "
-                           f"(only a big blind, {big}, posted back from missing it)")
+        if blinds[i] != -big:
+            raise PHHError(f"unsupported: p{i + 1} posts {_in_unit(-blinds[i], unit)} out of "
+                           f"position (only a big blind, {_in_unit(big, unit)}, posted back "
+                           "from missing it)")
     posted = [i for i, b in enumerate(blinds) if b > 0]
-    shown = f"blinds_or_straddles {written_blinds}"
     if n == 2 and blinds[0] != big:
-        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind {blinds[0]}")
+        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind "
+                       f"{_in_unit(blinds[0], unit)}")
     if big not in [blinds[i] for i in posted]:
         guess = max([0] + [blinds[i] for i in posted])
-        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind {guess}")
+        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind {_in_unit(guess, unit)}")
     small_at = straddle_at = big_at = None
     if n == 2:
         if not 0 < blinds[1] <= big:
@@ -405,7 +446,7 @@ def _setup(hand: dict, unit: Decimal) -> _Setup:
                           ante_kind=f["ante_kind"], straddle=f["straddle"],
                           run_it_twice=runouts == 2, game=game)
     except ValueError as e:
-        raise PHHError(f"unsupported: {e}") from None
+        raise PHHError(f"unsupported: {_reason_in_unit(str(e), unit)}") from None
     for i, seat in enumerate(seat_of):
         table, _ = apply(table, SitDown(seat, names[i], stacks[i]))
     seats = list(table.seats)
@@ -812,15 +853,20 @@ def replay(hand: dict) -> Replayed:
         r = _Replay(hand)
     except IllegalAction as e:
         raise PHHError(str(e)) from None
+    # Our rules count whole chips of the file's unit: their reasons say amounts
+    # as the file does (ours already do).
     for number, (text, line) in enumerate(zip(r.texts, r.lines), 1):
         try:
             r.step(line)
-        except (IllegalAction, PHHError) as e:
+        except IllegalAction as e:
+            raise PHHError(f"action {text!r} (#{number}): {_reason_in_unit(str(e), r.unit)}") \
+                from None
+        except PHHError as e:
             raise PHHError(f"action {text!r} (#{number}): {e}") from None
     try:
         r.finish()
     except IllegalAction as e:
-        raise PHHError(str(e)) from None
+        raise PHHError(_reason_in_unit(str(e), r.unit)) from None
     return Replayed(r.table, r.setup.seat_of, r.unit, r.setup.table, tuple(r.actions))
 
 

@@ -843,9 +843,41 @@ def test_amounts_in_dollars_and_cents_are_read_in_cents_and_given_back_in_dollar
     assert loads_phh(dumps_phh(back))["starting_stacks"] == hand["starting_stacks"]
 
 
+def cents(old: str, new: str) -> dict:
+    assert old in CENTS
+    return loads_phh(CENTS.replace(old, new))
+
+
+@pytest.mark.parametrize("hand, reason", [
+    (cents("p3 cbr 1.50", "p3 cbr 0.75"), r"'p3 cbr 0.75' \(#4\): the minimum raise is to 1.00$"),
+    (cents("p3 cbr 1.50", "p3 cbr 70.00"),
+     r"you have only 62.10 chips: cannot raise to 70.00$"),
+    (cents('"p2 cc", "p3 cbr 2.25"', '"p2 cbr 0.40", "p3 cbr 2.25"'),
+     r"\(#8\): the minimum bet is to 0.50$"),
+    (cents('"p2 cc",\n  "d db', '"p2 cbr 0.50",\n  "d db'),
+     r"\(#6\): a raise must be to more than 1.50$"),
+    (cents("min_bet = 0.50", "min_bet = 1.00"), r"^min_bet 1.00 is not the big blind 0.50$"),
+    (cents("[0.25, 0.50, 0]", "[0.25, 0.50, -0.05]"),
+     r"p3 posts 0.05 out of position \(only a big blind, 0.50, posted back"),
+    (cents("[0.25, 0.50, 0]", "[0.25, 0.50, 0.75]"),
+     r"a straddle must be 0 or at least twice the big blind \(1.00\), not 0.75$"),
+    (cents("[0.25, 0.50, 0]", "[0.50, 0.25, 2.00]"),
+     r"unsupported: blinds_or_straddles \[0.50, 0.25, 2.00\] \(not a small blind"),
+    (cents("antes = [0, 0, 0]", "antes = [0.05, 0.10, 0]"),
+     r"unsupported: antes \[0.05, 0.10, 0\] \(the same for everyone"),
+])
+def test_reasons_for_a_file_in_dollars_and_cents_speak_in_dollars_and_cents(hand, reason):
+    with pytest.raises(PHHError, match=reason):
+        replay(hand)
+
+
 @pytest.mark.parametrize("hand, reason", [
     (nt([100, 100, 100], [], blinds=[-1, 2, 0]),
      r"unsupported: p1 posts 1 out of position \(only a big blind, 2, posted back"),
+    # Heads-up both players post a blind: nobody posts one back out of position.
+    (nt([100, 100], [], blinds=[-2, 2]),
+     r"^unsupported: blinds_or_straddles \[-2, 2\] \(heads-up: a small and a big blind, "
+     r"none posted out of position\)$"),
     ({**nt([100, 100, 100], []), "antes": [-1, 0, 0]}, "antes cannot be negative: -1"),
     ({**nt([100, 100, 100], [], blinds=[1, 2, 3]), "min_bet": 2}, "twice the big blind"),
 ])
