@@ -62,7 +62,8 @@ What we read, beyond the basic fields:
   ``d db`` lines after the first's (PHH has no notation for it yet).
 
 Limits: the variants above; one straddle at most; ``min_bet`` (fixed limit:
-``small_bet``) equal to the big blind, and ``big_bet`` twice it.
+``small_bet``) equal to the big blind, and ``big_bet`` twice it. Our PHH
+conventions, for readers of our files, are in ``docs/phh.md``.
 """
 
 from __future__ import annotations
