@@ -54,14 +54,16 @@ What we read, beyond the basic fields:
   file uses, and given back in it (``unit`` in the output);
 - hole cards nobody knows (``????``): a hand that never shows them cannot
   win a pot against a shown hand (as in pokerkit); a pot only such hands
-  contest has no known winner, and the replay says so;
+  contest has no known winner, and the replay says so; an all-in hand
+  nobody knows is out of the contest if the file mucks it (``pN sm``);
 - the check pokerkit writes for the last player with chips when everyone
   else is all in (our rules deal on without asking it);
 - run twice, as our extension: ``_runout_count = 2``, and the second board's
   ``d db`` lines after the first's (PHH has no notation for it yet).
 
 Limits: the variants above; one straddle at most; ``min_bet`` (fixed limit:
-``small_bet``) equal to the big blind, and ``big_bet`` twice it.
+``small_bet``) equal to the big blind, and ``big_bet`` twice it. Our PHH
+conventions, for readers of our files, are in ``docs/phh.md``.
 """
 
 from __future__ import annotations
@@ -242,6 +244,38 @@ def _chips(value, what: str, unit: Decimal, signed: bool = False) -> int:
     return int(chips)
 
 
+def _in_unit(chips: int, unit: Decimal) -> str:
+    """An amount of whole chips as the file writes it, in its unit (0 stays 0).
+
+    >>> _in_unit(150, Decimal("0.01")), _in_unit(-5, Decimal("0.01")), _in_unit(150, Decimal(1))
+    ('1.50', '-0.05', '150')
+    """
+    return str(chips) if unit == 1 or chips == 0 else format(chips * unit, "f")
+
+
+def _list_in_unit(chips: list[int], unit: Decimal) -> str:
+    return "[" + ", ".join(_in_unit(c, unit) for c in chips) + "]"
+
+
+# A whole number in a reason our rules give, unless it is part of a word or a
+# number, a count of seats or raises, or a seat number: an amount of chips.
+_AMOUNT = re.compile(r"(?<![\w.#])(?<!seat )(\d+)(?![\w.]| seats| raises)")
+
+
+def _reason_in_unit(reason: str, unit: Decimal) -> str:
+    """A reason of our rules (which count whole chips) with its amounts in the file's unit.
+
+    >>> _reason_in_unit("the minimum raise is to 100", Decimal("0.01"))
+    'the minimum raise is to 1.00'
+    >>> _reason_in_unit("fixed limit: a bet and 3 raises were made on this street",
+    ...                 Decimal("0.01"))
+    'fixed limit: a bet and 3 raises were made on this street'
+    """
+    if unit == 1:
+        return reason
+    return _AMOUNT.sub(lambda m: _in_unit(int(m.group(1)), unit), reason)
+
+
 def _per_player(hand: dict, name: str, count: int, unit: Decimal,
                 signed: bool = False) -> list[int]:
     value = hand.get(name, 0)
@@ -263,10 +297,14 @@ class _Setup:
 
 
 def _forced_bets(hand: dict, n: int, unit: Decimal) -> dict:
-    """Who posts what, per player (heads-up the file lists them the other way round)."""
+    """Who posts what, per player (heads-up the file lists them the other way round).
+
+    Amounts are in whole chips of ``unit``; the reasons given speak in the file's unit.
+    """
     blinds = _per_player(hand, "blinds_or_straddles", n, unit, signed=True)
     antes = _per_player(hand, "antes", n, unit)
-    written_blinds, written_antes = list(blinds), list(antes)
+    shown = f"blinds_or_straddles {_list_in_unit(blinds, unit)}"
+    written_antes = _list_in_unit(antes, unit)
     if n == 2:
         blinds.reverse()
         antes.reverse()
@@ -274,17 +312,22 @@ def _forced_bets(hand: dict, n: int, unit: Decimal) -> dict:
         raise PHHError(f"min_bet {hand.get('min_bet')!r} is not the big blind")
     big = _chips(hand["min_bet"], "min_bet", unit)
     posts = [i for i, b in enumerate(blinds) if b < 0]
+    if posts and n == 2:
+        # Both players post a blind every hand: nobody is back from missing one.
+        raise PHHError(f"unsupported: {shown} (heads-up: a small and a big blind, none "
+                       "posted out of position)")
     for i in posts:
-        if blinds[i] != -big or n == 2:
-            raise PHHError(f"unsupported: p{i + 1} posts {-blinds[i]} out of position "
-                           f"(only a big blind, {big}, posted back from missing it)")
+        if blinds[i] != -big:
+            raise PHHError(f"unsupported: p{i + 1} posts {_in_unit(-blinds[i], unit)} out of "
+                           f"position (only a big blind, {_in_unit(big, unit)}, posted back "
+                           "from missing it)")
     posted = [i for i, b in enumerate(blinds) if b > 0]
-    shown = f"blinds_or_straddles {written_blinds}"
     if n == 2 and blinds[0] != big:
-        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind {blinds[0]}")
+        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind "
+                       f"{_in_unit(blinds[0], unit)}")
     if big not in [blinds[i] for i in posted]:
         guess = max([0] + [blinds[i] for i in posted])
-        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind {guess}")
+        raise PHHError(f"min_bet {hand['min_bet']} is not the big blind {_in_unit(guess, unit)}")
     small_at = straddle_at = big_at = None
     if n == 2:
         if not 0 < blinds[1] <= big:
@@ -404,7 +447,7 @@ def _setup(hand: dict, unit: Decimal) -> _Setup:
                           ante_kind=f["ante_kind"], straddle=f["straddle"],
                           run_it_twice=runouts == 2, game=game)
     except ValueError as e:
-        raise PHHError(f"unsupported: {e}") from None
+        raise PHHError(f"unsupported: {_reason_in_unit(str(e), unit)}") from None
     for i, seat in enumerate(seat_of):
         table, _ = apply(table, SitDown(seat, names[i], stacks[i]))
     seats = list(table.seats)
@@ -577,6 +620,12 @@ class _Replay:
             self.lines, self.n, hand.get(RUNOUTS, 1), hole_cards(self.setup.table.game))
         self.unknown = frozenset(self.setup.seat_of[i] for i in unknown)
         self.player_of = {seat: i for i, seat in enumerate(self.setup.seat_of)}
+        # Unknown hands the file mucks ("pN sm", no cards), and unknown hands
+        # our rules tabled because someone was all in: mucked, or not shown.
+        self.mucks = frozenset(self.setup.seat_of[a.player] for a in self.lines
+                               if a.verb == "sm" and not a.cards and 0 <= a.player < self.n)
+        self.tabled_mucked: set[int] = set()
+        self.tabled_unshown: set[int] = set()
         self.turns = _PokerkitTurns()
         self.lone: int | None = None   # owed pokerkit's check that changes nothing
         self.table = self.setup.table
@@ -594,10 +643,10 @@ class _Replay:
         for e in events:
             if (type(e) is Shown and e.seat in self.unknown
                     and not isinstance(action, (Show, Timeout))):
-                # Everyone was tabled (someone is all in): the hand needs the cards.
-                who = self.label(e.seat)
-                raise PHHError(f"{who}'s hole cards are unknown but the showdown needs them, "
-                               f"and no '{who} sm CARDS' line shows them")
+                # Everyone was tabled (someone is all in) with cards nobody
+                # knows: the file mucks the hand (it is out of the contest), or
+                # never shows it (:meth:`finish` sees whether that matters).
+                (self.tabled_mucked if e.seat in self.mucks else self.tabled_unshown).add(e.seat)
         self.table = table
         self.actions.append(action)
         for e in events:
@@ -689,6 +738,12 @@ class _Replay:
         not shown wins no pot against a shown one (the winner's cards are
         known), but wins one nobody else contests. A pot that only such
         hands contest has no known winner: :meth:`repay` refuses it.
+
+        When someone is all in our rules table every hand. One nobody knows
+        that the file mucks is out of the contest (the rest of the board may
+        then be missing, if it decides nothing: pokerkit stops dealing when
+        one hand is left); one the file neither shows nor mucks is refused
+        unless no other hand is left to contest it.
         """
         while True:
             self.drain()
@@ -701,7 +756,21 @@ class _Replay:
                 self.quiet.add(seat)
         if hand.running:
             raise PHHError(f"hand not finished: {self.label(hand.to_act)} to act")
+        seats = self.table.seats
+        contest = [i for i, s in enumerate(seats)
+                   if s and s.live and i not in self.tabled_mucked]
+        if self.tabled_unshown and len(contest) > 1:
+            # The main pot holds every live hand: this one contests it.
+            who = self.label(min(self.tabled_unshown, key=self.player_of.get))
+            raise PHHError(f"{who}'s hole cards are unknown but the showdown needs them, "
+                           f"and no '{who} sm CARDS' line shows them")
         dealt = self.dealt()
+        short = (len(dealt) > len(self.board) and self.tabled_mucked and not hand.second_board
+                 and len([i for i in contest if i not in self.unknown]) <= 1)
+        if short:
+            # The hands left are decided without the rest of the board (pokerkit
+            # stops dealing once one hand is left): our spare cards stood in.
+            dealt = tuple(self.board)
         if len(dealt) > len(self.board):
             raise PHHError(f"hand not finished: the file deals {len(self.board)} board cards, "
                            f"the hand needs {len(dealt)}")
@@ -711,9 +780,14 @@ class _Replay:
         contested = {i for i, s in enumerate(self.table.seats) if s and s.live}
         if len(contested) > 1 and self.unknown & contested:
             self.repay()
-        # Whatever stood in for the cards nobody knows is not theirs.
+        if short:
+            self.table = replace(self.table, hand=replace(hand, board=tuple(self.board)))
+        # Whatever stood in for the cards nobody knows is not theirs; a tabled
+        # hand the file mucks was not shown.
         self.table = replace(self.table, seats=tuple(
-            replace(s, cards=(UNKNOWN, UNKNOWN)) if i in self.unknown else s
+            replace(s, cards=(UNKNOWN, UNKNOWN), **(
+                {"shown": False, "mucked": True} if i in self.tabled_mucked else {}))
+            if i in self.unknown else s
             for i, s in enumerate(self.table.seats)))
 
     def repay(self) -> None:
@@ -725,7 +799,8 @@ class _Replay:
         """
         table = self.table
         contest = replace(table, seats=tuple(
-            replace(s, mucked=False) if i in self.quiet else s
+            replace(s, mucked=False) if i in self.quiet else
+            replace(s, shown=False, mucked=True) if i in self.tabled_mucked else s
             for i, s in enumerate(table.seats)))
         try:
             fixed = showdown_awards(contest, self.unknown)
@@ -779,15 +854,20 @@ def replay(hand: dict) -> Replayed:
         r = _Replay(hand)
     except IllegalAction as e:
         raise PHHError(str(e)) from None
+    # Our rules count whole chips of the file's unit: their reasons say amounts
+    # as the file does (ours already do).
     for number, (text, line) in enumerate(zip(r.texts, r.lines), 1):
         try:
             r.step(line)
-        except (IllegalAction, PHHError) as e:
+        except IllegalAction as e:
+            raise PHHError(f"action {text!r} (#{number}): {_reason_in_unit(str(e), r.unit)}") \
+                from None
+        except PHHError as e:
             raise PHHError(f"action {text!r} (#{number}): {e}") from None
     try:
         r.finish()
     except IllegalAction as e:
-        raise PHHError(str(e)) from None
+        raise PHHError(_reason_in_unit(str(e), r.unit)) from None
     return Replayed(r.table, r.setup.seat_of, r.unit, r.setup.table, tuple(r.actions))
 
 

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 
 from game import phh
+from pokerkit_reader import strict_stacks
 from test_crash import REPO, start_bots, start_server
 from test_server_helpers import wait_for
 
@@ -34,6 +35,20 @@ def played_hands(port, at_least: int) -> list[dict]:
         hands = json.loads(fetch(port, "/api/tables/t1/hands")[1])["hands"]
         return hands if len(hands) >= at_least else None
     return wait_for(enough, 20, f"the bots to finish {at_least} hands", step=0.3)
+
+
+def both_readers_agree(text: str) -> bool:
+    """Our reader and pokerkit's strict one (every player action from the file) replay an
+    exported hand to its ``finishing_stacks``; False, unchecked, for a hand the export itself
+    marks ``_inexact`` (no exact PHH exists for it)."""
+    hand = tomllib.loads(text)
+    replayed = phh.replay_result(hand)
+    assert "error" not in replayed, replayed
+    assert replayed["finishing_stacks"] == hand["finishing_stacks"], replayed
+    if "_inexact" in hand:
+        return False
+    assert strict_stacks(text) == hand["finishing_stacks"], text
+    return True
 
 
 def replay_tool(*args):
@@ -67,9 +82,7 @@ def test_hand_histories_phh_and_the_replay_tool(tmp_path):
             player = line.split()[2]
             if "????" not in line and player not in shown:
                 assert hand["players"][int(player[1:]) - 1] == me["name"]
-        result = phh.replay_result(hand)
-        assert "error" not in result, result
-        assert result["finishing_stacks"] == hand["finishing_stacks"]
+        both_readers_agree(text)
         # Someone who was not dealt in may not fetch it.
         status, _ = fetch(port, "/api/tables/t1/hands/1.phh", _newcomer_token(port))
         assert status == 403
@@ -92,12 +105,15 @@ def test_hand_histories_phh_and_the_replay_tool(tmp_path):
     assert out.returncode == 0, out.stderr
     files = sorted(os.listdir(target))
     assert len(files) >= 4
+    exact = 0
     for name in files:
-        with open(os.path.join(target, name), "rb") as f:
-            exported = tomllib.load(f)
-        assert "????" not in " ".join(exported["actions"])   # developers see every card
-        replayed = phh.replay_result(exported)
-        assert replayed.get("finishing_stacks") == exported["finishing_stacks"], replayed
+        with open(os.path.join(target, name), encoding="utf-8") as f:
+            text = f.read()
+        assert "????" not in " ".join(tomllib.loads(text)["actions"])   # developers see every card
+        exact += both_readers_agree(text)
+    # Only a dead small blind at a table with antes for everyone and a stack below the
+    # ante has no exact PHH (the export says so): rare, and none at a table without antes.
+    assert len(files) - exact <= len(files) // 10
 
 
 def _newcomer_token(port):

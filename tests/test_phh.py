@@ -216,6 +216,55 @@ def test_unknown_cards_needed_at_an_all_in_showdown():
     assert shown.table.seats[0].cards == ("As", "Ad")
 
 
+# An all-in hand nobody knows that the file mucks (as pokerkit writes it:
+# the other hand shown, this one mucked, the board dealt up to the street
+# where the hand is over): the unknown hand is out, the result is known.
+MUCKED_ALL_IN = """\
+variant = "NT"
+antes = [0, 0]
+blinds_or_straddles = [1, 2]
+min_bet = 2
+starting_stacks = [100, 100]
+actions = [
+  "d dh p1 ????", "d dh p2 KsKd", "p2 cbr 100", "p1 cc",
+  "p2 sm KsKd", "p1 sm",
+  "d db 2c3c4h",
+]
+"""
+
+
+def test_an_unknown_all_in_hand_the_file_mucks_is_out_of_the_contest():
+    assert pokerkit_replay(MUCKED_ALL_IN) == [0, 200]
+    result = replay(loads_phh(MUCKED_ALL_IN))
+    assert result.finishing_stacks == [0, 200]
+    p1 = result.table.seats[result.seat_of[0]]
+    assert p1.mucked and not p1.shown and p1.cards == ("??", "??")
+    # The rest of the board decides nothing, but a file may deal it all.
+    full = loads_phh(MUCKED_ALL_IN)
+    full["actions"] += ["d db 9s", "d db Td"]
+    assert replay(full).finishing_stacks == [0, 200]
+    # Three-handed the two shown hands still need the whole board; a side pot
+    # between the mucked hand and a shown one goes to the shown one.
+    actions = ["d dh p1 ????", "d dh p2 KsKd", "d dh p3 QsQd", "p3 cbr 300", "p1 cc", "p2 cc",
+               "p3 sm QsQd", "p1 sm", "p2 sm KsKd", "d db 2c3c4h", "d db 9s", "d db Td"]
+    side = nt([300, 100, 300], actions)
+    assert replay(side).finishing_stacks == [0, 300, 400]
+    assert pokerkit_replay(dumps_phh(side)) == [0, 300, 400]
+    with pytest.raises(PHHError, match="the file deals 3 board cards, the hand needs 5"):
+        replay(nt([300, 100, 300], actions[:-2]))
+    # Both hands unknown: one mucked, the other wins without showing; both
+    # mucked, or a tabled hand the file never shows against a shown one, and
+    # the result depends on cards nobody knows.
+    both = ["d dh p1 ????", "d dh p2 ????", "p2 cbr 100", "p1 cc", "p1 sm", "d db 2c3c4h"]
+    assert replay(nt([100, 100], both)).finishing_stacks == [0, 200]
+    with pytest.raises(PHHError, match="the result is undetermined"):
+        replay(nt([100, 100], both + ["p2 sm"]))
+    three = ["d dh p1 ????", "d dh p2 ????", "d dh p3 QsQd", "p3 cbr 100", "p1 cc", "p2 cc",
+             "p1 sm", "d db 2c3c4h", "d db 9s", "d db Td"]
+    with pytest.raises(PHHError, match="p2's hole cards are unknown but the showdown needs"):
+        replay(nt([100, 100, 100], three))
+
+
 def test_unknown_cards_that_never_show_lose_to_the_shown_winner():
     actions = ["d dh p1 ????", "d dh p2 KsKd", "p2 cc", "p1 cc",
                "d db 2c3c4h", "p1 cc", "p2 cc", "d db 9s", "p1 cc", "p2 cc",
@@ -794,9 +843,41 @@ def test_amounts_in_dollars_and_cents_are_read_in_cents_and_given_back_in_dollar
     assert loads_phh(dumps_phh(back))["starting_stacks"] == hand["starting_stacks"]
 
 
+def cents(old: str, new: str) -> dict:
+    assert old in CENTS
+    return loads_phh(CENTS.replace(old, new))
+
+
+@pytest.mark.parametrize("hand, reason", [
+    (cents("p3 cbr 1.50", "p3 cbr 0.75"), r"'p3 cbr 0.75' \(#4\): the minimum raise is to 1.00$"),
+    (cents("p3 cbr 1.50", "p3 cbr 70.00"),
+     r"you have only 62.10 chips: cannot raise to 70.00$"),
+    (cents('"p2 cc", "p3 cbr 2.25"', '"p2 cbr 0.40", "p3 cbr 2.25"'),
+     r"\(#8\): the minimum bet is to 0.50$"),
+    (cents('"p2 cc",\n  "d db', '"p2 cbr 0.50",\n  "d db'),
+     r"\(#6\): a raise must be to more than 1.50$"),
+    (cents("min_bet = 0.50", "min_bet = 1.00"), r"^min_bet 1.00 is not the big blind 0.50$"),
+    (cents("[0.25, 0.50, 0]", "[0.25, 0.50, -0.05]"),
+     r"p3 posts 0.05 out of position \(only a big blind, 0.50, posted back"),
+    (cents("[0.25, 0.50, 0]", "[0.25, 0.50, 0.75]"),
+     r"a straddle must be 0 or at least twice the big blind \(1.00\), not 0.75$"),
+    (cents("[0.25, 0.50, 0]", "[0.50, 0.25, 2.00]"),
+     r"unsupported: blinds_or_straddles \[0.50, 0.25, 2.00\] \(not a small blind"),
+    (cents("antes = [0, 0, 0]", "antes = [0.05, 0.10, 0]"),
+     r"unsupported: antes \[0.05, 0.10, 0\] \(the same for everyone"),
+])
+def test_reasons_for_a_file_in_dollars_and_cents_speak_in_dollars_and_cents(hand, reason):
+    with pytest.raises(PHHError, match=reason):
+        replay(hand)
+
+
 @pytest.mark.parametrize("hand, reason", [
     (nt([100, 100, 100], [], blinds=[-1, 2, 0]),
      r"unsupported: p1 posts 1 out of position \(only a big blind, 2, posted back"),
+    # Heads-up both players post a blind: nobody posts one back out of position.
+    (nt([100, 100], [], blinds=[-2, 2]),
+     r"^unsupported: blinds_or_straddles \[-2, 2\] \(heads-up: a small and a big blind, "
+     r"none posted out of position\)$"),
     ({**nt([100, 100, 100], []), "antes": [-1, 0, 0]}, "antes cannot be negative: -1"),
     ({**nt([100, 100, 100], [], blinds=[1, 2, 3]), "min_bet": 2}, "twice the big blind"),
 ])
