@@ -7,11 +7,12 @@ condition (expect, wait_for_function), never a fixed sleep.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
-from test_browser import (TIMEOUT_MS, Player, browser, create_table, expect, players,  # noqa: F401
-                          server, whose_turn)
+from test_browser import (ROOT, TIMEOUT_MS, Player, browser, create_table, expect,  # noqa: F401
+                          players, server, whose_turn)
 from test_server_helpers import start_server
 
 PHONE = (390, 844)
@@ -585,3 +586,102 @@ def test_all_in_run_out_is_tabled_first_and_dealt_at_a_readable_pace(browser, pa
     finally:
         for p in made:
             p.close()
+
+
+def protocol_error_codes() -> list[str]:
+    """The codes of docs/protocol.md's error table."""
+    text = (ROOT / "docs" / "protocol.md").read_text()
+    table = text.split("### error", 1)[1].split("###", 1)[0]
+    return re.findall(r"^\| `([a-z_]+)` \|", table, re.M)
+
+
+FALLBACK = "Something went wrong. Please try again."
+
+
+def test_every_error_code_has_a_sentence_and_a_paused_or_unreachable_server_is_told(players, server):
+    codes = protocol_error_codes()
+    assert {"paused", "unavailable", "illegal", "internal"} <= set(codes), codes
+    table = create_table(server, "Error codes")
+    ann, bob = players("ann"), players("bob")
+    ann.login()
+    said = ann.page.evaluate("""async (codes) => {
+        const { errorText } = await import('/static/errors.js');
+        return Object.fromEntries(codes.map((code) => [code, errorText({ code, message: 'developer words' })]));
+    }""", codes)
+    generic = sorted(code for code, text in said.items() if text == FALLBACK or "developer" in text)
+    assert generic == [], f"codes told with no sentence of their own: {generic}"
+    # The server refuses while paused (it cannot save) or when the table's server is
+    # unreachable (a cluster): the page says what that means for the player. The page's
+    # socket goes through a proxy that answers a sit and a chat as such a server would.
+    refuse = {"sit": ("paused", "play is paused: the journal cannot be written; ..."),
+              "chat": ("unavailable", "the cluster's players cannot be reached")}
+
+    def proxy(ws):
+        real = ws.connect_to_server()
+
+        def from_page(message):
+            msg = json.loads(message)
+            if msg.get("type") in refuse:
+                code, text = refuse[msg["type"]]
+                ws.send(json.dumps({"type": "error", "code": code, "message": text, "rid": msg.get("rid")}))
+            else:
+                real.send(message)
+        ws.on_message(from_page)
+        real.on_message(ws.send)
+
+    page = bob.page
+    page.route_web_socket(re.compile(r"/ws"), proxy)
+    bob.login()
+    bob.open_table(table)
+    page.click('.seat[data-seat="0"] .sit-btn')
+    page.click("#buyin-submit")
+    expect(page.locator("#sit-dialog .modal-error")).to_have_text(
+        "Play is paused: the server cannot save the game just now. Your seat and chips are safe, "
+        "and play resumes by itself.")
+    page.keyboard.press("Escape")
+    page.fill("#chat-input", "hello")
+    page.press("#chat-input", "Enter")
+    expect(page.locator(".toast").last).to_contain_text("The table's server cannot be reached just now")
+    assert page.locator(".toast", has_text=FALLBACK).count() == 0
+
+
+def test_new_table_form_checks_what_the_server_checks_in_sentences(players, server):
+    eve = players("eve")
+    eve.login()
+    page = eve.page
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.click("#btn-create")
+    error = page.locator("#create-dialog .modal-error")
+
+    def refused(fields: dict, sentence: str):
+        for key, value in fields.items():
+            if key == "#new-game":
+                page.select_option(key, value)
+            elif key == "#new-seats":
+                page.select_option(key, value)
+            else:
+                page.fill(key, value)
+        page.click("#create-submit")
+        expect(error).to_have_text(sentence)
+
+    refused({"#new-sb": "0"}, "The small blind must be at least 1 chip.")
+    refused({"#new-sb": "5", "#new-bb": "2"}, "The big blind must be at least the small blind (5).")
+    refused({"#new-sb": "1", "#new-bb": "2", "#new-min": "500", "#new-max": "100"},
+            "The maximum buy-in must be at least the minimum buy-in (500).")
+    refused({"#new-min": "40", "#new-max": "5000"},
+            "The maximum buy-in can be at most 1,000 big blinds (2,000 chips).")
+    refused({"#new-max": "200", "#new-min": "0"}, "The minimum buy-in must be at least 1 chip.")
+    refused({"#new-min": "40", "#new-game": "PO5", "#new-seats": "10"},
+            "One deck deals this game to at most 9 players: choose 9 seats or fewer.")
+    refused({"#new-seats": "9", "#new-name": "   "}, "Give the table a name.")
+    assert posts == [], posts       # none of these reached the server
+    # What only the server knows (here: the player's quota of tables) is a sentence too.
+    page.route("**/api/tables", lambda route: route.fulfill(
+        status=429, content_type="application/json",
+        body=json.dumps({"error": "you already have 3 tables open: at most 3 (an unused table ...)"}))
+        if route.request.method == "POST" else route.fallback())
+    page.fill("#new-name", "Quota")
+    page.click("#create-submit")
+    expect(error).to_have_text("You have as many tables open as one player may: an unused table closes "
+                               "by itself after a while, then try again.")

@@ -802,19 +802,33 @@ const lobbyView = new LobbyView($("#lobby-cash"), {
   unwait: () => leaveWaitingList(),
   named: (then) => named(then),
   async create(spec) {
-    const res = await fetch("/api/tables", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec),
-    });
+    let res;
+    try {
+      res = await fetch("/api/tables", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec),
+      });
+    } catch (err) {
+      throw new Error("The server cannot be reached just now: try again in a moment.");
+    }
     let body = null;
     try { body = await res.json(); } catch (err) { body = null; }
-    if (!res.ok) {
-      throw new Error((body && (body.message || body.error)) || `The server refused (${res.status}).`);
-    }
+    if (!res.ok) throw new Error(createRefusal(res.status, (body && body.error) || ""));
     refreshLobby();
     const table = body && (body.table || body);
     return table && typeof table === "object" ? { id: table.id } : null;
   },
 });
+// POST /api/tables refused (the form checks what it can first: lobby.js createProblem):
+// the HTTP status in a sentence; the server's text is for developers.
+function createRefusal(status, text) {
+  if (status === 429) return "You have as many tables open as one player may: an unused table closes by itself after a while, then try again.";
+  if (status === 503 && /paused/.test(text)) return errorText({ code: "paused" });
+  if (status === 503) return "The server could not save the new table: try again in a moment.";
+  if (status === 400 && /already \d+ tables/.test(text)) return "The server has as many tables as it can hold: join one of them, or try again later.";
+  if (status === 400) return "The server refused these settings: check the blinds, the buy-ins and the seats, and try again.";
+  return `The table could not be made just now (error ${status}): try again in a moment.`;
+}
+
 const tournamentsView = new TournamentsView($("#lobby-tournaments"), tournamentHandlers);
 
 // The lobby's tabs: cash games or tournaments (remembered on this device).
