@@ -685,3 +685,105 @@ def test_new_table_form_checks_what_the_server_checks_in_sentences(players, serv
     page.click("#create-submit")
     expect(error).to_have_text("You have as many tables open as one player may: an unused table closes "
                                "by itself after a while, then try again.")
+
+
+@pytest.fixture
+def own_server(browser, tmp_path):
+    """start(*flags) -> (url, players): a server of the test's own pace, and a players()
+    for it (its pages are checked for JavaScript errors and closed at the end)."""
+    started, made = [], []
+
+    def start(*flags):
+        s = start_server(str(tmp_path), *flags)
+        started.append(s)
+
+        def make(name, **kw):
+            p = Player(browser, s.url, name, **kw)
+            made.append(p)
+            return p
+        return s.url, make
+    try:
+        yield start
+        for p in made:
+            assert not p.errors, f"JavaScript errors in {p.name}'s page: {p.errors}"
+    finally:
+        for p in made:
+            p.close()
+        for s in started:
+            s.stop()
+
+
+def stacks(p: Player) -> list:
+    return p.page.evaluate(
+        "() => window.__poker.tables.get(window.__poker.route.table).seats.map(s => s && s.stack)")
+
+
+def rewrite_first(page, kind: str, change: dict) -> None:
+    """The page's socket goes through a proxy that changes the first ``kind`` message
+    it sends (as a page with stale numbers would send it)."""
+    done = []
+
+    def proxy(ws):
+        real = ws.connect_to_server()
+
+        def from_page(message):
+            msg = json.loads(message)
+            if msg.get("type") == kind and not done:
+                done.append(msg)
+                message = json.dumps({**msg, **change})
+            real.send(message)
+        ws.on_message(from_page)
+        real.on_message(ws.send)
+    page.route_web_socket(re.compile(r"/ws"), proxy)
+
+
+def test_a_busted_player_tops_up_from_the_tables_minimum_buy_in(own_server):
+    base, players = own_server("--hand-pause", "0.3", "--turn-seconds", "30")
+    table = create_table(base, "Top-up from zero")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        rewrite_first(p.page, "top_up", {"amount": 39})
+        p.login()
+        p.open_table(table)
+    ann.sit(0, buy_in=40)
+    bob.sit(1, buy_in=40)
+    # Equal stacks, all in and called: the showdown busts one of them (a split pot: again).
+    for _ in range(20):
+        if 0 in stacks(ann):
+            break
+        hand = ann.hand_number()
+        first = whose_turn([ann, bob])
+        first.page.click('.preset[data-preset="max"]')
+        first.page.click("#act-raise")
+        whose_turn([ann, bob]).page.click("#act-call")
+        ann.page.wait_for_function(
+            "(n) => { const s = window.__poker.tables.get(window.__poker.route.table);"
+            " return s.hand && (s.hand.number > n || s.hand.street === 'complete'); }", arg=hand)
+    busted = ann if stacks(ann)[0] == 0 else bob
+    page = busted.page
+    expect(page.locator(".seat-me .seat-stack")).to_have_text(re.compile(r"^0"))
+    expect(page.locator("#action-status")).to_have_text("You are out of chips: add chips to play on.")
+    page.click("#btn-topup")
+    rule = page.locator("#topup-rule")
+    expect(rule).to_have_text("With no chips left you buy in again: add at least the table's minimum "
+                              "buy-in of 40, and up to 200 (the table maximum is 200). Chips are added "
+                              "between hands.")
+    expect(page.locator("#topup-limits")).to_have_text(re.compile(r"Min 40.*Max 200"))
+    error = page.locator("#topup-dialog .modal-error")
+    # Below the minimum, above the maximum: put back in range, said so, nothing sent.
+    page.fill("#topup-amount", "39")
+    page.click("#topup-submit")
+    expect(error).to_have_text("The least you can add now is 40: the amount is now 40.")
+    expect(page.locator("#topup-amount")).to_have_value("40")
+    page.fill("#topup-amount", "500")
+    page.locator("#topup-amount").blur()
+    expect(page.locator("#topup-amount")).to_have_value("200")
+    # The server refuses 39 (what a page with stale limits would send): said in those terms.
+    page.fill("#topup-amount", "45")
+    page.click("#topup-submit")
+    expect(error).to_have_text("The server refused that amount. With no chips left you buy in again: add "
+                               "at least the table's minimum buy-in of 40, and up to 200 (the table "
+                               "maximum is 200).")
+    page.click("#topup-submit")
+    expect(page.locator("#topup-dialog")).to_have_count(0)
+    expect(page.locator(".seat-me .seat-stack")).to_have_text(re.compile(r"^45"))

@@ -594,17 +594,65 @@ function openSit(tableId, seat) {
   });
 }
 
-function openTopUp(st) {
+// What a top-up may be now: from an empty stack it is a new buy-in, at least the
+// table's minimum (game/table.py _top_up); never past the table's maximum stack,
+// nor more than the bankroll.
+function topUpLimits(st) {
   const mine = st.seats[st.you];
-  const room = Math.max(0, st.max_buy_in - (mine ? mine.stack : 0));
-  const amount = el("input", { id: "topup-amount", type: "text", inputmode: "numeric", value: String(Math.min(room, app.me ? app.me.bankroll : 0)), autocomplete: "off" });
+  const stack = mine ? mine.stack : 0;
+  const room = Math.max(0, st.max_buy_in - stack);
+  const bankroll = app.me ? app.me.bankroll : 0;
+  return { stack, room, bankroll, lo: stack === 0 ? Math.max(1, st.min_buy_in) : 1, hi: Math.min(room, bankroll) };
+}
+
+// The limits in a sentence: what the dialog says, and how a refusal is answered.
+function topUpRule(st) {
+  const { stack, room, bankroll, lo, hi } = topUpLimits(st);
+  const most = `up to ${fmt(room)} (the table maximum is ${fmt(st.max_buy_in)})`;
+  const purse = bankroll < room ? `; your bankroll is ${fmt(bankroll)}` : "";
+  if (stack === 0) {
+    if (hi < lo) return `With no chips left you buy in again, for at least the table's minimum of ${fmt(lo)}: your bankroll (${fmt(bankroll)}) is less.`;
+    return `With no chips left you buy in again: add at least the table's minimum buy-in of ${fmt(lo)}, and ${most}${purse}.`;
+  }
+  if (!room) return `Your stack is at the table maximum of ${fmt(st.max_buy_in)}: you cannot add chips now.`;
+  return `You can add ${most}${purse}.`;
+}
+
+function openTopUp(opened) {
+  // The table as it is now (each event makes a new state), while the dialog is open.
+  const cur = () => app.tables.get(opened.id) || opened;
+  const first = topUpLimits(cur());
+  const amount = el("input", {
+    id: "topup-amount", type: "text", inputmode: "numeric", autocomplete: "off",
+    value: String(first.hi >= first.lo ? first.hi : first.lo),
+  });
+  const rule = el("p", { class: "muted", id: "topup-rule" });
+  const limits = el("div", { class: "buyin-limits", id: "topup-limits" });
+  const show = () => {
+    const { lo, hi, bankroll } = topUpLimits(cur());
+    rule.textContent = `${topUpRule(cur())} Chips are added between hands.`;
+    limits.replaceChildren(
+      el("span", {}, "Min ", el("strong", {}, fmt(lo))),
+      el("span", {}, "Bankroll ", el("strong", {}, fmt(bankroll))),
+      el("span", {}, "Max ", el("strong", {}, fmt(Math.max(0, hi)))));
+  };
+  show();
+  // Out of range: put back in [min, max] when the box is left, and on submit (saying so, sending nothing).
+  const clamp = () => {
+    const { lo, hi } = topUpLimits(cur());
+    const text = amount.value.trim();
+    if (!/^\d+$/.test(text) || hi < lo) return null;
+    const n = Number(text);
+    const to = Math.min(hi, Math.max(lo, n));
+    amount.value = String(to);
+    return to === n ? null : to < n ? `The most you can add now is ${fmt(hi)}: the amount is now ${fmt(hi)}.`
+      : `The least you can add now is ${fmt(lo)}: the amount is now ${fmt(lo)}.`;
+  };
+  amount.addEventListener("blur", (e) => { if (!e.relatedTarget || e.relatedTarget.id !== "topup-submit") clamp(); });
   const dlg = modal({
     title: "Add chips",
     id: "topup-dialog",
-    body: [
-      el("p", { class: "muted" }, `You can add up to ${fmt(room)} (table maximum ${fmt(st.max_buy_in)}), between hands.`),
-      el("label", { class: "field" }, el("span", { class: "field-label" }, "Amount"), amount),
-    ],
+    body: [rule, limits, el("label", { class: "field" }, el("span", { class: "field-label" }, "Amount"), amount)],
     buttons: [
       { label: "Cancel", class: "btn-ghost" },
       {
@@ -612,11 +660,19 @@ function openTopUp(st) {
         onclick: () => {
           const text = amount.value.trim();
           if (!/^\d+$/.test(text)) { dlg.error("Enter a whole number of chips."); return; }
+          const { lo, hi } = topUpLimits(cur());
+          if (hi < lo) { dlg.error(topUpRule(cur())); return; }
+          const clamped = clamp();
+          if (clamped) { dlg.error(clamped); return; }
+          dlg.error("");
           // The dialog closes when the top_up event arrives, or shows the server's refusal.
-          send({ type: "top_up", table: st.id, amount: Number(text) }, {
-            onError: (err) => dlg.error(err.code === "buy_in"
-              ? `You can add up to ${fmt(Math.min(room, app.me ? app.me.bankroll : 0))} chips now (the table maximum is ${fmt(st.max_buy_in)}).`
-              : errorText(err)),
+          send({ type: "top_up", table: opened.id, amount: Number(amount.value) }, {
+            onError: (err) => {
+              const now = cur();
+              if (now.you === null) { dlg.error("You no longer have a seat at this table."); return; }
+              show();
+              dlg.error(err.code === "buy_in" ? `The server refused that amount. ${topUpRule(now)}` : errorText(err));
+            },
           });
         },
       },
