@@ -787,3 +787,34 @@ def test_a_busted_player_tops_up_from_the_tables_minimum_buy_in(own_server):
     page.click("#topup-submit")
     expect(page.locator("#topup-dialog")).to_have_count(0)
     expect(page.locator(".seat-me .seat-stack")).to_have_text(re.compile(r"^45"))
+
+
+def test_waiting_for_the_big_blind_is_the_servers_word(players, server):
+    table = create_table(server, "Big blind wait", seats=4)
+    ann, bob, cat, dan = players("ann"), players("bob"), players("cat"), players("dan")
+    for p in (ann, bob, cat, dan):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    expect(ann.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    # bob sits out once this hand is over: only ann is ready for the next one, so a
+    # newcomer is dealt in at once then (a fresh start), not at the big blind.
+    bob.page.click("#btn-sitout")
+    expect(bob.page.locator("#btn-sitout")).to_have_text("Stay in")
+    hand = ann.hand_number()
+    cat.sit(2)
+    expect(cat.page.locator("#action-status")).to_have_text("Waiting for the next hand\u2026")
+    expect(ann.page.locator('.seat[data-seat="2"] .seat-tag')).to_have_count(0)
+    whose_turn([ann, bob]).page.click("#act-fold")
+    expect(cat.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2, timeout=TIMEOUT_MS * 2)
+    assert cat.hand_number() == hand + 1
+    # Now ann and cat play on without dan: he waits for the big blind, and everyone sees it.
+    dan.sit(3)
+    expect(dan.page.locator("#action-status")).to_have_text("You will be dealt in at the big blind.")
+    for p in (ann, dan):
+        expect(p.page.locator('.seat[data-seat="3"] .seat-tag')).to_have_text("Waiting for BB")
+    dan.page.reload()    # a full view says the same
+    expect(dan.page.locator('.seat[data-seat="3"] .seat-tag')).to_have_text("Waiting for BB")
+    assert dan.page.evaluate(
+        "() => window.__poker.tables.get(window.__poker.route.table).seats[3].waits_for_big_blind") is True
