@@ -460,6 +460,10 @@ def test_hand_history_survives_a_reload_replays_and_downloads_phh(players, serve
     assert not any("token=" in u for u in urls), urls
 
 
+# Makes a page believe it is hidden (another tab or window in front of it).
+HIDDEN = "Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});"
+
+
 def rows(page) -> list[dict]:
     return page.locator("#lobby-list .lobby-row").evaluate_all(
         "els => els.map(e => ({id: e.dataset.table, bb: +e.dataset.bb, taken: +e.dataset.taken,"
@@ -473,6 +477,10 @@ def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(pla
         p.login()
         p.open_table(full)
         p.sit(seat)
+    # cat's page is hidden behind another window (as far as the page can tell), and
+    # notifications are allowed.
+    cat.ctx.add_init_script(HIDDEN)
+    cat.ctx.grant_permissions(["notifications"])
     # cat browses the lobby before choosing a name.
     page = cat.page
     page.goto(cat.base + "/")
@@ -504,18 +512,35 @@ def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(pla
     page.click("#name-submit")
     expect(page.locator("#me .me-name")).to_have_text(re.compile(r"^cat( \d+)?$"))
     notice = page.locator("#waiting-notice")
-    expect(notice).to_contain_text("You are on the waiting list for Full house")
+    # The list is this page's, not the server's: the lobby says so.
+    expect(notice).to_contain_text("You are waiting for a seat at Full house")
+    expect(notice).to_contain_text("This page keeps the list, not the server: keep it open")
     page.click("#btn-unwait")
     expect(notice).to_have_count(0)
     page.locator(f'.lobby-row[data-table="{full}"] .btn-wait').click()
     expect(notice).to_be_visible()
-    # bob leaves: cat takes the seat by itself and is shown the table.
+    page.click("#alerts")     # the bell: notifications while the page is hidden
+    expect(page.locator("#alerts")).to_have_attribute("aria-pressed", "true")
+    # bob leaves. Mid-hand his seat frees when the hand ends: at once when his turn
+    # comes (he folds), or after ann's turn clock (30 s, she does not act) when it is hers.
     bob.page.click("#btn-leave")
     bob.page.click("#leave-confirm")
-    # Mid-hand bob's seat frees when the hand ends: at once when his turn comes (he
-    # folds), or after ann's turn clock (30 s, she does not act) when it is hers.
-    expect(page.locator(".seat-me")).to_have_attribute("data-seat", "1", timeout=TIMEOUT_MS * 5)
-    expect(page.locator(".toast").last).to_contain_text("A seat freed up")
+    # cat is alerted (a sound, a notification, the buy-in dialog) and not bought in for her.
+    offer = page.locator("#seat-free-notice")
+    expect(offer).to_have_text("A seat is free at Full house: take it before someone else does.",
+                               timeout=TIMEOUT_MS * 5)
+    assert "seat" in page.evaluate("() => window.__poker.sounds")
+    assert page.evaluate("() => window.__poker.notes") == [{
+        "title": "A seat is free", "body": "Full house: take it before someone else does.",
+        "tag": f"seat-{full}"}]
+    assert page.evaluate(f"() => window.__poker.tables.get('{full}').you") is None
+    expect(notice).to_contain_text("A seat is free at Full house")
+    # She takes it at the amount she chooses.
+    page.fill("#buyin-amount", "120")
+    page.click("#buyin-submit")
+    expect(page.locator(".seat-me")).to_have_attribute("data-seat", "1")
+    expect(page.locator("#hand-log")).to_contain_text(f"{cat.name} sits down with 120")
+    expect(page.locator(".toast").last).to_contain_text("You sit at Full house.")
 
 
 # Watches a table page: every change of the screen, with what the page's real

@@ -38,7 +38,8 @@ const app = {
   turnTables: new Set(), // tables where it is our turn
   guest: false, // a nameless session, only to watch: a name is asked to sit or create
   afterName: null, // what to do once the player has chosen a name
-  waiting: null, // {table, sent}: our place on a full table's waiting list
+  waiting: null, // {table, offered}: this page's waiting list for a full table (not a server queue)
+  notes: [], // every notification shown (the browser tests read it, as they read sounds)
   tournaments: null, // tournament id -> {t: the last tournament message, at: when it came}; null before the first
   tourney: { tables: {}, created: [], shown: [] }, // kept per player (TOURNEY_KEY): table id -> tournament id,
   // the multi-table tournaments this player made (only they may start them), the results already shown
@@ -553,7 +554,7 @@ const tableHandlers = {
   },
 };
 
-function openSit(tableId, seat) {
+function openSit(tableId, seat, reason = null) {
   const st = app.tables.get(tableId);
   if (!st) return;
   const bankroll = app.me ? app.me.bankroll : 0;
@@ -567,6 +568,7 @@ function openSit(tableId, seat) {
     title: `Take seat ${seat + 1}`,
     id: "sit-dialog",
     body: [
+      reason ? el("p", { class: "notice notice-wait", id: "seat-free-notice", role: "alert" }, reason) : null,
       el("p", { class: "muted" }, `${st.name} \u00b7 blinds ${fmt(st.small_blind)}/${fmt(st.big_blind)}`),
       el("div", { class: "buyin-limits" },
         el("span", {}, "Min ", el("strong", {}, fmt(lo))),
@@ -737,9 +739,14 @@ function askName(reason) {
 }
 
 // -- the waiting list of a full table (kept by this page) --------------------------------
+//
+// Not a queue on the server (there is none yet): this page watches the table and,
+// when a seat frees up, alerts the player (a sound, a notification when the page is
+// hidden and they asked for them, and the buy-in dialog) and lets them take it. It
+// never buys in by itself. Another player may take the seat first: the page waits on.
 
 function joinWaitingList(id) {
-  app.waiting = { table: id, sent: false };
+  app.waiting = { table: id, offered: null };
   if (app.tables.has(id)) checkWaiting(id);
   else watch(id);
   renderLobby();
@@ -756,35 +763,56 @@ function leaveWaitingList() {
   renderLobby();
 }
 
-// On every change at the table we wait for: take a seat as soon as one is free.
+// On every change at the table we wait for: a seat is free (say so, once per free
+// seat), or taken again, or ours.
 function checkWaiting(id) {
   const w = app.waiting;
   const st = app.tables.get(id);
   if (!w || w.table !== id || !st) return;
   if (st.you !== null) {
     app.waiting = null;
-    toast(`A seat freed up: you sit at ${st.name}.`, "info");
+    toast(`You sit at ${st.name}.`, "info");
     go(`#/table/${encodeURIComponent(id)}`);
     return;
   }
   const free = st.seats.findIndex((s) => !s);
-  if (free < 0 || w.sent || !app.me) return;
-  const buyIn = Math.min(st.max_buy_in, app.me.bankroll);
-  if (buyIn < st.min_buy_in) {
+  if (free < 0) {
+    if (w.offered !== null) { w.offered = null; renderLobby(); } // taken before us: wait on
+    return;
+  }
+  if (w.offered !== null || !app.me) return;
+  if (Math.min(st.max_buy_in, app.me.bankroll) < st.min_buy_in) {
     app.waiting = null;
     toast(`Your bankroll is below the buy-in at ${st.name}: you left its waiting list.`);
     renderLobby();
     return;
   }
-  w.sent = true;
-  send({ type: "sit", table: id, seat: free, buy_in: buyIn }, {
-    onError: () => { if (app.waiting === w) w.sent = false; }, // someone was quicker: wait on
-  });
+  w.offered = free;
+  play("seat");
+  showNotification("A seat is free", `${st.name}: take it before someone else does.`, `seat-${id}`,
+    () => offerSeat(id));
+  renderLobby();
+  offerSeat(id);
+}
+
+// The buy-in dialog for the free seat (over whatever is on screen), or, when another
+// dialog is open, a toast: the lobby's notice keeps a button to take it.
+function offerSeat(id) {
+  const st = app.tables.get(id);
+  const w = app.waiting;
+  if (!st || !w || w.table !== id || st.you !== null) return;
+  const free = st.seats.findIndex((s) => !s);
+  if (free < 0) return;
+  if (modalOpen()) { toast(`A seat is free at ${st.name}: take it from the lobby.`, "info", 8000); return; }
+  openSit(id, free, `A seat is free at ${st.name}: take it before someone else does.`);
 }
 
 function renderLobby() {
   if (app.route.view === "lobby") {
-    lobbyView.render(app.lobby, { seats: app.seats, turns: app.turnTables, waiting: app.waiting && app.waiting.table });
+    lobbyView.render(app.lobby, {
+      seats: app.seats, turns: app.turnTables, waiting: app.waiting && app.waiting.table,
+      seatFree: !!(app.waiting && app.waiting.offered !== null),
+    });
   }
 }
 
@@ -832,11 +860,18 @@ function setTitle() {
 }
 
 function notify(st) {
+  showNotification("Your turn", st.name, `turn-${st.id}`, () => go(`#/table/${encodeURIComponent(st.id)}`));
+}
+
+// A notification, when the page is hidden and the player turned them on (the bell).
+function showNotification(title, body, tag, onclick) {
   if (document.visibilityState !== "hidden" || localStorage.getItem(ALERTS_KEY) !== "1") return;
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   try {
-    const n = new Notification("Your turn", { body: st.name, tag: `turn-${st.id}` });
-    n.onclick = () => { window.focus(); go(`#/table/${encodeURIComponent(st.id)}`); n.close(); };
+    const n = new Notification(title, { body, tag });
+    n.onclick = () => { window.focus(); onclick(); n.close(); };
+    app.notes.push({ title, body, tag });
+    if (app.notes.length > 50) app.notes.shift();
   } catch (err) {
     // some browsers allow notifications only from a service worker: the title still says it
   }
@@ -855,6 +890,7 @@ const lobbyView = new LobbyView($("#lobby-cash"), {
     } else app.joinAfterWatch = id;
   }),
   wait: (id) => named(() => joinWaitingList(id)),
+  take: (id) => offerSeat(id),
   unwait: () => leaveWaitingList(),
   named: (then) => named(then),
   async create(spec) {

@@ -49,7 +49,7 @@ export function createProblem(spec) {
 export class LobbyView {
   constructor(root, handlers) {
     this.root = root;
-    // {watch(id), join(id), wait(id), unwait(), create(spec) -> Promise, named(then)}
+    // {watch(id), join(id), wait(id), unwait(), take(id), create(spec) -> Promise, named(then)}
     this.h = handlers;
     this.listEl = el("div", { class: "lobby-list", id: "lobby-list" });
     this.seatedEl = el("div", { class: "lobby-seated" });
@@ -93,7 +93,8 @@ export class LobbyView {
   }
 
   // ctx: {seats: table id -> my seat, turns: ids of tables where it is our turn
-  // (a badge on their rows), waiting: the table id of our waiting list, or null}.
+  // (a badge on their rows), waiting: the table id of our waiting list, or null,
+  // seatFree: a seat is free there, offered to us}.
   render(tables = this.tables, ctx = this.ctx) {
     this.tables = tables;
     this.ctx = ctx;
@@ -110,10 +111,16 @@ export class LobbyView {
     }
     const waitingAt = ctx.waiting && (tables || []).find((t) => t.id === ctx.waiting);
     if (ctx.waiting) {
+      const name = el("strong", {}, waitingAt ? waitingAt.name : ctx.waiting);
       this.seatedEl.append(el("div", { class: "notice notice-wait", id: "waiting-notice", role: "status" },
-        "You are on the waiting list for ", el("strong", {}, waitingAt ? waitingAt.name : ctx.waiting),
-        ": you sit down as soon as a seat frees up. ",
-        el("button", { class: "btn btn-sm btn-ghost", id: "btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Cancel")));
+        ctx.seatFree
+          ? ["A seat is free at ", name, ". ",
+            el("button", { class: "btn btn-sm btn-primary", id: "btn-take-seat", type: "button", onclick: () => this.h.take(ctx.waiting) }, "Take the seat"), " "]
+          : ["You are waiting for a seat at ", name,
+            ". This page keeps the list, not the server: keep it open, and when a seat frees up it alerts you "
+            + "(a sound, and a notification if you turned them on) and offers you the seat. ",
+            "Someone else may take it first. "],
+        el("button", { class: "btn btn-sm btn-ghost", id: "btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Stop waiting")));
     }
     if (tables === null) {
       this.listEl.append(el("div", { class: "lobby-empty" }, "Loading tables\u2026"));
@@ -148,7 +155,7 @@ export class LobbyView {
       let go = null;
       if (mine) go = null;
       else if (waiting) go = el("button", { class: "btn btn-sm btn-ghost btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Leave the list");
-      else if (full) go = el("button", { class: "btn btn-sm btn-primary btn-wait", type: "button", title: "Sit down as soon as a seat frees up", onclick: () => this.h.wait(t.id) }, "Wait for a seat");
+      else if (full) go = el("button", { class: "btn btn-sm btn-primary btn-wait", type: "button", title: "This page alerts you when a seat frees up (kept by this page while it is open, not by the server)", onclick: () => this.h.wait(t.id) }, "Wait for a seat");
       else go = el("button", { class: "btn btn-primary btn-sm btn-join", type: "button", onclick: () => this.h.join(t.id) }, "Join");
       this.listEl.append(el("div", {
         class: `lobby-row ${mine ? "mine" : ""} ${turn ? "my-turn-row" : ""}`,
