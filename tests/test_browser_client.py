@@ -843,3 +843,99 @@ def test_waiting_for_the_big_blind_is_the_servers_word(players, server):
     expect(dan.page.locator('.seat[data-seat="3"] .seat-tag')).to_have_text("Waiting for BB")
     assert dan.page.evaluate(
         "() => window.__poker.tables.get(window.__poker.route.table).seats[3].waits_for_big_blind") is True
+
+
+def test_sit_out_at_the_big_blind_plays_on_until_the_big_blind_comes(players, server):
+    table = create_table(server, "Sit out at BB")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    expect(ann.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    hand = ann.hand_number()
+    big = ann.page.evaluate("() => window.__poker.tables.get(window.__poker.route.table).hand.big_blind")
+    # Heads-up the big blind alternates: the other player's is the next hand's.
+    leaver, seat = (bob, 1) if big == 0 else (ann, 0)
+    page = leaver.page
+    page.click("#btn-sitout-bb")
+    expect(page.locator("#btn-sitout")).to_have_text("Stay in")
+    expect(page.locator("#btn-sitout")).to_have_attribute("title", "You sit out at the big blind: stay in instead")
+    expect(page.locator("#btn-sitout-bb")).to_be_hidden()
+    expect(page.locator("#hand-log")).to_contain_text(f"{leaver.name} will sit out at the big blind")
+    # This hand plays on with them in it.
+    expect(page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    expect(page.locator(".seat-me .seat-tag", has_text="Sitting out")).to_have_count(0)
+    whose_turn([ann, bob]).page.click("#act-fold")
+    # The big blind would reach them now: they sit out instead of posting it, and the
+    # other player, alone, waits.
+    for p in (ann, bob):
+        expect(p.page.locator(f'.seat[data-seat="{seat}"] .seat-tag')).to_have_text("Sitting out")
+    expect(page.locator("#hand-log")).to_contain_text(f"{leaver.name} sits out")
+    expect(page.locator("#btn-sitout")).to_have_text("I'm back")
+    assert ann.hand_number() == hand and bob.hand_number() == hand
+    assert not any(p.page.locator("#hand-log").inner_text().count(f"Hand #{hand + 1}") for p in (ann, bob))
+
+
+def test_names_in_any_script_go_through_the_name_dialog_onto_the_seats(players, server):
+    table = create_table(server, "Names of the world", seats=4)
+    made = [players(name) for name in ("José", "Zoë", "李", "שלום")]
+    for seat, p in enumerate(made):
+        p.login()          # through the name dialog (Choose a name, type, Play)
+        p.open_table(table)
+        p.sit(seat)
+    for p in made:
+        expect(p.page.locator("#me .me-name")).to_have_text(p.name)
+    names = made[0].page.locator(".seat .seat-name")
+    expect(names).to_have_text([p.name for p in made])
+    assert [p.name.split(" ")[0] for p in made] == ["José", "Zoë", "李", "שלום"]
+
+
+def test_chips_check_and_clock_warning_sounds(own_server):
+    # A short turn: the clock warns 5 s before the end of it.
+    base, players = own_server("--hand-pause", "1", "--turn-seconds", "8")
+    table = create_table(base, "Sounds")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    sounds = "() => window.__poker.sounds"
+    first = whose_turn([ann, bob])
+    other = bob if first is ann else ann
+    first.page.click("#act-call")            # the button calls: chips
+    for p in (ann, bob):
+        p.page.wait_for_function("() => window.__poker.sounds.includes('chips')")
+    expect(other.page.locator("#act-call")).to_contain_text("Check")
+    other.page.click("#act-call")            # the big blind checks: a knock
+    for p in (ann, bob):
+        p.page.wait_for_function("() => window.__poker.sounds.includes('check')")
+    # The flop: whoever is to act lets the clock run: their page warns, once.
+    flop = whose_turn([ann, bob])
+    expect(flop.page.locator("#board .card[data-card]")).to_have_count(3)
+    flop.page.wait_for_function("() => window.__poker.sounds.includes('warning')")
+    assert {"deal", "chips", "check", "warning"} <= set(flop.page.evaluate(sounds))
+    flop.page.click("#act-call")
+
+
+def test_a_hidden_page_with_the_bell_on_notifies_the_players_turn(players, server):
+    table = create_table(server, "Notify")
+    ann, bob = players("ann"), players("bob")
+    ann.ctx.add_init_script(HIDDEN)
+    ann.ctx.grant_permissions(["notifications"])
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.page.click("#alerts")
+    expect(ann.page.locator("#alerts")).to_have_attribute("aria-pressed", "true")
+    ann.sit(0)
+    bob.sit(1)
+    while (p := whose_turn([ann, bob])) is not ann:
+        p.page.click("#act-call")
+    ann.page.wait_for_function("() => window.__poker.notes.length > 0")
+    assert ann.page.evaluate("() => window.__poker.notes")[0] == {
+        "title": "Your turn", "body": "Notify", "tag": f"turn-{table}"}
+    # A visible page (bob's), or one whose player did not turn the bell on, shows none.
+    assert bob.page.evaluate("() => window.__poker.notes") == []
