@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from game.events import Event, HoleCards
 from game.pots import side_pots
-from game.table import Table, legal_actions
+from game.table import Table, dealable, legal_actions
 
 
 def table_view(table: Table, viewer: int | None = None) -> dict:
     """The table as ``viewer`` may see it, as plain JSON data."""
     hand = table.hand
+    waits = waiting_for_big_blind(table)
     seats = []
     for i, s in enumerate(table.seats):
         if s is None:
@@ -32,6 +33,8 @@ def table_view(table: Table, viewer: int | None = None) -> dict:
             "cards": list(visible) if visible else None, "mucked": s.mucked,
             "missed_blinds": s.missed, "posting": s.posting, "run_twice": s.run_twice,
         })
+        if i in waits:      # only when true: most seats do not wait, and frames stay small
+            seats[-1]["waits_for_big_blind"] = True
     view = {"seats": seats, "small_blind": table.small_blind, "big_blind": table.big_blind,
             "ante": table.ante, "ante_kind": table.ante_kind, "straddle": table.straddle,
             "run_it_twice": table.run_it_twice, "game": table.game, "hand": None,
@@ -49,6 +52,44 @@ def table_view(table: Table, viewer: int | None = None) -> dict:
         if legal is not None and legal.seat == viewer:
             view["legal"] = legal.to_json()
     return view
+
+
+def waiting_for_big_blind(table: Table) -> set[int]:
+    """The seats that will not be dealt in before the big blind reaches them.
+
+    Such a seat has chips, is not sitting out, leaving or playing the running hand, and
+    is ``waiting`` (it sat down, came back, or topped up from zero); and the game goes
+    on without it: the table has dealt a hand before and at least two other players are
+    ready for the next one (with fewer, or on a table's first hand, everyone is dealt in
+    at once: :func:`game.table.apply`'s ``_positions``). Ready: not waiting, not sitting
+    out or leaving or sitting out after this hand, and with chips (or still in the
+    running hand, whose chips are not counted yet).
+
+    >>> from game.table import SitDown, StartHand, new_table, apply
+    >>> from game.cards import DECK
+    >>> t = new_table(3, 1, 2)
+    >>> t, _ = apply(t, SitDown(0, "ann", 100))
+    >>> t, _ = apply(t, SitDown(1, "bob", 100))
+    >>> waiting_for_big_blind(t)       # the first hand deals everyone in
+    set()
+    >>> t, _ = apply(t, StartHand(DECK))
+    >>> t, _ = apply(t, SitDown(2, "cat", 100))
+    >>> waiting_for_big_blind(t)
+    {2}
+    """
+    if table.big_blind_pos is None:
+        return set()
+    running = table.hand_running
+    chips = set(dealable(table))
+
+    def ready(s, i) -> bool:
+        return (not s.waiting and not s.sitting_out and not s.leaving and s.sit_out_after != "hand"
+                and (i in chips or (running and s.in_hand and not s.folded)))
+
+    if sum(1 for i, s in enumerate(table.seats) if s is not None and ready(s, i)) < 2:
+        return set()
+    return {i for i, s in enumerate(table.seats)
+            if s is not None and s.waiting and i in chips and not (running and s.in_hand)}
 
 
 def collected_pots(table: Table) -> list:

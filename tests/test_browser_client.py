@@ -7,11 +7,12 @@ condition (expect, wait_for_function), never a fixed sleep.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
-from test_browser import (TIMEOUT_MS, Player, browser, create_table, expect, players,  # noqa: F401
-                          server, whose_turn)
+from test_browser import (ROOT, TIMEOUT_MS, Player, browser, create_table, expect,  # noqa: F401
+                          players, server, whose_turn)
 from test_server_helpers import start_server
 
 PHONE = (390, 844)
@@ -459,6 +460,10 @@ def test_hand_history_survives_a_reload_replays_and_downloads_phh(players, serve
     assert not any("token=" in u for u in urls), urls
 
 
+# Makes a page believe it is hidden (another tab or window in front of it).
+HIDDEN = "Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});"
+
+
 def rows(page) -> list[dict]:
     return page.locator("#lobby-list .lobby-row").evaluate_all(
         "els => els.map(e => ({id: e.dataset.table, bb: +e.dataset.bb, taken: +e.dataset.taken,"
@@ -472,6 +477,10 @@ def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(pla
         p.login()
         p.open_table(full)
         p.sit(seat)
+    # cat's page is hidden behind another window (as far as the page can tell), and
+    # notifications are allowed.
+    cat.ctx.add_init_script(HIDDEN)
+    cat.ctx.grant_permissions(["notifications"])
     # cat browses the lobby before choosing a name.
     page = cat.page
     page.goto(cat.base + "/")
@@ -503,18 +512,35 @@ def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(pla
     page.click("#name-submit")
     expect(page.locator("#me .me-name")).to_have_text(re.compile(r"^cat( \d+)?$"))
     notice = page.locator("#waiting-notice")
-    expect(notice).to_contain_text("You are on the waiting list for Full house")
+    # The list is this page's, not the server's: the lobby says so.
+    expect(notice).to_contain_text("You are waiting for a seat at Full house")
+    expect(notice).to_contain_text("This page keeps the list, not the server: keep it open")
     page.click("#btn-unwait")
     expect(notice).to_have_count(0)
     page.locator(f'.lobby-row[data-table="{full}"] .btn-wait').click()
     expect(notice).to_be_visible()
-    # bob leaves: cat takes the seat by itself and is shown the table.
+    page.click("#alerts")     # the bell: notifications while the page is hidden
+    expect(page.locator("#alerts")).to_have_attribute("aria-pressed", "true")
+    # bob leaves. Mid-hand his seat frees when the hand ends: at once when his turn
+    # comes (he folds), or after ann's turn clock (30 s, she does not act) when it is hers.
     bob.page.click("#btn-leave")
     bob.page.click("#leave-confirm")
-    # Mid-hand bob's seat frees when the hand ends: at once when his turn comes (he
-    # folds), or after ann's turn clock (30 s, she does not act) when it is hers.
-    expect(page.locator(".seat-me")).to_have_attribute("data-seat", "1", timeout=TIMEOUT_MS * 5)
-    expect(page.locator(".toast").last).to_contain_text("A seat freed up")
+    # cat is alerted (a sound, a notification, the buy-in dialog) and not bought in for her.
+    offer = page.locator("#seat-free-notice")
+    expect(offer).to_have_text("A seat is free at Full house: take it before someone else does.",
+                               timeout=TIMEOUT_MS * 5)
+    assert "seat" in page.evaluate("() => window.__poker.sounds")
+    assert page.evaluate("() => window.__poker.notes") == [{
+        "title": "A seat is free", "body": "Full house: take it before someone else does.",
+        "tag": f"seat-{full}"}]
+    assert page.evaluate(f"() => window.__poker.tables.get('{full}').you") is None
+    expect(notice).to_contain_text("A seat is free at Full house")
+    # She takes it at the amount she chooses.
+    page.fill("#buyin-amount", "120")
+    page.click("#buyin-submit")
+    expect(page.locator(".seat-me")).to_have_attribute("data-seat", "1")
+    expect(page.locator("#hand-log")).to_contain_text(f"{cat.name} sits down with 120")
+    expect(page.locator(".toast").last).to_contain_text("You sit at Full house.")
 
 
 # Watches a table page: every change of the screen, with what the page's real
@@ -585,3 +611,331 @@ def test_all_in_run_out_is_tabled_first_and_dealt_at_a_readable_pace(browser, pa
     finally:
         for p in made:
             p.close()
+
+
+def protocol_error_codes() -> list[str]:
+    """The codes of docs/protocol.md's error table."""
+    text = (ROOT / "docs" / "protocol.md").read_text()
+    table = text.split("### error", 1)[1].split("###", 1)[0]
+    return re.findall(r"^\| `([a-z_]+)` \|", table, re.M)
+
+
+FALLBACK = "Something went wrong. Please try again."
+
+
+def test_every_error_code_has_a_sentence_and_a_paused_or_unreachable_server_is_told(players, server):
+    codes = protocol_error_codes()
+    assert {"paused", "unavailable", "illegal", "internal"} <= set(codes), codes
+    table = create_table(server, "Error codes")
+    ann, bob = players("ann"), players("bob")
+    ann.login()
+    said = ann.page.evaluate("""async (codes) => {
+        const { errorText } = await import('/static/errors.js');
+        return Object.fromEntries(codes.map((code) => [code, errorText({ code, message: 'developer words' })]));
+    }""", codes)
+    generic = sorted(code for code, text in said.items() if text == FALLBACK or "developer" in text)
+    assert generic == [], f"codes told with no sentence of their own: {generic}"
+    # The server refuses while paused (it cannot save) or when the table's server is
+    # unreachable (a cluster): the page says what that means for the player. The page's
+    # socket goes through a proxy that answers a sit and a chat as such a server would.
+    refuse = {"sit": ("paused", "play is paused: the journal cannot be written; ..."),
+              "chat": ("unavailable", "the cluster's players cannot be reached")}
+
+    def proxy(ws):
+        real = ws.connect_to_server()
+
+        def from_page(message):
+            msg = json.loads(message)
+            if msg.get("type") in refuse:
+                code, text = refuse[msg["type"]]
+                ws.send(json.dumps({"type": "error", "code": code, "message": text, "rid": msg.get("rid")}))
+            else:
+                real.send(message)
+        ws.on_message(from_page)
+        real.on_message(ws.send)
+
+    page = bob.page
+    page.route_web_socket(re.compile(r"/ws"), proxy)
+    bob.login()
+    bob.open_table(table)
+    page.click('.seat[data-seat="0"] .sit-btn')
+    page.click("#buyin-submit")
+    expect(page.locator("#sit-dialog .modal-error")).to_have_text(
+        "Play is paused: the server cannot save the game just now. Your seat and chips are safe, "
+        "and play resumes by itself.")
+    page.keyboard.press("Escape")
+    page.fill("#chat-input", "hello")
+    page.press("#chat-input", "Enter")
+    expect(page.locator(".toast").last).to_contain_text("The table's server cannot be reached just now")
+    assert page.locator(".toast", has_text=FALLBACK).count() == 0
+
+
+def test_new_table_form_checks_what_the_server_checks_in_sentences(players, server):
+    eve = players("eve")
+    eve.login()
+    page = eve.page
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.click("#btn-create")
+    error = page.locator("#create-dialog .modal-error")
+
+    def refused(fields: dict, sentence: str):
+        for key, value in fields.items():
+            if key == "#new-game":
+                page.select_option(key, value)
+            elif key == "#new-seats":
+                page.select_option(key, value)
+            else:
+                page.fill(key, value)
+        page.click("#create-submit")
+        expect(error).to_have_text(sentence)
+
+    refused({"#new-sb": "0"}, "The small blind must be at least 1 chip.")
+    refused({"#new-sb": "5", "#new-bb": "2"}, "The big blind must be at least the small blind (5).")
+    refused({"#new-sb": "1", "#new-bb": "2", "#new-min": "500", "#new-max": "100"},
+            "The maximum buy-in must be at least the minimum buy-in (500).")
+    refused({"#new-min": "40", "#new-max": "5000"},
+            "The maximum buy-in can be at most 1,000 big blinds (2,000 chips).")
+    refused({"#new-max": "200", "#new-min": "0"}, "The minimum buy-in must be at least 1 chip.")
+    refused({"#new-min": "40", "#new-game": "PO5", "#new-seats": "10"},
+            "One deck deals this game to at most 9 players: choose 9 seats or fewer.")
+    refused({"#new-seats": "9", "#new-name": "   "}, "Give the table a name.")
+    assert posts == [], posts       # none of these reached the server
+    # What only the server knows (here: the player's quota of tables) is a sentence too.
+    page.route("**/api/tables", lambda route: route.fulfill(
+        status=429, content_type="application/json",
+        body=json.dumps({"error": "you already have 3 tables open: at most 3 (an unused table ...)"}))
+        if route.request.method == "POST" else route.fallback())
+    page.fill("#new-name", "Quota")
+    page.click("#create-submit")
+    expect(error).to_have_text("You have as many tables open as one player may: an unused table closes "
+                               "by itself after a while, then try again.")
+
+
+@pytest.fixture
+def own_server(browser, tmp_path):
+    """start(*flags) -> (url, players): a server of the test's own pace, and a players()
+    for it (its pages are checked for JavaScript errors and closed at the end)."""
+    started, made = [], []
+
+    def start(*flags):
+        s = start_server(str(tmp_path), *flags)
+        started.append(s)
+
+        def make(name, **kw):
+            p = Player(browser, s.url, name, **kw)
+            made.append(p)
+            return p
+        return s.url, make
+    try:
+        yield start
+        for p in made:
+            assert not p.errors, f"JavaScript errors in {p.name}'s page: {p.errors}"
+    finally:
+        for p in made:
+            p.close()
+        for s in started:
+            s.stop()
+
+
+def stacks(p: Player) -> list:
+    return p.page.evaluate(
+        "() => window.__poker.tables.get(window.__poker.route.table).seats.map(s => s && s.stack)")
+
+
+def rewrite_first(page, kind: str, change: dict) -> None:
+    """The page's socket goes through a proxy that changes the first ``kind`` message
+    it sends (as a page with stale numbers would send it)."""
+    done = []
+
+    def proxy(ws):
+        real = ws.connect_to_server()
+
+        def from_page(message):
+            msg = json.loads(message)
+            if msg.get("type") == kind and not done:
+                done.append(msg)
+                message = json.dumps({**msg, **change})
+            real.send(message)
+        ws.on_message(from_page)
+        real.on_message(ws.send)
+    page.route_web_socket(re.compile(r"/ws"), proxy)
+
+
+def test_a_busted_player_tops_up_from_the_tables_minimum_buy_in(own_server):
+    base, players = own_server("--hand-pause", "0.3", "--turn-seconds", "30")
+    table = create_table(base, "Top-up from zero")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        rewrite_first(p.page, "top_up", {"amount": 39})
+        p.login()
+        p.open_table(table)
+    ann.sit(0, buy_in=40)
+    bob.sit(1, buy_in=40)
+    # Equal stacks, all in and called: the showdown busts one of them (a split pot: again).
+    for _ in range(20):
+        if 0 in stacks(ann):
+            break
+        hand = ann.hand_number()
+        first = whose_turn([ann, bob])
+        first.page.click('.preset[data-preset="max"]')
+        first.page.click("#act-raise")
+        whose_turn([ann, bob]).page.click("#act-call")
+        ann.page.wait_for_function(
+            "(n) => { const s = window.__poker.tables.get(window.__poker.route.table);"
+            " return s.hand && (s.hand.number > n || s.hand.street === 'complete'); }", arg=hand)
+    busted = ann if stacks(ann)[0] == 0 else bob
+    page = busted.page
+    expect(page.locator(".seat-me .seat-stack")).to_have_text(re.compile(r"^0"))
+    expect(page.locator("#action-status")).to_have_text("You are out of chips: add chips to play on.")
+    page.click("#btn-topup")
+    rule = page.locator("#topup-rule")
+    expect(rule).to_have_text("With no chips left you buy in again: add at least the table's minimum "
+                              "buy-in of 40, and up to 200 (the table maximum is 200). Chips are added "
+                              "between hands.")
+    expect(page.locator("#topup-limits")).to_have_text(re.compile(r"Min 40.*Max 200"))
+    error = page.locator("#topup-dialog .modal-error")
+    # Below the minimum, above the maximum: put back in range, said so, nothing sent.
+    page.fill("#topup-amount", "39")
+    page.click("#topup-submit")
+    expect(error).to_have_text("The least you can add now is 40: the amount is now 40.")
+    expect(page.locator("#topup-amount")).to_have_value("40")
+    page.fill("#topup-amount", "500")
+    page.locator("#topup-amount").blur()
+    expect(page.locator("#topup-amount")).to_have_value("200")
+    # The server refuses 39 (what a page with stale limits would send): said in those terms.
+    page.fill("#topup-amount", "45")
+    page.click("#topup-submit")
+    expect(error).to_have_text("The server refused that amount. With no chips left you buy in again: add "
+                               "at least the table's minimum buy-in of 40, and up to 200 (the table "
+                               "maximum is 200).")
+    page.click("#topup-submit")
+    expect(page.locator("#topup-dialog")).to_have_count(0)
+    expect(page.locator(".seat-me .seat-stack")).to_have_text(re.compile(r"^45"))
+
+
+def test_waiting_for_the_big_blind_is_the_servers_word(players, server):
+    table = create_table(server, "Big blind wait", seats=4)
+    ann, bob, cat, dan = players("ann"), players("bob"), players("cat"), players("dan")
+    for p in (ann, bob, cat, dan):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    expect(ann.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    # bob sits out once this hand is over: only ann is ready for the next one, so a
+    # newcomer is dealt in at once then (a fresh start), not at the big blind.
+    bob.page.click("#btn-sitout")
+    expect(bob.page.locator("#btn-sitout")).to_have_text("Stay in")
+    hand = ann.hand_number()
+    cat.sit(2)
+    expect(cat.page.locator("#action-status")).to_have_text("Waiting for the next hand\u2026")
+    expect(ann.page.locator('.seat[data-seat="2"] .seat-tag')).to_have_count(0)
+    whose_turn([ann, bob]).page.click("#act-fold")
+    expect(cat.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2, timeout=TIMEOUT_MS * 2)
+    assert cat.hand_number() == hand + 1
+    # Now ann and cat play on without dan: he waits for the big blind, and everyone sees it.
+    dan.sit(3)
+    expect(dan.page.locator("#action-status")).to_have_text("You will be dealt in at the big blind.")
+    for p in (ann, dan):
+        expect(p.page.locator('.seat[data-seat="3"] .seat-tag')).to_have_text("Waiting for BB")
+    dan.page.reload()    # a full view says the same
+    expect(dan.page.locator('.seat[data-seat="3"] .seat-tag')).to_have_text("Waiting for BB")
+    assert dan.page.evaluate(
+        "() => window.__poker.tables.get(window.__poker.route.table).seats[3].waits_for_big_blind") is True
+
+
+def test_sit_out_at_the_big_blind_plays_on_until_the_big_blind_comes(players, server):
+    table = create_table(server, "Sit out at BB")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    expect(ann.page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    hand = ann.hand_number()
+    big = ann.page.evaluate("() => window.__poker.tables.get(window.__poker.route.table).hand.big_blind")
+    # Heads-up the big blind alternates: the other player's is the next hand's.
+    leaver, seat = (bob, 1) if big == 0 else (ann, 0)
+    page = leaver.page
+    page.click("#btn-sitout-bb")
+    expect(page.locator("#btn-sitout")).to_have_text("Stay in")
+    expect(page.locator("#btn-sitout")).to_have_attribute("title", "You sit out at the big blind: stay in instead")
+    expect(page.locator("#btn-sitout-bb")).to_be_hidden()
+    expect(page.locator("#hand-log")).to_contain_text(f"{leaver.name} will sit out at the big blind")
+    # This hand plays on with them in it.
+    expect(page.locator(".seat-me .seat-cards .card[data-card]")).to_have_count(2)
+    expect(page.locator(".seat-me .seat-tag", has_text="Sitting out")).to_have_count(0)
+    whose_turn([ann, bob]).page.click("#act-fold")
+    # The big blind would reach them now: they sit out instead of posting it, and the
+    # other player, alone, waits.
+    for p in (ann, bob):
+        expect(p.page.locator(f'.seat[data-seat="{seat}"] .seat-tag')).to_have_text("Sitting out")
+    expect(page.locator("#hand-log")).to_contain_text(f"{leaver.name} sits out")
+    expect(page.locator("#btn-sitout")).to_have_text("I'm back")
+    assert ann.hand_number() == hand and bob.hand_number() == hand
+    assert not any(p.page.locator("#hand-log").inner_text().count(f"Hand #{hand + 1}") for p in (ann, bob))
+
+
+def test_names_in_any_script_go_through_the_name_dialog_onto_the_seats(players, server):
+    table = create_table(server, "Names of the world", seats=4)
+    made = [players(name) for name in ("José", "Zoë", "李", "שלום")]
+    for seat, p in enumerate(made):
+        p.login()          # through the name dialog (Choose a name, type, Play)
+        p.open_table(table)
+        p.sit(seat)
+    for p in made:
+        expect(p.page.locator("#me .me-name")).to_have_text(p.name)
+    names = made[0].page.locator(".seat .seat-name")
+    expect(names).to_have_text([p.name for p in made])
+    assert [p.name.split(" ")[0] for p in made] == ["José", "Zoë", "李", "שלום"]
+
+
+def test_chips_check_and_clock_warning_sounds(own_server):
+    # A short turn: the clock warns 5 s before the end of it.
+    base, players = own_server("--hand-pause", "1", "--turn-seconds", "8")
+    table = create_table(base, "Sounds")
+    ann, bob = players("ann"), players("bob")
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.sit(0)
+    bob.sit(1)
+    sounds = "() => window.__poker.sounds"
+    first = whose_turn([ann, bob])
+    other = bob if first is ann else ann
+    first.page.click("#act-call")            # the button calls: chips
+    for p in (ann, bob):
+        p.page.wait_for_function("() => window.__poker.sounds.includes('chips')")
+    expect(other.page.locator("#act-call")).to_contain_text("Check")
+    other.page.click("#act-call")            # the big blind checks: a knock
+    for p in (ann, bob):
+        p.page.wait_for_function("() => window.__poker.sounds.includes('check')")
+    # The flop: whoever is to act lets the clock run: their page warns, once.
+    flop = whose_turn([ann, bob])
+    expect(flop.page.locator("#board .card[data-card]")).to_have_count(3)
+    flop.page.wait_for_function("() => window.__poker.sounds.includes('warning')")
+    assert {"deal", "chips", "check", "warning"} <= set(flop.page.evaluate(sounds))
+    flop.page.click("#act-call")
+
+
+def test_a_hidden_page_with_the_bell_on_notifies_the_players_turn(players, server):
+    table = create_table(server, "Notify")
+    ann, bob = players("ann"), players("bob")
+    ann.ctx.add_init_script(HIDDEN)
+    ann.ctx.grant_permissions(["notifications"])
+    for p in (ann, bob):
+        p.login()
+        p.open_table(table)
+    ann.page.click("#alerts")
+    expect(ann.page.locator("#alerts")).to_have_attribute("aria-pressed", "true")
+    ann.sit(0)
+    bob.sit(1)
+    while (p := whose_turn([ann, bob])) is not ann:
+        p.page.click("#act-call")
+    ann.page.wait_for_function("() => window.__poker.notes.length > 0")
+    assert ann.page.evaluate("() => window.__poker.notes")[0] == {
+        "title": "Your turn", "body": "Notify", "tag": f"turn-{table}"}
+    # A visible page (bob's), or one whose player did not turn the bell on, shows none.
+    assert bob.page.evaluate("() => window.__poker.notes") == []

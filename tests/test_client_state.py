@@ -6,7 +6,8 @@ down again. Every socket's transcript (full ``table`` messages and events, in
 order, with their ``v``) goes through state.js under Node (tests/js/check_state.mjs):
 at each ``table`` message, the state built from the events must show exactly what
 ``fromTable`` of that message shows: stacks, bets, pot total, pots, board, whose
-turn, folds, visible cards, the button, the clock.
+turn, folds, visible cards, the button, the clock, and which seats wait for the big
+blind (the view's ``waits_for_big_blind``, which state.js re-derives after each event).
 """
 
 from __future__ import annotations
@@ -138,3 +139,4 @@ def test_events_and_full_views_show_the_same_table(server):
     assert result["mismatches"] == [], json.dumps(result["mismatches"][:5], indent=1)
     assert result["compared"] >= 200, result
     assert result["with_bets"] >= 50, result   # mid-street: bets in front, not in the pots
+    assert result["waits_for_big_blind"] >= 1, result   # the leaver, back at the table mid-game

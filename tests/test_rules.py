@@ -805,3 +805,76 @@ def test_sitting_out_at_the_next_big_blind_plays_until_it_would_post_it():
     t, ev = apply(t, StartHand(tuple(DECK)))
     started = of_type(ev, "hand_started")[0]
     assert started["big_blind"] == 0 and 3 not in started["seats"]   # it moved on past 3
+
+
+# -- the view's waits_for_big_blind: who is not dealt in before the big blind ------
+
+def _waiting_in_view(table) -> set[int]:
+    seats = table_view(table)["seats"]
+    assert all(s is None or s.get("waits_for_big_blind", True) is True for s in seats), \
+        "the field is sent only when true"
+    return {s["seat"] for s in seats if s and s.get("waits_for_big_blind")}
+
+
+def _finish_hand(table):
+    """Everyone checks or calls (the rules' own timeouts act for those sitting out)."""
+    while table.hand_running:
+        auto = automatic_action(table)
+        if auto is not None:
+            table, _ = apply(table, auto)
+            continue
+        legal = legal_actions(table)
+        table, _ = apply(table, Check(legal.seat) if "check" in legal.actions else Call(legal.seat))
+    return table
+
+
+def test_waits_for_big_blind_says_who_the_next_hand_leaves_out():
+    import random
+    rng = random.Random(7)
+    t = new_table(6, 1, 2)
+    for i in (0, 2):
+        t, _ = apply(t, SitDown(i, f"p{i}", 100))
+    assert _waiting_in_view(t) == set()     # the first hand deals everyone in
+    t, _ = apply(t, SitDown(4, "p4", 100))
+    assert _waiting_in_view(t) == set()
+    checked = 0
+    for n in range(60):
+        t, _ = apply(t, StartHand(DECK))
+        # Mid-hand a newcomer waits (two players are in the hand).
+        free = [i for i, s in enumerate(t.seats) if s is None]
+        if free and rng.random() < 0.5:
+            seat = rng.choice(free)
+            t, _ = apply(t, SitDown(seat, f"n{n}", 100))
+            assert seat in _waiting_in_view(t)
+        t = _finish_hand(t)
+        # Between hands: sit-outs, returns and leaves change who is ready.
+        for i, s in enumerate(t.seats):
+            if s is None or rng.random() > 0.2:
+                continue
+            if s.sitting_out:
+                t, _ = apply(t, SitIn(i))
+            elif s.stack == 0 or rng.random() < 0.3:
+                t, _ = apply(t, StandUp(i))
+            else:
+                t, _ = apply(t, SitOut(i, "now"))
+        waits = _waiting_in_view(t)
+        if not can_start_hand(t):
+            for i, s in enumerate(t.seats):   # somebody comes back, or a table of one gets company
+                if s is not None and s.sitting_out:
+                    t, _ = apply(t, SitIn(i))
+            if not can_start_hand(t):
+                free = [i for i, s in enumerate(t.seats) if s is None]
+                t, _ = apply(t, SitDown(free[0], f"m{n}", 100))
+            waits = _waiting_in_view(t)
+        dealt_before = t
+        t, events = apply(t, StartHand(DECK))
+        started = of_type(events, "hand_started")[0]
+        dealt = set(started["seats"])
+        for i in dealable(dealt_before):
+            if i in waits:        # left out, unless the big blind reached it
+                assert i not in dealt or i == started["big_blind"], (n, i, waits, started)
+                checked += 1
+            elif not dealt_before.seats[i].posting:
+                assert i in dealt, (n, i, waits, started)
+        t = _finish_hand(t)
+    assert checked >= 5, checked

@@ -38,7 +38,8 @@ const app = {
   turnTables: new Set(), // tables where it is our turn
   guest: false, // a nameless session, only to watch: a name is asked to sit or create
   afterName: null, // what to do once the player has chosen a name
-  waiting: null, // {table, sent}: our place on a full table's waiting list
+  waiting: null, // {table, offered}: this page's waiting list for a full table (not a server queue)
+  notes: [], // every notification shown (the browser tests read it, as they read sounds)
   tournaments: null, // tournament id -> {t: the last tournament message, at: when it came}; null before the first
   tourney: { tables: {}, created: [], shown: [] }, // kept per player (TOURNEY_KEY): table id -> tournament id,
   // the multi-table tournaments this player made (only they may start them), the results already shown
@@ -553,7 +554,7 @@ const tableHandlers = {
   },
 };
 
-function openSit(tableId, seat) {
+function openSit(tableId, seat, reason = null) {
   const st = app.tables.get(tableId);
   if (!st) return;
   const bankroll = app.me ? app.me.bankroll : 0;
@@ -567,6 +568,7 @@ function openSit(tableId, seat) {
     title: `Take seat ${seat + 1}`,
     id: "sit-dialog",
     body: [
+      reason ? el("p", { class: "notice notice-wait", id: "seat-free-notice", role: "alert" }, reason) : null,
       el("p", { class: "muted" }, `${st.name} \u00b7 blinds ${fmt(st.small_blind)}/${fmt(st.big_blind)}`),
       el("div", { class: "buyin-limits" },
         el("span", {}, "Min ", el("strong", {}, fmt(lo))),
@@ -594,17 +596,65 @@ function openSit(tableId, seat) {
   });
 }
 
-function openTopUp(st) {
+// What a top-up may be now: from an empty stack it is a new buy-in, at least the
+// table's minimum (game/table.py _top_up); never past the table's maximum stack,
+// nor more than the bankroll.
+function topUpLimits(st) {
   const mine = st.seats[st.you];
-  const room = Math.max(0, st.max_buy_in - (mine ? mine.stack : 0));
-  const amount = el("input", { id: "topup-amount", type: "text", inputmode: "numeric", value: String(Math.min(room, app.me ? app.me.bankroll : 0)), autocomplete: "off" });
+  const stack = mine ? mine.stack : 0;
+  const room = Math.max(0, st.max_buy_in - stack);
+  const bankroll = app.me ? app.me.bankroll : 0;
+  return { stack, room, bankroll, lo: stack === 0 ? Math.max(1, st.min_buy_in) : 1, hi: Math.min(room, bankroll) };
+}
+
+// The limits in a sentence: what the dialog says, and how a refusal is answered.
+function topUpRule(st) {
+  const { stack, room, bankroll, lo, hi } = topUpLimits(st);
+  const most = `up to ${fmt(room)} (the table maximum is ${fmt(st.max_buy_in)})`;
+  const purse = bankroll < room ? `; your bankroll is ${fmt(bankroll)}` : "";
+  if (stack === 0) {
+    if (hi < lo) return `With no chips left you buy in again, for at least the table's minimum of ${fmt(lo)}: your bankroll (${fmt(bankroll)}) is less.`;
+    return `With no chips left you buy in again: add at least the table's minimum buy-in of ${fmt(lo)}, and ${most}${purse}.`;
+  }
+  if (!room) return `Your stack is at the table maximum of ${fmt(st.max_buy_in)}: you cannot add chips now.`;
+  return `You can add ${most}${purse}.`;
+}
+
+function openTopUp(opened) {
+  // The table as it is now (each event makes a new state), while the dialog is open.
+  const cur = () => app.tables.get(opened.id) || opened;
+  const first = topUpLimits(cur());
+  const amount = el("input", {
+    id: "topup-amount", type: "text", inputmode: "numeric", autocomplete: "off",
+    value: String(first.hi >= first.lo ? first.hi : first.lo),
+  });
+  const rule = el("p", { class: "muted", id: "topup-rule" });
+  const limits = el("div", { class: "buyin-limits", id: "topup-limits" });
+  const show = () => {
+    const { lo, hi, bankroll } = topUpLimits(cur());
+    rule.textContent = `${topUpRule(cur())} Chips are added between hands.`;
+    limits.replaceChildren(
+      el("span", {}, "Min ", el("strong", {}, fmt(lo))),
+      el("span", {}, "Bankroll ", el("strong", {}, fmt(bankroll))),
+      el("span", {}, "Max ", el("strong", {}, fmt(Math.max(0, hi)))));
+  };
+  show();
+  // Out of range: put back in [min, max] when the box is left, and on submit (saying so, sending nothing).
+  const clamp = () => {
+    const { lo, hi } = topUpLimits(cur());
+    const text = amount.value.trim();
+    if (!/^\d+$/.test(text) || hi < lo) return null;
+    const n = Number(text);
+    const to = Math.min(hi, Math.max(lo, n));
+    amount.value = String(to);
+    return to === n ? null : to < n ? `The most you can add now is ${fmt(hi)}: the amount is now ${fmt(hi)}.`
+      : `The least you can add now is ${fmt(lo)}: the amount is now ${fmt(lo)}.`;
+  };
+  amount.addEventListener("blur", (e) => { if (!e.relatedTarget || e.relatedTarget.id !== "topup-submit") clamp(); });
   const dlg = modal({
     title: "Add chips",
     id: "topup-dialog",
-    body: [
-      el("p", { class: "muted" }, `You can add up to ${fmt(room)} (table maximum ${fmt(st.max_buy_in)}), between hands.`),
-      el("label", { class: "field" }, el("span", { class: "field-label" }, "Amount"), amount),
-    ],
+    body: [rule, limits, el("label", { class: "field" }, el("span", { class: "field-label" }, "Amount"), amount)],
     buttons: [
       { label: "Cancel", class: "btn-ghost" },
       {
@@ -612,11 +662,19 @@ function openTopUp(st) {
         onclick: () => {
           const text = amount.value.trim();
           if (!/^\d+$/.test(text)) { dlg.error("Enter a whole number of chips."); return; }
+          const { lo, hi } = topUpLimits(cur());
+          if (hi < lo) { dlg.error(topUpRule(cur())); return; }
+          const clamped = clamp();
+          if (clamped) { dlg.error(clamped); return; }
+          dlg.error("");
           // The dialog closes when the top_up event arrives, or shows the server's refusal.
-          send({ type: "top_up", table: st.id, amount: Number(text) }, {
-            onError: (err) => dlg.error(err.code === "buy_in"
-              ? `You can add up to ${fmt(Math.min(room, app.me ? app.me.bankroll : 0))} chips now (the table maximum is ${fmt(st.max_buy_in)}).`
-              : errorText(err)),
+          send({ type: "top_up", table: opened.id, amount: Number(amount.value) }, {
+            onError: (err) => {
+              const now = cur();
+              if (now.you === null) { dlg.error("You no longer have a seat at this table."); return; }
+              show();
+              dlg.error(err.code === "buy_in" ? `The server refused that amount. ${topUpRule(now)}` : errorText(err));
+            },
           });
         },
       },
@@ -681,9 +739,14 @@ function askName(reason) {
 }
 
 // -- the waiting list of a full table (kept by this page) --------------------------------
+//
+// Not a queue on the server (there is none yet): this page watches the table and,
+// when a seat frees up, alerts the player (a sound, a notification when the page is
+// hidden and they asked for them, and the buy-in dialog) and lets them take it. It
+// never buys in by itself. Another player may take the seat first: the page waits on.
 
 function joinWaitingList(id) {
-  app.waiting = { table: id, sent: false };
+  app.waiting = { table: id, offered: null };
   if (app.tables.has(id)) checkWaiting(id);
   else watch(id);
   renderLobby();
@@ -700,35 +763,56 @@ function leaveWaitingList() {
   renderLobby();
 }
 
-// On every change at the table we wait for: take a seat as soon as one is free.
+// On every change at the table we wait for: a seat is free (say so, once per free
+// seat), or taken again, or ours.
 function checkWaiting(id) {
   const w = app.waiting;
   const st = app.tables.get(id);
   if (!w || w.table !== id || !st) return;
   if (st.you !== null) {
     app.waiting = null;
-    toast(`A seat freed up: you sit at ${st.name}.`, "info");
+    toast(`You sit at ${st.name}.`, "info");
     go(`#/table/${encodeURIComponent(id)}`);
     return;
   }
   const free = st.seats.findIndex((s) => !s);
-  if (free < 0 || w.sent || !app.me) return;
-  const buyIn = Math.min(st.max_buy_in, app.me.bankroll);
-  if (buyIn < st.min_buy_in) {
+  if (free < 0) {
+    if (w.offered !== null) { w.offered = null; renderLobby(); } // taken before us: wait on
+    return;
+  }
+  if (w.offered !== null || !app.me) return;
+  if (Math.min(st.max_buy_in, app.me.bankroll) < st.min_buy_in) {
     app.waiting = null;
     toast(`Your bankroll is below the buy-in at ${st.name}: you left its waiting list.`);
     renderLobby();
     return;
   }
-  w.sent = true;
-  send({ type: "sit", table: id, seat: free, buy_in: buyIn }, {
-    onError: () => { if (app.waiting === w) w.sent = false; }, // someone was quicker: wait on
-  });
+  w.offered = free;
+  play("seat");
+  showNotification("A seat is free", `${st.name}: take it before someone else does.`, `seat-${id}`,
+    () => offerSeat(id));
+  renderLobby();
+  offerSeat(id);
+}
+
+// The buy-in dialog for the free seat (over whatever is on screen), or, when another
+// dialog is open, a toast: the lobby's notice keeps a button to take it.
+function offerSeat(id) {
+  const st = app.tables.get(id);
+  const w = app.waiting;
+  if (!st || !w || w.table !== id || st.you !== null) return;
+  const free = st.seats.findIndex((s) => !s);
+  if (free < 0) return;
+  if (modalOpen()) { toast(`A seat is free at ${st.name}: take it from the lobby.`, "info", 8000); return; }
+  openSit(id, free, `A seat is free at ${st.name}: take it before someone else does.`);
 }
 
 function renderLobby() {
   if (app.route.view === "lobby") {
-    lobbyView.render(app.lobby, { seats: app.seats, turns: app.turnTables, waiting: app.waiting && app.waiting.table });
+    lobbyView.render(app.lobby, {
+      seats: app.seats, turns: app.turnTables, waiting: app.waiting && app.waiting.table,
+      seatFree: !!(app.waiting && app.waiting.offered !== null),
+    });
   }
 }
 
@@ -776,11 +860,18 @@ function setTitle() {
 }
 
 function notify(st) {
+  showNotification("Your turn", st.name, `turn-${st.id}`, () => go(`#/table/${encodeURIComponent(st.id)}`));
+}
+
+// A notification, when the page is hidden and the player turned them on (the bell).
+function showNotification(title, body, tag, onclick) {
   if (document.visibilityState !== "hidden" || localStorage.getItem(ALERTS_KEY) !== "1") return;
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   try {
-    const n = new Notification("Your turn", { body: st.name, tag: `turn-${st.id}` });
-    n.onclick = () => { window.focus(); go(`#/table/${encodeURIComponent(st.id)}`); n.close(); };
+    const n = new Notification(title, { body, tag });
+    n.onclick = () => { window.focus(); onclick(); n.close(); };
+    app.notes.push({ title, body, tag });
+    if (app.notes.length > 50) app.notes.shift();
   } catch (err) {
     // some browsers allow notifications only from a service worker: the title still says it
   }
@@ -799,22 +890,37 @@ const lobbyView = new LobbyView($("#lobby-cash"), {
     } else app.joinAfterWatch = id;
   }),
   wait: (id) => named(() => joinWaitingList(id)),
+  take: (id) => offerSeat(id),
   unwait: () => leaveWaitingList(),
   named: (then) => named(then),
   async create(spec) {
-    const res = await fetch("/api/tables", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec),
-    });
+    let res;
+    try {
+      res = await fetch("/api/tables", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(spec),
+      });
+    } catch (err) {
+      throw new Error("The server cannot be reached just now: try again in a moment.");
+    }
     let body = null;
     try { body = await res.json(); } catch (err) { body = null; }
-    if (!res.ok) {
-      throw new Error((body && (body.message || body.error)) || `The server refused (${res.status}).`);
-    }
+    if (!res.ok) throw new Error(createRefusal(res.status, (body && body.error) || ""));
     refreshLobby();
     const table = body && (body.table || body);
     return table && typeof table === "object" ? { id: table.id } : null;
   },
 });
+// POST /api/tables refused (the form checks what it can first: lobby.js createProblem):
+// the HTTP status in a sentence; the server's text is for developers.
+function createRefusal(status, text) {
+  if (status === 429) return "You have as many tables open as one player may: an unused table closes by itself after a while, then try again.";
+  if (status === 503 && /paused/.test(text)) return errorText({ code: "paused" });
+  if (status === 503) return "The server could not save the new table: try again in a moment.";
+  if (status === 400 && /already \d+ tables/.test(text)) return "The server has as many tables as it can hold: join one of them, or try again later.";
+  if (status === 400) return "The server refused these settings: check the blinds, the buy-ins and the seats, and try again.";
+  return `The table could not be made just now (error ${status}): try again in a moment.`;
+}
+
 const tournamentsView = new TournamentsView($("#lobby-tournaments"), tournamentHandlers);
 
 // The lobby's tabs: cash games or tournaments (remembered on this device).

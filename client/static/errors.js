@@ -2,7 +2,7 @@
 // The raw message is written for developers, except `illegal`'s, which the
 // rules write for players ("the minimum raise is to 40"), and `tournament`'s: those are kept.
 
-const SENTENCES = {
+export const SENTENCES = {
   bad_json: "The server could not read what this page sent. Reload the page if it happens again.",
   protocol: "This page is older than the server: reload it.",
   bad_message: "The server did not understand that request. Reload the page if it happens again.",
@@ -16,8 +16,11 @@ const SENTENCES = {
   buy_in: "That amount is outside the table's buy-in limits, or more than your bankroll.",
   no_tournament: "That tournament does not exist any more.",
   tournament: "The tournament does not allow that now.",
+  illegal: "The rules do not allow that now.",
   chat: "A chat message is 1 to 200 characters.",
+  unavailable: "The table's server cannot be reached just now. Your seat and chips are safe: try again in a moment.",
   rate_limited: "Slow down \u2014 too many clicks at once. Try again in a second.",
+  paused: "Play is paused: the server cannot save the game just now. Your seat and chips are safe, and play resumes by itself.",
   internal: "Something went wrong on the server. Nothing was changed: please try again.",
 };
 

@@ -16,11 +16,40 @@ function stakes(t) {
 
 // The games a table can play (PHH variant codes), as the New table dialog offers them.
 const GAMES = [["NT", "No-Limit Hold'em"], ["PO", "Pot-Limit Omaha"], ["PO5", "Pot-Limit Omaha, 5 cards"], ["FT", "Fixed-Limit Hold'em"]];
+const HOLE_CARDS = { NT: 2, PO: 4, PO5: 5, FT: 2 };
+const MAX_STAKE = 1000000; // server/lobby.py MAX_STAKE
+
+// What is wrong with a New table form, in a sentence, or null: the checks of
+// POST /api/tables (server/lobby.py table_config, game/table.py new_table), made
+// here first so that a player reads why, not the server's words for developers.
+export function createProblem(spec) {
+  const name = spec.name.trim();
+  if (!name) return "Give the table a name.";
+  if ([...name].length > 40) return "A table's name is at most 40 characters.";
+  if (/[\p{C}\p{Z}]/u.test(name.replace(/ /g, ""))) return "A table's name may not contain control characters or special spaces.";
+  const { seats, small_blind: sb, big_blind: bb, min_buy_in: lo, max_buy_in: hi } = spec;
+  if (![sb, bb, lo, hi].every(Number.isSafeInteger)) return "Blinds and buy-ins must be whole numbers of chips.";
+  if (sb < 1) return "The small blind must be at least 1 chip.";
+  if (sb > MAX_STAKE) return `The small blind can be at most ${fmt(MAX_STAKE)} chips.`;
+  if (bb < sb) return `The big blind must be at least the small blind (${fmt(sb)}).`;
+  if (bb > MAX_STAKE) return `The big blind can be at most ${fmt(MAX_STAKE)} chips.`;
+  const most = 1000 * bb;
+  if (lo < 1) return "The minimum buy-in must be at least 1 chip.";
+  if (lo > most) return `The minimum buy-in can be at most 1,000 big blinds (${fmt(most)} chips).`;
+  if (hi < lo) return `The maximum buy-in must be at least the minimum buy-in (${fmt(lo)}).`;
+  if (hi > most) return `The maximum buy-in can be at most 1,000 big blinds (${fmt(most)} chips).`;
+  const cards = HOLE_CARDS[spec.game || "NT"] || 2;
+  if (seats * cards + 5 > 52) {
+    const fit = Math.floor(47 / cards);
+    return `One deck deals this game to at most ${fit} players: choose ${fit} seats or fewer.`;
+  }
+  return null;
+}
 
 export class LobbyView {
   constructor(root, handlers) {
     this.root = root;
-    // {watch(id), join(id), wait(id), unwait(), create(spec) -> Promise, named(then)}
+    // {watch(id), join(id), wait(id), unwait(), take(id), create(spec) -> Promise, named(then)}
     this.h = handlers;
     this.listEl = el("div", { class: "lobby-list", id: "lobby-list" });
     this.seatedEl = el("div", { class: "lobby-seated" });
@@ -64,7 +93,8 @@ export class LobbyView {
   }
 
   // ctx: {seats: table id -> my seat, turns: ids of tables where it is our turn
-  // (a badge on their rows), waiting: the table id of our waiting list, or null}.
+  // (a badge on their rows), waiting: the table id of our waiting list, or null,
+  // seatFree: a seat is free there, offered to us}.
   render(tables = this.tables, ctx = this.ctx) {
     this.tables = tables;
     this.ctx = ctx;
@@ -81,10 +111,16 @@ export class LobbyView {
     }
     const waitingAt = ctx.waiting && (tables || []).find((t) => t.id === ctx.waiting);
     if (ctx.waiting) {
+      const name = el("strong", {}, waitingAt ? waitingAt.name : ctx.waiting);
       this.seatedEl.append(el("div", { class: "notice notice-wait", id: "waiting-notice", role: "status" },
-        "You are on the waiting list for ", el("strong", {}, waitingAt ? waitingAt.name : ctx.waiting),
-        ": you sit down as soon as a seat frees up. ",
-        el("button", { class: "btn btn-sm btn-ghost", id: "btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Cancel")));
+        ctx.seatFree
+          ? ["A seat is free at ", name, ". ",
+            el("button", { class: "btn btn-sm btn-primary", id: "btn-take-seat", type: "button", onclick: () => this.h.take(ctx.waiting) }, "Take the seat"), " "]
+          : ["You are waiting for a seat at ", name,
+            ". This page keeps the list, not the server: keep it open, and when a seat frees up it alerts you "
+            + "(a sound, and a notification if you turned them on) and offers you the seat. ",
+            "Someone else may take it first. "],
+        el("button", { class: "btn btn-sm btn-ghost", id: "btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Stop waiting")));
     }
     if (tables === null) {
       this.listEl.append(el("div", { class: "lobby-empty" }, "Loading tables\u2026"));
@@ -119,7 +155,7 @@ export class LobbyView {
       let go = null;
       if (mine) go = null;
       else if (waiting) go = el("button", { class: "btn btn-sm btn-ghost btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Leave the list");
-      else if (full) go = el("button", { class: "btn btn-sm btn-primary btn-wait", type: "button", title: "Sit down as soon as a seat frees up", onclick: () => this.h.wait(t.id) }, "Wait for a seat");
+      else if (full) go = el("button", { class: "btn btn-sm btn-primary btn-wait", type: "button", title: "This page alerts you when a seat frees up (kept by this page while it is open, not by the server)", onclick: () => this.h.wait(t.id) }, "Wait for a seat");
       else go = el("button", { class: "btn btn-primary btn-sm btn-join", type: "button", onclick: () => this.h.join(t.id) }, "Join");
       this.listEl.append(el("div", {
         class: `lobby-row ${mine ? "mine" : ""} ${turn ? "my-turn-row" : ""}`,
@@ -183,12 +219,14 @@ export class LobbyView {
           onclick: async (close) => {
             const ints = [sb, bb, minBuy, maxBuy].map((i) => i.value.trim());
             if (!name.value.trim()) { dlg.error("Give the table a name."); return; }
-            if (ints.some((v) => !/^\d+$/.test(v))) { dlg.error("Blinds and buy-ins must be whole numbers."); return; }
+            if (ints.some((v) => !/^\d+$/.test(v))) { dlg.error("Blinds and buy-ins must be whole numbers of chips."); return; }
             const spec = {
               name: name.value.trim(), seats: Number(seats.value), small_blind: Number(sb.value),
               big_blind: Number(bb.value), min_buy_in: Number(minBuy.value), max_buy_in: Number(maxBuy.value),
             };
             if (game.value !== "NT") spec.game = game.value;
+            const problem = createProblem(spec);
+            if (problem) { dlg.error(problem); return; }
             dlg.error("");
             try {
               const created = await this.h.create(spec);

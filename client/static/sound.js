@@ -1,5 +1,5 @@
 // Table sounds made with WebAudio (no audio files): deal, chips, check, your
-// turn, clock warning. A mute switch is kept in localStorage.
+// turn, clock warning, a seat free at a table you wait for. A mute switch is kept in localStorage.
 //
 // Browsers let a page start audio only after a user gesture, so the audio
 // context is made on the first click or key press; sounds before that are
@@ -74,6 +74,7 @@ const SOUNDS = {
   chips: () => { tone(2600, 0, 0.05, "triangle", 0.08); tone(3200, 0.05, 0.05, "triangle", 0.07); tone(2900, 0.1, 0.06, "triangle", 0.06); },
   check: () => { tone(180, 0, 0.07, "sine", 0.25, 90); tone(180, 0.11, 0.07, "sine", 0.22, 90); },
   turn: () => { tone(660, 0, 0.14, "sine", 0.16); tone(990, 0.13, 0.22, "sine", 0.16); },
+  seat: () => { tone(523, 0, 0.12, "sine", 0.15); tone(659, 0.12, 0.12, "sine", 0.15); tone(784, 0.24, 0.26, "sine", 0.16); },
   warning: () => { tone(880, 0, 0.09, "square", 0.06); tone(880, 0.16, 0.09, "square", 0.06); },
 };
 

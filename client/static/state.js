@@ -78,7 +78,27 @@ function normSeat(s) {
     connected: s.connected === undefined ? true : !!s.connected,
     hand_name: null, last: null, won: 0, leaving: !!s.leaving, sit_out_next: s.sit_out_next || null,
     time_bank_ms: s.time_bank_ms ?? null, run_twice: !!s.run_twice,
+    // The server's word (sent only when true): this seat is not dealt in before the big blind reaches it.
+    waits_for_big_blind: !!s.waits_for_big_blind,
   };
+}
+
+// Who waits for the big blind. A full view says it (each seat's `waits_for_big_blind`,
+// from game/views.py waiting_for_big_blind); the events do not, so after each event
+// the server's rule is applied to the seats as the events left them (the same fields
+// the server reads): tests/test_client_state.py checks at every full view of many
+// hands that the two agree. A seat waits when it has chips, is `waiting`, is not sitting
+// out, leaving or in the running hand, the table has dealt before, and two other players
+// are ready for the next hand.
+function readiness(state) {
+  const running = handRunning(state);
+  const chips = (s) => s.stack > 0 && !s.sitting_out && !s.leaving;
+  const ready = state.seats.filter((s) => s && !s.waiting && !s.sitting_out && !s.leaving && s.sit_out_next !== "hand"
+    && (chips(s) || (running && s.in_hand && !s.folded))).length;
+  const going = state.hand !== null && ready >= 2;
+  for (const s of state.seats) {
+    if (s) s.waits_for_big_blind = going && s.waiting && chips(s) && !(running && s.in_hand);
+  }
 }
 
 function sumPots(pots) {
@@ -164,6 +184,7 @@ export function applyEvent(state, ev, v, me) {
   const next = copy(state);
   next.v = v;
   step(next, ev, me);
+  readiness(next);
   return next;
 }
 

@@ -22,13 +22,6 @@ function pct(v) {
   return `${(v * 100).toFixed(2)}%`;
 }
 
-// A new player waits for the big blind only when a game is going without them:
-// with fewer than two players ready, everyone is dealt in at once.
-function waitsForBlind(state) {
-  const ready = state.seats.filter((s) => s && !s.waiting && !s.sitting_out && s.stack > 0 && !s.leaving);
-  return handRunning(state) || ready.length >= 2;
-}
-
 // A small clock drawn in SVG (a glyph such as U+23F1 is missing from many fonts).
 function clockIcon() {
   return svg("svg", { class: "bank-icon", viewBox: "0 0 16 16", width: 10, height: 10, "aria-hidden": "true" },
@@ -383,7 +376,6 @@ export class TableView {
     const canSit = state.you === null && !this.tournament && !state.closed;
     const winners = new Set();
     for (const r of state.results) for (const w of r.winners) winners.add(w.seat);
-    const waitBB = waitsForBlind(state);
     state.seats.forEach((s, i) => {
       const { seat, bet, button } = this.seatEls[i];
       const isButton = hand && hand.button === i;
@@ -405,7 +397,7 @@ export class TableView {
           bet.classList.add("show");
         } else bet.classList.remove("show");
       }
-      const sig = JSON.stringify([s, acting, canSit, winners.has(i), i === state.you, running, waitBB]);
+      const sig = JSON.stringify([s, acting, canSit, winners.has(i), i === state.you, running]);
       if (this.sig[`s${i}`] === sig) return;
       this.sig[`s${i}`] = sig;
       seat.className = "seat";
@@ -463,7 +455,7 @@ export class TableView {
       else if (s.leaving) tag = "Left";
       else if (!s.connected) { tag = "Disconnected"; tagClass = "tag-away"; }
       else if (s.sitting_out) { tag = "Sitting out"; tagClass = "tag-dim"; }
-      else if (s.waiting && !s.in_hand && waitBB) { tag = "Waiting for BB"; tagClass = "tag-dim"; }
+      else if (s.waits_for_big_blind) { tag = "Waiting for BB"; tagClass = "tag-dim"; }
       else if (s.last) { tag = s.last; tagClass = `tag-${s.last.toLowerCase().replace(/\s+/g, "-")}`; }
       if (tag) seat.append(el("div", { class: `seat-tag ${tagClass}` }, tag));
       if (winners.has(i) && s.hand_name) seat.append(el("div", { class: "seat-hand-name" }, s.hand_name));
@@ -592,7 +584,7 @@ export class TableView {
     else if (myTurn) status = "Your turn";
     else if (mine.stack === 0 && !(handRunning(state) && mine.in_hand)) status = "You are out of chips: add chips to play on.";
     else if (mine.sitting_out) status = "You are sitting out.";
-    else if (mine.waiting && !mine.in_hand && waitsForBlind(state)) status = "You will be dealt in at the big blind.";
+    else if (mine.waits_for_big_blind) status = "You will be dealt in at the big blind.";
     else if (handRunning(state) && mine.in_hand && !mine.folded) {
       const to = state.hand.to_act;
       status = to !== null && to !== undefined && state.seats[to] ? `Waiting for ${state.seats[to].name}\u2026` : "";

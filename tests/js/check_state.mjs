@@ -3,7 +3,7 @@
 //
 // stdin: {"transcripts": [{"viewer": "p3", "messages": [table | event, ...]}, ...]}
 // (every `table` and `event` message one socket received for one table, in order).
-// stdout: {"compared": n, "with_bets": n, "side_pots": n, "mismatches": [...]}
+// stdout: {"compared": n, "with_bets": n, "side_pots": n, "waits_for_big_blind": n, "mismatches": [...]}
 //
 // Node's standard library only (no npm): `make test` needs nothing new.
 
@@ -20,6 +20,7 @@ export function picture(st) {
       all_in: s.all_in, in_hand: s.in_hand, has_cards: s.has_cards, cards: s.cards,
       mucked: s.mucked, sitting_out: s.sitting_out, waiting: s.waiting, leaving: s.leaving,
       connected: s.connected, time_bank_ms: s.time_bank_ms, run_twice: s.run_twice,
+      waits_for_big_blind: s.waits_for_big_blind,
     }),
     hand: hand && {
       number: hand.number, street: hand.street, board: hand.board, button: hand.button,
@@ -44,7 +45,7 @@ function diff(a, b, path = "") {
 }
 
 export function check(transcripts) {
-  const out = { compared: 0, with_bets: 0, side_pots: 0, mismatches: [] };
+  const out = { compared: 0, with_bets: 0, side_pots: 0, waits_for_big_blind: 0, mismatches: [] };
   for (const { viewer, messages } of transcripts) {
     let st = null;
     let lastEvent = null;
@@ -59,6 +60,7 @@ export function check(transcripts) {
             out.compared += 1;
             if (full.seats.some((s) => s && s.bet > 0)) out.with_bets += 1;
             if (full.hand && full.hand.pots.length > 1) out.side_pots += 1;
+            if (full.seats.some((s) => s && s.waits_for_big_blind)) out.waits_for_big_blind += 1;
             if (problems.length) out.mismatches.push({ viewer, v: msg.v, after: lastEvent, problems });
           }
         }
