@@ -93,7 +93,10 @@ def dispatch(root: Root, fan, c, raw, now: float, paused: str | None = None,
         if type(msg) is StartTournament:
             return start_tournament(root, fan, c, msg, now, draw or tuple)
         if type(msg) is Hello:
-            return hello(root, fan, c, msg, now, who)
+            fx = hello(root, fan, c, msg, now, who)
+            if paused is not None:      # a page opened (or back) during a pause hears of it
+                fx.reply(c.id, {"type": "paused", "reason": paused})
+            return fx
         return before.extend(HANDLERS[type(msg)](root, fan, c, msg, now))
     except Refused as e:
         return refusal(root, c.id, e.code, e.message, msg.rid, before)

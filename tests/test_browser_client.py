@@ -11,6 +11,7 @@ import json
 import re
 
 import pytest
+import websocket
 from test_browser import (ROOT, TIMEOUT_MS, Player, browser, create_table, expect,  # noqa: F401
                           players, server, whose_turn)
 from test_server_helpers import start_server
@@ -718,8 +719,8 @@ def own_server(browser, tmp_path):
     for it (its pages are checked for JavaScript errors and closed at the end)."""
     started, made = [], []
 
-    def start(*flags):
-        s = start_server(str(tmp_path), *flags)
+    def start(*flags, prelude=""):
+        s = start_server(str(tmp_path), *flags, prelude=prelude)
         started.append(s)
 
         def make(name, **kw):
@@ -939,3 +940,28 @@ def test_a_hidden_page_with_the_bell_on_notifies_the_players_turn(players, serve
         "title": "Your turn", "body": "Notify", "tag": f"turn-{table}"}
     # A visible page (bob's), or one whose player did not turn the bell on, shows none.
     assert bob.page.evaluate("() => window.__poker.notes") == []
+
+
+def test_a_paused_server_is_told_plainly_until_play_resumes(own_server, tmp_path):
+    """The disk fails: every page says that play is paused (a page opened meanwhile too),
+    and the banner goes when the server can save again."""
+    from test_fault_soak import FULL_DISK
+    gate, snaps = tmp_path / "gate", str(tmp_path / "snaps")
+    gate.mkdir()
+    url, make = own_server("--snapshot-dir", snaps, "--journal", "everysec",
+                           "--snapshot-every", "3600",
+                           prelude=FULL_DISK.format(gate=str(gate), snaps=snaps))
+    ann = make("Ann")
+    ann.login()
+    banner = ann.page.locator("#paused-banner")
+    expect(banner).to_be_hidden()
+    (gate / "disk").touch()
+    other = websocket.create_connection(url.replace("http", "ws") + "/ws", timeout=5)
+    other.send(json.dumps({"type": "hello", "protocol": 2, "name": "Bob"}))  # journaled: fails
+    other.close()
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Play is paused")
+    ann.page.reload()                          # a page opened during the pause hears of it
+    expect(banner).to_be_visible()
+    (gate / "disk").unlink()
+    expect(banner).to_be_hidden(timeout=20_000)   # the next image, within a few seconds

@@ -137,12 +137,28 @@ function dispatch(msg) {
     case "tournament_table": return onTournamentTable(msg);
     case "tournament_moved": return onTournamentMoved(msg);
     case "table_closed": return onTableClosed(msg);
+    case "paused": return showPaused(true);
+    case "resumed":
+      if (showPaused(false)) toast("Play resumed.", "info");
+      return;
     default:
       return;
   }
 }
 
+// The server cannot save the game (a failing disk): until "resumed" nothing that changes the
+// table is accepted. Say so plainly over every view. True if the banner changed.
+function showPaused(on) {
+  const banner = $("#paused-banner");
+  if (!banner || banner.hidden === !on) return false;
+  banner.textContent = on ? errorText({ code: "paused" }) : "";
+  banner.hidden = !on;
+  document.body.classList.toggle("is-paused", on);
+  return true;
+}
+
 function onWelcome(msg) {
+  showPaused(false);       // a fresh session: the server says "paused" after this if it is
   app.me = { player: msg.player, name: msg.name, bankroll: msg.bankroll };
   app.token = msg.token;
   app.pendingName = null;
