@@ -14,8 +14,11 @@ the image writer (the same JSON once serialised). Format 2 dropped each table's
 format 3 added ``tournaments`` and ``next_tournament`` (registration and prize
 pools, :mod:`server.tournaments`; each table's ``tournament``); format 4 added a
 cluster shard's ``shard``, pending ``transfers`` and ``next_transfer``
-(:mod:`server.transfers`). Images of formats 1 to 3 still load (no tournaments before
-3, one process before 4).
+(:mod:`server.transfers`); format 5 moved each table's ``hand_start`` (the table as
+its current hand began) from the body to the ``lazy`` member: a start does not parse
+it, the table keeps it as an ``orjson.Fragment`` until a hand ends and writes it into
+the hand's record as it is. Images of formats 1 to 4 still load (no tournaments
+before 3, one process before 4).
 
 >>> from server.root import TableConfig, add_player, add_table, new_root
 >>> root = new_root()
@@ -40,8 +43,8 @@ from server.root import (CHAT_LINES, FINISHED_HANDS, RECENT_POTS, Clock, Player,
                          TableConfig, finished_hands, pack_hand)
 from server.tournaments import tournament_from_json, tournament_to_json
 
-FORMAT = 4               # bump when root_to_json's layout changes incompatibly
-READS = (1, 2, 3, 4)     # formats root_from_json loads
+FORMAT = 5               # bump when root_to_json's layout changes incompatibly
+READS = (1, 2, 3, 4, 5)  # formats root_from_json loads
 
 
 # ---------------------------------------------------------------------------
@@ -124,12 +127,17 @@ def _config_to_json(c: TableConfig) -> dict:
             "game": c.game}
 
 
+def _plain(value):
+    """JSON data of a value that may be an ``orjson.Fragment`` (raw JSON kept as it is)."""
+    return orjson.loads(orjson.dumps(value)) if type(value) is orjson.Fragment else value
+
+
 def room_to_json(room: Room) -> dict:
     """One table as JSON-ready data."""
     return {
         "id": room.id, "name": room.name, "config": _config_to_json(room.config),
         "game": table_to_json(room.game), "v": room.v,
-        "hand_start": room.hand_start, "hand_actions": list(room.hand_actions),
+        "hand_start": _plain(room.hand_start), "hand_actions": list(room.hand_actions),
         "hand_names": dict(room.hand_names),
         "finished": finished_hands(room), "clock": _clock_to_json(room.clock),
         "next_hand_at": room.next_hand_at, "sat_out_since": list(room.sat_out_since),
@@ -143,14 +151,23 @@ def room_to_json(room: Room) -> dict:
 
 def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
     """A table from :func:`room_to_json` data; from a snapshot image, its finished hands
-    and chat come as raw JSON in ``lazy`` (field -> bytes) and are parsed when first used."""
+    and chat come as raw JSON in ``lazy`` (field -> bytes) and are parsed when first used,
+    and its hand's start (format 5) is kept raw (an ``orjson.Fragment``: it is only ever
+    written out again)."""
     lazy = lazy or {}
     c = d["config"]
+    start = lazy.get("hand_start")
+    if start is None:
+        start = d["hand_start"]
+    elif start == b"null":
+        start = None
+    else:
+        start = orjson.Fragment(start)
     return Room(
         id=d["id"], name=d["name"],
         config=TableConfig(**c),        # images before the house rules: their defaults
         game=table_from_json(d["game"]), v=d["v"],
-        hand_start=d["hand_start"], hand_actions=d["hand_actions"],
+        hand_start=start, hand_actions=d["hand_actions"],
         hand_names=d["hand_names"],
         finished=(LazyDeque(lazy["finished"], FINISHED_HANDS, packed=True) if "finished" in lazy
                   else deque(map(pack_hand, d["finished"]), maxlen=FINISHED_HANDS)),
@@ -190,7 +207,8 @@ def root_to_json(root: Root) -> dict:
     }
 
 
-LAZY_FIELDS = ("finished", "chat")   # a table's fields an image keeps apart (lazy_image)
+LAZY_FIELDS = ("finished", "chat", "hand_start")   # a table's fields an image keeps apart
+LAZY_BEFORE_5 = ("finished", "chat")                # (lazy_image); before format 5
 
 
 def room_image(room: Room, fragments=None) -> dict:
@@ -199,16 +217,12 @@ def room_image(room: Room, fragments=None) -> dict:
 
     The same JSON once serialised, but orjson writes the clock dataclass
     itself (in C), the game table (its fields at their defaults left out) is
-    serialised only when it changed, and a hand's starting table (which
-    never changes once made) is an orjson fragment serialised once and reused
-    by every later image (:func:`persistence.snapshot.fragment`). No
+    serialised only when it changed (:func:`persistence.snapshot.fragment`). No
     defensive copies: the image is serialised before anything can change.
     """
     return {
         "id": room.id, "name": room.name, "config": fragment(fragments, room.config),
         "game": fragment(fragments, room.game, table_to_json), "v": room.v,
-        "hand_start": (fragment(fragments, room.hand_start)
-                       if room.hand_start is not None else None),
         "hand_actions": room.hand_actions, "hand_names": room.hand_names,
         "clock": room.clock, "next_hand_at": room.next_hand_at,
         "sat_out_since": room.sat_out_since, "hands_played": room.hands_played,
@@ -238,10 +252,12 @@ def root_image(root: Root, fragments=None):
 
 
 def lazy_image(root: Root) -> bytes:
-    """A snapshot's ``lazy`` member: each table's finished hands and chat, one a line.
+    """A snapshot's ``lazy`` member: each table's finished hands, chat and hand start,
+    one a line.
 
-    ``{`` newline, then per table ``"<table id>/finished":[<hand>,...]`` and
-    ``"<table id>/chat":[<line>,...]``, a comma and a newline between lines, then
+    ``{`` newline, then per table ``"<table id>/finished":[<hand>,...]``,
+    ``"<table id>/chat":[<line>,...]`` and ``"<table id>/hand_start":<table or null>``,
+    a comma and a newline between lines, then
     a newline and ``}``: one JSON object (orjson never writes a raw newline
     inside a value), which :func:`split_lazy` cuts per line without parsing.
     ``join_lazy(lazy_parts(root))``: see those for who does what where.
@@ -252,14 +268,18 @@ def lazy_image(root: Root) -> bytes:
 def lazy_parts(root: Root) -> list[tuple[str, str, bytes | tuple[bytes, ...]]]:
     """What :func:`lazy_image` is made of, taken in one go (on the loop): ``(table id,
     field, part)``, where the part is JSON (a chat, or what is still raw since a
-    recovery) or a table's kept hands as the immutable bytes they are kept in.
+    recovery), a table's kept hands as the immutable bytes they are kept in, or the
+    hand's start as it is (a dict nobody changes once made, or a fragment).
     Nothing in it changes later, so :func:`join_lazy` may run anywhere, later:
-    a snapshot's thread or forked child, not the loop, decompresses the hands."""
+    a snapshot's thread or forked child, not the loop, decompresses the hands
+    and serialises the starts."""
     parts = []
     for tid, room in root.tables.items():
         for name in LAZY_FIELDS:
             f = getattr(room, name)
-            if type(f) is LazyDeque and f.raw is not None:
+            if name == "hand_start":
+                part = f
+            elif type(f) is LazyDeque and f.raw is not None:
                 part = f.raw
             elif name == "finished":
                 part = tuple(f)
@@ -277,6 +297,8 @@ def join_lazy(parts: list[tuple[str, str, bytes | tuple[bytes, ...]]]) -> bytes:
     for tid, name, part in parts:
         if type(part) is tuple:     # kept hands: each one's JSON, joined
             part = b"[" + b",".join(map(zlib.decompress, part)) + b"]"
+        elif type(part) is not bytes:   # a hand's start (a fragment gives its bytes back)
+            part = orjson.dumps(part)
         lines.append(b'%s/%s":%s,' % (orjson.dumps(tid)[:-1], name.encode(), part))
     lines[-1] = lines[-1][:-1]
     lines.append(b"}")
@@ -347,8 +369,9 @@ def root_from_json(data: dict) -> Root:
         raise ValueError(f"root format {data.get('format')!r}, this server reads "
                          f"{', '.join(map(str, READS))}")
     lazy = split_lazy(data["lazy"]) if data.get("lazy") is not None else None
+    fields = len(LAZY_FIELDS if data["format"] >= 5 else LAZY_BEFORE_5)
     if lazy is not None and (lazy.keys() != data["tables"].keys() or any(
-            len(parts) != len(LAZY_FIELDS) for parts in lazy.values())):
+            len(parts) != fields for parts in lazy.values())):
         raise ValueError("the lazy member does not hold the same tables as the body")
     root = Root(
         tables={tid: room_from_json(d, lazy[tid] if lazy is not None else None)
@@ -396,6 +419,9 @@ def check_root(data_or_root: Root | dict, replay: bool = False) -> list[str]:
     Never raises: malformed data is reported as a problem.
     """
     data = root_to_json(data_or_root) if isinstance(data_or_root, Root) else data_or_root
+    if replay and isinstance(data, dict) and data.get("lazy") is not None:
+        # An image's data: the hands' starts are in its raw lazy member (parse a copy).
+        data = with_lazy({**data, "tables": {tid: dict(t) for tid, t in data["tables"].items()}})
     problems: list[str] = []
     try:
         _check(data, problems, replay)

@@ -148,11 +148,52 @@ def test_lazy_member_is_one_json_object_cut_per_line_without_parsing():
     root = played_root(hands=2)
     raw = lazy_image(root)
     assert orjson.loads(raw) == {f"{tid}/{name}": (finished_hands(r) if name == "finished"
-                                                   else list(r.chat))
+                                                   else list(r.chat) if name == "chat"
+                                                   else r.hand_start)
                                  for tid, r in root.tables.items()
-                                 for name in ("finished", "chat")}
+                                 for name in ("finished", "chat", "hand_start")}
     assert {f"{t}/{n}": orjson.loads(p) for t, parts in split_lazy(raw).items()
             for n, p in parts.items()} == orjson.loads(raw)
     odd = b'{\n"t\\"x/chat":[1],\n"t2/finished":[]\n}'       # an id a line cut cannot trust
     assert split_lazy(odd) == {'t"x': {"chat": b"[1]"}, "t2": {"finished": b"[]"}}
     assert split_lazy(lazy_image(new_root())) == {}
+
+
+def test_a_running_hands_start_stays_raw_after_a_start_and_is_recorded_as_it_was():
+    """Format 5: a start parses no table's hand start (a tenth of a 10,000-table start);
+    the hand that ends after it is recorded with the start it began with."""
+    root = played_root()
+    data, back = recovered(root)
+    assert all("hand_start" not in t for t in orjson.loads(orjson.dumps(
+        root_image(back)))["tables"].values())                 # not in the body
+    for room in back.tables.values():
+        assert type(room.hand_start) is orjson.Fragment        # kept raw
+    assert lazy_image(back) == data["lazy"]                    # written back as it was
+    assert root_to_json(back) == root_to_json(root)
+    rng = random.Random(9)
+    for tid, room in back.tables.items():
+        original = root.tables[tid]
+        for r in (room, original):                             # the same actions at both
+            rr = random.Random(tid)
+            while r.game.hand_running:
+                legal = legal_actions(r.game)
+                choice = rr.choice([a for a in legal.actions if a not in ("bet", "raise")])
+                play.step(root if r is original else back, r, ACTION_TYPES[choice](legal.seat),
+                          NOW)
+        assert finished_hands(room)[-1] == finished_hands(original)[-1]
+        deal(back, room, rng)
+        if room.game.hand_running:
+            assert type(room.hand_start) is dict               # a new hand: a new start
+
+
+def test_an_image_of_format_4_still_loads_with_its_hand_starts_in_the_body():
+    root = played_root(hands=2)
+    body = orjson.loads(orjson.dumps(root_image(root)))
+    body["format"] = 4
+    for tid, t in body["tables"].items():
+        t["hand_start"] = root.tables[tid].hand_start
+    parts = [p for p in lazy_parts(root) if p[1] != "hand_start"]
+    body["lazy"] = join_lazy(parts)
+    back = root_from_json(orjson.loads(orjson.dumps({**body, "lazy": None})) | {
+        "lazy": body["lazy"]})
+    assert root_to_json(back) == root_to_json(root)
