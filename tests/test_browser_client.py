@@ -965,3 +965,38 @@ def test_a_paused_server_is_told_plainly_until_play_resumes(own_server, tmp_path
     expect(banner).to_be_visible()
     (gate / "disk").unlink()
     expect(banner).to_be_hidden(timeout=20_000)   # the next image, within a few seconds
+
+
+def test_new_table_takes_its_game_and_omaha_cards_are_legible_on_a_phone(players, server):
+    """The New table dialog's game goes to the server and the lobby row says it; four and
+    five hole cards at a phone's width overlap by at most half a card each."""
+    ann, bob = players("ann", viewport=PHONE), players("bob")
+    ann.login()
+    bob.login()
+    for name, game, label, count in (("Omaha by click", "PO", "PLO 1/2", 4),
+                                     ("Five by click", "PO5", "PLO5 1/2", 5)):
+        ann.page.goto(ann.base + "/#/")
+        ann.page.click("#btn-create")
+        ann.page.fill("#new-name", name)
+        ann.page.select_option("#new-seats", "2")
+        ann.page.select_option("#new-game", game)
+        ann.page.click("#create-submit")
+        expect(ann.page.locator(".table-title")).to_have_text(name)
+        table = ann.page.evaluate("() => window.__poker.route.table")
+        ann.page.click("#btn-lobby")
+        row = ann.page.locator(".lobby-row", has_text=name)
+        expect(row.locator(".blinds")).to_have_text(label)
+        ann.open_table(table)
+        bob.open_table(table)
+        ann.sit(0)
+        bob.sit(1)
+        cards = ann.page.get_by_role("group", name="Your cards").get_by_role(
+            "img", name=CARD_NAME)
+        expect(cards).to_have_count(count)
+        boxes = [cards.nth(i).bounding_box() for i in range(count)]
+        width = boxes[0]["width"]
+        assert width >= 24, boxes                               # a card a finger can see
+        for a, b in zip(boxes, boxes[1:]):
+            assert b["x"] - a["x"] >= width * 0.45, boxes       # each shows its corner
+        assert boxes[-1]["x"] + width <= PHONE[0], boxes        # all on the screen
+        no_sideways_scroll(ann.page)
