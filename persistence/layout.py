@@ -15,10 +15,11 @@ format 3 added ``tournaments`` and ``next_tournament`` (registration and prize
 pools, :mod:`server.tournaments`; each table's ``tournament``); format 4 added a
 cluster shard's ``shard``, pending ``transfers`` and ``next_transfer``
 (:mod:`server.transfers`); format 5 moved each table's ``hand_start`` (the table as
-its current hand began) from the body to the ``lazy`` member: a start does not parse
-it, the table keeps it as an ``orjson.Fragment`` until a hand ends and writes it into
-the hand's record as it is. Images of formats 1 to 4 still load (no tournaments
-before 3, one process before 4).
+its current hand began) from the body to the ``lazy`` member (a start does not parse
+it: the table keeps it as an ``orjson.Fragment`` until a hand ends and writes it into
+the hand's record as it is) and added each table's ``waiting`` list and ``offer``
+(:mod:`server.waiting`). Images of formats 1 to 4 still load (no tournaments before
+3, one process before 4, no waiting lists before 5).
 
 >>> from server.root import TableConfig, add_player, add_table, new_root
 >>> root = new_root()
@@ -146,6 +147,7 @@ def room_to_json(room: Room) -> dict:
         "house_bots": list(room.house_bots),
         "creator": room.creator, "owner": room.owner, "created": room.created,
         "closing": room.closing, "tournament": room.tournament,
+        "waiting": list(room.waiting), "offer": dict(room.offer) if room.offer else None,
     }
 
 
@@ -180,6 +182,7 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
         creator=d.get("creator"), owner=d.get("owner"), created=d.get("created"),
         tournament=d.get("tournament"),
         closing=d.get("closing", False),
+        waiting=d.get("waiting", []), offer=d.get("offer"),     # none before format 5
     )
 
 
@@ -229,6 +232,7 @@ def room_image(room: Room, fragments=None) -> dict:
         "recent_pots": list(room.recent_pots), "house_bots": room.house_bots,
         "creator": room.creator, "owner": room.owner, "created": room.created,
         "closing": room.closing, "tournament": room.tournament,
+        "waiting": room.waiting, "offer": room.offer,
     }
 
 
@@ -410,7 +414,8 @@ def check_root(data_or_root: Root | dict, replay: bool = False) -> list[str]:
       so none are ever in transit); a prize pool holds the buy-ins of its
       registered players less the prizes paid;
     - no negative chips; every token names a player; every seat a player
-      claims holds that player;
+      claims holds that player; every player on a waiting list exists, once, and a
+      held seat is held for a listed player;
     - with ``replay``: the current hand's start plus its recorded actions
       replay to the table. That is most of the cost of a check (every table's
       hand through the rules), so recovery leaves it to
@@ -482,6 +487,13 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
             if table_to_json(replayed) != game:
                 problems.append(f"{tid}: replaying the current hand's actions does not give "
                                 "the table as stored")
+        listed = table.get("waiting", ())
+        if any(pid not in players for pid in listed) or len(set(listed)) != len(listed):
+            problems.append(f"{tid}: waiting list {listed!r} names an unknown player or one "
+                            "twice")
+        offer = table.get("offer")
+        if offer is not None and offer["player"] not in listed:
+            problems.append(f"{tid}: a seat offered to {offer['player']!r}, not on its list")
         if running and (len(cards) != 52 or len(set(cards)) != 52):
             problems.append(f"{tid}: hand {hand['number']} has {len(set(cards))} distinct "
                             f"cards of {len(cards)}, not the 52")

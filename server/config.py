@@ -60,6 +60,8 @@ class Settings:
     time_bank_max: float = _knob(60.0, "the most a time bank holds, in seconds")
     hand_pause: float = _knob(3.0, "pause between hands, in seconds")
     sit_out_remove: float = _knob(300.0, "seconds sitting out before a player is stood up")
+    wait_offer: float = _knob(30.0, "seconds a free seat is held for the first player on a "
+                              "full table's waiting list before it passes to the next")
     expiries_to_sit_out: int = _knob(2, "clock expiries in a row that sit a player out")
     player_ttl: float = _knob(7 * 86400.0, "seconds a player with no seat and no connection "
                               "is kept (then their token expires)")

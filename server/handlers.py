@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Raise, RunTwice, SitDown,
                         SitIn, SitOut, StandUp, TopUp)
-from server import config, lobby, play, quotas, tournaments, transfers
+from server import config, lobby, play, quotas, tournaments, transfers, waiting
 from server.conn import admit_chat
 from server.effects import Effects
 from server.protocol import (PROTOCOL, Act, Chat, CreateTournament, Hello, RegisterMsg,
                              StartTournament, TournamentsMsg, UnregisterMsg, Leave, Ping, ProtocolError,
                              RunTwiceMsg, Sit, SitInMsg, SitOutMsg, Tables, TopUpMsg, Unwatch,
-                             Watch, error, parse)
+                             UnwaitMsg, WaitMsg, Watch, error, parse)
 from server.root import (STARTING_BANKROLL, Room, Root, add_player, forget_player,
                          unique_name)
 
@@ -184,6 +184,8 @@ def hello(root: Root, fan, c, msg: Hello, now: float, who: Who | None = None) ->
                     "seats": dict(player.seats)}, msg.rid)
     if came_back:
         play.presence(root, player, True, fx)
+    for message in waiting.messages_for(root, player.id):   # the lists they are on
+        fx.reply(c.id, message)
     for table_id, v in msg.tables:
         room = root.tables.get(table_id)
         if room is None:
@@ -228,6 +230,7 @@ def forget_gone_players(root: Root, fan, now: float) -> Effects:
         since = fan.gone_since.setdefault(player.id, now)
         ttl = s.guest_ttl if player.bankroll == STARTING_BANKROLL else s.player_ttl
         if now - since >= ttl:
+            waiting.drop_player(root, player.id, now, fx)     # journaled before the forget
             forget_player(root, player)
             fan.gone_since.pop(player.id, None)
             fx.journal.append({"k": "forget", "id": player.id})
@@ -279,6 +282,8 @@ def sit(root: Root, fan, c, msg: Sit, now: float) -> Effects:
         raise IllegalAction(f"no seat {msg.seat} at this table")
     if room.game.seats[msg.seat] is not None:
         raise Refused("seat_taken", f"seat {msg.seat} is taken")
+    if waiting.reserved(room, player.id):
+        raise Refused("seat_reserved", _reserved_text(room))
     if not cfg.min_buy_in <= msg.buy_in <= cfg.max_buy_in:
         raise Refused("buy_in", f"the buy-in at this table is {cfg.min_buy_in} to "
                       f"{cfg.max_buy_in}, not {msg.buy_in}")
@@ -335,6 +340,8 @@ def spend(root: Root, t: dict, now: float, fx: Effects, draw=tuple) -> str | Non
         if kind == "sit":
             if room.id in player.seats:
                 return f"you already sit at this table (seat {player.seats[room.id]})"
+            if waiting.reserved(room, player.id):
+                return _reserved_text(room)
             fx.extend(play.step(root, room, SitDown(t["then"][2], player.id, -t["amount"],
                                                     player.name), now))
         else:
@@ -359,6 +366,44 @@ def _from_wallet(root: Root, fan, c, player, amount: int, then: list, rid) -> Ef
     fx.journal.append(entry)
     fx.transfers.append(tid)
     fan.waiting[tid] = (c.id, rid)
+    return fx
+
+
+def _reserved_text(room: Room) -> str:
+    return (f"a free seat at table {room.id} is offered to a player on its waiting list "
+            f"just now: join the list (wait), or try again once the offer ends")
+
+
+def wait(root: Root, fan, c, msg: WaitMsg, now: float) -> Effects:
+    """Join a full cash table's waiting list (``server.waiting``)."""
+    room = _cash(_room(root, msg.table))
+    player = root.players[c.player]
+    if room.id in player.seats:
+        raise Refused("seat_taken", f"you already sit at this table (seat {player.seats[room.id]})")
+    if player.id in room.waiting:
+        raise Refused("waiting_list", f"you are on the waiting list of table {room.id} already "
+                      f"(number {room.waiting.index(player.id) + 1})")
+    if room.closing:
+        raise Refused("waiting_list", f"table {room.id} is closing: it has no waiting list")
+    if not waiting.may_join(room):
+        raise Refused("waiting_list", f"a seat is free at table {room.id}: sit down instead")
+    if not root.shard and player.bankroll < room.config.min_buy_in:
+        raise Refused("buy_in", f"your bankroll is {player.bankroll}, less than the table's "
+                      f"minimum buy-in of {room.config.min_buy_in}")
+    fx = Effects()
+    waiting.join(root, room, player.id, now, fx)
+    fx.wake[room.id] = play.due(room)
+    return fx
+
+
+def unwait(root: Root, fan, c, msg: UnwaitMsg, now: float) -> Effects:
+    """Leave a table's waiting list (a seat held for the player goes to the next)."""
+    room = _room(root, msg.table)
+    if c.player not in room.waiting:
+        raise Refused("waiting_list", f"you are not on the waiting list of table {room.id}")
+    fx = Effects()
+    waiting.leave(root, room, c.player, now, fx)
+    fx.wake[room.id] = play.due(room)
     return fx
 
 
@@ -524,5 +569,5 @@ HANDLERS = {     # (hello, register and start_tournament: dispatch calls them wi
     UnregisterMsg: unregister,
     Tables: tables, Watch: watch, Unwatch: unwatch, Sit: sit, Act: act,
     SitOutMsg: sit_out, SitInMsg: sit_in, RunTwiceMsg: run_twice, TopUpMsg: top_up,
-    Leave: leave, Chat: chat, Ping: ping,
+    Leave: leave, Chat: chat, Ping: ping, WaitMsg: wait, UnwaitMsg: unwait,
 }

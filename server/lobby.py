@@ -32,7 +32,7 @@ def lobby_entry(root: Root, room: Room) -> dict:
             "min_buy_in": cfg.min_buy_in, "max_buy_in": cfg.max_buy_in,
             "seats_taken": len(names), "players": names, "hands": room.hands_played,
             "avg_pot": round(sum(pots) / len(pots), 1) if pots else 0,
-            "tournament": room.tournament}
+            "tournament": room.tournament, "waiting": len(room.waiting)}
 
 
 def lobby(root: Root) -> list[dict]:

@@ -30,7 +30,7 @@ from game.table import (AllIn, Bet, Call, Check, Fold, IllegalAction, Muck, Rais
                         StandUp, StartHand, Timeout, action_to_json, after_timeouts, apply,
                         automatic_action, can_start_hand, legal_actions, table_to_json)
 from game.views import table_view
-from server import config, tournaments
+from server import config, tournaments, waiting
 from server.effects import Effects
 from server.root import Player, Room, Root, pack_hand
 
@@ -298,6 +298,7 @@ def settle(root: Root, room: Room, now: float, fx: Effects, new_turn: bool) -> N
         return
     _update_clock(root, room, now, fx, new_turn)
     _schedule_next_hand(room, now)
+    waiting.update(root, room, now, fx)
     fx.wake[room.id] = due(room)
 
 
@@ -357,6 +358,7 @@ def _close(root: Root, room: Room, now: float, fx: Effects) -> None:
         if seat is not None:
             _internal(root, room, StandUp(i), now, fx)     # the chips go home
     del root.tables[room.id]
+    waiting.closed(room, fx)
     fx.journal.append({"k": "close", "t": room.id})
     fx.out.append(("close", room.id, {"type": "table_closed", "table": room.id}))
     fx.wake[room.id] = None
@@ -393,7 +395,8 @@ def presence(root: Root, player: Player, connected: bool, fx: Effects) -> None:
 
 
 def restart_clocks(root: Root, now: float) -> int:
-    """After a recovery: every running turn gets a fresh turn clock from ``now``.
+    """After a recovery: every running turn gets a fresh turn clock from ``now`` (and a
+    seat held for a waiting list is held ``--wait-offer`` seconds from ``now``).
 
     The deadlines in an image are absolute, so a turn whose time ran out while
     the server was down would otherwise be timed out the moment it starts,
@@ -407,6 +410,7 @@ def restart_clocks(root: Root, now: float) -> int:
             clock.deadline = now + config.settings.turn_seconds
             clock.bank_started = None
             restarted += 1
+    waiting.restart_offers(root, now)       # and so does a seat held for the waiting list
     return restarted
 
 
@@ -425,11 +429,14 @@ def due(room: Room) -> float | None:
         times.append(room.created + config.settings.empty_table_ttl)
     limit = config.settings.sit_out_remove
     times += [since + limit for since in room.sat_out_since if since is not None]
+    if room.offer is not None:
+        times.append(room.offer["until"])       # a seat held for the waiting list
     return min(times, default=None)
 
 
 def tick(root: Root, room: Room, now: float, shuffled: Callable[[], tuple]) -> Effects:
-    """Everything time decides at one table: clock expiry, the next hand, removals.
+    """Everything time decides at one table: clock expiry, the next hand, removals, a held
+    seat passing on to the next on the waiting list.
 
     ``shuffled()`` gives a freshly shuffled deck when a hand is to be dealt.
     """
@@ -458,6 +465,7 @@ def tick(root: Root, room: Room, now: float, shuffled: Callable[[], tuple]) -> E
                 settle(root, room, now, fx, new_turn=False)
             else:
                 room.sat_out_since[i] = None
+    waiting.update(root, room, now, fx)     # a held seat whose time ran out passes on
     fx.wake[room.id] = due(room)
     return fx
 

@@ -133,6 +133,18 @@ class Leave:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitMsg:
+    table: str             # join this full table's waiting list
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnwaitMsg:
+    table: str             # leave its waiting list
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
 class Chat:
     table: str
     text: str              # trimmed, control characters removed, 1..200 characters
@@ -181,7 +193,7 @@ class UnregisterMsg:
 
 Message = (Hello | Tables | Watch | Unwatch | Sit | Act | SitOutMsg | SitInMsg | RunTwiceMsg
            | TopUpMsg | Leave | Chat | Ping | CreateTournament | TournamentsMsg | RegisterMsg
-           | UnregisterMsg | StartTournament)
+           | UnregisterMsg | StartTournament | WaitMsg | UnwaitMsg)
 
 
 # ---------------------------------------------------------------------------
@@ -548,6 +560,8 @@ PARSERS = {
     "run_twice": _run_twice,
     "top_up": _top_up,
     "leave": _table_only(Leave, "leave"),
+    "wait": _table_only(WaitMsg, "wait"),
+    "unwait": _table_only(UnwaitMsg, "unwait"),
     "chat": _chat,
     "ping": _nothing(Ping, "ping"),
 }

@@ -16,7 +16,10 @@ Each :class:`~server.effects.Effects` carries its journal entries, which
 - ``{"k": "bots", "t", "players"}`` -- house bots seated by ``POST /api/tables``;
 - ``{"k": "tournament" | "register" | "unregister", ...}`` -- see :mod:`server.tournaments`;
 - ``{"k": "transfer" | "transfer_done", ...}`` -- chips to or from a cluster's wallet,
-  see :mod:`server.transfers`.
+  see :mod:`server.transfers`;
+- ``{"k": "wait" | "unwait", "t", "player"}`` -- a player joined or left a full table's
+  waiting list; ``{"k": "offer", "t", "player", "until"}`` -- a free seat held for its
+  first player until ``until`` (``player`` null: no longer), see :mod:`server.waiting`.
 
 Recovery re-applies the entries through the same functions, and throws their
 effects away (nobody is connected yet), which makes the journal exactly as
@@ -32,7 +35,7 @@ import logging
 
 from game.events import Chat
 from game.table import action_from_json
-from server import play, tournaments, transfers
+from server import play, tournaments, transfers, waiting
 from server.effects import Effects
 from server.root import TableConfig, add_player, add_table, forget_player
 
@@ -86,6 +89,8 @@ def apply_entry(root, entry: dict) -> None:
         transfers.pending(root, entry)
     elif kind == "transfer_done":
         transfers.settle(root, entry)
+    elif kind in waiting.KINDS:
+        waiting.apply_entry(root, entry)
     elif kind in tournaments.KINDS:
         tournaments.apply_entry(root, entry, play.publish)
     else:

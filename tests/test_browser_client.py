@@ -14,7 +14,7 @@ import pytest
 import websocket
 from test_browser import (ROOT, TIMEOUT_MS, Player, browser, create_table, expect,  # noqa: F401
                           players, server, whose_turn)
-from test_server_helpers import start_server
+from test_server_helpers import start_server, wait_for
 
 PHONE = (390, 844)
 LONG_TABLE = "W" * 40          # the longest name POST /api/tables allows, no spaces
@@ -507,16 +507,20 @@ def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(pla
     expect(page.locator("#name-dialog")).to_have_count(0)
     page.click("#btn-lobby")
 
-    # The full table's waiting list: a name is asked first; it shows and can be left.
+    # The full table's waiting list, kept by the server: a name is asked first; the page
+    # shows her place on it, and the list can be left.
     page.locator(f'.lobby-row[data-table="{full}"] .btn-wait').click()
     page.fill("#nickname", "cat")
     page.click("#name-submit")
     expect(page.locator("#me .me-name")).to_have_text(re.compile(r"^cat( \d+)?$"))
-    notice = page.locator("#waiting-notice")
-    # The list is this page's, not the server's: the lobby says so.
-    expect(notice).to_contain_text("You are waiting for a seat at Full house")
-    expect(notice).to_contain_text("This page keeps the list, not the server: keep it open")
-    page.click("#btn-unwait")
+    notice = page.locator(f'.waiting-notice[data-table="{full}"]')
+    expect(notice).to_contain_text("You are number 1 of 1 on the waiting list at Full house")
+    expect(page.locator("#lobby-screen")).not_to_contain_text("This page keeps the list")
+    expect(page.locator(f'.lobby-row[data-table="{full}"] .btn-unwait')).to_have_text("#1 \u00b7 Leave list")
+    # The lobby row counts the list (the server's lobby, refreshed every few seconds).
+    expect(page.locator(f'.lobby-row[data-table="{full}"] .t-waiting')).to_have_text(
+        " \u00b7 1 waiting", timeout=TIMEOUT_MS * 2)
+    notice.locator(".btn-leave-list").click()
     expect(notice).to_have_count(0)
     page.locator(f'.lobby-row[data-table="{full}"] .btn-wait').click()
     expect(notice).to_be_visible()
@@ -526,22 +530,47 @@ def test_lobby_browses_without_a_name_sorts_filters_and_keeps_a_waiting_list(pla
     # comes (he folds), or after ann's turn clock (30 s, she does not act) when it is hers.
     bob.page.click("#btn-leave")
     bob.page.click("#leave-confirm")
-    # cat is alerted (a sound, a notification, the buy-in dialog) and not bought in for her.
-    offer = page.locator("#seat-free-notice")
-    expect(offer).to_have_text("A seat is free at Full house: take it before someone else does.",
-                               timeout=TIMEOUT_MS * 5)
+    # ann plays her turns (check or call: bob's hand folds when its turn comes), so the
+    # hand ends without waiting out her clock and time bank.
+    turn = f"""() => {{ const st = window.__poker.tables.get('{full}');
+        return !!(st && st.legal && st.legal.seat === st.you); }}"""
+
+    def seat_held() -> bool:
+        if ann.page.evaluate(turn):
+            ann.page.keyboard.press("c")    # check or call; nothing once her turn is over
+        return page.locator("#seat-offer-notice").count() > 0
+    wait_for(seat_held, TIMEOUT_MS * 5 / 1000, "the seat held for cat", step=0.2)
+    # The server holds the seat for cat: she is alerted (a sound, a notification, the
+    # buy-in dialog) and not bought in for her.
+    offer = page.locator("#seat-offer-notice")
+    expect(offer).to_have_text(re.compile(
+        r"^A seat is yours at Full house for (29|30) s: after that it goes to the next player "
+        r"on the list\.$"), timeout=TIMEOUT_MS * 5)
     assert "seat" in page.evaluate("() => window.__poker.sounds")
-    assert page.evaluate("() => window.__poker.notes") == [{
-        "title": "A seat is free", "body": "Full house: take it before someone else does.",
-        "tag": f"seat-{full}"}]
+    notes = page.evaluate("() => window.__poker.notes")
+    assert len(notes) == 1 and notes[0]["title"] == "A seat is yours" \
+        and notes[0]["tag"] == f"seat-{full}", notes
+    assert re.fullmatch(r"Full house: it is held for you for (29|30) s\.", notes[0]["body"]), notes
     assert page.evaluate(f"() => window.__poker.tables.get('{full}').you") is None
-    expect(notice).to_contain_text("A seat is free at Full house")
+    expect(notice).to_contain_text("A seat is yours at Full house")
+    # Anyone else who tries to sit is told the seat is held.
+    reply = bob.page.evaluate("""(table) => new Promise((resolve) => {
+        const ws = new WebSocket(`ws://${location.host}/ws`);
+        ws.onopen = () => ws.send(JSON.stringify({type: "hello", protocol: 2, token: localStorage.getItem("poker.token")}));
+        ws.onmessage = (e) => {
+          const m = JSON.parse(e.data);
+          if (m.type === "welcome") ws.send(JSON.stringify({type: "sit", table, seat: 1, buy_in: 100, rid: 1}));
+          else if (m.rid === 1) { ws.close(); resolve(m); }
+        };
+    })""", full)
+    assert reply["type"] == "error" and reply["code"] == "seat_reserved", reply
     # She takes it at the amount she chooses.
     page.fill("#buyin-amount", "120")
     page.click("#buyin-submit")
     expect(page.locator(".seat-me")).to_have_attribute("data-seat", "1")
     expect(page.locator("#hand-log")).to_contain_text(f"{cat.name} sits down with 120")
     expect(page.locator(".toast").last).to_contain_text("You sit at Full house.")
+    assert page.evaluate("() => window.__poker.waiting.size") == 0
 
 
 # Watches a table page: every change of the screen, with what the page's real

@@ -1,7 +1,7 @@
 // The browser client: session, routing (#/ lobby, #/table/<id>), and the glue
 // between the connection, the table states and the views.
 
-import { el, $, toast, modal, closeModal, modalOpen, fmt, setClockOffset } from "./ui.js";
+import { el, $, toast, modal, closeModal, modalOpen, fmt, setClockOffset, serverNow } from "./ui.js";
 import { Links, shardOf } from "./net.js";
 import { errorText } from "./errors.js";
 import { play, muted, setMuted, played } from "./sound.js";
@@ -38,7 +38,8 @@ const app = {
   turnTables: new Set(), // tables where it is our turn
   guest: false, // a nameless session, only to watch: a name is asked to sit or create
   afterName: null, // what to do once the player has chosen a name
-  waiting: null, // {table, offered}: this page's waiting list for a full table (not a server queue)
+  waiting: new Map(), // table id -> {position, length, until_ms, seat}: the server's waiting lists we are on
+  offerAfterWatch: null, // a table where a seat is held for us, whose state is on its way
   notes: [], // every notification shown (the browser tests read it, as they read sounds)
   tournaments: null, // tournament id -> {t: the last tournament message, at: when it came}; null before the first
   tourney: { tables: {}, created: [], shown: [] }, // kept per player (TOURNEY_KEY): table id -> tournament id,
@@ -137,6 +138,8 @@ function dispatch(msg) {
     case "tournament_table": return onTournamentTable(msg);
     case "tournament_moved": return onTournamentMoved(msg);
     case "table_closed": return onTableClosed(msg);
+    case "waiting": return onWaiting(msg);
+    case "seat_offered": return onSeatOffered(msg);
     case "paused": return showPaused(true);
     case "resumed":
       if (showPaused(false)) toast("Play resumed.", "info");
@@ -168,6 +171,7 @@ function onWelcome(msg) {
     localStorage.setItem(NAME_KEY, msg.name);
   }
   app.seats = { ...(msg.seats || {}) };
+  app.waiting = new Map(); // the server tells each list we are on right after welcome
   loadTourney();
   if ($("#name-dialog") && !app.guest) closeModal(); // (a guest's welcome is not the name's answer)
   renderHeader();
@@ -184,7 +188,6 @@ function onWelcome(msg) {
   for (const id of Object.keys(app.seats)) if (!app.tables.has(id) && id !== app.route.table) watch(id);
   if (app.route.view === "lobby") send({ type: "tables" });
   if (!app.guest) send({ type: "tournaments" }); // the lobby's tab, and the bar over a tournament table
-  if (app.waiting && !app.tables.has(app.waiting.table)) watch(app.waiting.table);
   setTimeout(checkTurns, 800);
   if (app.afterName && !app.guest) {
     const then = app.afterName;
@@ -224,7 +227,10 @@ function onTable(msg) {
       else toast("The table is full.", "info");
     }
   }
-  checkWaiting(msg.table);
+  if (app.offerAfterWatch === msg.table) {
+    app.offerAfterWatch = null;
+    offerSeat(msg.table);
+  }
   if (app.route.view === "table" && app.route.table === msg.table) presenter.reset();
   renderTable(msg.table);
 }
@@ -256,7 +262,6 @@ function onEvent(msg) {
     playFor(ev);
     presenter.event(ev, msg.v, st);
   }
-  checkWaiting(msg.table);
   renderTable(msg.table);
 }
 
@@ -584,7 +589,7 @@ function openSit(tableId, seat, reason = null) {
     title: `Take seat ${seat + 1}`,
     id: "sit-dialog",
     body: [
-      reason ? el("p", { class: "notice notice-wait", id: "seat-free-notice", role: "alert" }, reason) : null,
+      reason ? el("p", { class: "notice notice-wait", id: "seat-offer-notice", role: "alert" }, reason) : null,
       el("p", { class: "muted" }, `${st.name} \u00b7 blinds ${fmt(st.small_blind)}/${fmt(st.big_blind)}`),
       el("div", { class: "buyin-limits" },
         el("span", {}, "Min ", el("strong", {}, fmt(lo))),
@@ -754,80 +759,90 @@ function askName(reason) {
   });
 }
 
-// -- the waiting list of a full table (kept by this page) --------------------------------
+// -- the waiting lists of full tables (kept by the server) ------------------------------
 //
-// Not a queue on the server (there is none yet): this page watches the table and,
-// when a seat frees up, alerts the player (a sound, a notification when the page is
-// hidden and they asked for them, and the buy-in dialog) and lets them take it. It
-// never buys in by itself. Another player may take the seat first: the page waits on.
+// The server keeps each full table's list in order (docs/protocol.md, wait): it tells us
+// our place ("waiting") and, when a seat frees and we are first, holds it for us for a
+// while ("seat_offered"): we alert the player (a sound, a notification when the page is
+// hidden and they asked for them) and open the buy-in dialog. It never buys in by itself.
+
+function tableName(id) {
+  const st = app.tables.get(id);
+  const row = (app.lobby || []).find((t) => t.id === id);
+  return (st && st.name) || (row && row.name) || id;
+}
 
 function joinWaitingList(id) {
-  app.waiting = { table: id, offered: null };
-  if (app.tables.has(id)) checkWaiting(id);
-  else watch(id);
+  send({ type: "wait", table: id }, { onError: (err) => { toast(errorText(err)); refreshLobby(); } });
+}
+
+function leaveWaitingList(id) {
+  send({ type: "unwait", table: id }, {
+    onError: (err) => {
+      if (err.code !== "waiting_list") toast(errorText(err));
+      else { app.waiting.delete(id); renderLobby(); } // no longer on it anyway
+    },
+  });
+}
+
+// Seconds left of the seat held for us at `id` (0 when none).
+function heldFor(id) {
+  const w = app.waiting.get(id);
+  return w && w.until_ms ? Math.max(0, Math.round((w.until_ms - serverNow()) / 1000)) : 0;
+}
+
+function onWaiting(msg) {
+  const id = msg.table;
+  if (msg.position === null) {
+    const was = app.waiting.get(id);
+    app.waiting.delete(id);
+    if (msg.reason === "seated") {
+      toast(`You sit at ${tableName(id)}.`, "info");
+      go(`#/table/${encodeURIComponent(id)}`);
+    } else if (msg.reason === "expired") {
+      if ($("#seat-offer-notice")) closeModal();
+      toast(`The seat held for you at ${tableName(id)} was not taken in time: you left its waiting list.`, "info", 8000);
+    } else if (msg.reason === "closed" && was) {
+      toast(`${tableName(id)} has closed: you left its waiting list.`, "info");
+    }
+  } else {
+    const w = app.waiting.get(id) || { until_ms: null, seat: null };
+    app.waiting.set(id, { ...w, position: msg.position, length: msg.length });
+  }
   renderLobby();
 }
 
-function leaveWaitingList() {
-  const id = app.waiting && app.waiting.table;
-  app.waiting = null;
-  const st = id && app.tables.get(id);
-  if (st && st.you === null && !(app.route.view === "table" && app.route.table === id)) {
-    send({ type: "unwatch", table: id });
-    app.tables.delete(id);
-  }
-  renderLobby();
-}
-
-// On every change at the table we wait for: a seat is free (say so, once per free
-// seat), or taken again, or ours.
-function checkWaiting(id) {
-  const w = app.waiting;
-  const st = app.tables.get(id);
-  if (!w || w.table !== id || !st) return;
-  if (st.you !== null) {
-    app.waiting = null;
-    toast(`You sit at ${st.name}.`, "info");
-    go(`#/table/${encodeURIComponent(id)}`);
-    return;
-  }
-  const free = st.seats.findIndex((s) => !s);
-  if (free < 0) {
-    if (w.offered !== null) { w.offered = null; renderLobby(); } // taken before us: wait on
-    return;
-  }
-  if (w.offered !== null || !app.me) return;
-  if (Math.min(st.max_buy_in, app.me.bankroll) < st.min_buy_in) {
-    app.waiting = null;
-    toast(`Your bankroll is below the buy-in at ${st.name}: you left its waiting list.`);
-    renderLobby();
-    return;
-  }
-  w.offered = free;
+function onSeatOffered(msg) {
+  const id = msg.table;
+  const w = app.waiting.get(id) || { position: 1, length: 1 };
+  app.waiting.set(id, { ...w, until_ms: msg.until_ms, seat: msg.seat });
+  const secs = heldFor(id);
   play("seat");
-  showNotification("A seat is free", `${st.name}: take it before someone else does.`, `seat-${id}`,
+  showNotification("A seat is yours", `${tableName(id)}: it is held for you for ${secs} s.`, `seat-${id}`,
     () => offerSeat(id));
   renderLobby();
   offerSeat(id);
 }
 
-// The buy-in dialog for the free seat (over whatever is on screen), or, when another
-// dialog is open, a toast: the lobby's notice keeps a button to take it.
+// The buy-in dialog for the seat held for us (over whatever is on screen), or, when
+// another dialog is open, a toast: the lobby's notice keeps a button to take it.
 function offerSeat(id) {
+  const w = app.waiting.get(id);
+  if (!w || !w.until_ms || !app.me) return;
   const st = app.tables.get(id);
-  const w = app.waiting;
-  if (!st || !w || w.table !== id || st.you !== null) return;
-  const free = st.seats.findIndex((s) => !s);
-  if (free < 0) return;
-  if (modalOpen()) { toast(`A seat is free at ${st.name}: take it from the lobby.`, "info", 8000); return; }
-  openSit(id, free, `A seat is free at ${st.name}: take it before someone else does.`);
+  if (!st) { app.offerAfterWatch = id; watch(id); return; } // its buy-in limits first
+  if (st.you !== null) return;
+  const free = st.seats[w.seat] === null || st.seats[w.seat] === undefined ? w.seat : st.seats.findIndex((s) => !s);
+  if (free === null || free < 0) return;
+  const text = `A seat is yours at ${st.name} for ${heldFor(id)} s: after that it goes to the next player on the list.`;
+  if (modalOpen()) { toast(text, "info", 8000); return; }
+  openSit(id, free, text);
 }
 
 function renderLobby() {
   if (app.route.view === "lobby") {
     lobbyView.render(app.lobby, {
-      seats: app.seats, turns: app.turnTables, waiting: app.waiting && app.waiting.table,
-      seatFree: !!(app.waiting && app.waiting.offered !== null),
+      seats: app.seats, turns: app.turnTables, waiting: app.waiting, now: serverNow(),
     });
   }
 }
@@ -907,7 +922,7 @@ const lobbyView = new LobbyView($("#lobby-cash"), {
   }),
   wait: (id) => named(() => joinWaitingList(id)),
   take: (id) => offerSeat(id),
-  unwait: () => leaveWaitingList(),
+  unwait: (id) => leaveWaitingList(id),
   named: (then) => named(then),
   async create(spec) {
     let res;
@@ -1040,7 +1055,7 @@ function route() {
   if (prev.view === "table" && prev.table !== next.table) {
     const st = app.tables.get(prev.table);
     if (st && st.closed) app.tables.delete(prev.table);
-    else if (st && st.you === null && app.online && !(app.waiting && app.waiting.table === prev.table)) {
+    else if (st && st.you === null && app.online && !heldFor(prev.table)) {
       send({ type: "unwatch", table: prev.table });
       app.tables.delete(prev.table);
     }

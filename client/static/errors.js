@@ -13,6 +13,8 @@ export const SENTENCES = {
   no_table: "That table does not exist any more.",
   not_seated: "You need a seat at this table to do that.",
   seat_taken: "That seat is taken, or you already sit at this table.",
+  seat_reserved: "That seat is held for the next player on the table's waiting list just now: join the list, or try again in a moment.",
+  waiting_list: "You cannot join or leave that waiting list now: a seat may be free (sit down instead), or you are on the list already (or no longer).",
   buy_in: "That amount is outside the table's buy-in limits, or more than your bankroll.",
   no_tournament: "That tournament does not exist any more.",
   tournament: "The tournament does not allow that now.",

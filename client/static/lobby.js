@@ -49,7 +49,7 @@ export function createProblem(spec) {
 export class LobbyView {
   constructor(root, handlers) {
     this.root = root;
-    // {watch(id), join(id), wait(id), unwait(), take(id), create(spec) -> Promise, named(then)}
+    // {watch(id), join(id), wait(id), unwait(id), take(id), create(spec) -> Promise, named(then)}
     this.h = handlers;
     this.listEl = el("div", { class: "lobby-list", id: "lobby-list" });
     this.seatedEl = el("div", { class: "lobby-seated" });
@@ -89,18 +89,20 @@ export class LobbyView {
           el("span", { class: "col-stats" }, "Avg pot"), el("span", { class: "col-go" }, this.countEl)),
         this.listEl));
     this.tables = null;
-    this.ctx = { seats: {}, turns: new Set(), waiting: null };
+    this.ctx = { seats: {}, turns: new Set(), waiting: new Map() };
   }
 
   // ctx: {seats: table id -> my seat, turns: ids of tables where it is our turn
-  // (a badge on their rows), waiting: the table id of our waiting list, or null,
-  // seatFree: a seat is free there, offered to us}.
+  // (a badge on their rows), waiting: table id -> {position, length, until_ms} for each
+  // server waiting list we are on (until_ms: a seat is held for us until then), now: the
+  // server's time}.
   render(tables = this.tables, ctx = this.ctx) {
     this.tables = tables;
     this.ctx = ctx;
     clear(this.listEl);
     const mySeats = ctx.seats || {};
     const turns = ctx.turns || new Set();
+    const lists = ctx.waiting || new Map();
     const seatedAt = (tables || []).filter((t) => mySeats[t.id] !== undefined && mySeats[t.id] !== null);
     clear(this.seatedEl);
     if (seatedAt.length) {
@@ -109,18 +111,18 @@ export class LobbyView {
         seatedAt.map((t, k) => [k ? ", " : "", el("a", { href: `#/table/${encodeURIComponent(t.id)}` }, t.name)]),
         "."));
     }
-    const waitingAt = ctx.waiting && (tables || []).find((t) => t.id === ctx.waiting);
-    if (ctx.waiting) {
-      const name = el("strong", {}, waitingAt ? waitingAt.name : ctx.waiting);
-      this.seatedEl.append(el("div", { class: "notice notice-wait", id: "waiting-notice", role: "status" },
-        ctx.seatFree
-          ? ["A seat is free at ", name, ". ",
-            el("button", { class: "btn btn-sm btn-primary", id: "btn-take-seat", type: "button", onclick: () => this.h.take(ctx.waiting) }, "Take the seat"), " "]
-          : ["You are waiting for a seat at ", name,
-            ". This page keeps the list, not the server: keep it open, and when a seat frees up it alerts you "
-            + "(a sound, and a notification if you turned them on) and offers you the seat. ",
-            "Someone else may take it first. "],
-        el("button", { class: "btn btn-sm btn-ghost", id: "btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Stop waiting")));
+    for (const [id, w] of lists) {
+      const at = (tables || []).find((t) => t.id === id);
+      const name = el("strong", {}, at ? at.name : id);
+      const left = w.until_ms ? Math.max(0, Math.round((w.until_ms - (ctx.now || Date.now())) / 1000)) : 0;
+      this.seatedEl.append(el("div", { class: "notice notice-wait waiting-notice", dataset: { table: id }, role: "status" },
+        left
+          ? ["A seat is yours at ", name, ` for ${left} s: after that it goes to the next player on the list. `,
+            el("button", { class: "btn btn-sm btn-primary btn-take-seat", type: "button", onclick: () => this.h.take(id) }, "Take the seat"), " "]
+          : [`You are number ${w.position} of ${w.length} on the waiting list at `, name,
+            ". When a seat frees up it is held for the first player on the list for a short while: you will be alerted "
+            + "(a sound, and a notification if you turned them on). "],
+        el("button", { class: "btn btn-sm btn-ghost btn-leave-list", type: "button", onclick: () => this.h.unwait(id) }, "Leave the list")));
     }
     if (tables === null) {
       this.listEl.append(el("div", { class: "lobby-empty" }, "Loading tables\u2026"));
@@ -147,15 +149,15 @@ export class LobbyView {
     for (const t of shown) {
       const full = t.seats_taken >= t.seats;
       const mine = mySeats[t.id] !== undefined && mySeats[t.id] !== null;
-      const waiting = ctx.waiting === t.id;
+      const waiting = lists.get(t.id);
       const dots = el("span", { class: "seat-dots", "aria-hidden": "true" },
         Array.from({ length: t.seats }, (_, k) => el("span", { class: `dot ${k < t.seats_taken ? "taken" : ""}` })));
       const players = (t.players || []).filter(Boolean);
       const turn = turns.has(t.id);
       let go = null;
       if (mine) go = null;
-      else if (waiting) go = el("button", { class: "btn btn-sm btn-ghost btn-unwait", type: "button", onclick: () => this.h.unwait() }, "Leave the list");
-      else if (full) go = el("button", { class: "btn btn-sm btn-primary btn-wait", type: "button", title: "This page alerts you when a seat frees up (kept by this page while it is open, not by the server)", onclick: () => this.h.wait(t.id) }, "Wait for a seat");
+      else if (waiting) go = el("button", { class: "btn btn-sm btn-ghost btn-unwait", type: "button", title: `You are number ${waiting.position} on the list`, onclick: () => this.h.unwait(t.id) }, `#${waiting.position} \u00b7 Leave list`);
+      else if (full || t.waiting) go = el("button", { class: "btn btn-sm btn-primary btn-wait", type: "button", title: "Join the table's waiting list: when a seat frees up it is held for the players on the list, in turn", onclick: () => this.h.wait(t.id) }, "Join waiting list");
       else go = el("button", { class: "btn btn-primary btn-sm btn-join", type: "button", onclick: () => this.h.join(t.id) }, "Join");
       this.listEl.append(el("div", {
         class: `lobby-row ${mine ? "mine" : ""} ${turn ? "my-turn-row" : ""}`,
@@ -167,7 +169,8 @@ export class LobbyView {
         el("div", { class: "col-blinds" }, el("span", { class: "blinds" }, t.stakes || `${fmt(t.small_blind)}/${fmt(t.big_blind)}`),
           t.ante ? el("span", { class: "t-ante" }, ` ante ${fmt(t.ante)}`) : null),
         el("div", { class: "col-buyin" }, `${fmt(t.min_buy_in)}\u2013${fmt(t.max_buy_in)}`),
-        el("div", { class: "col-seats" }, dots, el("span", { class: "seat-count" }, `${t.seats_taken}/${t.seats}`)),
+        el("div", { class: "col-seats" }, dots, el("span", { class: "seat-count" }, `${t.seats_taken}/${t.seats}`),
+          t.waiting ? el("span", { class: "t-waiting" }, ` \u00b7 ${t.waiting} waiting`) : null),
         el("div", { class: "col-stats" }, el("span", { class: "t-stat-label" }, "Avg pot "), t.avg_pot !== undefined && t.hands ? fmt(Math.round(t.avg_pot)) : "\u2014",
           el("span", { class: "t-hands" }, t.hands ? ` \u00b7 ${fmt(t.hands)} hands` : "")),
         el("div", { class: "col-go" },

@@ -1,0 +1,188 @@
+"""A full cash table's waiting list, and the free seat it offers in turn.
+
+``Room.waiting`` is the players in line (ids, first first); ``Room.offer`` is
+``{"player", "until"}`` while a free seat is held for the first of them (until an
+absolute time, epoch seconds), else None. The rule:
+
+- a player joins a table's list (``wait``) only when they could not sit there now:
+  every seat is taken, or the free seats are held for the list; never at a table
+  where they sit, never twice (a player may be on several tables' lists);
+- when a seat is free and the list is not empty, the seat is offered to the first
+  player on it for ``--wait-offer`` seconds (a ``seat_offered`` message). While the
+  offer stands, nobody else sits there (``seat_reserved``); the offered player sits
+  with an ordinary ``sit``, and leaves the list;
+- an offer not taken in time drops its player from the list, and the next is
+  offered the seat (time is an input: :func:`due` and :func:`update`, called from
+  ``play.tick`` and ``play.settle``);
+- a player who sits at the table, leaves the list (``unwait``) or is forgotten leaves
+  it; a table that closes takes its list with it.
+
+Every change is one journal entry, applied by :func:`apply_entry` (live and by
+recovery alike): ``{"k": "wait", "t", "player"}`` appends, ``{"k": "unwait", "t",
+"player"}`` removes (and ends the player's offer), ``{"k": "offer", "t", "player",
+"until"}`` makes or (``player`` null) withdraws the offer. Each listed player whose
+place in line changed is sent a ``waiting`` message (``position`` null once off the
+list, with the ``reason``).
+"""
+
+from __future__ import annotations
+
+from server import config
+from server.effects import Effects
+from server.root import Room, Root
+
+KINDS = ("wait", "unwait", "offer")
+
+
+# ---------------------------------------------------------------------------
+# The one place the lists change
+
+
+def apply_entry(root: Root, entry: dict) -> None:
+    """Apply one ``wait``/``unwait``/``offer`` journal entry."""
+    room = root.tables[entry["t"]]
+    kind, player = entry["k"], entry["player"]
+    if kind == "wait":
+        if player in room.waiting:
+            raise ValueError(f"{player} is on the waiting list of {room.id} already")
+        room.waiting.append(player)
+    elif kind == "unwait":
+        room.waiting.remove(player)         # ValueError if not listed
+        if room.offer is not None and room.offer["player"] == player:
+            room.offer = None
+    elif kind == "offer":
+        room.offer = None if player is None else {"player": player, "until": entry["until"]}
+    else:
+        raise ValueError(f"not a waiting list entry: {kind!r}")
+
+
+def _change(root: Root, room: Room, entry: dict, fx: Effects, reason: str | None = None) -> None:
+    """Apply and journal ``entry``; tell each listed player whose place changed."""
+    before = list(room.waiting)
+    apply_entry(root, entry)
+    fx.journal.append(entry)
+    after = room.waiting
+    for pid in before:
+        if pid not in after:
+            fx.send(pid, position_message(room, pid, reason))
+    for i, pid in enumerate(after):
+        if i >= len(before) or before[i] != pid:
+            fx.send(pid, position_message(room, pid))
+
+
+# ---------------------------------------------------------------------------
+# Messages
+
+
+def position_message(room: Room, player_id: str, reason: str | None = None) -> dict:
+    """``waiting``: the player's place on the table's list (1 is next), or null once off it,
+    with why (``left``, ``seated``, ``expired``, ``closed``)."""
+    if player_id in room.waiting:
+        return {"type": "waiting", "table": room.id,
+                "position": room.waiting.index(player_id) + 1, "length": len(room.waiting)}
+    return {"type": "waiting", "table": room.id, "position": None, "length": len(room.waiting),
+            "reason": reason}
+
+
+def offer_message(room: Room) -> dict:
+    """``seat_offered``: a free seat is held for the player until ``until_ms``."""
+    offer = room.offer
+    free = free_seats(room)
+    return {"type": "seat_offered", "table": room.id, "seat": free[0] if free else None,
+            "until_ms": int(offer["until"] * 1000),
+            "seconds": config.settings.wait_offer}
+
+
+def messages_for(root: Root, player_id: str) -> list[dict]:
+    """What a player who says hello is told of their lists: a ``waiting`` message per
+    table they wait for, and the standing ``seat_offered``."""
+    out = []
+    for room in root.tables.values():
+        if room.waiting and player_id in room.waiting:
+            out.append(position_message(room, player_id))
+            if room.offer is not None and room.offer["player"] == player_id:
+                out.append(offer_message(room))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The rule
+
+
+def free_seats(room: Room) -> list[int]:
+    return [i for i, s in enumerate(room.game.seats) if s is None]
+
+
+def may_join(room: Room) -> bool:
+    """Whether a player who does not sit here could join the list: no seat is free, or
+    the free seats are held for the list."""
+    return not free_seats(room) or bool(room.waiting)
+
+
+def reserved(room: Room, player_id: str) -> bool:
+    """Whether a free seat here is held for someone else than ``player_id``."""
+    return room.offer is not None and room.offer["player"] != player_id
+
+
+def join(root: Root, room: Room, player_id: str, now: float, fx: Effects) -> None:
+    """``player_id`` joins the list (the caller checked :func:`may_join`)."""
+    _change(root, room, {"k": "wait", "t": room.id, "player": player_id}, fx)
+    update(root, room, now, fx)
+
+
+def leave(root: Root, room: Room, player_id: str, now: float, fx: Effects,
+          reason: str = "left") -> None:
+    """``player_id`` leaves the list; a seat offered to them goes to the next."""
+    _change(root, room, {"k": "unwait", "t": room.id, "player": player_id}, fx, reason)
+    update(root, room, now, fx)
+
+
+def drop_player(root: Root, player_id: str, now: float, fx: Effects) -> None:
+    """A player about to be forgotten leaves every list."""
+    for room in root.tables.values():
+        if room.waiting and player_id in room.waiting:
+            leave(root, room, player_id, now, fx, "forgotten")
+
+
+def closed(room: Room, fx: Effects) -> None:
+    """The table went: its list with it (no entry: the table's ``close`` says it all)."""
+    for pid in room.waiting:
+        fx.send(pid, {"type": "waiting", "table": room.id, "position": None, "length": 0,
+                      "reason": "closed"})
+
+
+def update(root: Root, room: Room, now: float, fx: Effects) -> None:
+    """What the list makes of the table as it is now: listed players who sit here leave
+    it; an offer that ran out passes on; a free seat is offered to the first in line."""
+    if not room.waiting and room.offer is None:
+        return
+    for pid in [p for p in room.waiting
+                if (player := root.players.get(p)) is not None and room.id in player.seats]:
+        _change(root, room, {"k": "unwait", "t": room.id, "player": pid}, fx, "seated")
+    offer = room.offer
+    if offer is not None and now >= offer["until"]:
+        _change(root, room, {"k": "unwait", "t": room.id, "player": offer["player"]}, fx,
+                "expired")
+    if room.closing or room.tournament is not None:
+        return
+    free = free_seats(room)
+    if room.offer is not None and not free:      # (nobody else may sit: cannot happen)
+        _change(root, room, {"k": "offer", "t": room.id, "player": None}, fx)
+    elif room.offer is None and room.waiting and free:
+        first = room.waiting[0]
+        _change(root, room, {"k": "offer", "t": room.id, "player": first,
+                             "until": now + config.settings.wait_offer}, fx)
+        fx.send(first, offer_message(room))
+
+
+def due(room: Room) -> float | None:
+    """When the standing offer runs out (None: no offer)."""
+    return room.offer["until"] if room.offer is not None else None
+
+
+def restart_offers(root: Root, now: float) -> None:
+    """After a recovery: a standing offer runs afresh from ``now`` (the downtime is not
+    the player's), as the turn clocks do."""
+    for room in root.tables.values():
+        if room.offer is not None:
+            room.offer["until"] = max(room.offer["until"], now + config.settings.wait_offer)
