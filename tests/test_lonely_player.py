@@ -134,7 +134,9 @@ def bots_connected(port, table_id, count):
 
 
 def test_the_house_bots_child_is_started_again_when_it_dies(tmp_path):
-    proc, port, _ = start_server(str(tmp_path / "state"), "--bot-think", "0.05")
+    # A dead bot's turn waits for its clock: a short one, so that play goes on either way.
+    proc, port, _ = start_server(str(tmp_path / "state"), "--bot-think", "0.05",
+                                 "--turn-seconds", "2", "--time-bank", "0")
     try:
         status, table = post(port, {"name": "Solo", "seats": 6, "small_blind": 1,
                                     "big_blind": 2, "bots": 3})
@@ -145,10 +147,10 @@ def test_the_house_bots_child_is_started_again_when_it_dies(tmp_path):
         os.kill(child, signal.SIGKILL)
         wait_for(lambda: children(proc.pid) not in ([], [child]), 20,
                  "a new house bots child", step=0.2)
-        wait_for(lambda: bots_connected(port, table["id"], 3), 20,
+        wait_for(lambda: bots_connected(port, table["id"], 3), 30,
                  "the 3 house bots connected in their seats again", step=0.3)
         before = lobby_entry(port, table["id"])["hands"]
-        wait_for(lambda: lobby_entry(port, table["id"])["hands"] > before, 20,
+        wait_for(lambda: lobby_entry(port, table["id"])["hands"] > before, 30,
                  "the bots to play on with the new child", step=0.2)
         m = get(port, "/metrics")
         assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
