@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from test_server_helpers import PYTHON, REPO, Server, get_json, metrics, start_server, wait_for
 
@@ -139,8 +140,9 @@ def test_a_start_from_any_crash_left_folder_serves_or_says_why(tmp_path):
     folders = copies_while_playing(tmp_path, 4)
     folders += [damaged(f, how, rng) for f in folders for how in DAMAGE]
     outcomes = {}
-    for folder in folders:
-        outcome, log = start(folder, str(tmp_path))
+    with ThreadPoolExecutor(4) as pool:        # four starts at a time (each one bounded)
+        results = list(pool.map(lambda f: start(f, str(tmp_path)), folders))
+    for folder, (outcome, log) in zip(folders, results):
         outcomes[os.path.basename(folder)] = outcome
         assert outcome in ("served", "exit 2"), (folder, outcome, log[-3000:])
         assert "Traceback" not in log, (folder, log[-3000:])
