@@ -199,6 +199,24 @@ def test_fixed_limit_all_in_of_half_a_bet_or_more_reopens():
     assert t.hand.street == "river"
 
 
+def test_fixed_limit_all_in_of_more_than_half_a_bet_reopens():
+    t, _ = deal([1000, 1000, 9], game="FT")
+    t, _ = play(t, "0 call, 1 call, 2 check, 1 check, 2 check, 0 check")   # turn: bet 4
+    t, _ = play(t, "1 bet 4, 2 allin")                   # all in to 7: 3 more, over half
+    legal = legal_actions(t)
+    # A raise, though short of a full bet: the next raise is one bet above it, to 11.
+    assert legal.seat == 0 and legal.call == 7 and (legal.min_to, legal.max_to) == (11, 11)
+    with pytest.raises(IllegalAction, match="fixed limit: the raise is to 11 at most"):
+        apply(t, Raise(0, 12))
+    t, _ = play(t, "0 call")
+    legal = legal_actions(t)
+    # Seat 1 already acted (its bet of 4) and faces 3 more: the betting is reopened.
+    assert legal.seat == 1 and "raise" in legal.actions and (legal.min_to, legal.max_to) == (11, 11)
+    assert t.hand.raises == 2
+    t, _ = play(t, "1 raise 11, 0 call")
+    assert t.hand.street == "river" and stacks(t) == [987, 987, 0]   # 2 preflop, 11 on the turn
+
+
 # -- the Omaha evaluator -----------------------------------------------------------
 
 def test_evaluate_omaha_is_the_best_of_two_hole_and_three_board_cards():

@@ -2,6 +2,7 @@
 
     python -m client.bots --url ws://127.0.0.1:8080/ws --bots 200 --tables 40 --strategy mix --duration 60
     python -m client.bots --bots 12 --tables 2 --hands 50 --chaos drop,slow,bad --json out.json
+    python -m client.bots --bots 6 --tables 1 --game PO --duration 30   # Pot-Limit Omaha
     python -m client.bots --join t1 --bots 3          # fill a person's table with bots
     python -m client.bots --tournament sng --bots 6   # a sit-and-go of 6 bots, played out
     python -m client.bots --tournament mtt --bots 27 --seats 9 --level-seconds 5
@@ -30,6 +31,7 @@ from client.bots.run import (  # noqa: E402
     CHAOS_KINDS, MIX, create_tables, list_tables, run_bots, seats_for)
 from client.bots.stats import format_report  # noqa: E402
 from client.bots.strategies import STRATEGIES  # noqa: E402
+from game.variants import GAMES, NAMES  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,6 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--bots", type=int, default=12, help="how many bots (default 12)")
     p.add_argument("--tables", type=int, default=2,
                    help="tables to create with POST /api/tables (default 2); 0: use the existing ones")
+    p.add_argument("--game", default="NT", choices=GAMES,
+                   help="the game of the tables --tables creates: "
+                        + ", ".join(f"{g} {NAMES[g]}" for g in GAMES) + " (default NT)")
     p.add_argument("--join", metavar="TABLE_ID",
                    help="sit the bots at this existing table (free seats) instead")
     p.add_argument("--strategy", default="mix", choices=[*STRATEGIES, "mix"],
@@ -96,7 +101,8 @@ def main(argv=None) -> int:
     if args.join:
         tables, fixed_seats = [args.join], False
     elif args.tables > 0:
-        tables = create_tables(args.url, args.tables, seats=seats_for(args.bots, args.tables))
+        tables = create_tables(args.url, args.tables, seats=seats_for(args.bots, args.tables),
+                               game=args.game)
     else:
         tables, fixed_seats = [t["id"] for t in list_tables(args.url)], False
         if not tables:
@@ -111,7 +117,8 @@ def main(argv=None) -> int:
                       chaos_share=args.chaos_share, think=args.think, seed=args.seed,
                       fixed_seats=fixed_seats, progress=None if args.quiet else sys.stderr,
                       name_prefix="bot " if args.join else "bot", end=end)
-    report.update(strategy=args.strategy, tables=tables, chaos=list(args.chaos))
+    report.update(strategy=args.strategy, tables=tables, chaos=list(args.chaos),
+                  game=args.game if fixed_seats else None)
     print(format_report(report))
     if args.json:
         with open(args.json, "wb") as out:

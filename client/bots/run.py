@@ -39,13 +39,18 @@ def http_url(ws_url: str) -> str:
 
 
 def create_tables(ws_url: str, count: int, *, seats: int = 6, small_blind: int = 1,
-                  big_blind: int = 2, prefix: str = "Bots") -> list[str]:
-    """Create ``count`` tables with ``POST /api/tables``; returns their ids. A cluster
-    answers 307 with the shard that should make it (docs/scaling.md): asked again there."""
+                  big_blind: int = 2, prefix: str = "Bots", game: str = "NT") -> list[str]:
+    """Create ``count`` tables of ``game`` (a variant code: ``"NT"``, ``"PO"``, ``"PO5"``,
+    ``"FT"``) with ``POST /api/tables``; returns their ids. A cluster answers 307 with
+    the shard that should make it (docs/scaling.md): asked again there. ``"NT"`` sends
+    no ``game`` (the server's default), so a server from before games takes it too."""
     ids = []
     for i in range(count):
-        body = orjson.dumps({"name": f"{prefix} {i + 1}", "seats": seats,
-                             "small_blind": small_blind, "big_blind": big_blind})
+        fields = {"name": f"{prefix} {i + 1}", "seats": seats,
+                  "small_blind": small_blind, "big_blind": big_blind}
+        if game != "NT":
+            fields["game"] = game
+        body = orjson.dumps(fields)
         path = "/api/tables"
         for _ in range(3):
             request = urllib.request.Request(
