@@ -119,12 +119,18 @@ def test_house_bots_come_back_to_their_seats_after_kill_9(tmp_path):
         proc.wait(20)
 
 
-def children(pid: int) -> list[int]:
-    """The process ids of ``pid``'s children (from /proc)."""
-    out = []
+def house_children(pid: int) -> set[int]:
+    """The process ids of ``pid``'s house bots children, alive (from /proc)."""
+    out = set()
     for task in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{task}/children") as f:
-            out += [int(c) for c in f.read().split()]
+            for child in map(int, f.read().split()):
+                try:
+                    with open(f"/proc/{child}/cmdline", "rb") as c:
+                        if b"client.bots.house" in c.read():
+                            out.add(child)
+                except OSError:
+                    pass                    # gone meanwhile
     return out
 
 
@@ -143,10 +149,12 @@ def test_the_house_bots_child_is_started_again_when_it_dies(tmp_path):
         assert status == 201, table
         wait_for(lambda: (e := lobby_entry(port, table["id"]))["seats_taken"] == 3
                  and e["hands"] >= 2, 20, "3 bots seated and 2 hands played", step=0.2)
-        child, = children(proc.pid)
-        os.kill(child, signal.SIGKILL)
-        wait_for(lambda: children(proc.pid) not in ([], [child]), 20,
-                 "a new house bots child", step=0.2)
+        killed = house_children(proc.pid)
+        assert killed
+        for child in killed:
+            os.kill(child, signal.SIGKILL)
+        wait_for(lambda: house_children(proc.pid) - killed, 30, "a new house bots child",
+                 step=0.2)
         wait_for(lambda: bots_connected(port, table["id"], 3), 30,
                  "the 3 house bots connected in their seats again", step=0.3)
         before = lobby_entry(port, table["id"])["hands"]
