@@ -276,6 +276,8 @@ def soak(a) -> dict:
     out.setdefault("server", {})
     out["server"]["exit"] = server.proc.returncode
     out["server"]["tracebacks"] = log.count("Traceback")
+    if server.proc.returncode != 0 or "Traceback" in log:
+        out["server"]["log_tail"] = log[-4000:]      # a failure says why
     out["verdicts"] = verdicts(out, a)
     return out
 

@@ -638,7 +638,10 @@ def stop(server, grace: float = 2.0) -> None:
     deadline = time.monotonic() + grace
     while fan.conns and time.monotonic() < deadline:
         gevent.sleep(0.02)
-    gevent.killall(runtime.greenlets, timeout=1)
+    try:
+        gevent.killall(runtime.greenlets, timeout=1)
+    except gevent.Timeout:   # a loop too busy to end them in time: the stop goes on
+        log.warning("stopping: background greenlets still ending after 1 s; going on")
     for hook in runtime.shutdown_hooks:
         try:
             hook()
