@@ -68,3 +68,33 @@ def test_flags_come_from_the_environment(tmp_path):
                           "print(a.turn_seconds, a.port, a.no_default_tables)"],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
     assert out.stdout.split() == ["7.5", "0", "True"], out.stderr
+
+
+# A background greenlet that takes 3 s to end once killed (a loop too busy to end them in
+# time, as under load with thousands of sockets closing).
+STUBBORN = '''
+import gevent
+import server.app as A
+def _stubborn():
+    while True:
+        try:
+            gevent.sleep(10)
+        except gevent.GreenletExit:
+            gevent.sleep(3)
+            return
+_start = A.start_background
+def _start_with_a_stubborn_one():
+    _start()
+    A.runtime.greenlets.append(gevent.spawn(_stubborn))
+A.start_background = _start_with_a_stubborn_one
+'''
+
+
+def test_a_graceful_stop_finishes_when_background_work_is_slow_to_end(tmp_path):
+    """gevent.killall's timeout raised in the stop: no final image, two tracebacks, exit 1
+    (seen in the soak under load); the stop now goes on."""
+    snaps = str(tmp_path / "snaps")
+    server = start_server(str(tmp_path), "--snapshot-dir", snaps, prelude=STUBBORN)
+    assert server.stop() == 0
+    log = server.log()
+    assert "Traceback" not in log and "final image" in log, log[-3000:]
