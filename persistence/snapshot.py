@@ -178,14 +178,10 @@ def open_dir(directory: str, keep: int = 3) -> Snapshots:
     if os.stat(directory).st_mode & 0o077:
         log.warning("snapshot folder %s can be read by other users: images hold hole cards, "
                     "decks and session tokens (chmod 700 it)", directory)
-    lock_fd = os.open(os.path.join(directory, LOCK_NAME),
-                      os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        files.close(lock_fd)
+    lock_fd = _lock(directory)
+    if lock_fd is None:
         raise FolderInUse(f"snapshot folder {directory} is in use by another server "
-                          "process (its .lock is held)") from None
+                          "process (its .lock is held)")
     removed = remove_temps(directory)
     if removed:
         log.warning("snapshot: removed %d stray temporary file(s) from an interrupted write: %s",
@@ -193,6 +189,19 @@ def open_dir(directory: str, keep: int = 3) -> Snapshots:
     images = list_images(directory)
     return Snapshots(directory=directory, keep=keep, seq=images[0][0] if images else 0,
                      lock_fd=lock_fd)
+
+
+def _lock(directory: str) -> int | None:
+    """Open (or make) the folder's ``.lock`` and lock it: its descriptor, or None when
+    another process holds it. Raises ``OSError`` if it cannot be opened."""
+    fd = os.open(os.path.join(directory, LOCK_NAME),
+                 os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        files.close(fd)
+        return None
+    return fd
 
 
 def lock_held(snaps: Snapshots) -> None:
@@ -211,15 +220,11 @@ def relock(snaps: Snapshots) -> str | None:
         return None
     except OSError as e:
         lost = str(e)
-    path = os.path.join(snaps.directory, LOCK_NAME)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        fd = _lock(snaps.directory)
     except OSError as e:
         return f"{lost}, and it cannot be made again: {e}"
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        files.close(fd)
+    if fd is None:
         return f"{lost}, and another process holds the new one: this server writes no more"
     files.close(snaps.lock_fd)
     snaps.lock_fd = fd
