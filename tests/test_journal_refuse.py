@@ -22,20 +22,26 @@ def segments(folder):
     return sorted(p for p in os.listdir(folder) if p.startswith("journal-"))
 
 
-def test_a_damaged_journal_entry_stops_the_start_until_told_to_set_it_aside(tmp_path):
+def killed_after_new_players(tmp_path, count: int):
+    """A server whose journal holds ``count`` new players, killed -9: ``(folder, players,
+    newest segment's name)``."""
     folder = tmp_path / "snaps"
     server = start_server(str(tmp_path), "--snapshot-dir", str(folder), "--journal",
                           "everysec", "--snapshot-every", "600")
     try:
-        players = [connect(server, f"j{i}") for i in range(6)]      # six journal entries
+        players = [connect(server, f"j{i}") for i in range(count)]   # one entry each
         wait_for(lambda: sum(open(folder / s, "rb").read().count(b'"k":"player"')
-                             for s in segments(folder)) == 6, 10, "the entries on disk")
+                             for s in segments(folder)) == count, 10, "the entries on disk")
     finally:
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait(10)
     for c in players:
         c.close()
-    name = segments(folder)[-1]
+    return folder, players, segments(folder)[-1]
+
+
+def test_a_damaged_journal_entry_stops_the_start_until_told_to_set_it_aside(tmp_path):
+    folder, players, name = killed_after_new_players(tmp_path, 6)
     path = folder / name
     lines = path.read_bytes().split(b"\n")
     assert len(lines) >= 8                  # the header, six players, the torn-or-empty tail
@@ -65,19 +71,7 @@ def test_a_sound_entry_the_rules_refuse_stops_the_start_too(tmp_path):
     under another id than the one replay gives it) is treated like damage: the start
     refuses, naming it, and --journal-set-aside keeps it aside."""
     from persistence.segments import decode_line, encode_line
-    folder = tmp_path / "snaps"
-    server = start_server(str(tmp_path), "--snapshot-dir", str(folder), "--journal",
-                          "everysec", "--snapshot-every", "600")
-    try:
-        players = [connect(server, f"j{i}") for i in range(4)]
-        wait_for(lambda: sum(open(folder / s, "rb").read().count(b'"k":"player"')
-                             for s in segments(folder)) == 4, 10, "the entries on disk")
-    finally:
-        server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait(10)
-    for c in players:
-        c.close()
-    name = segments(folder)[-1]
+    folder, players, name = killed_after_new_players(tmp_path, 4)
     path = folder / name
     lines = path.read_bytes().split(b"\n")
     entry = decode_line(lines[2])

@@ -105,15 +105,7 @@ def test_house_bots_come_back_to_their_seats_after_kill_9(tmp_path):
         proc.wait(20)
     proc, port, _ = start_server(folder, "--journal", "everysec", "--bot-think", "0.05")
     try:
-        def bots_back():
-            bots = [s for s in watch_table(port, table["id"])["view"]["seats"] if s is not None]
-            return len(bots) == 3 and all(s["connected"] for s in bots)
-        wait_for(bots_back, 20, "the 3 house bots connected in their seats again", step=0.3)
-        before = lobby_entry(port, table["id"])["hands"]
-        wait_for(lambda: lobby_entry(port, table["id"])["hands"] > before, 20,
-                 "the bots to play on after the restart", step=0.2)
-        m = get(port, "/metrics")
-        assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
+        back_and_playing(port, table["id"], 3, 20)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
@@ -139,6 +131,17 @@ def bots_connected(port, table_id, count):
     return len(bots) == count and all(s["connected"] for s in bots)
 
 
+def back_and_playing(port, table_id, count, timeout):
+    """``count`` house bots connected in their seats, a hand more played, chips adding up."""
+    wait_for(lambda: bots_connected(port, table_id, count), timeout,
+             f"the {count} house bots connected in their seats again", step=0.3)
+    before = lobby_entry(port, table_id)["hands"]
+    wait_for(lambda: lobby_entry(port, table_id)["hands"] > before, timeout,
+             "the bots to play on", step=0.2)
+    m = get(port, "/metrics")
+    assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
+
+
 def test_the_house_bots_child_is_started_again_when_it_dies(tmp_path):
     # A dead bot's turn waits for its clock: a short one, so that play goes on either way.
     proc, port, _ = start_server(str(tmp_path / "state"), "--bot-think", "0.05",
@@ -155,13 +158,7 @@ def test_the_house_bots_child_is_started_again_when_it_dies(tmp_path):
             os.kill(child, signal.SIGKILL)
         wait_for(lambda: house_children(proc.pid) - killed, 30, "a new house bots child",
                  step=0.2)
-        wait_for(lambda: bots_connected(port, table["id"], 3), 30,
-                 "the 3 house bots connected in their seats again", step=0.3)
-        before = lobby_entry(port, table["id"])["hands"]
-        wait_for(lambda: lobby_entry(port, table["id"])["hands"] > before, 30,
-                 "the bots to play on with the new child", step=0.2)
-        m = get(port, "/metrics")
-        assert metric(m, "poker_chips_total") == metric(m, "poker_chips_issued")
+        back_and_playing(port, table["id"], 3, 30)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
