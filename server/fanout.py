@@ -207,7 +207,11 @@ def _batches(table_id: str, first: int, parts: list, watchers: list) -> list:
     if all(type(p) is bytes for p in parts):
         framed = conns.Raw(conns.frame(head + b",".join(parts) + b"]}"))
         return [(c, framed) for c in watchers]
-    owners = {p[1] for p in parts if type(p) is not bytes}
+    # Each private event encoded twice, once whole and once as others see it
+    # (a deal at six seats: 12 encodings, not one per event per kind of viewer).
+    whole = {i: orjson.dumps(p[0]) for i, p in enumerate(parts) if type(p) is not bytes}
+    hidden = {i: orjson.dumps(event_view(parts[i][0], None)) for i in whole}
+    owners = {parts[i][1] for i in whole}
     made: dict = {}
     out = []
     for c in watchers:
@@ -215,9 +219,8 @@ def _batches(table_id: str, first: int, parts: list, watchers: list) -> list:
         framed = made.get(key)
         if framed is None:
             body = b",".join(
-                p if type(p) is bytes else orjson.dumps(p[0] if p[1] == key
-                                                        else event_view(p[0], None))
-                for p in parts)
+                p if type(p) is bytes else whole[i] if p[1] == key else hidden[i]
+                for i, p in enumerate(parts))
             framed = made[key] = conns.Raw(conns.frame(head + body + b"]}"))
         out.append((c, framed))
     return out
