@@ -12,7 +12,8 @@ absolute time, epoch seconds), else None. The rule:
   offer stands, nobody else sits there (``seat_reserved``); the offered player sits
   with an ordinary ``sit``, and leaves the list;
 - an offer not taken in time drops its player from the list, and the next is
-  offered the seat (time is an input: :func:`due` and :func:`update`, called from
+  offered the seat; so does a first in line whose bankroll fell below the table's
+  minimum buy-in since joining (they bought in elsewhere) (time is an input: :func:`due` and :func:`update`, called from
   ``play.tick`` and ``play.settle``);
 - a player who sits at the table, leaves the list (``unwait``) or is forgotten leaves
   it; a table that closes takes its list with it.
@@ -169,10 +170,24 @@ def update(root: Root, room: Room, now: float, fx: Effects) -> None:
     if room.offer is not None and not free:      # (nobody else may sit: cannot happen)
         _change(root, room, {"k": "offer", "t": room.id, "player": None}, fx)
     elif room.offer is None and room.waiting and free:
+        while room.waiting and _cannot_buy_in(root, room, room.waiting[0]):
+            _change(root, room, {"k": "unwait", "t": room.id, "player": room.waiting[0]}, fx,
+                    "bankroll")
+        if not room.waiting:
+            return
         first = room.waiting[0]
         _change(root, room, {"k": "offer", "t": room.id, "player": first,
                              "until": now + config.settings.wait_offer}, fx)
         fx.send(first, offer_message(room))
+
+
+def _cannot_buy_in(root: Root, room: Room, player_id: str) -> bool:
+    """The player's bankroll fell below the table's minimum buy-in since they joined the
+    list (they bought in elsewhere): the seat is not theirs to take. (A cluster's shard
+    does not hold bankrolls: the wallet says at ``sit``.)"""
+    player = root.players.get(player_id)
+    return (not root.shard and player is not None
+            and player.bankroll < room.config.min_buy_in)
 
 
 def due(room: Room) -> float | None:

@@ -249,3 +249,36 @@ def test_a_tournament_table_has_no_waiting_list():
     fan.bind(c, ann.id)
     fx = handlers.dispatch(root, fan, c, orjson.dumps({"type": "wait", "table": room.id}), T0)
     assert fx.sent("reply")[0][1]["code"] == "tournament"
+
+
+def test_a_first_in_line_who_can_no_longer_buy_in_is_passed_over_when_a_seat_frees():
+    t = Room()
+    # A second table, with a buy-in of up to the whole bankroll (before the image).
+    other = add_table(t.root, "deep", TableConfig(2, 1, 2, 0, 40, 10_000))
+    t.image, t.journal = orjson.loads(orjson.dumps(root_to_json(t.root))), []
+    minimum = t.room.config.min_buy_in
+    for p in (t.cat, t.dan):
+        t.say(p, {"type": "wait"})
+    # cat buys in elsewhere with nearly everything: less than the minimum is left.
+    assert t.error(t.cat, {"type": "sit", "table": other.id, "seat": 0,
+                           "buy_in": t.cat.bankroll - (minimum - 1)}) is None
+    assert t.cat.bankroll == minimum - 1 and t.room.waiting == [t.cat.id, t.dan.id]
+    fx = t.step(StandUp(1), T0 + 1)                     # a seat comes free: dan's turn
+    assert fx.journal[-2:] == [{"k": "unwait", "t": t.room.id, "player": t.cat.id},
+                               {"k": "offer", "t": t.room.id, "player": t.dan.id,
+                                "until": T0 + 1 + OFFER}]
+    assert sent_to(fx, t.cat) == [{"type": "waiting", "table": t.room.id, "position": None,
+                                   "length": 1, "reason": "bankroll"}]
+    assert [m["type"] for m in sent_to(fx, t.dan)] == ["waiting", "seat_offered"]
+    t.sound()
+    assert t.error(t.dan, {"type": "sit", "seat": 1, "buy_in": 100}, T0 + 2) is None
+    assert t.error(t.cat, {"type": "wait"}, T0 + 2) == "buy_in"    # nor may she join again
+    # When nobody on the list can buy in any more, the freed seat is simply free.
+    t.say(t.eve, {"type": "wait"}, T0 + 3)
+    assert t.error(t.eve, {"type": "sit", "table": other.id, "seat": 1,
+                           "buy_in": t.eve.bankroll - (minimum - 1)}, T0 + 3) is None
+    fx = t.step(StandUp(0), T0 + 4)
+    assert t.room.offer is None and t.room.waiting == []
+    assert sent_to(fx, t.eve)[-1]["reason"] == "bankroll"
+    assert t.error(t.bob, {"type": "sit", "seat": 0, "buy_in": 100}, T0 + 5) is None
+    t.sound()

@@ -802,6 +802,8 @@ function onWaiting(msg) {
     } else if (msg.reason === "expired") {
       if ($("#seat-offer-notice")) closeModal();
       toast(`The seat held for you at ${tableName(id)} was not taken in time: you left its waiting list.`, "info", 8000);
+    } else if (msg.reason === "bankroll") {
+      toast(`A seat came free at ${tableName(id)}, but your bankroll is below its minimum buy-in: you left its waiting list.`, "info", 8000);
     } else if (msg.reason === "closed" && was) {
       toast(`${tableName(id)} has closed: you left its waiting list.`, "info");
     }
