@@ -76,10 +76,12 @@ class SatOut:
 
 @dataclass(frozen=True, slots=True)
 class SatIn:
-    """Back in (or a planned sit-out called off)."""
+    """Back in (or a planned sit-out called off); ``post``: back posting what was
+    missed, so dealt in at the next hand rather than waiting for the big blind."""
 
     type: str = _type("sat_in")
     seat: int
+    post: bool = False
 
 
 @dataclass(frozen=True, slots=True)

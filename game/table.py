@@ -726,7 +726,7 @@ def _sit_in(table: Table, a: SitIn, events: list[Event]) -> Table:
         raise IllegalAction("you are not sitting out")
     if type(a.post) is not bool:
         raise IllegalAction(f"post is true or false, not {a.post!r}")
-    events.append(SatIn(a.seat))
+    events.append(SatIn(a.seat, a.post))
     if a.post:
         # Back at once: a player who missed the big blind posts it (live)
         # and a dead small blind at the next hand they are dealt into; one

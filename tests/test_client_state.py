@@ -103,12 +103,42 @@ def leave_and_return(c, table: str, seat: int, stop: threading.Event) -> None:
             sitting = False
 
 
+def sit_out_and_post(c, table: str, seat: int, stop: threading.Event) -> None:
+    """Sit down; once dealt in, sit out after the hand; once sat out, come back in the
+    middle of the next hand posting what it missed (``sit_in`` with ``post``): dealt in
+    at the next hand, not waiting for the big blind."""
+    c.send({"type": "sit", "table": table, "seat": seat, "buy_in": 60})
+    sat_out = False
+    while not stop.is_set():
+        try:
+            msg = c.recv(0.1)
+        except websocket.WebSocketTimeoutException:
+            continue
+        except Closed:
+            return
+        if msg["type"] == "turn" and msg["table"] == table:
+            c.send({"type": "act", "table": table, "action": "fold"})
+        if msg["type"] != "event":
+            continue
+        ev = msg["event"]
+        if ev["type"] == "hole_cards" and ev["seat"] == seat and ev["cards"]:
+            c.send({"type": "sit_out", "table": table})
+        elif ev["type"] == "sat_out" and ev["seat"] == seat:
+            sat_out = True
+        elif ev["type"] == "hand_started" and sat_out:
+            sat_out = False
+            c.send({"type": "sit_in", "table": table, "post": True})
+        elif ev["type"] == "left" and ev["seat"] == seat:
+            c.send({"type": "sit", "table": table, "seat": seat, "buy_in": 60})
+
+
 def test_events_and_full_views_show_the_same_table(server):
     table = create_table(server, seats=6, name="state check", ante=1, run_it_twice=True)
     players = [connect(server, f"p{i}") for i in range(4)]
     spectator = connect(server, "watcher")
     leaver = connect(server, "leaver")
-    for c in (*players, spectator, leaver):
+    poster = connect(server, "poster")
+    for c in (*players, spectator, leaver, poster):
         c.request({"type": "watch", "table": table}, "table")
     for i, (c, buy_in) in enumerate(zip(players, (40, 75, 130, 200))):
         sit(c, table, i, buy_in)   # uneven stacks: all-ins make side pots
@@ -117,7 +147,9 @@ def test_events_and_full_views_show_the_same_table(server):
 
     stop = threading.Event()
     helpers = [threading.Thread(target=spectate, args=(spectator, table, stop), daemon=True),
-               threading.Thread(target=leave_and_return, args=(leaver, table, 5, stop), daemon=True)]
+               threading.Thread(target=leave_and_return, args=(leaver, table, 5, stop), daemon=True),
+               threading.Thread(target=sit_out_and_post, args=(poster, table, 4, stop),
+                                daemon=True)]
     for t in helpers:
         t.start()
     try:
@@ -132,9 +164,10 @@ def test_events_and_full_views_show_the_same_table(server):
     transcripts = [{"viewer": c.player,
                     "messages": [m for m in c.seen
                                  if m["type"] in ("table", "event") and m.get("table") == table]}
-                   for c in (*players, spectator, leaver)]
+                   for c in (*players, spectator, leaver, poster)]
     kinds = {m["event"]["type"] for t in transcripts for m in t["messages"] if m["type"] == "event"}
-    assert {"blind", "action", "pots", "street", "award", "left", "seated", "run_twice"} <= kinds, kinds
+    assert {"blind", "action", "pots", "street", "award", "left", "seated", "run_twice",
+            "sat_out", "sat_in"} <= kinds, kinds
     result = run_checker(transcripts)
     assert result["mismatches"] == [], json.dumps(result["mismatches"][:5], indent=1)
     assert result["compared"] >= 200, result

@@ -789,7 +789,7 @@ def test_sitting_out_between_hands_is_at_once_and_sitting_in_calls_a_plan_off():
     t, _ = apply(t, SitOut(2, when="hand"))
     t, ev = apply(t, SitIn(2))                            # changed their mind
     assert t.seats[2].sit_out_after is None and of_type(ev, "sat_in") == [
-        {"type": "sat_in", "seat": 2}]
+        {"type": "sat_in", "seat": 2, "post": False}]
     with pytest.raises(IllegalAction, match="sit out when"):
         apply(t, SitOut(2, when="tomorrow"))
 

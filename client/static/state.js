@@ -39,6 +39,7 @@ export function fromTable(msg, previous = null) {
     big_blind: view.big_blind,
     game: view.game || "NT", // "NT", "PO" (pot-limit Omaha; "PO5" five cards), "FT" (fixed limit)
     ante: view.ante || 0,
+    ante_kind: view.ante_kind || "each", // "each": in everyone's contribution; else dead money
     run_it_twice: !!view.run_it_twice, // all-in players who all agree may see two boards
     seats,
     hand,
@@ -225,7 +226,8 @@ function step(state, ev, me) {
       break;
     case "sat_in":
       if (s) {
-        if (s.sitting_out) { s.waiting = true; log(state, "info", `${who} is back`); }
+        // Back posting what they missed: dealt in at the next hand; else they wait.
+        if (s.sitting_out) { s.waiting = !ev.post; log(state, "info", `${who} is back`); }
         s.sitting_out = false;
         s.sit_out_next = null;
       }
@@ -277,7 +279,14 @@ function step(state, ev, me) {
     case "blind": {
       if (!s) break;
       s.stack -= ev.amount;
-      if (ev.kind === "ante") {
+      if (ev.kind === "dead" || (ev.kind === "ante" && state.ante_kind !== "each")) {
+        // Dead money (a missed small blind posted, a big-blind ante): in the main pot,
+        // which every live player may win, and not a bet anyone must call.
+        if (hand) {
+          if (hand.pots.length) hand.pots[0].amount += ev.amount;
+          else hand.pots = [{ amount: ev.amount, eligible: seats.map((x, i) => (x && x.in_hand && !x.folded ? i : -1)).filter((i) => i >= 0) }];
+        }
+      } else if (ev.kind === "ante") {
         if (hand) {
           hand.antes = { ...(hand.antes || {}), [ev.seat]: ev.amount };
           const live = seats.map((x, i) => (x && x.in_hand && !x.folded ? i : -1)).filter((i) => i >= 0);
@@ -288,8 +297,9 @@ function step(state, ev, me) {
         if (hand) hand.current_bet = Math.max(hand.current_bet, s.bet);
       }
       s.all_in = !!ev.all_in;
-      s.last = ev.kind === "ante" ? "Ante" : ev.kind === "small" ? "Small blind" : "Big blind";
-      const kind = ev.kind === "ante" ? "an ante" : ev.kind === "small" ? "the small blind" : "the big blind";
+      s.last = { ante: "Ante", small: "Small blind", dead: "Dead blind", straddle: "Straddle" }[ev.kind] || "Big blind";
+      const kind = { ante: "an ante", small: "the small blind", dead: "a dead small blind",
+        straddle: "a straddle" }[ev.kind] || "the big blind";
       log(state, "act", `${who} posts ${kind} of ${ev.amount}${ev.all_in ? " and is all in" : ""}`);
       break;
     }
