@@ -128,6 +128,8 @@ def create(root, name: str, t: rules.Tournament, creator: str | None,
 def register(root, tr: TournamentRoom, player_id: str) -> Effects:
     """``player_id`` registers: the buy-in leaves their bankroll for the pool."""
     player = root.players[player_id]
+    if player_id in tr.t.registered:     # (the rules' own sentence names the player's id)
+        raise rules.TournamentError(f"you are already registered for {tr.name}")
     if player.bankroll < tr.t.buy_in:
         raise rules.TournamentError(f"the buy-in is {tr.t.buy_in}; your bankroll is "
                                     f"{player.bankroll}")
@@ -141,6 +143,8 @@ def register(root, tr: TournamentRoom, player_id: str) -> Effects:
 
 def unregister(root, tr: TournamentRoom, player_id: str) -> Effects:
     """``player_id`` unregisters before the start: the buy-in goes back to their bankroll."""
+    if not tr.t.started and player_id not in tr.t.registered:
+        raise rules.TournamentError(f"you are not registered for {tr.name}")
     tr.t = rules.unregister(tr.t, player_id)
     root.players[player_id].bankroll += tr.t.buy_in
     tr.pool -= tr.t.buy_in

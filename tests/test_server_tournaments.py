@@ -46,9 +46,10 @@ def test_refused_registrations_change_nothing():
     root, tr, _ = a_root()
     tournaments.register(root, tr, "p1")
     before = root_to_json(root)
-    with pytest.raises(rules.TournamentError):
+    # The reasons speak to the player, not of their id.
+    with pytest.raises(rules.TournamentError, match=f"^you are already registered for {tr.name}$"):
         tournaments.register(root, tr, "p1")           # twice
-    with pytest.raises(rules.TournamentError):
+    with pytest.raises(rules.TournamentError, match=f"^you are not registered for {tr.name}$"):
         tournaments.unregister(root, tr, "p2")         # not registered
     root.players["p3"].bankroll = 99
     root.chips_issued -= STARTING_BANKROLL - 99
