@@ -279,12 +279,77 @@ def parse_json(raw: str | bytes, max_bytes: int = MAX_BYTES, max_depth: int = MA
         raise ProtocolError("bad_json", "empty message")
     if _too_deep(text, max_depth):
         raise ProtocolError("bad_json", f"nested deeper than {max_depth} levels")
+    data = _fast(text)
+    if data is not _SLOW:
+        return data
     try:
         return _DECODER.decode(text)
     except ProtocolError:
         raise
     except (ValueError, RecursionError) as e:
         raise ProtocolError("bad_json", f"not JSON: {e}") from None
+
+
+_SLOW = object()
+
+
+def _fast(text: str):
+    """orjson's parse of ``text`` when it is certainly what the strict decoder returns,
+    else :data:`_SLOW` (the strict decoder then decides, and words any error).
+
+    orjson is five times as fast but takes what the strict decoder refuses: a key
+    twice (the last wins), integers over 16 characters (over 64 bits it reads them as
+    floats). Every key of a JSON object has its own ``:``, so when the document has as
+    many ``:`` as its objects have keys no key is there twice (a ``:`` inside a string
+    only sends it to the strict decoder); integers are checked against the strict
+    decoder's bound, and a document with a float goes to the strict decoder (client
+    messages have none). So does whatever orjson refuses (invalid JSON, NaN, a lone
+    surrogate, invalid UTF-8).
+
+    >>> _fast('{"type": "act", "amount": 60}')
+    {'type': 'act', 'amount': 60}
+    >>> [_fast(t) is _SLOW for t in ('{"a": 1, "a": 2}', '{"a": "x:y"}', '[10000000000000000]',
+    ...                              '[100000000000000000000000]', '[1.5]')]
+    [True, True, True, True, True]
+    """
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _SLOW
+    keys = _vouch(data)
+    return data if keys is not None and keys == text.count(":") else _SLOW
+
+
+def _vouch(value) -> int | None:
+    """How many object keys ``value`` holds, or None when it holds a float or an integer
+    the strict decoder refuses (over 16 characters)."""
+    kind = type(value)
+    if kind is dict:
+        n = len(value)
+        for v in value.values():
+            if type(v) in _CONTAINERS_AND_NUMBERS:
+                more = _vouch(v)
+                if more is None:
+                    return None
+                n += more
+        return n
+    if kind is list:
+        n = 0
+        for v in value:
+            if type(v) in _CONTAINERS_AND_NUMBERS:
+                more = _vouch(v)
+                if more is None:
+                    return None
+                n += more
+        return n
+    if kind is int:
+        return 0 if -10**15 < value < 10**16 else None    # _int: at most 16 characters
+    if kind is float:
+        return None
+    return 0
+
+
+_CONTAINERS_AND_NUMBERS = (dict, list, int, float)
 
 
 # ---------------------------------------------------------------------------

@@ -298,3 +298,55 @@ def test_a_socket_that_does_not_read_is_closed_once_its_queue_holds_too_many_byt
     conns.stop_writer(c)
     a.close()
     b.close()
+
+
+# ---------------------------------------------------------------------------
+# Strict JSON: the fast path (orjson) answers exactly as the strict decoder
+
+
+def _outcome(text: str, fast: bool):
+    """What parse_json makes of ``text``: ("ok", its exact JSON) or ("error", code, reason)."""
+    saved = protocol._fast
+    if not fast:
+        protocol._fast = lambda text: protocol._SLOW
+    try:
+        value = protocol.parse_json(text)
+    except ProtocolError as e:
+        return ("error", e.code, e.message)
+    finally:
+        protocol._fast = saved
+    return ("ok", repr(value))    # 1, 1.0 and True told apart; strings whole
+
+
+_KEYS = st.sampled_from(["type", "table", "a", "a", "x:y", "é", "\\u00e9", ""])
+_NUMBERS = st.sampled_from(["0", "-0", "7", "9999999999999999", "-999999999999999",
+                            "10000000000000000", "-1000000000000000", "18446744073709551616",
+                            "100000000000000000000000", "1.5", "1e400", "-1E400", "1e-400",
+                            "NaN", "Infinity", "-Infinity", "01", "1.", ".5", "2e3"])
+_STRINGS = st.sampled_from(['"t1"', '"a:b"', '"\\ud800"', '"\\ud83d\\ude00"', '"\u00e9"',
+                            '"\x01"', '"\\"', '"tab\\t"', '""'])
+
+
+def _json_text():
+    """Documents that are mostly JSON, written by hand: keys twice, colons in strings,
+    numbers at and past the strict decoder's bounds, invalid escapes, odd whitespace."""
+    scalars = st.one_of(_NUMBERS, _STRINGS, st.sampled_from(["true", "false", "null"]))
+
+    def containers(children):
+        pair = st.tuples(_KEYS, children).map(lambda kv: f'"{kv[0]}": {kv[1]}')
+        return (st.lists(children, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]")
+                | st.lists(pair, max_size=4).map(lambda ps: "{" + ",".join(ps) + "}"))
+    doc = st.recursive(scalars, containers, max_leaves=12)
+    return st.tuples(doc, st.sampled_from(["", " ", "\n", "x", ",", "\ufeff"]),
+                     st.booleans()).map(
+        lambda d: (d[1] + d[0] if d[2] else d[0] + d[1]))
+
+
+@settings(max_examples=600)
+@given(st.one_of(_json_text(), st.text(max_size=30)))
+@example('{"type": "act", "table": "t1", "action": "raise", "amount": 60, "rid": 7}')
+@example('{"type": "ping", "type": "ping"}')
+@example('{"a": "x:y"}')
+@example("[100000000000000000000000]")
+def test_parse_json_answers_as_the_strict_decoder(text):
+    assert _outcome(text, fast=True) == _outcome(text, fast=False)
