@@ -18,8 +18,10 @@ cluster shard's ``shard``, pending ``transfers`` and ``next_transfer``
 its current hand began) from the body to the ``lazy`` member (a start does not parse
 it: the table keeps it as an ``orjson.Fragment`` until a hand ends and writes it into
 the hand's record as it is) and added each table's ``waiting`` list and ``offer``
-(:mod:`server.waiting`). Images of formats 1 to 4 still load (no tournaments before
-3, one process before 4, no waiting lists before 5).
+(:mod:`server.waiting`); format 6 holds a table's ``offers`` (a list: several free
+seats may be held at once) where 5 had one ``offer``. Images of formats 1 to 5 still
+load (no tournaments before 3, one process before 4, no waiting lists before 5, one
+offer in 5).
 
 >>> from server.root import TableConfig, add_player, add_table, new_root
 >>> root = new_root()
@@ -44,8 +46,8 @@ from server.root import (CHAT_LINES, FINISHED_HANDS, RECENT_POTS, Clock, Player,
                          TableConfig, finished_hands, pack_hand)
 from server.tournaments import tournament_from_json, tournament_to_json
 
-FORMAT = 5               # bump when root_to_json's layout changes incompatibly
-READS = (1, 2, 3, 4, 5)  # formats root_from_json loads
+FORMAT = 6                  # bump when root_to_json's layout changes incompatibly
+READS = (1, 2, 3, 4, 5, 6)  # formats root_from_json loads
 
 
 # ---------------------------------------------------------------------------
@@ -147,7 +149,7 @@ def room_to_json(room: Room) -> dict:
         "house_bots": list(room.house_bots),
         "creator": room.creator, "owner": room.owner, "created": room.created,
         "closing": room.closing, "tournament": room.tournament,
-        "waiting": list(room.waiting), "offer": dict(room.offer) if room.offer else None,
+        "waiting": list(room.waiting), "offers": [dict(o) for o in room.offers],
     }
 
 
@@ -182,7 +184,8 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
         creator=d.get("creator"), owner=d.get("owner"), created=d.get("created"),
         tournament=d.get("tournament"),
         closing=d.get("closing", False),
-        waiting=d.get("waiting", []), offer=d.get("offer"),     # none before format 5
+        waiting=d.get("waiting", []),                   # none before format 5
+        offers=d["offers"] if "offers" in d else [d["offer"]] if d.get("offer") else [],
     )
 
 
@@ -232,7 +235,7 @@ def room_image(room: Room, fragments=None) -> dict:
         "recent_pots": list(room.recent_pots), "house_bots": room.house_bots,
         "creator": room.creator, "owner": room.owner, "created": room.created,
         "closing": room.closing, "tournament": room.tournament,
-        "waiting": room.waiting, "offer": room.offer,
+        "waiting": room.waiting, "offers": room.offers,
     }
 
 
@@ -491,9 +494,11 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
         if any(pid not in players for pid in listed) or len(set(listed)) != len(listed):
             problems.append(f"{tid}: waiting list {listed!r} names an unknown player or one "
                             "twice")
-        offer = table.get("offer")
-        if offer is not None and offer["player"] not in listed:
-            problems.append(f"{tid}: a seat offered to {offer['player']!r}, not on its list")
+        offered = [o["player"] for o in table.get("offers") or
+                   ([table["offer"]] if table.get("offer") else [])]   # (format 5: one)
+        if any(pid not in listed for pid in offered) or len(set(offered)) != len(offered):
+            problems.append(f"{tid}: seats offered to {offered!r}: one not on its list, or "
+                            "one player twice")
         if running and (len(cards) != 52 or len(set(cards)) != 52):
             problems.append(f"{tid}: hand {hand['number']} has {len(set(cards))} distinct "
                             f"cards of {len(cards)}, not the 52")

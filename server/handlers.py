@@ -370,8 +370,8 @@ def _from_wallet(root: Root, fan, c, player, amount: int, then: list, rid) -> Ef
 
 
 def _reserved_text(room: Room) -> str:
-    return (f"a free seat at table {room.id} is offered to a player on its waiting list "
-            f"just now: join the list (wait), or try again once the offer ends")
+    return (f"the free seats at table {room.id} are offered to players on its waiting list "
+            f"just now: join the list (wait), or try again once an offer ends")
 
 
 def wait(root: Root, fan, c, msg: WaitMsg, now: float) -> Effects:

@@ -429,8 +429,7 @@ def due(room: Room) -> float | None:
         times.append(room.created + config.settings.empty_table_ttl)
     limit = config.settings.sit_out_remove
     times += [since + limit for since in room.sat_out_since if since is not None]
-    if room.offer is not None:
-        times.append(room.offer["until"])       # a seat held for the waiting list
+    times += [offer["until"] for offer in room.offers]   # seats held for the waiting list
     return min(times, default=None)
 
 

@@ -18,8 +18,9 @@ Each :class:`~server.effects.Effects` carries its journal entries, which
 - ``{"k": "transfer" | "transfer_done", ...}`` -- chips to or from a cluster's wallet,
   see :mod:`server.transfers`;
 - ``{"k": "wait" | "unwait", "t", "player"}`` -- a player joined or left a full table's
-  waiting list; ``{"k": "offer", "t", "player", "until"}`` -- a free seat held for its
-  first player until ``until`` (``player`` null: no longer), see :mod:`server.waiting`.
+  waiting list; ``{"k": "offer", "t", "player", "until"}`` -- a free seat held for a
+  player on it until ``until`` (``until`` null: no longer; ``player`` null: no seat is,
+  as journals written before several offers say it), see :mod:`server.waiting`.
 
 Recovery re-applies the entries through the same functions, and throws their
 effects away (nobody is connected yet), which makes the journal exactly as

@@ -120,10 +120,10 @@ class Room:
     created: float | None = None
     closing: bool = False          # an operator closed it: it goes when its hand is over
     tournament: str | None = None  # the tournament whose table this is (tournament chips)
-    # A full cash table's waiting list (player ids, first first) and the free seat held
-    # for its first player: {"player", "until"} or None (server.waiting).
+    # A full cash table's waiting list (player ids, first first) and the free seats held
+    # for players on it, {"player", "until"} each, in line order (server.waiting).
     waiting: list[str] = field(default_factory=list)
-    offer: dict | None = None
+    offers: list[dict] = field(default_factory=list)
 
     @property
     def used(self) -> bool:

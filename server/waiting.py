@@ -1,19 +1,20 @@
 """A full cash table's waiting list, and the free seat it offers in turn.
 
-``Room.waiting`` is the players in line (ids, first first); ``Room.offer`` is
-``{"player", "until"}`` while a free seat is held for the first of them (until an
-absolute time, epoch seconds), else None. The rule:
+``Room.waiting`` is the players in line (ids, first first); ``Room.offers`` is the
+free seats held for players on it, ``{"player", "until"}`` each (until an absolute
+time, epoch seconds), in line order. The rule:
 
 - a player joins a table's list (``wait``) only when they could not sit there now:
   every seat is taken, or the free seats are held for the list; never at a table
   where they sit, never twice (a player may be on several tables' lists);
-- when a seat is free and the list is not empty, the seat is offered to the first
-  player on it for ``--wait-offer`` seconds (a ``seat_offered`` message). While the
-  offer stands, nobody else sits there (``seat_reserved``); the offered player sits
-  with an ordinary ``sit``, and leaves the list;
+- each free seat is offered to a player on the list, first in line first, for
+  ``--wait-offer`` seconds (a ``seat_offered`` message): two seats freed together go
+  to the first two at once. While the offers stand, nobody else sits in the seats
+  they hold (``seat_reserved``); an offered player sits with an ordinary ``sit``, and
+  leaves the list;
 - an offer not taken in time drops its player from the list, and the next is
-  offered the seat; so does a first in line whose bankroll fell below the table's
-  minimum buy-in since joining (they bought in elsewhere) (time is an input: :func:`due` and :func:`update`, called from
+  offered the seat; so does a player in line whose bankroll fell below the table's
+  minimum buy-in since joining (they bought in elsewhere) when their turn comes (time is an input: :func:`due` and :func:`update`, called from
   ``play.tick`` and ``play.settle``);
 - a player who sits at the table, leaves the list (``unwait``) or is forgotten leaves
   it; a table that closes takes its list with it.
@@ -21,7 +22,8 @@ absolute time, epoch seconds), else None. The rule:
 Every change is one journal entry, applied by :func:`apply_entry` (live and by
 recovery alike): ``{"k": "wait", "t", "player"}`` appends, ``{"k": "unwait", "t",
 "player"}`` removes (and ends the player's offer), ``{"k": "offer", "t", "player",
-"until"}`` makes or (``player`` null) withdraws the offer. Each listed player whose
+"until"}`` makes an offer, and with ``until`` null withdraws the player's offer (with
+``player`` null, as journals written before several offers say it: every offer). Each listed player whose
 place in line changed is sent a ``waiting`` message (``position`` null once off the
 list, with the ``reason``).
 """
@@ -49,10 +51,17 @@ def apply_entry(root: Root, entry: dict) -> None:
         room.waiting.append(player)
     elif kind == "unwait":
         room.waiting.remove(player)         # ValueError if not listed
-        if room.offer is not None and room.offer["player"] == player:
-            room.offer = None
+        room.offers = [o for o in room.offers if o["player"] != player]
     elif kind == "offer":
-        room.offer = None if player is None else {"player": player, "until": entry["until"]}
+        if player is None:
+            room.offers = []
+        elif entry.get("until") is None:
+            room.offers = [o for o in room.offers if o["player"] != player]
+        elif player not in room.waiting or offer_of(room, player) is not None:
+            raise ValueError(f"a seat at {room.id} offered to {player}, who is not on its "
+                             f"list or holds an offer already")
+        else:
+            room.offers.append({"player": player, "until": entry["until"]})
     else:
         raise ValueError(f"not a waiting list entry: {kind!r}")
 
@@ -85,11 +94,14 @@ def position_message(room: Room, player_id: str, reason: str | None = None) -> d
             "reason": reason}
 
 
-def offer_message(room: Room) -> dict:
-    """``seat_offered``: a free seat is held for the player until ``until_ms``."""
-    offer = room.offer
+def offer_message(room: Room, player_id: str) -> dict:
+    """``seat_offered``: a free seat is held for the player until ``until_ms`` (``seat``
+    suggests one: the n-th free seat for the n-th offer; any free seat will do)."""
+    offer = offer_of(room, player_id)
     free = free_seats(room)
-    return {"type": "seat_offered", "table": room.id, "seat": free[0] if free else None,
+    n = room.offers.index(offer)
+    return {"type": "seat_offered", "table": room.id,
+            "seat": free[n] if n < len(free) else free[0] if free else None,
             "until_ms": int(offer["until"] * 1000),
             "seconds": config.settings.wait_offer}
 
@@ -101,8 +113,8 @@ def messages_for(root: Root, player_id: str) -> list[dict]:
     for room in root.tables.values():
         if room.waiting and player_id in room.waiting:
             out.append(position_message(room, player_id))
-            if room.offer is not None and room.offer["player"] == player_id:
-                out.append(offer_message(room))
+            if offer_of(room, player_id) is not None:
+                out.append(offer_message(room, player_id))
     return out
 
 
@@ -120,9 +132,16 @@ def may_join(room: Room) -> bool:
     return not free_seats(room) or bool(room.waiting)
 
 
+def offer_of(room: Room, player_id: str) -> dict | None:
+    """The seat held for ``player_id`` here, if one is."""
+    return next((o for o in room.offers if o["player"] == player_id), None)
+
+
 def reserved(room: Room, player_id: str) -> bool:
-    """Whether a free seat here is held for someone else than ``player_id``."""
-    return room.offer is not None and room.offer["player"] != player_id
+    """Whether every free seat here is held for others than ``player_id`` (who holds no
+    offer: an offered player may take any free seat)."""
+    return (bool(room.offers) and offer_of(room, player_id) is None
+            and len(free_seats(room)) <= len(room.offers))
 
 
 def join(root: Root, room: Room, player_id: str, now: float, fx: Effects) -> None:
@@ -154,31 +173,33 @@ def closed(room: Room, fx: Effects) -> None:
 
 def update(root: Root, room: Room, now: float, fx: Effects) -> None:
     """What the list makes of the table as it is now: listed players who sit here leave
-    it; an offer that ran out passes on; a free seat is offered to the first in line."""
-    if not room.waiting and room.offer is None:
+    it; offers that ran out pass on; each free seat not held yet is offered to the
+    next in line."""
+    if not room.waiting and not room.offers:
         return
     for pid in [p for p in room.waiting
                 if (player := root.players.get(p)) is not None and room.id in player.seats]:
         _change(root, room, {"k": "unwait", "t": room.id, "player": pid}, fx, "seated")
-    offer = room.offer
-    if offer is not None and now >= offer["until"]:
+    for offer in [o for o in room.offers if now >= o["until"]]:
         _change(root, room, {"k": "unwait", "t": room.id, "player": offer["player"]}, fx,
                 "expired")
     if room.closing or room.tournament is not None:
         return
     free = free_seats(room)
-    if room.offer is not None and not free:      # (nobody else may sit: cannot happen)
-        _change(root, room, {"k": "offer", "t": room.id, "player": None}, fx)
-    elif room.offer is None and room.waiting and free:
-        while room.waiting and _cannot_buy_in(root, room, room.waiting[0]):
-            _change(root, room, {"k": "unwait", "t": room.id, "player": room.waiting[0]}, fx,
-                    "bankroll")
-        if not room.waiting:
-            return
-        first = room.waiting[0]
-        _change(root, room, {"k": "offer", "t": room.id, "player": first,
+    while len(room.offers) > len(free):   # (nobody else may sit: cannot happen)
+        _change(root, room, {"k": "offer", "t": room.id, "player": room.offers[-1]["player"],
+                             "until": None}, fx)
+    for pid in list(room.waiting):
+        if len(room.offers) >= len(free):
+            break
+        if offer_of(room, pid) is not None:
+            continue
+        if _cannot_buy_in(root, room, pid):
+            _change(root, room, {"k": "unwait", "t": room.id, "player": pid}, fx, "bankroll")
+            continue
+        _change(root, room, {"k": "offer", "t": room.id, "player": pid,
                              "until": now + config.settings.wait_offer}, fx)
-        fx.send(first, offer_message(room))
+        fx.send(pid, offer_message(room, pid))
 
 
 def _cannot_buy_in(root: Root, room: Room, player_id: str) -> bool:
@@ -191,13 +212,13 @@ def _cannot_buy_in(root: Root, room: Room, player_id: str) -> bool:
 
 
 def due(room: Room) -> float | None:
-    """When the standing offer runs out (None: no offer)."""
-    return room.offer["until"] if room.offer is not None else None
+    """When the first standing offer runs out (None: no offer)."""
+    return min((o["until"] for o in room.offers), default=None)
 
 
 def restart_offers(root: Root, now: float) -> None:
-    """After a recovery: a standing offer runs afresh from ``now`` (the downtime is not
-    the player's), as the turn clocks do."""
+    """After a recovery: standing offers run afresh from ``now`` (the downtime is not the
+    players'), as the turn clocks do."""
     for room in root.tables.values():
-        if room.offer is not None:
-            room.offer["until"] = max(room.offer["until"], now + config.settings.wait_offer)
+        for offer in room.offers:
+            offer["until"] = max(offer["until"], now + config.settings.wait_offer)

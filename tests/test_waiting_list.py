@@ -8,7 +8,7 @@ import orjson
 
 from game.table import StandUp
 from persistence.layout import check_root, root_from_json, root_to_json
-from server import config, handlers, lobby, play, recovery
+from server import config, handlers, lobby, play, recovery, waiting
 from server.effects import Effects
 from server.fanout import Fanout
 from server.root import TableConfig, add_player, add_table, new_root, total_chips
@@ -117,7 +117,7 @@ def test_only_a_full_table_has_a_list_which_keeps_its_order():
     # A state change: refused while paused, and nothing else is written.
     assert t.error(t.dan, {"type": "wait"}, paused="the disk is full") == "paused"
     assert t.error(t.dan, {"type": "wait", "table": "t99"}) == "no_table"
-    assert t.room.waiting == [t.cat.id, t.eve.id] and t.room.offer is None
+    assert t.room.waiting == [t.cat.id, t.eve.id] and t.room.offers == []
     t.sound()
 
 
@@ -142,7 +142,7 @@ def test_a_freed_seat_is_held_for_the_first_in_line_who_sits_with_an_ordinary_si
     assert {"type": "waiting", "table": t.room.id, "position": None, "length": 2,
             "reason": "seated"} in sent_to(fx, t.cat)
     assert sent_to(fx, t.dan)[0]["position"] == 1 and sent_to(fx, t.eve)[0]["position"] == 2
-    assert t.room.waiting == [t.dan.id, t.eve.id] and t.room.offer is None
+    assert t.room.waiting == [t.dan.id, t.eve.id] and t.room.offers == []
     assert t.room.game.seats[1].player == t.cat.id and t.cat.bankroll == 10_000 - 120
     t.sound()
 
@@ -165,7 +165,7 @@ def test_an_offer_not_taken_in_time_passes_to_the_next_then_sitting_is_as_before
     assert t.error(t.cat, {"type": "sit", "seat": 1, "buy_in": 100}) == "seat_reserved"
     # dan gives up his place: nobody is waiting, and anyone may sit as before.
     fx = t.say(t.dan, {"type": "unwait"}, T0 + OFFER + 1)
-    assert t.room.waiting == [] and t.room.offer is None
+    assert t.room.waiting == [] and t.room.offers == []
     assert fx.wake[t.room.id] is None
     assert t.error(t.eve, {"type": "sit", "seat": 1, "buy_in": 100}) is None
     t.sound()
@@ -178,26 +178,32 @@ def test_the_journal_and_an_image_keep_the_list_and_the_held_seat():
     t.step(StandUp(1), T0)
     t.say(t.dan, {"type": "unwait"})
     assert t.room.waiting == [t.cat.id, t.eve.id]
-    assert t.room.offer == {"player": t.cat.id, "until": T0 + OFFER}
+    assert t.room.offers == [{"player": t.cat.id, "until": T0 + OFFER}]
     again = t.replayed()
     assert again.tables[t.room.id].waiting == [t.cat.id, t.eve.id]
-    assert again.tables[t.room.id].offer == t.room.offer
+    assert again.tables[t.room.id].offers == t.room.offers
     data = orjson.loads(orjson.dumps(root_to_json(t.root)))
     back = root_from_json(data)
     assert root_to_json(back) == data and back.tables[t.room.id].waiting == t.room.waiting
-    # An image written before waiting lists (format 4) loads with none.
+    # An image written before waiting lists (format 4) loads with none; one of format 5
+    # held one offer, as a dict.
     old = orjson.loads(orjson.dumps(root_to_json(t.root)))
     old["format"] = 4
     for table in old["tables"].values():
-        del table["waiting"], table["offer"]
+        del table["waiting"], table["offers"]
     loaded = root_from_json(old)
-    assert loaded.tables[t.room.id].waiting == [] and loaded.tables[t.room.id].offer is None
+    assert loaded.tables[t.room.id].waiting == [] and loaded.tables[t.room.id].offers == []
+    five = orjson.loads(orjson.dumps(root_to_json(t.root)))
+    five["format"] = 5
+    five["tables"][t.room.id]["offer"] = five["tables"][t.room.id].pop("offers")[0]
+    assert check_root(five) == []
+    assert root_from_json(five).tables[t.room.id].offers == t.room.offers
     # The check names a list that names nobody.
     data["tables"][t.room.id]["waiting"].append("p404")
     assert any("waiting list" in p for p in check_root(data))
     # After a restart the held seat is held afresh from then.
     play.restart_clocks(back, T0 + 1000)
-    assert back.tables[t.room.id].offer["until"] == T0 + 1000 + OFFER
+    assert back.tables[t.room.id].offers[0]["until"] == T0 + 1000 + OFFER
     t.sound()
 
 
@@ -219,7 +225,7 @@ def test_a_forgotten_player_and_a_closed_table_leave_the_lists():
     for p in (t.cat, t.dan):
         t.say(p, {"type": "wait"})
     t.step(StandUp(1), T0)
-    assert t.room.offer["player"] == t.cat.id
+    assert t.room.offers[0]["player"] == t.cat.id
     # cat closes her socket and is gone long enough to be forgotten: dan gets the seat.
     t.fan.remove(t.conns[t.cat.id], T0)
     handlers.forget_gone_players(t.root, t.fan, T0)
@@ -228,7 +234,7 @@ def test_a_forgotten_player_and_a_closed_table_leave_the_lists():
     kinds = [e["k"] for e in fx.journal]
     assert kinds.index("unwait") < kinds.index("forget")
     assert t.cat.id not in t.root.players and t.room.waiting == [t.dan.id]
-    assert t.room.offer["player"] == t.dan.id
+    assert t.room.offers[0]["player"] == t.dan.id
     t.sound()
     # An operator closes the table: dan is told his list went with it.
     fx = play.close_table(t.root, t.room, T0 + 5)
@@ -278,7 +284,37 @@ def test_a_first_in_line_who_can_no_longer_buy_in_is_passed_over_when_a_seat_fre
     assert t.error(t.eve, {"type": "sit", "table": other.id, "seat": 1,
                            "buy_in": t.eve.bankroll - (minimum - 1)}, T0 + 3) is None
     fx = t.step(StandUp(0), T0 + 4)
-    assert t.room.offer is None and t.room.waiting == []
+    assert t.room.offers == [] and t.room.waiting == []
     assert sent_to(fx, t.eve)[-1]["reason"] == "bankroll"
     assert t.error(t.bob, {"type": "sit", "seat": 0, "buy_in": 100}, T0 + 5) is None
     t.sound()
+
+
+def test_two_seats_freed_together_are_held_for_the_first_two_at_once():
+    t = Room()
+    for p in (t.cat, t.dan, t.eve):
+        t.say(p, {"type": "wait"})
+    t.step(StandUp(0), T0)                              # ann leaves: cat's seat
+    fx = t.step(StandUp(1), T0 + 1)                     # bob too: dan's, at once
+    assert t.room.offers == [{"player": t.cat.id, "until": T0 + OFFER},
+                             {"player": t.dan.id, "until": T0 + 1 + OFFER}]
+    assert sent_to(fx, t.dan)[-1] == {"type": "seat_offered", "table": t.room.id, "seat": 1,
+                                      "until_ms": int((T0 + 1 + OFFER) * 1000),
+                                      "seconds": OFFER}
+    assert fx.wake[t.room.id] == T0 + OFFER             # the first to run out
+    # Both free seats are held: eve, third in line, and newcomers wait.
+    assert t.error(t.eve, {"type": "sit", "seat": 0, "buy_in": 100}, T0 + 2) == "seat_reserved"
+    # An offered player takes either free seat: dan takes the one suggested to cat.
+    assert t.error(t.dan, {"type": "sit", "seat": 0, "buy_in": 100}, T0 + 2) is None
+    assert t.room.offers == [{"player": t.cat.id, "until": T0 + OFFER}]
+    assert t.room.waiting == [t.cat.id, t.eve.id]
+    t.sound()
+    # cat lets hers run out: the seat left passes to eve.
+    fx = t.tick(T0 + OFFER)
+    assert t.room.offers == [{"player": t.eve.id, "until": T0 + 2 * OFFER}]
+    assert [m["seat"] for m in sent_to(fx, t.eve) if m["type"] == "seat_offered"] == [1]
+    t.sound()
+    # A journal written before several offers withdrew its one offer with player null.
+    again = t.replayed()
+    waiting.apply_entry(again, {"k": "offer", "t": t.room.id, "player": None})
+    assert again.tables[t.room.id].offers == [] and again.tables[t.room.id].waiting == [t.eve.id]
