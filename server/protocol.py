@@ -324,18 +324,9 @@ def _vouch(value) -> int | None:
     """How many object keys ``value`` holds, or None when it holds a float or an integer
     the strict decoder refuses (over 16 characters)."""
     kind = type(value)
-    if kind is dict:
-        n = len(value)
-        for v in value.values():
-            if type(v) in _CONTAINERS_AND_NUMBERS:
-                more = _vouch(v)
-                if more is None:
-                    return None
-                n += more
-        return n
-    if kind is list:
-        n = 0
-        for v in value:
+    if kind is dict or kind is list:
+        n = len(value) if kind is dict else 0
+        for v in value.values() if kind is dict else value:
             if type(v) in _CONTAINERS_AND_NUMBERS:
                 more = _vouch(v)
                 if more is None:
