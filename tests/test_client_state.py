@@ -22,8 +22,8 @@ import time
 import pytest
 import websocket
 
-from test_server_helpers import (Closed, connect, create_table, hands_played, run_bots, sit,
-                                 start_server)
+from test_server_helpers import (Closed, connect, create_table, hands_played, received,
+                                 run_bots, sit, start_server)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHECKER = os.path.join(ROOT, "tests", "js", "check_state.mjs")
@@ -74,13 +74,7 @@ def leave_and_return(c, table: str, seat: int, stop: threading.Event) -> None:
     """Sit down; once dealt in, leave mid-hand; sit again when the seat has emptied."""
     sitting = False
     c.send({"type": "sit", "table": table, "seat": seat, "buy_in": 60})
-    while not stop.is_set():
-        try:
-            msg = c.recv(0.1)
-        except websocket.WebSocketTimeoutException:
-            continue
-        except Closed:
-            return
+    for msg in received(c, stop):
         kind = msg["type"]
         if kind == "table" and msg.get("you") == seat:
             sitting = True
@@ -109,13 +103,7 @@ def sit_out_and_post(c, table: str, seat: int, stop: threading.Event) -> None:
     at the next hand, not waiting for the big blind."""
     c.send({"type": "sit", "table": table, "seat": seat, "buy_in": 60})
     sat_out = False
-    while not stop.is_set():
-        try:
-            msg = c.recv(0.1)
-        except websocket.WebSocketTimeoutException:
-            continue
-        except Closed:
-            return
+    for msg in received(c, stop):
         if msg["type"] == "turn" and msg["table"] == table:
             c.send({"type": "act", "table": table, "action": "fold"})
         if msg["type"] != "event":

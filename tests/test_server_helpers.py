@@ -391,17 +391,22 @@ def paced(c: Client, rate: float = 18.0, burst: float = 20.0):
     return send
 
 
-def bot_loop(c: Client, stop: threading.Event, seed: int, rewatch_every: int = 0) -> None:
-    rng = random.Random(seed)
-    send = paced(c)
-    turns = 0
+def received(c: Client, stop: threading.Event):
+    """What ``c`` receives, message by message, until ``stop`` is set or the socket closes."""
     while not stop.is_set():
         try:
-            msg = c.recv(0.1)
+            yield c.recv(0.1)
         except websocket.WebSocketTimeoutException:
             continue
         except Closed:
             return
+
+
+def bot_loop(c: Client, stop: threading.Event, seed: int, rewatch_every: int = 0) -> None:
+    rng = random.Random(seed)
+    send = paced(c)
+    turns = 0
+    for msg in received(c, stop):
         if msg["type"] == "event" and msg["event"]["type"] == "sat_out" \
                 and msg["event"]["seat"] == c.seats.get(msg["table"]):
             # Bust (the only reason here): buy more chips and play on.
