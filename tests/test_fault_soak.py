@@ -21,7 +21,7 @@ import subprocess
 import time
 
 from test_server_helpers import (PYTHON, REPO, connect, get_json, metrics, start_server,
-                                 wait_for)
+                                 stop_bots, wait_for)
 from test_server_sockets import Flood, round_trip
 from test_wsfix import CLOSE
 
@@ -137,12 +137,7 @@ def test_bots_play_through_every_fault_and_a_kill_9(tmp_path):
         chips_add_up(server)
         steady.close()
     finally:
-        bots.send_signal(signal.SIGTERM)     # the bots leave their seats and report
-        try:
-            _, err = bots.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            bots.kill()
-            _, err = bots.communicate()
+        err = stop_bots(bots, timeout=60)    # the bots leave their seats and report
     assert report.exists(), err.decode(errors="replace")[-2000:]
     got = json.loads(report.read_text())
     assert got["errors"] == {}, got["error_samples"]

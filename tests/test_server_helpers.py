@@ -391,6 +391,17 @@ def paced(c: Client, rate: float = 18.0, burst: float = 20.0):
     return send
 
 
+def stop_bots(bots: subprocess.Popen, timeout: float) -> bytes:
+    """End a ``python -m client.bots`` run with SIGTERM (its bots leave their seats and it
+    writes its report), killing it after ``timeout`` s; returns its stderr."""
+    bots.send_signal(signal.SIGTERM)
+    try:
+        return bots.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        bots.kill()
+        return bots.communicate()[1]
+
+
 def received(c: Client, stop: threading.Event):
     """What ``c`` receives, message by message, until ``stop`` is set or the socket closes."""
     while not stop.is_set():

@@ -9,13 +9,12 @@ and ``"bots"`` seats house bots that do the same. Every wait is on a condition, 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 
 import pytest
 
 from test_server_helpers import (PYTHON, REPO, get_json, metrics, post_json, start_server,
-                                 wait_for)
+                                 stop_bots, wait_for)
 
 FLAGS = ("--no-default-tables", "--turn-seconds", "10", "--hand-pause", "0.05")
 HANDS = 8
@@ -49,12 +48,7 @@ def test_the_bots_cli_plays_its_game_against_a_real_server(tmp_path, game):
                  f"{HANDS} hands dealt at the {game} table")
         chips_add_up(server)
     finally:
-        bots.send_signal(signal.SIGTERM)     # the bots leave their seats and report
-        try:
-            _, err = bots.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            bots.kill()
-            _, err = bots.communicate()
+        err = stop_bots(bots, timeout=30)    # the bots leave their seats and report
     try:
         err = err.decode(errors="replace")
         assert bots.returncode == 0 and "Traceback" not in err, err[-2000:]
