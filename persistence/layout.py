@@ -185,8 +185,15 @@ def room_from_json(d: dict, lazy: dict[str, bytes] | None = None) -> Room:
         tournament=d.get("tournament"),
         closing=d.get("closing", False),
         waiting=d.get("waiting", []),                   # none before format 5
-        offers=d["offers"] if "offers" in d else [d["offer"]] if d.get("offer") else [],
+        offers=_offers(d),
     )
+
+
+def _offers(table: dict) -> list[dict]:
+    """A table's held seats as JSON: ``offers``, or format 5's one ``offer`` (or null)."""
+    if "offers" in table:
+        return table["offers"]
+    return [table["offer"]] if table.get("offer") else []
 
 
 def root_to_json(root: Root) -> dict:
@@ -494,8 +501,7 @@ def _check(data: dict, problems: list[str], replay: bool) -> None:
         if any(pid not in players for pid in listed) or len(set(listed)) != len(listed):
             problems.append(f"{tid}: waiting list {listed!r} names an unknown player or one "
                             "twice")
-        offered = [o["player"] for o in table.get("offers") or
-                   ([table["offer"]] if table.get("offer") else [])]   # (format 5: one)
+        offered = [o["player"] for o in _offers(table)]
         if any(pid not in listed for pid in offered) or len(set(offered)) != len(offered):
             problems.append(f"{tid}: seats offered to {offered!r}: one not on its list, or "
                             "one player twice")
