@@ -387,7 +387,7 @@ def wait(root: Root, fan, c, msg: WaitMsg, now: float) -> Effects:
         raise Refused("waiting_list", f"table {room.id} is closing: it has no waiting list")
     if not waiting.may_join(room):
         raise Refused("waiting_list", f"a seat is free at table {room.id}: sit down instead")
-    if not root.shard and player.bankroll < room.config.min_buy_in:
+    if waiting.cannot_buy_in(root, room, player.id):
         raise Refused("buy_in", f"your bankroll is {player.bankroll}, less than the table's "
                       f"minimum buy-in of {room.config.min_buy_in}")
     fx = Effects()

@@ -194,7 +194,7 @@ def update(root: Root, room: Room, now: float, fx: Effects) -> None:
             break
         if offer_of(room, pid) is not None:
             continue
-        if _cannot_buy_in(root, room, pid):
+        if cannot_buy_in(root, room, pid):
             _change(root, room, {"k": "unwait", "t": room.id, "player": pid}, fx, "bankroll")
             continue
         _change(root, room, {"k": "offer", "t": room.id, "player": pid,
@@ -202,10 +202,11 @@ def update(root: Root, room: Room, now: float, fx: Effects) -> None:
         fx.send(pid, offer_message(room, pid))
 
 
-def _cannot_buy_in(root: Root, room: Room, player_id: str) -> bool:
-    """The player's bankroll fell below the table's minimum buy-in since they joined the
-    list (they bought in elsewhere): the seat is not theirs to take. (A cluster's shard
-    does not hold bankrolls: the wallet says at ``sit``.)"""
+def cannot_buy_in(root: Root, room: Room, player_id: str) -> bool:
+    """The player's bankroll is below the table's minimum buy-in: they may not join the
+    list, and one whose bankroll fell so since (they bought in elsewhere) is passed over
+    when a seat frees. (A cluster's shard does not hold bankrolls: the wallet says at
+    ``sit``.)"""
     player = root.players.get(player_id)
     return (not root.shard and player is not None
             and player.bankroll < room.config.min_buy_in)
