@@ -14,8 +14,9 @@ time, epoch seconds), in line order. The rule:
   leaves the list;
 - an offer not taken in time drops its player from the list, and the next is
   offered the seat; so does a player in line whose bankroll fell below the table's
-  minimum buy-in since joining (they bought in elsewhere) when their turn comes (time is an input: :func:`due` and :func:`update`, called from
-  ``play.tick`` and ``play.settle``);
+  minimum buy-in since joining (they bought in elsewhere) when their turn comes (time
+  is an input: :func:`update` is called from ``play.tick`` and ``play.settle``, and
+  ``play.due`` wakes the table when an offer runs out);
 - a player who sits at the table, leaves the list (``unwait``) or is forgotten leaves
   it; a table that closes takes its list with it.
 
@@ -86,7 +87,7 @@ def _change(root: Root, room: Room, entry: dict, fx: Effects, reason: str | None
 
 def position_message(room: Room, player_id: str, reason: str | None = None) -> dict:
     """``waiting``: the player's place on the table's list (1 is next), or null once off it,
-    with why (``left``, ``seated``, ``expired``, ``closed``)."""
+    with why (``left``, ``seated``, ``expired``, ``bankroll``, ``forgotten``, ``closed``)."""
     if player_id in room.waiting:
         return {"type": "waiting", "table": room.id,
                 "position": room.waiting.index(player_id) + 1, "length": len(room.waiting)}
@@ -210,11 +211,6 @@ def cannot_buy_in(root: Root, room: Room, player_id: str) -> bool:
     player = root.players.get(player_id)
     return (not root.shard and player is not None
             and player.bankroll < room.config.min_buy_in)
-
-
-def due(room: Room) -> float | None:
-    """When the first standing offer runs out (None: no offer)."""
-    return min((o["until"] for o in room.offers), default=None)
 
 
 def restart_offers(root: Root, now: float) -> None:
